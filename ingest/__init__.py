@@ -1,0 +1,48 @@
+"""Recordings and call records in: decode, validate, fingerprint, and import CDR / queue_log / incidents.
+
+Pure functions and dataclasses; storing what they return is the pipeline's job.
+"""
+
+from ingest.audio import AUDIO_EXTENSIONS, AudioInfo, decode_audio, inspect_audio
+from ingest.cdr import read_master_csv
+from ingest.errors import IngestError, InputFileError
+from ingest.examine import FileIdentity, RecordingFacts, examine_recording, find_recordings, identify
+from ingest.filenames import RecordingName, parse_recording_name
+from ingest.generic_csv import read_mapped_csv
+from ingest.incidents import read_incidents
+from ingest.mapping import ColumnMapping, load_mapping
+from ingest.queue_log import agent_code, read_queue_log
+from ingest.records import CallRecord, ImportResult, IncidentRecord, QueueLogEvent, RowProblem
+from ingest.validate import Rejection, ValidationOptions, check_against_call_record, validate_audio
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioInfo",
+    "CallRecord",
+    "ColumnMapping",
+    "FileIdentity",
+    "ImportResult",
+    "IncidentRecord",
+    "IngestError",
+    "InputFileError",
+    "QueueLogEvent",
+    "RecordingFacts",
+    "RecordingName",
+    "Rejection",
+    "RowProblem",
+    "ValidationOptions",
+    "agent_code",
+    "check_against_call_record",
+    "decode_audio",
+    "examine_recording",
+    "find_recordings",
+    "identify",
+    "inspect_audio",
+    "load_mapping",
+    "parse_recording_name",
+    "read_incidents",
+    "read_mapped_csv",
+    "read_master_csv",
+    "read_queue_log",
+    "validate_audio",
+]

@@ -1,0 +1,78 @@
+"""Recording validation: decide whether a file is usable and, if not, say why in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.audio import AudioInfo
+
+
+@dataclass
+class ValidationOptions:
+    """Thresholds for rejecting recordings; defaults suit 8 kHz PBX recordings."""
+
+    max_duration_seconds: float = 4 * 3600.0
+    min_duration_seconds: float = 0.2
+    silence_peak_dbfs: float = -50.0
+    truncation_tolerance_seconds: float = 1.0
+    truncation_tolerance_ratio: float = 0.02
+    # A recording may start a little after answer and stop a little before hang-up.
+    billsec_tolerance_seconds: float = 5.0
+    billsec_tolerance_ratio: float = 0.10
+
+
+@dataclass
+class Rejection:
+    """Why a recording cannot be used: a stable code and a message a person understands."""
+
+    code: str
+    message: str
+
+
+def validate_audio(info: AudioInfo, options: ValidationOptions | None = None) -> Rejection | None:
+    """Check what can be judged from the file alone (no call record needed)."""
+    options = options or ValidationOptions()
+    if info.decoded_duration < options.min_duration_seconds:
+        if info.decode_error:
+            return Rejection("corrupt", f"no audio could be decoded ({info.decode_error})")
+        return Rejection("no_audio", f"the file holds no audio samples ({info.decoded_duration:.2f} s decoded)")
+    declared = info.declared_duration
+    if declared and declared - info.decoded_duration > max(
+        options.truncation_tolerance_seconds, options.truncation_tolerance_ratio * declared
+    ):
+        return Rejection(
+            "truncated",
+            f"truncated: decoded {info.decoded_duration:.1f} s, the file header says {declared:.1f} s",
+        )
+    if info.decode_error:
+        return Rejection("corrupt", f"damaged audio: {info.decode_error}")
+    if info.decoded_duration > options.max_duration_seconds:
+        return Rejection(
+            "too_long",
+            f"{info.decoded_duration / 60:.1f} min is longer than the configured maximum "
+            f"of {options.max_duration_seconds / 60:.1f} min",
+        )
+    if info.peak_dbfs < options.silence_peak_dbfs:
+        return Rejection(
+            "silent",
+            f"all silence: the loudest sample is {info.peak_dbfs:.0f} dBFS "
+            f"(threshold {options.silence_peak_dbfs:.0f} dBFS)",
+        )
+    return None
+
+
+def check_against_call_record(
+    decoded_duration: float, billsec: float | None, options: ValidationOptions | None = None
+) -> Rejection | None:
+    """Compare a recording's length with the talk time its call record reports."""
+    options = options or ValidationOptions()
+    if billsec is None or billsec <= 0:
+        return None
+    tolerance = max(options.billsec_tolerance_seconds, options.billsec_tolerance_ratio * billsec)
+    if abs(decoded_duration - billsec) > tolerance:
+        return Rejection(
+            "duration_mismatch",
+            f"truncated or wrong file: decoded {decoded_duration:.1f} s, the call record says "
+            f"{billsec:.0f} s of talk",
+        )
+    return None

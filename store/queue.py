@@ -1,0 +1,323 @@
+"""The job queue: one job per (recording, stage, stage version), leased to one worker at a time.
+
+Exactly-once effects come from fencing: each claim bumps `lease_token`, and a result is written in
+the same transaction that moves the job to `done` only if the token is still the one claimed. A
+worker that was killed or lost its lease can therefore never write a result twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine, and_, exists, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from store.schema import Job, Recording
+from store.sql import utcnow
+
+logger = logging.getLogger("callqa.store")
+
+
+@dataclass(frozen=True)
+class StageKey:
+    """What the queue needs to know of a stage: name, version, prerequisites, retry budget."""
+
+    name: str
+    version: str
+    depends_on: tuple[str, ...] = ()
+    max_attempts: int = 3
+
+
+@dataclass
+class ClaimedJob:
+    """A job this worker holds; `token` fences its result write."""
+
+    id: int
+    recording_id: int
+    stage: str
+    version: str
+    token: int
+    attempts: int
+
+
+def process_owner() -> str:
+    """host:pid:start-time, so a dead local owner can be told from a live one (pids get reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start_ticks(os.getpid())}"
+
+
+def _process_start_ticks(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when `owner` was a process on this host that no longer runs."""
+    try:
+        host, pid, ticks = owner.rsplit(":", 2)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return False
+    return _process_start_ticks(int(pid)) != ticks
+
+
+def backoff_seconds(attempts: int, base: float) -> float:
+    """Exponential backoff after the `attempts`-th failure, capped at 10 minutes."""
+    return min(base * (2 ** max(attempts - 1, 0)), 600.0)
+
+
+class JobQueue:
+    """Claim, renew, complete and fail jobs; safe for many concurrent workers on either backend."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        owner: str | None = None,
+        lease_seconds: float = 300.0,
+        retry_backoff_seconds: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.owner = owner or process_owner()
+        self.lease = timedelta(seconds=lease_seconds)
+        self.retry_backoff_seconds = retry_backoff_seconds
+
+    # ------------------------------------------------------------ enqueue
+
+    def enqueue_missing(self, stages: Sequence[StageKey]) -> int:
+        """Create a pending job for every accepted recording that lacks one for a stage's current version."""
+        added = 0
+        with self.engine.begin() as conn:
+            for stage in stages:
+                other = aliased(Job)
+                source = select(
+                    Recording.id, literal(stage.name), literal(stage.version), literal("pending"), literal(0),
+                    literal(stage.max_attempts), literal(0),
+                ).where(
+                    Recording.status == "accepted",
+                    ~exists().where(
+                        other.recording_id == Recording.id, other.stage == stage.name, other.version == stage.version
+                    ),
+                )
+                dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+                statement = (
+                    dialect.insert(Job)
+                    .from_select(
+                        ["recording_id", "stage", "version", "state", "attempts", "max_attempts", "lease_token"],
+                        source,
+                    )
+                    .on_conflict_do_nothing(index_elements=["recording_id", "stage", "version"])
+                )
+                added += conn.execute(statement).rowcount or 0
+        return added
+
+    # ------------------------------------------------------------ claim
+
+    def reap_dead_owners(self) -> int:
+        """Expire at once the leases held by processes on this host that died (e.g. `kill -9`)."""
+        with self.engine.begin() as conn:
+            owners = conn.execute(select(Job.lease_owner).where(Job.state == "running").distinct()).scalars().all()
+            dead = [o for o in owners if o and o != self.owner and owner_is_dead(o)]
+            if not dead:
+                return 0
+            result = conn.execute(
+                update(Job)
+                .where(Job.state == "running", Job.lease_owner.in_(dead))
+                .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+            )
+            logger.info("took back %d job(s) from %d dead worker process(es)", result.rowcount, len(dead))
+            return result.rowcount
+
+    def _claimable(self, now):
+        return or_(
+            and_(Job.state == "pending", or_(Job.not_before.is_(None), Job.not_before <= now)),
+            and_(Job.state == "running", Job.lease_expires_at < now),
+        )
+
+    def claim(self, stages: Sequence[StageKey], limit: int) -> list[ClaimedJob]:
+        """Lease up to `limit` runnable jobs whose prerequisite stages are done, oldest first."""
+        claimed: list[ClaimedJob] = []
+        with self.engine.begin() as conn:
+            now = utcnow()
+            self._fail_exhausted(conn, now)
+            for stage in stages:
+                if len(claimed) >= limit:
+                    break
+                prerequisite = aliased(Job)
+                candidates = (
+                    select(Job.id)
+                    .join(Recording, Recording.id == Job.recording_id)
+                    .where(
+                        Job.stage == stage.name,
+                        Job.version == stage.version,
+                        Recording.status == "accepted",
+                        self._claimable(now),
+                    )
+                    .order_by(Job.id)
+                    .limit(limit - len(claimed))
+                    .with_for_update(of=Job, skip_locked=True)
+                )
+                if stage.depends_on:
+                    candidates = candidates.where(
+                        ~exists().where(
+                            prerequisite.recording_id == Job.recording_id,
+                            prerequisite.stage.in_(stage.depends_on),
+                            prerequisite.state != "done",
+                        )
+                    )
+                for job_id in conn.execute(candidates).scalars().all():
+                    row = conn.execute(
+                        update(Job)
+                        .where(Job.id == job_id, self._claimable(now))
+                        .values(
+                            state="running",
+                            lease_owner=self.owner,
+                            lease_token=Job.lease_token + 1,
+                            lease_expires_at=now + self.lease,
+                            attempts=Job.attempts + 1,
+                            started_at=now,
+                        )
+                        .returning(Job.id, Job.recording_id, Job.stage, Job.version, Job.lease_token, Job.attempts)
+                    ).first()
+                    if row is not None:
+                        claimed.append(ClaimedJob(*row))
+        return claimed
+
+    def _fail_exhausted(self, conn: Connection, now) -> None:
+        # A job whose workers keep dying (crash, OOM kill) must end `failed`, not loop forever.
+        conn.execute(
+            update(Job)
+            .where(Job.state == "running", Job.lease_expires_at < now, Job.attempts >= Job.max_attempts)
+            .values(
+                state="failed",
+                finished_at=now,
+                last_error=func.coalesce(Job.last_error, "")
+                + "worker stopped without finishing (lease expired) on the last allowed attempt",
+                lease_owner=None,
+            )
+        )
+
+    def renew(self, jobs: Sequence[ClaimedJob]) -> None:
+        """Extend the leases of jobs still being worked on."""
+        if not jobs:
+            return
+        with self.engine.begin() as conn:
+            for job in jobs:
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.lease_token == job.token, Job.state == "running")
+                    .values(lease_expires_at=utcnow() + self.lease)
+                )
+
+    # ------------------------------------------------------------ finish
+
+    def complete(self, job: ClaimedJob, write: Callable[[Connection], None], seconds: float | None = None) -> bool:
+        """Mark `job` done and write its result atomically; False (nothing written) if the lease was lost."""
+        with self.engine.begin() as conn:
+            now = utcnow()
+            updated = conn.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.lease_token == job.token, Job.state == "running")
+                .values(state="done", finished_at=now, lease_owner=None, last_error=None, duration_seconds=seconds)
+            ).rowcount
+            if updated != 1:
+                logger.warning("job %d (%s) lost its lease; its result is dropped", job.id, job.stage)
+                conn.rollback()
+                return False
+            write(conn)
+        return True
+
+    def fail(self, job: ClaimedJob, error: str, permanent: bool = False) -> str:
+        """Record a failure: back to `pending` after a backoff, or `failed` when out of attempts."""
+        with self.engine.begin() as conn:
+            current = conn.execute(
+                select(Job.attempts, Job.max_attempts).where(Job.id == job.id, Job.lease_token == job.token)
+            ).first()
+            if current is None:
+                return "lost"
+            now = utcnow()
+            final = permanent or current.attempts >= current.max_attempts
+            values = {"last_error": error[:4000], "lease_owner": None}
+            if final:
+                values.update(state="failed", finished_at=now)
+            else:
+                delay = backoff_seconds(current.attempts, self.retry_backoff_seconds)
+                values.update(state="pending", not_before=now + timedelta(seconds=delay))
+            conn.execute(update(Job).where(Job.id == job.id, Job.lease_token == job.token).values(**values))
+            return values["state"]
+
+    def release(self, jobs: Sequence[ClaimedJob]) -> None:
+        """Give jobs back untouched (an orderly stop): they are pending again, the attempt not counted."""
+        with self.engine.begin() as conn:
+            for job in jobs:
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.lease_token == job.token, Job.state == "running")
+                    .values(state="pending", lease_owner=None, attempts=Job.attempts - 1)
+                )
+
+    # ------------------------------------------------------------ inspect
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """(stage, state) -> number of jobs."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Job.stage, Job.state, func.count()).group_by(Job.stage, Job.state))
+            return {(stage, state): n for stage, state, n in rows}
+
+    def outstanding(self, stages: Sequence[StageKey]) -> int:
+        """Jobs of the current stage versions that are not finished yet."""
+        with self.engine.connect() as conn:
+            total = 0
+            for stage in stages:
+                total += conn.execute(
+                    select(func.count())
+                    .select_from(Job)
+                    .join(Recording, Recording.id == Job.recording_id)
+                    .where(
+                        Job.stage == stage.name,
+                        Job.version == stage.version,
+                        Job.state.in_(("pending", "running")),
+                        Recording.status == "accepted",
+                    )
+                ).scalar_one()
+            return total
+
+    def fail_dependents(self, recording_id: int, stages: Sequence[str], reason: str) -> int:
+        """Jobs that can never run because a prerequisite failed end `failed` too, saying why."""
+        if not stages:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(Job)
+                .where(Job.recording_id == recording_id, Job.stage.in_(stages), Job.state == "pending")
+                .values(state="failed", last_error=reason, finished_at=utcnow())
+            ).rowcount
+
+    def next_wakeup_in(self, stages: Sequence[StageKey]) -> float | None:
+        """Seconds until a backed-off job, or one leased by another worker, may become claimable.
+
+        None when no such job exists, i.e. nothing more will become runnable by waiting.
+        """
+        names = [s.name for s in stages]
+        now = utcnow()
+        with self.engine.connect() as conn:
+            soonest = conn.execute(
+                select(func.min(func.coalesce(Job.not_before, Job.lease_expires_at))).where(
+                    Job.stage.in_(names),
+                    or_(
+                        and_(Job.state == "pending", Job.not_before > now),
+                        and_(Job.state == "running", Job.lease_owner != self.owner),
+                    ),
+                )
+            ).scalar()
+        if soonest is None:
+            return None
+        return max((soonest - now).total_seconds(), 0.0)
