@@ -10,8 +10,24 @@ from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_seconds
 
 # cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on.
 CDR_COLUMNS = (
-    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
-    "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid", "userfield",
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
 )
 _MIN_COLUMNS = 16
 
@@ -31,8 +47,10 @@ def read_master_csv(path: Path) -> ImportResult:
         if len(cells) < _MIN_COLUMNS:
             result.problems.append(
                 RowProblem(
-                    source, line, "malformed_row",
-                    f"{len(cells)} columns, an Asterisk Master.csv row has at least {_MIN_COLUMNS}; row skipped",
+                    source,
+                    line,
+                    "malformed_row",
+                    f"{len(cells)} columns, a Master.csv row has at least {_MIN_COLUMNS}; row skipped",
                 )
             )
             continue
@@ -63,7 +81,9 @@ def read_master_csv(path: Path) -> ImportResult:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; row skipped"))
             continue
         if record.start is None:
-            result.problems.append(RowProblem(source, line, "malformed_row", "no call start time; row skipped"))
+            result.problems.append(
+                RowProblem(source, line, "malformed_row", "no call start time; row skipped")
+            )
             continue
         result.rows.append(record)
     return result

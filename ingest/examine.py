@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ingest.audio import AUDIO_EXTENSIONS, AudioInfo, inspect_audio
 from ingest.errors import IngestError
-from ingest.fingerprint import sha256_file
 from ingest.filenames import parse_recording_name
+from ingest.fingerprint import sha256_file
 from ingest.validate import Rejection, ValidationOptions, validate_audio
 
 
@@ -59,5 +59,7 @@ def examine_recording(
         return RecordingFacts(identity, hint, None, Rejection(e.code, e.message))
     except (OSError, ValueError, RuntimeError) as e:
         # Defensive: a decoder failure we did not foresee still becomes a rejection, not a crash.
-        return RecordingFacts(identity, hint, None, Rejection("not_audio", f"{path.name}: cannot decode ({e})"))
+        return RecordingFacts(
+            identity, hint, None, Rejection("not_audio", f"{path.name}: cannot decode ({e})")
+        )
     return RecordingFacts(identity, hint, info, validate_audio(info, options))

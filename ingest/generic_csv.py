@@ -12,8 +12,23 @@ REQUIRED_FIELDS = ("uniqueid", "start")
 _TIME_FIELDS = ("start", "answer", "end")
 _SECONDS_FIELDS = ("duration", "billsec")
 _TEXT_FIELDS = (
-    "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata", "disposition",
-    "accountcode", "userfield", "linkedid", "operator", "queue", "direction", "recording", "incident",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "disposition",
+    "accountcode",
+    "userfield",
+    "linkedid",
+    "operator",
+    "queue",
+    "direction",
+    "recording",
+    "incident",
 )
 
 
@@ -31,7 +46,7 @@ def read_mapped_csv(path: Path, mapping: ColumnMapping) -> ImportResult:
             positions = mapping.resolve(cells, source, REQUIRED_FIELDS)
             continue
 
-        def cell(name: str, cells: list[str] = cells) -> str | None:
+        def cell(name: str, cells: list[str] = cells, positions: dict[str, int] = positions) -> str | None:
             position = positions.get(name)
             return clean(cells[position]) if position is not None and position < len(cells) else None
 

@@ -114,7 +114,9 @@ def _read_json(path: Path, mapping: ColumnMapping | None) -> ImportResult:
             raise InputFileError("bad_json", f"{source}:{e.lineno}: not valid JSON ({e.msg})") from e
     items = data.get("incidents", data.get("items")) if isinstance(data, dict) else data
     if not isinstance(items, list):
-        raise InputFileError("bad_json", f"{source}: expected a list of incidents (or {{'incidents': [...]}})")
+        raise InputFileError(
+            "bad_json", f"{source}: expected a list of incidents (or {{'incidents': [...]}})"
+        )
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             result.problems.append(RowProblem(source, number, "malformed_row", "incident is not an object"))

@@ -68,10 +68,14 @@ def load_mapping(path: Path) -> ColumnMapping:
     except yaml.YAMLError as e:
         raise InputFileError("bad_mapping", f"{path}: not valid YAML ({e})") from e
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
-        raise InputFileError("bad_mapping", f"{path}: needs a 'columns:' section mapping fields to column names")
+        raise InputFileError(
+            "bad_mapping", f"{path}: needs a 'columns:' section mapping fields to column names"
+        )
     return ColumnMapping(
         columns={str(k): str(v) for k, v in data["columns"].items()},
-        values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in (data.get("values") or {}).items()},
+        values={
+            str(k): {str(a): str(b) for a, b in v.items()} for k, v in (data.get("values") or {}).items()
+        },
         delimiter=str(data.get("delimiter", ",")),
         encoding=str(data.get("encoding", "utf-8-sig")),
         datetime_format=data.get("datetime_format"),

@@ -11,8 +11,19 @@ from ingest.tabular import clean, open_text
 # Events that describe one call (the rest — logins, pauses, reloads — concern agents or queues).
 CALL_EVENTS = frozenset(
     {
-        "ENTERQUEUE", "CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "ATTENDEDTRANSFER", "BLINDTRANSFER",
-        "TRANSFER", "ABANDON", "RINGNOANSWER", "RINGCANCELED", "EXITWITHTIMEOUT", "EXITWITHKEY", "EXITEMPTY",
+        "ENTERQUEUE",
+        "CONNECT",
+        "COMPLETEAGENT",
+        "COMPLETECALLER",
+        "ATTENDEDTRANSFER",
+        "BLINDTRANSFER",
+        "TRANSFER",
+        "ABANDON",
+        "RINGNOANSWER",
+        "RINGCANCELED",
+        "EXITWITHTIMEOUT",
+        "EXITWITHKEY",
+        "EXITEMPTY",
         "DID",
     }
 )
@@ -30,7 +41,9 @@ def read_queue_log(path: Path) -> ImportResult:
             parts = line.split("|")
             if len(parts) < 5:
                 result.problems.append(
-                    RowProblem(source, line_no, "malformed_row", f"{len(parts)} fields, queue_log needs at least 5")
+                    RowProblem(
+                        source, line_no, "malformed_row", f"{len(parts)} fields, queue_log needs at least 5"
+                    )
                 )
                 continue
             try:
@@ -61,7 +74,10 @@ def read_queue_log(path: Path) -> ImportResult:
 
 
 def agent_code(agent: str | None) -> str | None:
-    """The operator's code from a queue member interface: 'SIP/101', 'PJSIP/101-0000a', 'Local/101@agents' → '101'."""
+    """The operator's code from a member interface or channel.
+
+    'SIP/101', 'PJSIP/101-0000000a' and 'Local/101@agents' all give '101'.
+    """
     if not agent:
         return None
     code = agent.split("/", 1)[-1]

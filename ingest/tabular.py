@@ -98,7 +98,8 @@ def iter_csv_rows(
                 return
             except UnicodeDecodeError as e:
                 raise InputFileError(
-                    "bad_encoding", f"{path}: not {encoding} text near byte {e.start}; set the file's encoding"
+                    "bad_encoding",
+                    f"{path}: not {encoding} text near byte {e.start}; set the file's encoding",
                 ) from e
             except csv.Error as e:
                 yield reader.line_num, None, f"unreadable CSV record ({e})"

@@ -35,7 +35,9 @@ def validate_audio(info: AudioInfo, options: ValidationOptions | None = None) ->
     if info.decoded_duration < options.min_duration_seconds:
         if info.decode_error:
             return Rejection("corrupt", f"no audio could be decoded ({info.decode_error})")
-        return Rejection("no_audio", f"the file holds no audio samples ({info.decoded_duration:.2f} s decoded)")
+        return Rejection(
+            "no_audio", f"the file holds no audio samples ({info.decoded_duration:.2f} s decoded)"
+        )
     declared = info.declared_duration
     if declared and declared - info.decoded_duration > max(
         options.truncation_tolerance_seconds, options.truncation_tolerance_ratio * declared

@@ -99,19 +99,34 @@ class JobQueue:
             for stage in stages:
                 other = aliased(Job)
                 source = select(
-                    Recording.id, literal(stage.name), literal(stage.version), literal("pending"), literal(0),
-                    literal(stage.max_attempts), literal(0),
+                    Recording.id,
+                    literal(stage.name),
+                    literal(stage.version),
+                    literal("pending"),
+                    literal(0),
+                    literal(stage.max_attempts),
+                    literal(0),
                 ).where(
                     Recording.status == "accepted",
                     ~exists().where(
-                        other.recording_id == Recording.id, other.stage == stage.name, other.version == stage.version
+                        other.recording_id == Recording.id,
+                        other.stage == stage.name,
+                        other.version == stage.version,
                     ),
                 )
                 dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
                 statement = (
                     dialect.insert(Job)
                     .from_select(
-                        ["recording_id", "stage", "version", "state", "attempts", "max_attempts", "lease_token"],
+                        [
+                            "recording_id",
+                            "stage",
+                            "version",
+                            "state",
+                            "attempts",
+                            "max_attempts",
+                            "lease_token",
+                        ],
                         source,
                     )
                     .on_conflict_do_nothing(index_elements=["recording_id", "stage", "version"])
@@ -124,7 +139,9 @@ class JobQueue:
     def reap_dead_owners(self) -> int:
         """Expire at once the leases held by processes on this host that died (e.g. `kill -9`)."""
         with self.engine.begin() as conn:
-            owners = conn.execute(select(Job.lease_owner).where(Job.state == "running").distinct()).scalars().all()
+            owners = (
+                conn.execute(select(Job.lease_owner).where(Job.state == "running").distinct()).scalars().all()
+            )
             dead = [o for o in owners if o and o != self.owner and owner_is_dead(o)]
             if not dead:
                 return 0
@@ -185,7 +202,9 @@ class JobQueue:
                             attempts=Job.attempts + 1,
                             started_at=now,
                         )
-                        .returning(Job.id, Job.recording_id, Job.stage, Job.version, Job.lease_token, Job.attempts)
+                        .returning(
+                            Job.id, Job.recording_id, Job.stage, Job.version, Job.lease_token, Job.attempts
+                        )
                     ).first()
                     if row is not None:
                         claimed.append(ClaimedJob(*row))
@@ -219,14 +238,18 @@ class JobQueue:
 
     # ------------------------------------------------------------ finish
 
-    def complete(self, job: ClaimedJob, write: Callable[[Connection], None], seconds: float | None = None) -> bool:
+    def complete(
+        self, job: ClaimedJob, write: Callable[[Connection], None], seconds: float | None = None
+    ) -> bool:
         """Mark `job` done and write its result atomically; False (nothing written) if the lease was lost."""
         with self.engine.begin() as conn:
             now = utcnow()
             updated = conn.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.lease_token == job.token, Job.state == "running")
-                .values(state="done", finished_at=now, lease_owner=None, last_error=None, duration_seconds=seconds)
+                .values(
+                    state="done", finished_at=now, lease_owner=None, last_error=None, duration_seconds=seconds
+                )
             ).rowcount
             if updated != 1:
                 logger.warning("job %d (%s) lost its lease; its result is dropped", job.id, job.stage)

@@ -22,8 +22,8 @@ from store.schema import (
     CallIncidentLink,
     CallLeg,
     Client,
-    IngestIssue,
     Incident,
+    IngestIssue,
     Job,
     Operator,
     QueueEvent,
@@ -90,7 +90,9 @@ def operator_ids(conn: Connection, codes: Iterable[str | None]) -> dict[str, int
     return dict(rows.all())
 
 
-def _client_id(conn: Connection, phone: str | None, inn: str | None, kpp: str | None, name: str | None) -> int | None:
+def _client_id(
+    conn: Connection, phone: str | None, inn: str | None, kpp: str | None, name: str | None
+) -> int | None:
     if not (phone or inn):
         return None
     condition = (
@@ -116,14 +118,18 @@ def known_recordings(conn: Connection, shas: Sequence[str]) -> dict[str, tuple[i
     found: dict[str, tuple[int, str]] = {}
     for start in range(0, len(shas), 500):
         chunk = shas[start : start + 500]
-        rows = conn.execute(select(Recording.sha256, Recording.id, Recording.status).where(Recording.sha256.in_(chunk)))
+        rows = conn.execute(
+            select(Recording.sha256, Recording.id, Recording.status).where(Recording.sha256.in_(chunk))
+        )
         found.update({sha: (rid, status) for sha, rid, status in rows})
     return found
 
 
 def remember_path(conn: Connection, recording_id: int, path: str) -> bool:
     """Note that a recording's content was seen under `path`; True when the path is new."""
-    return bool(insert_ignore(conn, RecordingPath.__table__, [{"recording_id": recording_id, "path": path}], ["path"]))
+    return bool(
+        insert_ignore(conn, RecordingPath.__table__, [{"recording_id": recording_id, "path": path}], ["path"])
+    )
 
 
 def add_recording(conn: Connection, facts) -> RecordingOutcome:
@@ -151,7 +157,9 @@ def add_recording(conn: Connection, facts) -> RecordingOutcome:
             peak_dbfs=audio.peak_dbfs,
             rms_dbfs=audio.rms_dbfs,
         )
-    recording_id = conn.execute(Recording.__table__.insert().values(**values).returning(Recording.id)).scalar_one()
+    recording_id = conn.execute(
+        Recording.__table__.insert().values(**values).returning(Recording.id)
+    ).scalar_one()
     remember_path(conn, recording_id, identity.path)
     return RecordingOutcome(recording_id, status, values["reject_reason"] or "")
 
@@ -165,8 +173,15 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
     """
     problems: list[RowProblem] = []
     candidates = conn.execute(
-        select(Recording.id, Recording.path, Recording.status, Recording.decoded_duration, Call.id, Call.uniqueid,
-               Call.billsec)
+        select(
+            Recording.id,
+            Recording.path,
+            Recording.status,
+            Recording.decoded_duration,
+            Call.id,
+            Call.uniqueid,
+            Call.billsec,
+        )
         .join(Call, Call.uniqueid == Recording.uniqueid_hint)
         .where(Recording.call_id.is_(None), Recording.status.in_(("accepted", "rejected")))
         .order_by(Recording.id)
@@ -175,7 +190,9 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
         values: dict = {"call_id": call_id}
         if status == "accepted":
             holder = conn.execute(
-                select(Recording.id, Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
+                select(Recording.id, Recording.path).where(
+                    Recording.call_id == call_id, Recording.status == "accepted"
+                )
             ).first()
             mismatch = check_against_call_record(decoded or 0.0, billsec, options)
             if holder is not None:
@@ -225,13 +242,17 @@ def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> Re
     by_call: dict[str, list[CallRecord]] = defaultdict(list)
     for record in records:
         by_call[record.uniqueid].append(record)
-    existing = dict(
-        conn.execute(select(Call.uniqueid, Call.id).where(Call.uniqueid.in_(list(by_call)))).all()
-    ) if len(by_call) <= 5000 else None
+    existing = (
+        dict(conn.execute(select(Call.uniqueid, Call.id).where(Call.uniqueid.in_(list(by_call)))).all())
+        if len(by_call) <= 5000
+        else None
+    )
     for uniqueid, legs in by_call.items():
-        call_id = existing.get(uniqueid) if existing is not None else conn.execute(
-            select(Call.id).where(Call.uniqueid == uniqueid)
-        ).scalar()
+        call_id = (
+            existing.get(uniqueid)
+            if existing is not None
+            else conn.execute(select(Call.id).where(Call.uniqueid == uniqueid)).scalar()
+        )
         if call_id is None:
             call_id = conn.execute(
                 Call.__table__.insert().values(uniqueid=uniqueid).returning(Call.id)
@@ -240,8 +261,16 @@ def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> Re
             {
                 "call_id": call_id,
                 "fingerprint": row_fingerprint(
-                    leg.uniqueid, leg.channel, leg.dstchannel, leg.start, leg.answer, leg.end, leg.billsec,
-                    leg.disposition, leg.dst, leg.lastapp,
+                    leg.uniqueid,
+                    leg.channel,
+                    leg.dstchannel,
+                    leg.start,
+                    leg.answer,
+                    leg.end,
+                    leg.billsec,
+                    leg.disposition,
+                    leg.dst,
+                    leg.lastapp,
                 ),
                 "source_file": leg.source_file,
                 "source_line": leg.source_line,
@@ -278,7 +307,9 @@ def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> Re
 
 
 def _rebuild_call(conn: Connection, call_id: int, new_legs: Sequence[CallRecord]) -> None:
-    legs = conn.execute(select(CallLeg).where(CallLeg.call_id == call_id).order_by(CallLeg.start_at, CallLeg.id))
+    legs = conn.execute(
+        select(CallLeg).where(CallLeg.call_id == call_id).order_by(CallLeg.start_at, CallLeg.id)
+    )
     legs = legs.scalars().all()
     first = legs[0]
     answered = [leg for leg in legs if leg.answer_at is not None or (leg.billsec or 0) > 0]
@@ -346,8 +377,15 @@ def apply_queue_events(conn: Connection) -> int:
         .values(call_id=select(Call.id).where(Call.uniqueid == QueueEvent.uniqueid).scalar_subquery())
     )
     events = conn.execute(
-        select(QueueEvent.call_id, QueueEvent.event, QueueEvent.queue, QueueEvent.agent, QueueEvent.data,
-               QueueEvent.at, QueueEvent.fingerprint)
+        select(
+            QueueEvent.call_id,
+            QueueEvent.event,
+            QueueEvent.queue,
+            QueueEvent.agent,
+            QueueEvent.data,
+            QueueEvent.at,
+            QueueEvent.fingerprint,
+        )
         .where(QueueEvent.call_id.is_not(None))
         .order_by(QueueEvent.call_id, QueueEvent.at, QueueEvent.id)
     ).all()
@@ -436,15 +474,24 @@ def _link_incident_by_number(conn: Connection, call_id: int, external_id: str, s
         insert_ignore(
             conn,
             CallIncidentLink.__table__,
-            [{"call_id": call_id, "incident_id": incident_id, "source": source, "confidence": 1.0,
-              "created_by": "import"}],
+            [
+                {
+                    "call_id": call_id,
+                    "incident_id": incident_id,
+                    "source": source,
+                    "confidence": 1.0,
+                    "created_by": "import",
+                }
+            ],
             ["call_id", "incident_id"],
         )
 
 
 def link_helpdesk_incidents(conn: Connection) -> int:
     """Create the call–incident links the helpdesk export names, for every call now known."""
-    rows = conn.execute(select(Incident.id, Incident.call_uniqueids).where(func.length(Incident.external_id) > 0))
+    rows = conn.execute(
+        select(Incident.id, Incident.call_uniqueids).where(func.length(Incident.external_id) > 0)
+    )
     wanted: dict[str, list[int]] = defaultdict(list)
     for incident_id, uniqueids in rows:
         for uniqueid in uniqueids or []:
@@ -453,7 +500,13 @@ def link_helpdesk_incidents(conn: Connection) -> int:
         return 0
     calls = dict(conn.execute(select(Call.uniqueid, Call.id).where(Call.uniqueid.in_(list(wanted)))).all())
     links = [
-        {"call_id": calls[u], "incident_id": i, "source": "helpdesk", "confidence": 1.0, "created_by": "import"}
+        {
+            "call_id": calls[u],
+            "incident_id": i,
+            "source": "helpdesk",
+            "confidence": 1.0,
+            "created_by": "import",
+        }
         for u, incident_ids in wanted.items()
         if u in calls
         for i in incident_ids

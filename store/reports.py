@@ -35,14 +35,20 @@ class StatusReport:
 def status_report(conn: Connection) -> StatusReport:
     """Gather the status of everything registered and processed."""
     report = StatusReport()
-    report.recordings = dict(conn.execute(select(Recording.status, func.count()).group_by(Recording.status)).all())
+    report.recordings = dict(
+        conn.execute(select(Recording.status, func.count()).group_by(Recording.status)).all()
+    )
     report.calls = conn.execute(select(func.count()).select_from(Call)).scalar_one()
-    has_recording = select(Recording.id).where(Recording.call_id == Call.id, Recording.status == "accepted").exists()
+    has_recording = (
+        select(Recording.id).where(Recording.call_id == Call.id, Recording.status == "accepted").exists()
+    )
     report.answered_calls_without_recording = conn.execute(
         select(func.count()).select_from(Call).where(Call.disposition == "ANSWERED", ~has_recording)
     ).scalar_one()
     report.recordings_without_call = conn.execute(
-        select(func.count()).select_from(Recording).where(Recording.call_id.is_(None), Recording.status == "accepted")
+        select(func.count())
+        .select_from(Recording)
+        .where(Recording.call_id.is_(None), Recording.status == "accepted")
     ).scalar_one()
     for stage, state, count in conn.execute(
         select(Job.stage, Job.state, func.count()).group_by(Job.stage, Job.state).order_by(Job.stage)

@@ -11,11 +11,15 @@ def save_stage_result(conn: Connection, recording_id: int, stage: str, version: 
     """Store `result` as the one result of (recording, stage, version)."""
     conn.execute(
         delete(StageResult).where(
-            StageResult.recording_id == recording_id, StageResult.stage == stage, StageResult.version == version
+            StageResult.recording_id == recording_id,
+            StageResult.stage == stage,
+            StageResult.version == version,
         )
     )
     conn.execute(
-        StageResult.__table__.insert().values(recording_id=recording_id, stage=stage, version=version, result=result)
+        StageResult.__table__.insert().values(
+            recording_id=recording_id, stage=stage, version=version, result=result
+        )
     )
 
 

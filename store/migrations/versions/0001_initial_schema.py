@@ -7,9 +7,8 @@ Revises:
 Create Date: 2026-11-22 10:06:16.821461
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0001"
 down_revision = None

@@ -1,0 +1,93 @@
+"""Settings: defaults, then `callqa.toml`, then CALLQA_* environment variables, then command-line flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ingest.validate import ValidationOptions
+from store.engine import default_url
+
+CONFIG_FILE = "callqa.toml"
+
+
+class ConfigError(Exception):
+    """A settings file or variable that cannot be used."""
+
+
+@dataclass
+class PipelineSettings:
+    """How batches run."""
+
+    workers: int = max(1, min(os.cpu_count() or 1, 4))
+    executor: str = "local"
+    ray_address: str | None = None
+    lease_seconds: float = 300.0
+    retry_backoff_seconds: float = 5.0
+    max_attempts: int = 3
+
+
+@dataclass
+class Settings:
+    """Everything configurable, with the embedded defaults."""
+
+    db: str = ""
+    raw_sample_rate: int | None = None
+    validation: ValidationOptions = field(default_factory=ValidationOptions)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+
+    def __post_init__(self) -> None:
+        if not self.db:
+            self.db = default_url()
+
+
+def _apply(target: object, values: dict, where: str) -> None:
+    known = {f.name: f for f in fields(target)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+        current = getattr(target, key)
+        if isinstance(value, dict):
+            _apply(current, value, f"{where}.{key}")
+            continue
+        expected = type(current) if current is not None else None
+        try:
+            setattr(target, key, expected(value) if expected in (int, float, str) else value)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}.{key}: {value!r} is not a valid {expected.__name__}") from e
+
+
+_ENV = {
+    "CALLQA_DB": ("db",),
+    "CALLQA_WORKERS": ("pipeline", "workers"),
+    "CALLQA_EXECUTOR": ("pipeline", "executor"),
+    "CALLQA_RAY_ADDRESS": ("pipeline", "ray_address"),
+    "CALLQA_LEASE_SECONDS": ("pipeline", "lease_seconds"),
+    "CALLQA_RETRY_BACKOFF_SECONDS": ("pipeline", "retry_backoff_seconds"),
+    "CALLQA_MAX_ATTEMPTS": ("pipeline", "max_attempts"),
+}
+
+
+def load_settings(config_path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings; `config_path` defaults to $CALLQA_CONFIG or ./callqa.toml when present."""
+    environ = dict(os.environ if environ is None else environ)
+    settings = Settings()
+    path = config_path or Path(environ.get("CALLQA_CONFIG", CONFIG_FILE))
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML ({e})") from e
+        _apply(settings, data, str(path))
+    elif config_path is not None:
+        raise ConfigError(f"{config_path}: no such settings file")
+    for variable, route in _ENV.items():
+        if variable in environ:
+            *parents, leaf = route
+            target = settings
+            for parent in parents:
+                target = getattr(target, parent)
+            _apply(target, {leaf: environ[variable]}, variable)
+    return settings

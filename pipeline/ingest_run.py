@@ -1,0 +1,261 @@
+"""`callqa ingest`: register a folder of recordings and the call records that describe them.
+
+Files are hashed and examined on a process pool; the driver writes to the store in small
+transactions, so an interrupted ingest keeps what it registered and a rerun adds only the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from ingest import (
+    ColumnMapping,
+    FileIdentity,
+    ImportResult,
+    InputFileError,
+    RecordingFacts,
+    RowProblem,
+    ValidationOptions,
+    examine_recording,
+    find_recordings,
+    identify,
+    read_incidents,
+    read_mapped_csv,
+    read_master_csv,
+    read_queue_log,
+)
+from pipeline.stages import registered_stages
+from pipeline.worker import die_with_parent
+from store import registry
+from store.audit import audit, current_actor
+from store.queue import JobQueue
+
+logger = logging.getLogger("callqa.pipeline")
+
+ProgressCallback = Callable[[str, int, int], None]
+_COMMIT_EVERY = 50
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did, for the command's report."""
+
+    files_seen: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    rejected_after_matching: int = 0
+    unchanged: int = 0
+    same_content_other_name: int = 0
+    call_legs_added: int = 0
+    queue_events_added: int = 0
+    incidents_added: int = 0
+    incidents_updated: int = 0
+    jobs_enqueued: int = 0
+    inputs_failed: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def nothing_ran(self) -> bool:
+        """True when no input at all could be read (the command then exits non-zero)."""
+        read_something = (
+            self.files_seen or self.call_legs_added or self.queue_events_added or self.incidents_added
+        )
+        return self.inputs_failed > 0 and not read_something and not self.unchanged
+
+
+@dataclass
+class IngestRequest:
+    """The inputs of one ingest run."""
+
+    recordings_dir: Path | None = None
+    cdr: Path | None = None
+    cdr_mapping: ColumnMapping | None = None
+    queue_log: Path | None = None
+    incidents: Path | None = None
+    incidents_mapping: ColumnMapping | None = None
+
+
+def _read(
+    engine: Engine, kind: str, reader: Callable[[], ImportResult], summary: IngestSummary
+) -> ImportResult | None:
+    """Read one input file; a file that cannot be read at all is reported and the rest goes on."""
+    try:
+        result = reader()
+    except InputFileError as e:
+        summary.inputs_failed += 1
+        problem = RowProblem(kind, None, e.code, e.message)
+        summary.problems.append(problem)
+        with engine.begin() as conn:
+            registry.record_problems(conn, kind, [problem])
+        return None
+    summary.problems.extend(result.problems)
+    return result
+
+
+def _parallel_map(func, items: list, workers: int) -> Iterator:
+    if workers <= 1 or len(items) < 4:
+        yield from map(func, items)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
+        yield from pool.map(func, items, chunksize=max(1, min(16, len(items) // (workers * 4) or 1)))
+
+
+def _register_records(engine: Engine, request: IngestRequest, summary: IngestSummary) -> None:
+    if request.cdr:
+        reader = (
+            partial(read_mapped_csv, request.cdr, request.cdr_mapping)
+            if request.cdr_mapping
+            else partial(read_master_csv, request.cdr)
+        )
+        result = _read(engine, "cdr", reader, summary)
+        if result:
+            with engine.begin() as conn:
+                counts = registry.register_call_records(conn, result.rows)
+                registry.record_problems(conn, "cdr", result.problems)
+            summary.call_legs_added += counts.added
+            summary.unchanged += counts.unchanged
+    if request.incidents:
+        result = _read(
+            engine,
+            "incidents",
+            partial(read_incidents, request.incidents, request.incidents_mapping),
+            summary,
+        )
+        if result:
+            with engine.begin() as conn:
+                counts = registry.register_incidents(conn, result.rows)
+                registry.record_problems(conn, "incidents", result.problems)
+            summary.incidents_added += counts.added
+            summary.incidents_updated += counts.details.get("updated", 0)
+    if request.queue_log:
+        result = _read(engine, "queue_log", partial(read_queue_log, request.queue_log), summary)
+        if result:
+            with engine.begin() as conn:
+                counts = registry.register_queue_events(conn, result.rows)
+                registry.record_problems(conn, "queue_log", result.problems)
+            summary.queue_events_added += counts.added
+
+
+def _register_recordings(
+    engine: Engine,
+    directory: Path,
+    summary: IngestSummary,
+    options: ValidationOptions,
+    raw_sample_rate: int | None,
+    workers: int,
+    progress: ProgressCallback | None,
+) -> None:
+    paths = list(find_recordings(directory))
+    summary.files_seen = len(paths)
+    identities: list[FileIdentity] = []
+    for number, identity in enumerate(_parallel_map(identify, paths, workers), start=1):
+        identities.append(identity)
+        if progress:
+            progress("fingerprint", number, len(paths))
+    with engine.connect() as conn:
+        known = registry.known_recordings(conn, [i.sha256 for i in identities])
+    fresh: dict[str, FileIdentity] = {}
+    copies_in_batch: list[FileIdentity] = []
+    with engine.begin() as conn:
+        for identity in identities:
+            if identity.sha256 in known:
+                if registry.remember_path(conn, known[identity.sha256][0], identity.path):
+                    summary.same_content_other_name += 1
+                else:
+                    summary.unchanged += 1
+            elif identity.sha256 in fresh:
+                copies_in_batch.append(identity)
+            else:
+                fresh[identity.sha256] = identity
+    todo = list(fresh.values())
+    examine = partial(examine_recording, options=options, raw_sample_rate=raw_sample_rate)
+    pending: list[RecordingFacts] = []
+    for number, facts in enumerate(_parallel_map(examine, todo, workers), start=1):
+        pending.append(facts)
+        if len(pending) >= _COMMIT_EVERY or number == len(todo):
+            _store_facts(engine, pending, summary)
+            pending = []
+        if progress:
+            progress("decode and validate", number, len(todo))
+    if copies_in_batch:
+        with engine.begin() as conn:
+            ids = registry.known_recordings(conn, [i.sha256 for i in copies_in_batch])
+            for copy in copies_in_batch:
+                registry.remember_path(conn, ids[copy.sha256][0], copy.path)
+        summary.same_content_other_name += len(copies_in_batch)
+
+
+def _store_facts(engine: Engine, batch: Iterable[RecordingFacts], summary: IngestSummary) -> None:
+    with engine.begin() as conn:
+        for facts in batch:
+            outcome = registry.add_recording(conn, facts)
+            if outcome.status == "accepted":
+                summary.accepted += 1
+            else:
+                summary.rejected += 1
+                summary.problems.append(
+                    RowProblem(facts.identity.path, None, facts.rejection.code, facts.rejection.message)
+                )
+
+
+def ingest(
+    engine: Engine,
+    request: IngestRequest,
+    options: ValidationOptions | None = None,
+    raw_sample_rate: int | None = None,
+    workers: int = 2,
+    progress: ProgressCallback | None = None,
+    actor: str | None = None,
+) -> IngestSummary:
+    """Register recordings and records, match them, and queue the pipeline's work for new recordings."""
+    options = options or ValidationOptions()
+    summary = IngestSummary()
+    _register_records(engine, request, summary)
+    if request.recordings_dir is not None:
+        if not request.recordings_dir.is_dir():
+            summary.inputs_failed += 1
+            problem = RowProblem(
+                str(request.recordings_dir), None, "missing_folder", "no such folder of recordings"
+            )
+            summary.problems.append(problem)
+            with engine.begin() as conn:
+                registry.record_problems(conn, "input", [problem])
+        else:
+            _register_recordings(
+                engine, request.recordings_dir, summary, options, raw_sample_rate, workers, progress
+            )
+    with engine.begin() as conn:
+        # Matching runs over everything stored, so records and recordings may arrive in any order.
+        late = registry.attach_recordings(conn, options)
+        summary.problems.extend(late)
+        summary.conflicts = sum(p.code == "conflict" for p in late)
+        summary.rejected_after_matching = len(late) - summary.conflicts
+        registry.apply_queue_events(conn)
+        registry.link_helpdesk_incidents(conn)
+        registry.link_call_clients(conn)
+        audit(
+            conn,
+            actor or current_actor(),
+            "ingest",
+            "folder",
+            str(request.recordings_dir or ""),
+            {
+                "accepted": summary.accepted,
+                "rejected": summary.rejected,
+                "call_legs_added": summary.call_legs_added,
+                "incidents_added": summary.incidents_added,
+            },
+        )
+    stages = registered_stages()
+    summary.jobs_enqueued = JobQueue(engine).enqueue_missing([s.key for s in stages])
+    return summary

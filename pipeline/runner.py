@@ -1,0 +1,167 @@
+"""The batch loop: claim runnable jobs, run them on an executor, persist results, retry failures.
+
+The driver is the only writer: workers (processes or Ray tasks) never touch the database, so the
+same loop serves SQLite and PostgreSQL, local pools and clusters.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+
+from pipeline.executors import Executor
+from pipeline.stages import Stage, StageError, StageInput
+from store.queue import ClaimedJob, JobQueue
+from store.results import load_stage_results
+from store.schema import Call, Recording
+
+logger = logging.getLogger("callqa.pipeline")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class RunSummary:
+    """What one `callqa run` did."""
+
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    lost_leases: int = 0
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage) -> StageInput:
+    with engine.connect() as conn:
+        recording = conn.execute(select(Recording).where(Recording.id == job.recording_id)).scalar_one()
+        call = None
+        if recording.call_id is not None:
+            row = conn.execute(select(Call).where(Call.id == recording.call_id)).scalar_one()
+            call = {
+                "uniqueid": row.uniqueid,
+                "direction": row.direction,
+                "caller_number": row.caller_number,
+                "callee_number": row.callee_number,
+                "billsec": row.billsec,
+                "operator_id": row.operator_id,
+            }
+        upstream = load_stage_results(conn, job.recording_id) if stage.depends_on else {}
+    return StageInput(
+        recording_id=job.recording_id,
+        path=recording.path,
+        channels=recording.channels,
+        sample_rate=recording.sample_rate,
+        duration=recording.decoded_duration,
+        call=call,
+        upstream={k: v for k, v in upstream.items() if k in stage.depends_on},
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, StageError):
+        return str(error)
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def run_jobs(
+    engine: Engine,
+    queue: JobQueue,
+    executor: Executor,
+    stages: Sequence[Stage],
+    progress: ProgressCallback | None = None,
+    max_wait_seconds: float = 900.0,
+) -> RunSummary:
+    """Process every runnable job of `stages` until none is left (waiting out retry backoffs).
+
+    On KeyboardInterrupt the jobs in flight are handed back to the queue before re-raising.
+    """
+    summary = RunSummary()
+    started = time.monotonic()
+    by_name = {s.name: s for s in stages}
+    keys = [s.key for s in stages]
+    dependents = {s.name: [d.name for d in stages if s.name in d.depends_on] for s in stages}
+    queue.reap_dead_owners()
+    queue.enqueue_missing(keys)
+    total = queue.outstanding(keys)
+    finished = 0
+    in_flight: dict[Future, ClaimedJob] = {}
+    renew_every = queue.lease.total_seconds() / 3
+    last_renew = time.monotonic()
+    waited_since: float | None = None
+    stage_time: Counter[str] = Counter()
+    if progress:
+        progress(0, total)
+    try:
+        while True:
+            room = executor.capacity * 2 - len(in_flight)
+            if room > 0:
+                for job in queue.claim(keys, room):
+                    try:
+                        stage_input = _stage_input(engine, job, by_name[job.stage])
+                    except Exception as e:
+                        queue.fail(job, f"cannot prepare input: {_describe(e)}", permanent=True)
+                        summary.failed += 1
+                        continue
+                    in_flight[executor.submit(job.stage, stage_input)] = job
+            if not in_flight:
+                wake = queue.next_wakeup_in(keys)
+                if wake is None:
+                    break
+                waited_since = waited_since or time.monotonic()
+                if time.monotonic() - waited_since > max_wait_seconds:
+                    logger.warning("stopping: jobs are still waiting for a retry or another worker's lease")
+                    break
+                time.sleep(max(0.05, min(wake, 1.0)))
+                continue
+            waited_since = None
+            done, _ = wait(list(in_flight), timeout=min(renew_every, 5.0), return_when=FIRST_COMPLETED)
+            for future in done:
+                job = in_flight.pop(future)
+                stage = by_name[job.stage]
+                try:
+                    result, seconds = future.result()
+                except Exception as e:
+                    permanent = isinstance(e, StageError) and e.permanent
+                    state = queue.fail(job, _describe(e), permanent=permanent)
+                    if state == "failed":
+                        summary.failed += 1
+                        finished += 1
+                        summary.errors.append(f"{job.stage} on recording {job.recording_id}: {_describe(e)}")
+                        queue.fail_dependents(
+                            job.recording_id, dependents[job.stage], f"not run: {job.stage} failed"
+                        )
+                    elif state == "pending":
+                        summary.retried += 1
+                    continue
+                ok = queue.complete(
+                    job, lambda conn, s=stage, j=job, r=result: s.persist(conn, s, j.recording_id, r), seconds
+                )
+                if ok:
+                    summary.done += 1
+                    finished += 1
+                    stage_time[job.stage] += seconds
+                else:
+                    summary.lost_leases += 1
+            if progress:
+                progress(finished, max(total, finished))
+            if time.monotonic() - last_renew > renew_every:
+                queue.renew(list(in_flight.values()))
+                last_renew = time.monotonic()
+    except BaseException:
+        queue.release(list(in_flight.values()))
+        executor.close(cancel=True)
+        raise
+    summary.seconds = time.monotonic() - started
+    summary.stage_seconds = dict(stage_time)
+    return summary
