@@ -54,6 +54,37 @@ class AudioInfo:
     decode_error: str | None = None
 
 
+def wav_declared_duration(path: Path) -> float | None:
+    """Length the RIFF header promises (data chunk size / average byte rate), read without decoding.
+
+    ffmpeg derives a WAV's duration from the file size, which hides truncation; the header does not.
+    None when the file is not RIFF/WAVE or the header holds no usable size (e.g. a writer that died
+    before finalising it).
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+            if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                return None
+            byte_rate = None
+            while chunk := handle.read(8):
+                if len(chunk) < 8:
+                    return None
+                chunk_id, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+                if chunk_id == b"fmt ":
+                    fmt = handle.read(size + (size & 1))
+                    byte_rate = int.from_bytes(fmt[8:12], "little") if len(fmt) >= 12 else None
+                elif chunk_id == b"data":
+                    if not byte_rate or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size / byte_rate
+                else:
+                    handle.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+    return None
+
+
 def _open(path: Path, raw_sample_rate: int | None = None):
     import av
 
@@ -96,10 +127,10 @@ def inspect_audio(path: Path, raw_sample_rate: int | None = None) -> AudioInfo:
         ctx = stream.codec_context
         sample_rate = int(ctx.sample_rate or stream.rate or 0)
         channels = int(ctx.channels or 0)
-        declared = None
-        if stream.duration is not None and stream.time_base is not None:
+        declared = wav_declared_duration(path) if container.format.name == "wav" else None
+        if declared is None and stream.duration is not None and stream.time_base is not None:
             declared = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
+        elif declared is None and container.duration is not None:
             declared = container.duration / 1_000_000
         samples = 0
         peak = 0.0
@@ -166,7 +197,8 @@ def decode_audio(
         except av.error.FFmpegError as e:
             if not chunks:
                 raise IngestError("corrupt", f"{path.name}: cannot decode ({e.strerror or e})") from e
-            logger.warning("%s: decode stopped early (%s); using the audio read so far", path.name, e)
+            # Validation at ingest already judged how much of the file is usable.
+            logger.debug("%s: decode stopped early (%s); using the audio read so far", path.name, e)
     audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), dtype=np.float32)
     audio = audio.astype(np.float32, copy=False)
     return audio if split_channels else audio.reshape(-1)

@@ -32,21 +32,23 @@ class Rejection:
 def validate_audio(info: AudioInfo, options: ValidationOptions | None = None) -> Rejection | None:
     """Check what can be judged from the file alone (no call record needed)."""
     options = options or ValidationOptions()
+    declared = info.declared_duration
+    if declared and declared - info.decoded_duration > max(
+        options.truncation_tolerance_seconds, options.truncation_tolerance_ratio * declared
+    ):
+        detail = f" ({info.decode_error})" if info.decode_error else ""
+        return Rejection(
+            "truncated",
+            f"truncated: decoded {info.decoded_duration:.1f} s, the file header says {declared:.1f} s{detail}",
+        )
     if info.decoded_duration < options.min_duration_seconds:
         if info.decode_error:
             return Rejection("corrupt", f"no audio could be decoded ({info.decode_error})")
         return Rejection(
             "no_audio", f"the file holds no audio samples ({info.decoded_duration:.2f} s decoded)"
         )
-    declared = info.declared_duration
-    if declared and declared - info.decoded_duration > max(
-        options.truncation_tolerance_seconds, options.truncation_tolerance_ratio * declared
-    ):
-        return Rejection(
-            "truncated",
-            f"truncated: decoded {info.decoded_duration:.1f} s, the file header says {declared:.1f} s",
-        )
-    if info.decode_error:
+    if info.decode_error and not declared:
+        # Without a declared length we cannot tell a damaged tail from a damaged middle.
         return Rejection("corrupt", f"damaged audio: {info.decode_error}")
     if info.decoded_duration > options.max_duration_seconds:
         return Rejection(

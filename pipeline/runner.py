@@ -42,10 +42,10 @@ class RunSummary:
 
 def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage) -> StageInput:
     with engine.connect() as conn:
-        recording = conn.execute(select(Recording).where(Recording.id == job.recording_id)).scalar_one()
+        recording = conn.execute(select(Recording.__table__).where(Recording.id == job.recording_id)).one()
         call = None
         if recording.call_id is not None:
-            row = conn.execute(select(Call).where(Call.id == recording.call_id)).scalar_one()
+            row = conn.execute(select(Call.__table__).where(Call.id == recording.call_id)).one()
             call = {
                 "uniqueid": row.uniqueid,
                 "direction": row.direction,

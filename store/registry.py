@@ -308,9 +308,8 @@ def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> Re
 
 def _rebuild_call(conn: Connection, call_id: int, new_legs: Sequence[CallRecord]) -> None:
     legs = conn.execute(
-        select(CallLeg).where(CallLeg.call_id == call_id).order_by(CallLeg.start_at, CallLeg.id)
-    )
-    legs = legs.scalars().all()
+        select(CallLeg.__table__).where(CallLeg.call_id == call_id).order_by(CallLeg.start_at, CallLeg.id)
+    ).all()
     first = legs[0]
     answered = [leg for leg in legs if leg.answer_at is not None or (leg.billsec or 0) > 0]
     starts = [leg.start_at for leg in legs if leg.start_at]
@@ -456,7 +455,9 @@ def register_incidents(conn: Connection, incidents: Sequence[IncidentRecord]) ->
             "source_file": incident.source_file,
             "client_id": _client_id(conn, incident.phone, incident.inn, incident.kpp, incident.client_name),
         }
-        current = conn.execute(select(Incident).where(Incident.external_id == incident.external_id)).scalar()
+        current = conn.execute(
+            select(Incident.__table__).where(Incident.external_id == incident.external_id)
+        ).first()
         if current is None:
             conn.execute(Incident.__table__.insert().values(external_id=incident.external_id, **values))
             counts.added += 1

@@ -1,0 +1,281 @@
+"""The `callqa` command line: ingest, run, status, db."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from pipeline.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="callqa: speech analytics and quality monitoring for call centres.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+class _State:
+    settings: Settings
+
+
+state = _State()
+
+
+@app.callback()
+def _global(
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: CALLQA_DB or ./callqa.db).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file (default: ./callqa.toml).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show progress details in the log.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        state.settings = load_settings(config)
+    except ConfigError as e:
+        console.print(f"[red]settings:[/red] {e}")
+        raise typer.Exit(2) from e
+    if db:
+        state.settings.db = db
+
+
+def _engine(migrate: bool = True):
+    from sqlalchemy.exc import OperationalError
+
+    from store import open_store
+
+    try:
+        return open_store(state.settings.db, migrate=migrate)
+    except OperationalError as e:
+        console.print(f"[red]cannot open the database[/red] {state.settings.db}: {e.orig}")
+        raise typer.Exit(2) from e
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _load_mapping(path: Path | None):
+    from ingest import InputFileError, load_mapping
+
+    if path is None:
+        return None
+    try:
+        return load_mapping(path)
+    except InputFileError as e:
+        console.print(f"[red]mapping:[/red] {e.message}")
+        raise typer.Exit(2) from e
+
+
+@app.command()
+def ingest(
+    recordings_dir: Annotated[
+        Path | None, typer.Argument(help="Folder of call recordings (searched recursively).")
+    ] = None,
+    cdr: Annotated[
+        Path | None, typer.Option(help="Asterisk Master.csv, or any CSV with --cdr-mapping.")
+    ] = None,
+    cdr_mapping: Annotated[
+        Path | None, typer.Option(help="YAML column mapping for a non-Asterisk CSV.")
+    ] = None,
+    queue_log: Annotated[Path | None, typer.Option(help="Asterisk queue_log.")] = None,
+    incidents: Annotated[Path | None, typer.Option(help="Helpdesk incident export (.csv or .json).")] = None,
+    incidents_mapping: Annotated[
+        Path | None, typer.Option(help="YAML column mapping for the incidents.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes for decoding (default from settings).")
+    ] = None,
+) -> None:
+    """Register recordings and call records; report every rejected file and malformed row."""
+    from pipeline.ingest_run import IngestRequest
+    from pipeline.ingest_run import ingest as run_ingest
+
+    if recordings_dir is None and not (cdr or queue_log or incidents):
+        console.print(
+            "nothing to ingest: give a folder of recordings and/or --cdr / --queue-log / --incidents"
+        )
+        raise typer.Exit(2)
+    request = IngestRequest(
+        recordings_dir=recordings_dir,
+        cdr=cdr,
+        cdr_mapping=_load_mapping(cdr_mapping),
+        queue_log=queue_log,
+        incidents=incidents,
+        incidents_mapping=_load_mapping(incidents_mapping),
+    )
+    settings = state.settings
+    engine = _engine()
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done, total=total)
+
+        summary = run_ingest(
+            engine,
+            request,
+            options=settings.validation,
+            raw_sample_rate=settings.raw_sample_rate,
+            workers=workers if workers is not None else settings.pipeline.workers,
+            progress=report,
+        )
+    out.print(
+        f"recordings: {summary.files_seen} found, {summary.accepted} accepted, {summary.rejected} rejected, "
+        f"{summary.same_content_other_name} same content under another name, "
+        f"{summary.unchanged} already known"
+    )
+    if summary.conflicts or summary.rejected_after_matching:
+        out.print(
+            f"after matching to call records: {summary.conflicts} conflicting file(s), "
+            f"{summary.rejected_after_matching} rejected for a length that disagrees with the call record"
+        )
+    out.print(
+        f"call records: {summary.call_legs_added} new; queue events: {summary.queue_events_added} new; "
+        f"incidents: {summary.incidents_added} new, {summary.incidents_updated} updated; "
+        f"jobs queued: {summary.jobs_enqueued}"
+    )
+    for problem in summary.problems:
+        out.print(f"  [yellow]![/yellow] {problem}  [dim]({problem.code})[/dim]")
+    if summary.nothing_ran:
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    workers: Annotated[int | None, typer.Option(help="Worker processes (0 runs in this process).")] = None,
+    executor: Annotated[str | None, typer.Option(help="local or ray.")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (e.g. 10.0.0.5:6379 or auto).")
+    ] = None,
+    stages: Annotated[str | None, typer.Option(help="Comma-separated stages to run (default: all).")] = None,
+) -> None:
+    """Process pending jobs until none is left; safe to interrupt and to rerun."""
+    from pipeline.executors import make_executor
+    from pipeline.runner import run_jobs
+    from pipeline.stages import registered_stages
+    from store import JobQueue, audit, current_actor
+
+    settings = state.settings.pipeline
+    try:
+        selected = registered_stages(stages.split(",") if stages else None)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    engine = _engine()
+    kind = executor or settings.executor
+    try:
+        pool = make_executor(
+            kind, workers if workers is not None else settings.workers, address or settings.ray_address
+        )
+    except (RuntimeError, ValueError, ConnectionError) as e:
+        console.print(f"[red]cannot start the {kind} executor:[/red] {e}")
+        raise typer.Exit(2) from e
+    queue = JobQueue(
+        engine, lease_seconds=settings.lease_seconds, retry_backoff_seconds=settings.retry_backoff_seconds
+    )
+    console.print(f"running {', '.join(s.name for s in selected)} on {pool.description}")
+    try:
+        with _progress() as progress:
+            task = progress.add_task("processing", total=None)
+            summary = run_jobs(
+                engine,
+                queue,
+                pool,
+                selected,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except KeyboardInterrupt:
+        console.print(
+            "[yellow]stopped; the jobs in flight were returned to the queue. Run again to finish.[/yellow]"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        pool.close()
+    with engine.begin() as conn:
+        audit(
+            conn, current_actor(), "run", "pipeline", None, {"done": summary.done, "failed": summary.failed}
+        )
+    out.print(
+        f"done: {summary.done}, failed: {summary.failed}, retried: {summary.retried} "
+        f"in {summary.seconds:.1f} s"
+    )
+    for error in summary.errors:
+        out.print(f"  [red]x[/red] {error}")
+    if summary.failed and not summary.done:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Counts per stage and state, and every rejected file, malformed row and failed job."""
+    from store import status_report
+
+    engine = _engine()
+    with engine.connect() as conn:
+        report = status_report(conn)
+    if as_json:
+        out.print_json(json.dumps(asdict(report), default=str))
+        return
+    out.print(
+        f"calls: {report.calls} ({report.answered_calls_without_recording} answered without a recording); "
+        f"recordings: "
+        + (", ".join(f"{n} {s}" for s, n in sorted(report.recordings.items())) or "none")
+        + f"; {report.recordings_without_call} without a call record"
+    )
+    table = Table("stage", "pending", "running", "done", "failed", title="jobs")
+    for stage, counts in report.jobs.items():
+        table.add_row(stage, *(str(counts.get(s, 0)) for s in ("pending", "running", "done", "failed")))
+    out.print(table)
+    if report.problems:
+        out.print(f"problems ({len(report.problems)}):")
+        for p in report.problems:
+            where = f"{p.source}:{p.line}" if p.line else p.source
+            out.print(f"  [yellow]![/yellow] {p.kind:<10} {where}: {p.message}  [dim]({p.code})[/dim]")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the current version."""
+    from store import current_revision
+
+    engine = _engine(migrate=True)
+    out.print(f"database at revision {current_revision(engine)}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,257 @@
+"""Synthetic PBX output for tests and load benchmarks: recordings plus consistent call records.
+
+The audio is speech-like (syllable-rate bursts of band-limited noise, turn-taking between the two
+parties, light line noise) so that level, activity and channel checks behave as on real calls; it is
+not speech. Everything is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import av
+import numpy as np
+
+# codec name -> (container format, PyAV codec, file extension)
+CODECS = {
+    "pcm": ("wav", "pcm_s16le", ".wav"),
+    "ulaw": ("wav", "pcm_mulaw", ".wav"),
+    "alaw": ("wav", "pcm_alaw", ".wav"),
+    "mp3": ("mp3", "libmp3lame", ".mp3"),
+    "opus": ("ogg", "libopus", ".opus"),
+    "flac": ("flac", "flac", ".flac"),
+    "aac": ("ipod", "aac", ".m4a"),
+    "gsm": ("wav", "gsm_ms", ".wav"),  # written with sox: PyAV has no GSM encoder
+}
+
+
+def speechlike(seconds: float, rate: int, seed: int, active: np.ndarray | None = None) -> np.ndarray:
+    """A mono speech-like signal; `active` (one bool per 10 ms) says when this party talks."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    noise = rng.standard_normal(n).astype(np.float32)
+    # Crude formant band: smooth the noise, then modulate at a syllable rate of about 4 Hz.
+    kernel = np.hanning(9).astype(np.float32)
+    voiced = np.convolve(noise, kernel / kernel.sum(), mode="same")
+    envelope = np.clip(np.sin(2 * np.pi * (3.5 + rng.random()) * t + rng.random() * 6), 0, None) ** 2
+    signal = 0.6 * voiced * envelope / (np.std(voiced) + 1e-9) * 0.3
+    if active is not None:
+        mask = np.repeat(active, int(rate / 100))[:n]
+        mask = np.pad(mask, (0, max(0, n - len(mask))))
+        signal *= mask
+    line_noise = 0.002 * rng.standard_normal(n).astype(np.float32)
+    return np.clip(signal + line_noise, -1, 1).astype(np.float32)
+
+
+def turn_masks(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Alternating operator/customer turns of 1.5-5 s, in 10 ms steps."""
+    rng = np.random.default_rng(seed + 7)
+    steps = int(seconds * 100)
+    operator = np.zeros(steps, dtype=bool)
+    customer = np.zeros(steps, dtype=bool)
+    position, speaker = 0, 0
+    while position < steps:
+        length = int(rng.uniform(150, 500))
+        (operator if speaker == 0 else customer)[position : position + length] = True
+        position += length + int(rng.uniform(20, 80))
+        speaker = 1 - speaker
+    return operator, customer
+
+
+def write_audio(path: Path, audio: np.ndarray, rate: int, codec: str) -> None:
+    """Encode float32 audio of shape (channels, samples) with one of CODECS."""
+    audio = np.atleast_2d(audio)
+    if codec == "gsm":
+        _write_gsm_with_sox(path, audio, rate)
+        return
+    container_format, codec_name, _ = CODECS[codec]
+    layout = "stereo" if audio.shape[0] == 2 else "mono"
+    out_rate = 48000 if codec == "opus" else rate
+    with av.open(str(path), mode="w", format=container_format) as container:
+        stream = container.add_stream(codec_name, rate=out_rate, layout=layout)
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        resampler = av.AudioResampler(format=fmt, layout=layout, rate=out_rate)
+        pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(pcm.T.reshape(1, -1).copy(), format="s16", layout=layout)
+        frame.sample_rate = rate
+        for resampled in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(resampled):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def _write_gsm_with_sox(path: Path, audio: np.ndarray, rate: int) -> None:
+    sox = shutil.which("sox")
+    if sox is None:
+        raise RuntimeError("writing GSM needs sox (apt-get install sox)")
+    temporary = path.with_suffix(".pcm.wav")
+    write_audio(temporary, audio[:1], rate, "pcm")
+    subprocess.run(
+        [sox, "-q", str(temporary), "-r", "8000", "-c", "1", "-e", "gsm-full-rate", str(path)], check=True
+    )
+    temporary.unlink()
+
+
+@dataclass
+class SyntheticCall:
+    """One generated call and its recording."""
+
+    uniqueid: str
+    src: str
+    dst: str
+    agent: str
+    start: datetime
+    seconds: int
+    path: Path | None
+    answered: bool = True
+
+
+def mixmonitor_name(call: SyntheticCall, extension: str = ".wav") -> str:
+    return f"{call.start:%Y%m%d-%H%M%S}-{call.src}-{call.dst}-{call.uniqueid}{extension}"
+
+
+def make_call_centre(
+    out: Path,
+    calls: int = 10,
+    seconds: float | tuple[float, float] = (20, 90),
+    codecs: tuple[str, ...] = ("pcm",),
+    stereo: bool = False,
+    rate: int = 8000,
+    seed: int = 1,
+    unanswered: int = 0,
+) -> list[SyntheticCall]:
+    """Write recordings/, Master.csv, queue_log and incidents.csv for `calls` answered calls."""
+    rng = np.random.default_rng(seed)
+    recordings = out / "recordings"
+    recordings.mkdir(parents=True, exist_ok=True)
+    base = datetime(2026, 3, 2, 9, 0, 0)
+    epoch0 = 1772442000
+    result: list[SyntheticCall] = []
+    for i in range(calls + unanswered):
+        length = int(seconds if isinstance(seconds, int | float) else rng.uniform(*seconds))
+        start = base + timedelta(minutes=7 * i)
+        answered = i < calls
+        call = SyntheticCall(
+            uniqueid=f"{epoch0 + 420 * i}.{i}",
+            src=f"7916{rng.integers(1_000_000, 9_999_999)}",
+            dst="8800",
+            agent=str(101 + i % 4),
+            start=start,
+            seconds=length,
+            path=None,
+            answered=answered,
+        )
+        if answered:
+            codec = codecs[i % len(codecs)]
+            extension = CODECS[codec][2]
+            path = recordings / mixmonitor_name(call, extension)
+            operator, customer = turn_masks(length, seed + i)
+            if stereo:
+                audio = np.stack(
+                    [
+                        speechlike(length, rate, seed * 1000 + i, operator),
+                        speechlike(length, rate, seed * 1000 + i + 500, customer),
+                    ]
+                )
+            else:
+                audio = speechlike(length, rate, seed * 1000 + i, operator | customer)[None, :]
+            write_audio(path, audio, rate, codec)
+            call.path = path
+        result.append(call)
+    write_records(out, result)
+    return result
+
+
+def cdr_row(call: SyntheticCall, ring: int = 3) -> list[str]:
+    """An 18-column Asterisk Master.csv row for a generated call."""
+    answer = call.start + timedelta(seconds=ring)
+    end = answer + timedelta(seconds=call.seconds) if call.answered else call.start + timedelta(seconds=30)
+    return [
+        "",
+        call.src,
+        call.dst,
+        "from-trunk",
+        f'"Client" <{call.src}>',
+        "SIP/trunk-00000001",
+        f"SIP/{call.agent}-0000000a" if call.answered else "",
+        "Queue",
+        "support",
+        f"{call.start:%Y-%m-%d %H:%M:%S}",
+        f"{answer:%Y-%m-%d %H:%M:%S}" if call.answered else "",
+        f"{end:%Y-%m-%d %H:%M:%S}",
+        str(int((end - call.start).total_seconds())),
+        str(call.seconds if call.answered else 0),
+        "ANSWERED" if call.answered else "NO ANSWER",
+        "DOCUMENTATION",
+        call.uniqueid,
+        "",
+    ]
+
+
+def write_records(out: Path, calls: list[SyntheticCall]) -> None:
+    with open(out / "Master.csv", "w", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        for call in calls:
+            writer.writerow(cdr_row(call))
+    with open(out / "queue_log", "w") as handle:
+        for call in calls:
+            t = int(call.start.timestamp())
+            handle.write(f"{t}|{call.uniqueid}|support|NONE|ENTERQUEUE||{call.src}|1\n")
+            if call.answered:
+                handle.write(
+                    f"{t + 3}|{call.uniqueid}|support|SIP/{call.agent}|CONNECT|3|{call.uniqueid}|2\n"
+                )
+                handle.write(
+                    f"{t + 3 + call.seconds}|{call.uniqueid}|support|SIP/{call.agent}|COMPLETECALLER|3|{call.seconds}|1\n"
+                )
+            else:
+                handle.write(f"{t + 30}|{call.uniqueid}|support|NONE|ABANDON|1|1|30\n")
+    with open(out / "incidents.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "id",
+                "created_at",
+                "inn",
+                "kpp",
+                "phone",
+                "knowledge_article",
+                "operator",
+                "status",
+                "call_uniqueid",
+            ]
+        )
+        for n, call in enumerate(c for c in calls if c.answered):
+            if n % 2 == 0:
+                writer.writerow(
+                    [
+                        f"INC-{1000 + n}",
+                        f"{call.start + timedelta(minutes=2):%Y-%m-%d %H:%M:%S}",
+                        "7707083893",
+                        "770701001",
+                        call.src,
+                        "6053" if n % 4 == 0 else "101",
+                        call.agent,
+                        "closed",
+                        call.uniqueid,
+                    ]
+                )
+
+
+def save_manifest(out: Path, calls: list[SyntheticCall]) -> None:
+    (out / "manifest.json").write_text(
+        json.dumps(
+            [
+                {**c.__dict__, "start": c.start.isoformat(), "path": str(c.path) if c.path else None}
+                for c in calls
+            ]
+        )
+    )
