@@ -130,8 +130,9 @@ class JobQueue:
                         source,
                     )
                     .on_conflict_do_nothing(index_elements=["recording_id", "stage", "version"])
+                    .returning(Job.id)
                 )
-                added += conn.execute(statement).rowcount or 0
+                added += len(conn.execute(statement).all())
         return added
 
     # ------------------------------------------------------------ claim

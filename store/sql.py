@@ -15,7 +15,9 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict], key: Ite
         return 0
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
-    return conn.execute(statement, list(rows)).rowcount or 0
+    # RETURNING counts reliably on both drivers (executemany rowcount is -1 on psycopg).
+    statement = statement.returning(*table.primary_key.columns)
+    return len(conn.execute(statement, list(rows)).all())
 
 
 def utcnow() -> datetime:

@@ -1,0 +1,161 @@
+"""Ingest on both backends: idempotent, never overwrites, keeps and reports what does not match."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+from sqlalchemy import func, select
+
+from pipeline.ingest_run import IngestRequest, ingest
+from store import status_report
+from store.schema import (
+    Base,
+    Call,
+    CallIncidentLink,
+    Job,
+    Operator,
+    Recording,
+    RecordingPath,
+)
+from tests.telephony import SyntheticCall, cdr_row, make_call_centre, mixmonitor_name, speechlike, write_audio
+
+
+def _counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in Base.metadata.tables.items()
+            if name != "audit_log"
+        }
+
+
+def _request(folder):
+    return IngestRequest(
+        recordings_dir=folder / "recordings",
+        cdr=folder / "Master.csv",
+        queue_log=folder / "queue_log",
+        incidents=folder / "incidents.csv",
+    )
+
+
+def test_ingest_registers_calls_recordings_and_records(engine, tmp_path):
+    calls = make_call_centre(tmp_path, calls=6, codecs=("pcm", "alaw", "ulaw"), unanswered=2, seed=4)
+    summary = ingest(engine, _request(tmp_path), workers=1)
+    assert summary.accepted == 6 and summary.rejected == 0
+    assert summary.call_legs_added == 8 and summary.incidents_added == 3
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Call.uniqueid, Call.disposition, Call.queue, Operator.code, Call.wait_seconds, Call.direction)
+            .outerjoin(Operator, Operator.id == Call.operator_id)
+            .order_by(Call.start_at)
+        ).all()
+        linked = conn.execute(select(func.count()).select_from(CallIncidentLink)).scalar_one()
+        attached = conn.execute(select(func.count()).where(Recording.call_id.is_not(None))).scalar_one()
+    assert [r.uniqueid for r in rows] == [c.uniqueid for c in calls]
+    assert [r.disposition for r in rows] == ["ANSWERED"] * 6 + ["ABANDONED"] * 2
+    assert {r.queue for r in rows} == {"support"} and {r.direction for r in rows} == {"inbound"}
+    assert [r.code for r in rows[:6]] == [c.agent for c in calls[:6]]
+    assert rows[0].wait_seconds == 3
+    assert linked == 3 and attached == 6
+    assert summary.jobs_enqueued == 6
+
+
+def test_ingest_twice_adds_nothing(engine, tmp_path):
+    make_call_centre(tmp_path, calls=5, unanswered=1, seed=5)
+    ingest(engine, _request(tmp_path), workers=2)
+    before = _counts(engine)
+    again = ingest(engine, _request(tmp_path), workers=2)
+    assert _counts(engine) == before
+    assert again.accepted == 0 and again.unchanged >= 5 and again.jobs_enqueued == 0
+
+
+def test_same_file_under_another_name_is_one_recording(engine, tmp_path):
+    calls = make_call_centre(tmp_path, calls=3, seed=6)
+    ingest(engine, _request(tmp_path), workers=1)
+    shutil.copy(calls[0].path, tmp_path / "recordings" / "copy-of-first.wav")
+    summary = ingest(engine, _request(tmp_path), workers=1)
+    assert summary.same_content_other_name == 1 and summary.accepted == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Recording)).scalar_one() == 3
+        assert conn.execute(select(func.count()).select_from(RecordingPath)).scalar_one() == 4
+
+
+def test_a_different_file_for_a_processed_call_is_flagged_not_used(engine, tmp_path):
+    calls = make_call_centre(tmp_path, calls=3, seed=7)
+    ingest(engine, _request(tmp_path), workers=1)
+    first = calls[0]
+    intruder = tmp_path / "recordings" / "late" / mixmonitor_name(first)
+    intruder.parent.mkdir()
+    write_audio(intruder, speechlike(first.seconds, 8000, seed=99)[None, :], 8000, "pcm")
+    summary = ingest(engine, _request(tmp_path), workers=1)
+    assert summary.conflicts == 1
+    with engine.connect() as conn:
+        rows = conn.execute(select(Recording.path, Recording.status).where(Recording.uniqueid_hint == first.uniqueid))
+        by_status = {status: path for path, status in rows}
+        report = status_report(conn)
+    assert by_status == {"accepted": str(first.path), "conflict": str(intruder)}
+    assert any(p.code == "conflict" and p.source == str(intruder) for p in report.problems)
+
+
+def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path):
+    calls = make_call_centre(tmp_path, calls=4, seed=8)
+    orphan = calls[3]
+    # The call record of the last call is missing at first; one answered call has no recording.
+    rows = list(csv.reader(open(tmp_path / "Master.csv")))
+    with open(tmp_path / "Master.csv", "w", newline="") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows[:3])
+    calls[0].path.unlink()
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.connect() as conn:
+        report = status_report(conn)
+    assert report.recordings_without_call == 1
+    assert report.answered_calls_without_recording == 1
+
+    # The missing call record arrives later, with a talk time far from the recording's length.
+    late = SyntheticCall(**{**orphan.__dict__, "seconds": orphan.seconds * 3})
+    with open(tmp_path / "late.csv", "w", newline="") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL).writerow(cdr_row(late))
+    summary = ingest(engine, IngestRequest(cdr=tmp_path / "late.csv"), workers=1)
+    assert summary.rejected_after_matching == 1
+    with engine.connect() as conn:
+        status, code, reason = conn.execute(
+            select(Recording.status, Recording.reject_code, Recording.reject_reason).where(
+                Recording.uniqueid_hint == orphan.uniqueid
+            )
+        ).one()
+        pending = conn.execute(
+            select(func.count()).select_from(Job).join(Recording).where(Recording.uniqueid_hint == orphan.uniqueid)
+        ).scalar_one()
+    assert (status, code) == ("rejected", "duration_mismatch")
+    assert f"call record says {late.seconds}" in reason
+    assert pending == 0, "no work may stay queued for a recording that was rejected"
+
+
+def test_malformed_rows_are_reported_with_file_and_line(engine, tmp_path):
+    make_call_centre(tmp_path, calls=3, seed=9)
+    with open(tmp_path / "Master.csv", "a") as handle:
+        handle.write('"broken","row"\n')
+    with open(tmp_path / "queue_log", "a") as handle:
+        handle.write("garbage\n")
+    summary = ingest(engine, _request(tmp_path), workers=1)
+    assert summary.call_legs_added == 3
+    where = {(p.source.rsplit("/", 1)[-1], p.line) for p in summary.problems}
+    assert ("Master.csv", 4) in where and ("queue_log", 10) in where
+    with engine.connect() as conn:
+        report = status_report(conn)
+    assert {(p.kind, p.line) for p in report.problems} >= {("cdr", 4), ("queue_log", 10)}
+    before = _counts(engine)
+    ingest(engine, _request(tmp_path), workers=1)
+    assert _counts(engine) == before, "re-reporting a problem must not store it twice"
+
+
+def test_missing_inputs_fail_only_themselves(engine, tmp_path):
+    make_call_centre(tmp_path, calls=2, seed=10)
+    request = _request(tmp_path)
+    request.queue_log = tmp_path / "no-such-queue_log"
+    summary = ingest(engine, request, workers=1)
+    assert summary.accepted == 2 and summary.inputs_failed == 1 and not summary.nothing_ran
+    assert any(p.code == "missing_file" for p in summary.problems)
+    nothing = ingest(engine, IngestRequest(recordings_dir=tmp_path / "nowhere"), workers=1)
+    assert nothing.nothing_ran
