@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 from pipeline.stages import StageInput
@@ -52,14 +53,24 @@ class LocalExecutor:
     def __init__(self, workers: int) -> None:
         self.capacity = max(1, workers)
         self.description = f"local pool of {self.capacity} process(es)"
-        self._pool = ProcessPoolExecutor(
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
             max_workers=self.capacity,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=die_with_parent,
         )
 
     def submit(self, stage_name: str, job: StageInput) -> Future:
-        return self._pool.submit(execute_stage, stage_name, job)
+        try:
+            return self._pool.submit(execute_stage, stage_name, job)
+        except BrokenProcessPool:
+            # A worker died (OOM killer, segfault in a codec): its jobs fail and retry; start a new pool.
+            logger.warning("a worker process died; starting a new pool")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return self._pool.submit(execute_stage, stage_name, job)
 
     def close(self, cancel: bool = False) -> None:
         self._pool.shutdown(wait=not cancel, cancel_futures=cancel)

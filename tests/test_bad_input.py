@@ -95,7 +95,9 @@ def test_call_record_length_check(billsec, expected):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(min_size=0, max_size=4096), suffix=st.sampled_from([".wav", ".mp3", ".ogg", ".m4a", ".al"]))
+@given(
+    data=st.binary(min_size=0, max_size=4096), suffix=st.sampled_from([".wav", ".mp3", ".ogg", ".m4a", ".al"])
+)
 def test_random_bytes_never_crash(tmp_path, data, suffix):
     path = tmp_path / f"random{suffix}"
     path.write_bytes(data)

@@ -75,15 +75,22 @@ def test_queue_log_events(tmp_path):
 
 @pytest.mark.parametrize(
     "interface, code",
-    [("SIP/101", "101"), ("PJSIP/101-0000000a", "101"), ("Local/101@agents", "101"), ("Agent/2001", "2001"),
-     (None, None)],
+    [
+        ("SIP/101", "101"),
+        ("PJSIP/101-0000000a", "101"),
+        ("Local/101@agents", "101"),
+        ("Agent/2001", "2001"),
+        (None, None),
+    ],
 )
 def test_agent_code(interface, code):
     assert agent_code(interface) == code
 
 
 def test_recording_name():
-    name = parse_recording_name(__import__("pathlib").Path("20260302-090004-79161234567-8800-1772442000.12.wav"))
+    name = parse_recording_name(
+        __import__("pathlib").Path("20260302-090004-79161234567-8800-1772442000.12.wav")
+    )
     assert name.uniqueid == "1772442000.12"
     assert name.src == "79161234567" and name.dst == "8800"
     assert name.started_at == datetime(2026, 3, 2, 9, 0, 4)
@@ -149,7 +156,12 @@ def test_incidents_json(tmp_path):
         json.dumps(
             {
                 "incidents": [
-                    {"id": 7, "created_at": "2026-03-02T09:02:00", "inn": "7707083893", "call_uniqueids": ["u.1"]},
+                    {
+                        "id": 7,
+                        "created_at": "2026-03-02T09:02:00",
+                        "inn": "7707083893",
+                        "call_uniqueids": ["u.1"],
+                    },
                     {"created_at": "2026-03-02T09:02:00"},
                 ]
             }

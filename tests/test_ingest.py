@@ -46,7 +46,9 @@ def test_ingest_registers_calls_recordings_and_records(engine, tmp_path):
     assert summary.call_legs_added == 8 and summary.incidents_added == 3
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Call.uniqueid, Call.disposition, Call.queue, Operator.code, Call.wait_seconds, Call.direction)
+            select(
+                Call.uniqueid, Call.disposition, Call.queue, Operator.code, Call.wait_seconds, Call.direction
+            )
             .outerjoin(Operator, Operator.id == Call.operator_id)
             .order_by(Call.start_at)
         ).all()
@@ -91,7 +93,9 @@ def test_a_different_file_for_a_processed_call_is_flagged_not_used(engine, tmp_p
     summary = ingest(engine, _request(tmp_path), workers=1)
     assert summary.conflicts == 1
     with engine.connect() as conn:
-        rows = conn.execute(select(Recording.path, Recording.status).where(Recording.uniqueid_hint == first.uniqueid))
+        rows = conn.execute(
+            select(Recording.path, Recording.status).where(Recording.uniqueid_hint == first.uniqueid)
+        )
         by_status = {status: path for path, status in rows}
         report = status_report(conn)
     assert by_status == {"accepted": str(first.path), "conflict": str(intruder)}
@@ -125,7 +129,10 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
             )
         ).one()
         pending = conn.execute(
-            select(func.count()).select_from(Job).join(Recording).where(Recording.uniqueid_hint == orphan.uniqueid)
+            select(func.count())
+            .select_from(Job)
+            .join(Recording)
+            .where(Recording.uniqueid_hint == orphan.uniqueid)
         ).scalar_one()
     assert (status, code) == ("rejected", "duration_mismatch")
     assert f"call record says {late.seconds}" in reason

@@ -19,8 +19,19 @@ def test_migrations_build_exactly_the_declared_schema(engine):
     assert diff == []
     upgrade(engine)  # idempotent
     tables = set(inspect(engine).get_table_names())
-    for table in ("calls", "recordings", "incidents", "call_incident_links", "jobs", "utterances", "words",
-                  "audit_log", "transfers", "clients", "operators"):
+    for table in (
+        "calls",
+        "recordings",
+        "incidents",
+        "call_incident_links",
+        "jobs",
+        "utterances",
+        "words",
+        "audit_log",
+        "transfers",
+        "clients",
+        "operators",
+    ):
         assert table in tables
 
 
@@ -32,7 +43,9 @@ def test_audit_log_is_append_only(engine):
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log"))
     with engine.connect() as conn:
-        assert conn.execute(select(AuditEntry.actor, AuditEntry.details)).all() == [("anna", {"page": "detail"})]
+        assert conn.execute(select(AuditEntry.actor, AuditEntry.details)).all() == [
+            ("anna", {"page": "detail"})
+        ]
 
 
 def test_one_accepted_recording_per_call(engine):

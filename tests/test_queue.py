@@ -1,0 +1,194 @@
+"""The job queue under concurrency, crashes and lease expiry, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from sqlalchemy import delete, func, select, update
+
+from store import JobQueue, StageKey, save_stage_result
+from store.schema import Job, Recording, StageResult
+from store.sql import insert_ignore, utcnow
+
+STAGE = StageKey("probe", "1", max_attempts=1000)
+NEXT = StageKey("after_probe", "1", depends_on=("probe",), max_attempts=1000)
+WORKERS = ("worker-a", "worker-b", "worker-c")
+
+
+def _add_recording(engine, content: int) -> None:
+    with engine.begin() as conn:
+        insert_ignore(
+            conn,
+            Recording.__table__,
+            [
+                {
+                    "path": f"/calls/{content}.wav",
+                    "sha256": f"{content:064d}",
+                    "size_bytes": 1,
+                    "status": "accepted",
+                }
+            ],
+            ["sha256"],
+        )
+
+
+def _reset(engine) -> None:
+    with engine.begin() as conn:
+        for table in (StageResult, Job, Recording):
+            conn.execute(delete(table))
+
+
+def test_queue_state_machine(engine):
+    """Ingest with duplicates, claim, crash, lease expiry, retry: after draining, all done exactly once."""
+
+    class QueueMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            _reset(engine)
+            self.queues = {w: JobQueue(engine, owner=w, retry_backoff_seconds=0) for w in WORKERS}
+            self.held = {w: [] for w in WORKERS}
+            self.completions: Counter[int] = Counter()
+            self.contents: set[int] = set()
+
+        @rule(content=st.integers(0, 7))
+        def ingest(self, content):
+            _add_recording(engine, content)
+            self.contents.add(content)
+            self.queues[WORKERS[0]].enqueue_missing([STAGE, NEXT])
+
+        @rule(worker=st.sampled_from(WORKERS), limit=st.integers(1, 3))
+        def claim(self, worker, limit):
+            self.held[worker].extend(self.queues[worker].claim([STAGE, NEXT], limit))
+
+        @precondition(lambda self: any(self.held.values()))
+        @rule(data=st.data())
+        def complete(self, data):
+            worker = data.draw(st.sampled_from([w for w in WORKERS if self.held[w]]))
+            job = self.held[worker].pop(data.draw(st.integers(0, len(self.held[worker]) - 1)))
+            ok = self.queues[worker].complete(
+                job,
+                lambda conn: save_stage_result(
+                    conn, job.recording_id, job.stage, job.version, {"job": job.id}
+                ),
+            )
+            if ok:
+                self.completions[job.id] += 1
+
+        @precondition(lambda self: any(self.held.values()))
+        @rule(data=st.data())
+        def fail(self, data):
+            worker = data.draw(st.sampled_from([w for w in WORKERS if self.held[w]]))
+            job = self.held[worker].pop(0)
+            self.queues[worker].fail(job, "transient error")
+
+        @rule(worker=st.sampled_from(WORKERS))
+        def crash(self, worker):
+            # The worker vanishes with its leases: its jobs stay `running` until the leases expire.
+            self.queues[worker] = JobQueue(engine, owner=worker, retry_backoff_seconds=0)
+
+        @rule()
+        def leases_expire(self):
+            with engine.begin() as conn:
+                conn.execute(
+                    update(Job)
+                    .where(Job.state == "running")
+                    .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+                )
+
+        @invariant()
+        def each_job_completes_at_most_once(self):
+            assert all(n == 1 for n in self.completions.values())
+
+        @invariant()
+        def one_result_per_recording_and_stage(self):
+            with engine.connect() as conn:
+                worst = conn.execute(
+                    select(func.count())
+                    .select_from(StageResult)
+                    .group_by(StageResult.recording_id, StageResult.stage)
+                    .order_by(func.count().desc())
+                ).first()
+            assert worst is None or worst[0] == 1
+
+        def teardown(self):
+            self.leases_expire()
+            drainer = JobQueue(engine, owner="drainer", retry_backoff_seconds=0)
+            while jobs := drainer.claim([STAGE, NEXT], 10):
+                for job in jobs:
+                    assert drainer.complete(
+                        job,
+                        lambda conn, job=job: save_stage_result(
+                            conn, job.recording_id, job.stage, job.version, {"job": job.id}
+                        ),
+                    )
+                    self.completions[job.id] += 1
+            with engine.connect() as conn:
+                recordings = conn.execute(select(func.count()).select_from(Recording)).scalar_one()
+                states = dict(conn.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+                results = conn.execute(select(func.count()).select_from(StageResult)).scalar_one()
+            assert recordings == len(self.contents)
+            assert states == ({"done": 2 * recordings} if recordings else {})
+            assert results == 2 * recordings
+            assert all(n == 1 for n in self.completions.values())
+            assert len(self.completions) == 2 * recordings
+
+    QueueMachine.TestCase.settings = settings(
+        max_examples=25, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    QueueMachine.TestCase().runTest()
+
+
+def test_a_lost_lease_cannot_write(engine):
+    _add_recording(engine, 1)
+    slow, fast = JobQueue(engine, owner="slow"), JobQueue(engine, owner="fast")
+    slow.enqueue_missing([STAGE])
+    (job,) = slow.claim([STAGE], 1)
+    with engine.begin() as conn:
+        conn.execute(update(Job).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    (again,) = fast.claim([STAGE], 1)
+    assert again.id == job.id and again.token == job.token + 1
+    wrote = []
+    assert slow.complete(job, lambda conn: wrote.append("slow")) is False
+    assert fast.complete(again, lambda conn: wrote.append("fast")) is True
+    assert wrote == ["fast"]
+
+
+def test_retries_back_off_then_fail_with_the_error(engine):
+    _add_recording(engine, 1)
+    queue = JobQueue(engine, owner="w", retry_backoff_seconds=30)
+    queue.enqueue_missing([StageKey("probe", "1", max_attempts=2)])
+    (job,) = queue.claim([STAGE], 1)
+    assert queue.fail(job, "first failure") == "pending"
+    assert queue.claim([STAGE], 1) == [], "a failed job waits out its backoff"
+    assert 25 < queue.next_wakeup_in([STAGE]) <= 30
+    with engine.begin() as conn:
+        conn.execute(update(Job).values(not_before=utcnow()))
+    (job,) = queue.claim([STAGE], 1)
+    assert job.attempts == 2
+    assert queue.fail(job, "second failure") == "failed"
+    with engine.connect() as conn:
+        state, error = conn.execute(select(Job.state, Job.last_error)).one()
+    assert (state, error) == ("failed", "second failure")
+
+
+def test_dependent_stage_waits_for_its_prerequisite(engine):
+    _add_recording(engine, 1)
+    queue = JobQueue(engine, owner="w")
+    queue.enqueue_missing([STAGE, NEXT])
+    claimed = queue.claim([NEXT, STAGE], 5)
+    assert [j.stage for j in claimed] == ["probe"]
+    queue.complete(claimed[0], lambda conn: None)
+    assert [j.stage for j in queue.claim([NEXT, STAGE], 5)] == ["after_probe"]
+
+
+def test_new_stage_version_enqueues_only_its_work(engine):
+    for content in range(3):
+        _add_recording(engine, content)
+    queue = JobQueue(engine, owner="w")
+    assert queue.enqueue_missing([STAGE, NEXT]) == 6
+    assert queue.enqueue_missing([STAGE, NEXT]) == 0
+    assert queue.enqueue_missing([STAGE, StageKey("after_probe", "2", depends_on=("probe",))]) == 3
