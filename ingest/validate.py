@@ -39,7 +39,8 @@ def validate_audio(info: AudioInfo, options: ValidationOptions | None = None) ->
         detail = f" ({info.decode_error})" if info.decode_error else ""
         return Rejection(
             "truncated",
-            f"truncated: decoded {info.decoded_duration:.1f} s, the file header says {declared:.1f} s{detail}",
+            f"truncated: decoded {info.decoded_duration:.1f} s, "
+            f"the file header says {declared:.1f} s{detail}",
         )
     if info.decoded_duration < options.min_duration_seconds:
         if info.decode_error:

@@ -209,8 +209,9 @@ def write_records(out: Path, calls: list[SyntheticCall]) -> None:
                 handle.write(
                     f"{t + 3}|{call.uniqueid}|support|SIP/{call.agent}|CONNECT|3|{call.uniqueid}|2\n"
                 )
+                end = t + 3 + call.seconds
                 handle.write(
-                    f"{t + 3 + call.seconds}|{call.uniqueid}|support|SIP/{call.agent}|COMPLETECALLER|3|{call.seconds}|1\n"
+                    f"{end}|{call.uniqueid}|support|SIP/{call.agent}|COMPLETECALLER|3|{call.seconds}|1\n"
                 )
             else:
                 handle.write(f"{t + 30}|{call.uniqueid}|support|NONE|ABANDON|1|1|30\n")

@@ -106,7 +106,8 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
     calls = make_call_centre(tmp_path, calls=4, seed=8)
     orphan = calls[3]
     # The call record of the last call is missing at first; one answered call has no recording.
-    rows = list(csv.reader(open(tmp_path / "Master.csv")))
+    with open(tmp_path / "Master.csv") as handle:
+        rows = list(csv.reader(handle))
     with open(tmp_path / "Master.csv", "w", newline="") as handle:
         csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows[:3])
     calls[0].path.unlink()
