@@ -157,7 +157,7 @@ def ingest(
     out.print(
         f"recordings: {summary.files_seen} found, {summary.accepted} accepted, {summary.rejected} rejected, "
         f"{summary.same_content_other_name} same content under another name, "
-        f"{summary.unchanged} already known"
+        f"{summary.recordings_unchanged} already known"
     )
     if summary.conflicts or summary.rejected_after_matching:
         out.print(
@@ -165,7 +165,7 @@ def ingest(
             f"{summary.rejected_after_matching} rejected for a length that disagrees with the call record"
         )
     out.print(
-        f"call records: {summary.call_legs_added} new; queue events: {summary.queue_events_added} new; "
+        f"call records: {summary.call_legs_added} new, {summary.records_unchanged} already known; queue events: {summary.queue_events_added} new; "
         f"incidents: {summary.incidents_added} new, {summary.incidents_updated} updated; "
         f"jobs queued: {summary.jobs_enqueued}"
     )
@@ -266,6 +266,38 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         for p in report.problems:
             where = f"{p.source}:{p.line}" if p.line else p.source
             out.print(f"  [yellow]![/yellow] {p.kind:<10} {where}: {p.message}  [dim]({p.code})[/dim]")
+
+
+@app.command()
+def loadgen(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to create.")],
+    calls: Annotated[int, typer.Option(help="Answered calls to generate.")] = 40,
+    unanswered: Annotated[int, typer.Option(help="Abandoned calls (records only, no recording).")] = 5,
+    seconds: Annotated[str, typer.Option(help="Call length in seconds, or a range like 20-180.")] = "20-180",
+    codecs: Annotated[
+        str, typer.Option(help="Comma-separated: pcm, ulaw, alaw, gsm, mp3, opus, flac, aac.")
+    ] = "pcm",
+    stereo: Annotated[bool, typer.Option(help="Operator left, customer right.")] = False,
+    defects: Annotated[bool, typer.Option(help="Add a truncated, a non-audio and a silent file.")] = False,
+    seed: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """Write a synthetic PBX folder (speech-like audio, Master.csv, queue_log, incidents) for load tests."""
+    from pipeline.loadgen import CODECS, add_defects, make_call_centre, save_manifest
+
+    chosen = tuple(c.strip() for c in codecs.split(",") if c.strip())
+    unknown = [c for c in chosen if c not in CODECS]
+    if unknown:
+        console.print(f"[red]unknown codec(s) {', '.join(unknown)}[/red]; known: {', '.join(CODECS)}")
+        raise typer.Exit(2)
+    low, _, high = seconds.partition("-")
+    length = (float(low), float(high)) if high else float(low)
+    generated = make_call_centre(
+        out_dir, calls=calls, seconds=length, codecs=chosen, stereo=stereo, seed=seed, unanswered=unanswered
+    )
+    save_manifest(out_dir, generated)
+    if defects:
+        add_defects(out_dir / "recordings", generated)
+    out.print(f"wrote {calls} recordings and the records of {len(generated)} calls to {out_dir}")
 
 
 @db_app.command("upgrade")

@@ -53,7 +53,8 @@ class IngestSummary:
     rejected: int = 0
     conflicts: int = 0
     rejected_after_matching: int = 0
-    unchanged: int = 0
+    recordings_unchanged: int = 0
+    records_unchanged: int = 0
     same_content_other_name: int = 0
     call_legs_added: int = 0
     queue_events_added: int = 0
@@ -69,7 +70,8 @@ class IngestSummary:
         read_something = (
             self.files_seen or self.call_legs_added or self.queue_events_added or self.incidents_added
         )
-        return self.inputs_failed > 0 and not read_something and not self.unchanged
+        known = self.recordings_unchanged or self.records_unchanged
+        return self.inputs_failed > 0 and not read_something and not known
 
 
 @dataclass
@@ -123,7 +125,7 @@ def _register_records(engine: Engine, request: IngestRequest, summary: IngestSum
                 counts = registry.register_call_records(conn, result.rows)
                 registry.record_problems(conn, "cdr", result.problems)
             summary.call_legs_added += counts.added
-            summary.unchanged += counts.unchanged
+            summary.records_unchanged += counts.unchanged
     if request.incidents:
         result = _read(
             engine,
@@ -144,6 +146,7 @@ def _register_records(engine: Engine, request: IngestRequest, summary: IngestSum
                 counts = registry.register_queue_events(conn, result.rows)
                 registry.record_problems(conn, "queue_log", result.problems)
             summary.queue_events_added += counts.added
+            summary.records_unchanged += counts.unchanged
 
 
 def _register_recordings(
@@ -172,7 +175,7 @@ def _register_recordings(
                 if registry.remember_path(conn, known[identity.sha256][0], identity.path):
                     summary.same_content_other_name += 1
                 else:
-                    summary.unchanged += 1
+                    summary.recordings_unchanged += 1
             elif identity.sha256 in fresh:
                 copies_in_batch.append(identity)
             else:

@@ -1,8 +1,9 @@
-"""Synthetic PBX output for tests and load benchmarks: recordings plus consistent call records.
+"""A synthetic PBX folder for load tests, smoke tests and sizing: recordings plus consistent records.
 
-The audio is speech-like (syllable-rate bursts of band-limited noise, turn-taking between the two
-parties, light line noise) so that level, activity and channel checks behave as on real calls; it is
-not speech. Everything is deterministic for a seed.
+`callqa loadgen OUT` writes what an Asterisk call centre leaves behind: MixMonitor recordings,
+Master.csv, queue_log and a helpdesk incident export. The audio is speech-like (syllable-rate
+bursts of band-limited noise, turn-taking between the two parties, light line noise) so that level,
+activity and channel checks behave as on real calls; it is not speech. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -247,12 +248,21 @@ def write_records(out: Path, calls: list[SyntheticCall]) -> None:
                 )
 
 
+def add_defects(recordings: Path, calls: list[SyntheticCall]) -> list[Path]:
+    """Files a real recordings folder also holds: a truncated copy, a non-audio file, a silent call."""
+    answered = [c for c in calls if c.path]
+    truncated = recordings / f"truncated-{answered[0].path.name}"
+    truncated.write_bytes(answered[0].path.read_bytes()[:4000])
+    not_audio = recordings / "voicemail-notes.wav"
+    not_audio.write_text("not a recording\n")
+    silent = recordings / "silent.wav"
+    write_audio(silent, np.zeros((1, 8000 * 10), dtype=np.float32), 8000, "pcm")
+    return [truncated, not_audio, silent]
+
+
 def save_manifest(out: Path, calls: list[SyntheticCall]) -> None:
-    (out / "manifest.json").write_text(
-        json.dumps(
-            [
-                {**c.__dict__, "start": c.start.isoformat(), "path": str(c.path) if c.path else None}
-                for c in calls
-            ]
-        )
-    )
+    """Write what was generated, for checking a deployment's results against it."""
+    rows = [
+        {**c.__dict__, "start": c.start.isoformat(), "path": str(c.path) if c.path else None} for c in calls
+    ]
+    (out / "manifest.json").write_text(json.dumps(rows, indent=1))

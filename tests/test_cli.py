@@ -1,0 +1,83 @@
+"""The `callqa` command as a user runs it: ingest, run, status, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from pipeline.loadgen import make_call_centre
+
+CALLQA = [sys.executable, "-m", "pipeline"]
+
+
+def callqa(*args: str, cwd, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CALLQA, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def test_one_folder_end_to_end(tmp_path):
+    make_call_centre(tmp_path, calls=4, unanswered=1, codecs=("pcm", "gsm"), seed=30)
+    (tmp_path / "recordings" / "broken.wav").write_bytes(b"RIFF\x00\x00")
+    ingest = callqa(
+        "ingest",
+        "recordings",
+        "--cdr",
+        "Master.csv",
+        "--queue-log",
+        "queue_log",
+        "--incidents",
+        "incidents.csv",
+        cwd=tmp_path,
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    assert "5 found, 4 accepted, 1 rejected" in ingest.stdout
+    assert "broken.wav" in ingest.stdout
+    assert (tmp_path / "callqa.db").exists(), "the default database is a SQLite file in the working directory"
+
+    run = callqa("run", "--workers", "2", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "done: 4, failed: 0" in run.stdout
+
+    status = callqa("status", "--json", cwd=tmp_path)
+    report = json.loads(status.stdout)
+    assert report["jobs"] == {"audio_quality": {"done": 4}}
+    assert report["recordings"] == {"accepted": 4, "rejected": 1}
+    rejected = [p for p in report["problems"] if p["kind"] == "recording"]
+    assert len(rejected) == 1 and rejected[0]["source"].endswith("broken.wav") and rejected[0]["message"]
+
+    again = callqa("ingest", "recordings", "--cdr", "Master.csv", cwd=tmp_path)
+    assert "0 accepted" in again.stdout and "5 already known" in again.stdout
+    assert "nothing to do" not in again.stderr
+    rerun = callqa("run", cwd=tmp_path)
+    assert "done: 0, failed: 0" in rerun.stdout
+
+
+def test_exit_status_is_non_zero_only_when_nothing_could_run(tmp_path):
+    missing = callqa("ingest", "no-such-folder", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no such folder of recordings" in missing.stdout
+    nothing = callqa("ingest", cwd=tmp_path)
+    assert nothing.returncode == 2 and "nothing to ingest" in nothing.stderr
+    bad_db = callqa("--db", "postgresql://nobody@127.0.0.1:1/none", "status", cwd=tmp_path)
+    assert bad_db.returncode == 2 and "cannot open the database" in bad_db.stderr
+    unknown = callqa("run", "--stages", "transcribe-everything", cwd=tmp_path)
+    assert unknown.returncode == 2 and "unknown stage" in unknown.stderr
+
+
+def test_settings_file_and_environment(tmp_path):
+    (tmp_path / "callqa.toml").write_text('db = "sqlite:///from-file.db"\n[pipeline]\nworkers = 1\n')
+    callqa("status", cwd=tmp_path)
+    assert (tmp_path / "from-file.db").exists()
+    callqa("status", cwd=tmp_path, env={"CALLQA_DB": f"sqlite:///{tmp_path / 'from-env.db'}"})
+    assert (tmp_path / "from-env.db").exists()
+    (tmp_path / "callqa.toml").write_text("[pipeline]\nwrokers = 1\n")
+    typo = callqa("status", cwd=tmp_path)
+    assert typo.returncode == 2 and "unknown setting 'wrokers'" in typo.stderr
