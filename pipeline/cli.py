@@ -165,7 +165,8 @@ def ingest(
             f"{summary.rejected_after_matching} rejected for a length that disagrees with the call record"
         )
     out.print(
-        f"call records: {summary.call_legs_added} new, {summary.records_unchanged} already known; queue events: {summary.queue_events_added} new; "
+        f"call records: {summary.call_legs_added} new, {summary.records_unchanged} already known; "
+        f"queue events: {summary.queue_events_added} new; "
         f"incidents: {summary.incidents_added} new, {summary.incidents_updated} updated; "
         f"jobs queued: {summary.jobs_enqueued}"
     )
