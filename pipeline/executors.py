@@ -7,13 +7,13 @@ stay with the driver, so every executor gives the same results through the same 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
+from pipeline.process import worker_pool
 from pipeline.stages import StageInput
-from pipeline.worker import die_with_parent, execute_stage
+from pipeline.worker import execute_stage
 
 logger = logging.getLogger("callqa.pipeline")
 
@@ -53,14 +53,7 @@ class LocalExecutor:
     def __init__(self, workers: int) -> None:
         self.capacity = max(1, workers)
         self.description = f"local pool of {self.capacity} process(es)"
-        self._pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.capacity,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=die_with_parent,
-        )
+        self._pool = worker_pool(self.capacity)
 
     def submit(self, stage_name: str, job: StageInput) -> Future:
         try:
@@ -69,7 +62,7 @@ class LocalExecutor:
             # A worker died (OOM killer, segfault in a codec): its jobs fail and retry; start a new pool.
             logger.warning("a worker process died; starting a new pool")
             self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
+            self._pool = worker_pool(self.capacity)
             return self._pool.submit(execute_stage, stage_name, job)
 
     def close(self, cancel: bool = False) -> None:

@@ -7,7 +7,6 @@ transactions, so an interrupted ingest keeps what it registered and a rerun adds
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,8 +31,8 @@ from ingest import (
     read_master_csv,
     read_queue_log,
 )
+from pipeline.process import worker_pool
 from pipeline.stages import registered_stages
-from pipeline.worker import die_with_parent
 from store import registry
 from store.audit import audit, current_actor
 from store.queue import JobQueue
@@ -103,13 +102,12 @@ def _read(
     return result
 
 
-def _parallel_map(func, items: list, workers: int) -> Iterator:
-    if workers <= 1 or len(items) < 4:
+def _parallel_map(func, items: list, pool: ProcessPoolExecutor | None) -> Iterator:
+    if pool is None or len(items) < 4:
         yield from map(func, items)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent) as pool:
-        yield from pool.map(func, items, chunksize=max(1, min(16, len(items) // (workers * 4) or 1)))
+    workers = pool._max_workers
+    yield from pool.map(func, items, chunksize=max(1, min(16, len(items) // (workers * 4) or 1)))
 
 
 def _register_records(engine: Engine, request: IngestRequest, summary: IngestSummary) -> None:
@@ -160,8 +158,25 @@ def _register_recordings(
 ) -> None:
     paths = list(find_recordings(directory))
     summary.files_seen = len(paths)
+    pool = worker_pool(workers) if workers > 1 and len(paths) >= 4 else None
+    try:
+        _fingerprint_and_examine(engine, paths, summary, options, raw_sample_rate, pool, progress)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _fingerprint_and_examine(
+    engine: Engine,
+    paths: list[Path],
+    summary: IngestSummary,
+    options: ValidationOptions,
+    raw_sample_rate: int | None,
+    pool: ProcessPoolExecutor | None,
+    progress: ProgressCallback | None,
+) -> None:
     identities: list[FileIdentity] = []
-    for number, identity in enumerate(_parallel_map(identify, paths, workers), start=1):
+    for number, identity in enumerate(_parallel_map(identify, paths, pool), start=1):
         identities.append(identity)
         if progress:
             progress("fingerprint", number, len(paths))
@@ -183,7 +198,7 @@ def _register_recordings(
     todo = list(fresh.values())
     examine = partial(examine_recording, options=options, raw_sample_rate=raw_sample_rate)
     pending: list[RecordingFacts] = []
-    for number, facts in enumerate(_parallel_map(examine, todo, workers), start=1):
+    for number, facts in enumerate(_parallel_map(examine, todo, pool), start=1):
         pending.append(facts)
         if len(pending) >= _COMMIT_EVERY or number == len(todo):
             _store_facts(engine, pending, summary)

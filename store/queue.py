@@ -191,24 +191,24 @@ class JobQueue:
                             prerequisite.state != "done",
                         )
                     )
-                for job_id in conn.execute(candidates).scalars().all():
-                    row = conn.execute(
-                        update(Job)
-                        .where(Job.id == job_id, self._claimable(now))
-                        .values(
-                            state="running",
-                            lease_owner=self.owner,
-                            lease_token=Job.lease_token + 1,
-                            lease_expires_at=now + self.lease,
-                            attempts=Job.attempts + 1,
-                            started_at=now,
-                        )
-                        .returning(
-                            Job.id, Job.recording_id, Job.stage, Job.version, Job.lease_token, Job.attempts
-                        )
-                    ).first()
-                    if row is not None:
-                        claimed.append(ClaimedJob(*row))
+                # One statement claims the whole batch; the re-check of `claimable` guards SQLite,
+                # where FOR UPDATE is a no-op and BEGIN IMMEDIATE serialises claimers instead.
+                rows = conn.execute(
+                    update(Job)
+                    .where(Job.id.in_(candidates.scalar_subquery()), self._claimable(now))
+                    .values(
+                        state="running",
+                        lease_owner=self.owner,
+                        lease_token=Job.lease_token + 1,
+                        lease_expires_at=now + self.lease,
+                        attempts=Job.attempts + 1,
+                        started_at=now,
+                    )
+                    .returning(
+                        Job.id, Job.recording_id, Job.stage, Job.version, Job.lease_token, Job.attempts
+                    )
+                ).all()
+                claimed.extend(sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id))
         return claimed
 
     def _fail_exhausted(self, conn: Connection, now) -> None:

@@ -11,7 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ingest.fingerprint import row_fingerprint
 from ingest.queue_log import agent_code
@@ -234,92 +236,94 @@ def _leg_operator(leg: CallLeg, direction: str) -> str | None:
     return agent_code(leg.channel if direction == "outbound" else leg.dstchannel)
 
 
+_LEG_FIELDS = {
+    "src": "src", "dst": "dst", "dcontext": "dcontext", "clid": "clid", "channel": "channel",
+    "dstchannel": "dstchannel", "lastapp": "lastapp", "lastdata": "lastdata", "start_at": "start",
+    "answer_at": "answer", "end_at": "end", "duration": "duration", "billsec": "billsec",
+    "disposition": "disposition", "accountcode": "accountcode", "userfield": "userfield",
+    "linkedid": "linkedid", "sequence": "sequence", "source_file": "source_file",
+    "source_line": "source_line",
+}  # fmt: skip
+_CHUNK = 500
+
+
+def _leg_row(call_id: int, leg: CallRecord) -> dict:
+    row = {column: getattr(leg, attribute) for column, attribute in _LEG_FIELDS.items()}
+    row["call_id"] = call_id
+    row["fingerprint"] = row_fingerprint(
+        leg.uniqueid, leg.channel, leg.dstchannel, leg.start, leg.answer, leg.end, leg.billsec,
+        leg.disposition, leg.dst, leg.lastapp,
+    )  # fmt: skip
+    return row
+
+
 def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> RegisterCounts:
-    """Store call-record legs (each once) and rebuild the calls they belong to."""
+    """Store call-record legs (each once) and rebuild the calls that got new legs, in batches."""
     counts = RegisterCounts()
-    if not records:
-        return counts
     by_call: dict[str, list[CallRecord]] = defaultdict(list)
     for record in records:
         by_call[record.uniqueid].append(record)
-    existing = (
-        dict(conn.execute(select(Call.uniqueid, Call.id).where(Call.uniqueid.in_(list(by_call)))).all())
-        if len(by_call) <= 5000
-        else None
-    )
-    for uniqueid, legs in by_call.items():
-        call_id = (
-            existing.get(uniqueid)
-            if existing is not None
-            else conn.execute(select(Call.id).where(Call.uniqueid == uniqueid)).scalar()
+    uniqueids = list(by_call)
+    for start in range(0, len(uniqueids), _CHUNK):
+        chunk = uniqueids[start : start + _CHUNK]
+        insert_ignore(conn, Call.__table__, [{"uniqueid": u} for u in chunk], ["uniqueid"])
+        ids = dict(conn.execute(select(Call.uniqueid, Call.id).where(Call.uniqueid.in_(chunk))).all())
+        rows = [_leg_row(ids[u], leg) for u in chunk for leg in by_call[u]]
+        dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        inserted = (
+            conn.execute(
+                dialect_insert(CallLeg.__table__)
+                .on_conflict_do_nothing(index_elements=["fingerprint"])
+                .returning(CallLeg.call_id),
+                rows,
+            )
+            .scalars()
+            .all()
         )
-        if call_id is None:
-            call_id = conn.execute(
-                Call.__table__.insert().values(uniqueid=uniqueid).returning(Call.id)
-            ).scalar_one()
-        rows = [
-            {
-                "call_id": call_id,
-                "fingerprint": row_fingerprint(
-                    leg.uniqueid,
-                    leg.channel,
-                    leg.dstchannel,
-                    leg.start,
-                    leg.answer,
-                    leg.end,
-                    leg.billsec,
-                    leg.disposition,
-                    leg.dst,
-                    leg.lastapp,
-                ),
-                "source_file": leg.source_file,
-                "source_line": leg.source_line,
-                "src": leg.src,
-                "dst": leg.dst,
-                "dcontext": leg.dcontext,
-                "clid": leg.clid,
-                "channel": leg.channel,
-                "dstchannel": leg.dstchannel,
-                "lastapp": leg.lastapp,
-                "lastdata": leg.lastdata,
-                "start_at": leg.start,
-                "answer_at": leg.answer,
-                "end_at": leg.end,
-                "duration": leg.duration,
-                "billsec": leg.billsec,
-                "disposition": leg.disposition,
-                "accountcode": leg.accountcode,
-                "userfield": leg.userfield,
-                "linkedid": leg.linkedid,
-                "sequence": leg.sequence,
-            }
-            for leg in legs
-        ]
-        added = insert_ignore(conn, CallLeg.__table__, rows, ["fingerprint"])
-        counts.added += added
-        counts.unchanged += len(rows) - added
-        if added:
-            _rebuild_call(conn, call_id, legs)
-        for leg in legs:
-            if leg.incident:
-                _link_incident_by_number(conn, call_id, leg.incident, source="call_record")
+        counts.added += len(inserted)
+        counts.unchanged += len(rows) - len(inserted)
+        changed = {ids[u]: by_call[u][0] for u in chunk if ids[u] in set(inserted)}
+        _rebuild_calls(conn, changed)
+        for uniqueid in chunk:
+            for leg in by_call[uniqueid]:
+                if leg.incident:
+                    _link_incident_by_number(conn, ids[uniqueid], leg.incident, source="call_record")
     return counts
 
 
-def _rebuild_call(conn: Connection, call_id: int, new_legs: Sequence[CallRecord]) -> None:
-    legs = conn.execute(
-        select(CallLeg.__table__).where(CallLeg.call_id == call_id).order_by(CallLeg.start_at, CallLeg.id)
-    ).all()
+def _rebuild_calls(conn: Connection, hints: dict[int, CallRecord]) -> None:
+    """Recompute each call from all its legs (a transfer can add a leg to a known call)."""
+    if not hints:
+        return
+    legs_by_call: dict[int, list] = defaultdict(list)
+    for leg in conn.execute(
+        select(CallLeg.__table__)
+        .where(CallLeg.call_id.in_(list(hints)))
+        .order_by(CallLeg.call_id, CallLeg.start_at, CallLeg.id)
+    ):
+        legs_by_call[leg.call_id].append(leg)
+    updates = [_call_values(call_id, legs, hints[call_id]) for call_id, legs in legs_by_call.items()]
+    operators = operator_ids(conn, [u.pop("operator") for u in updates if u.get("operator")] or [])
+    for values in updates:
+        code = values.pop("operator", None)
+        values["operator_id"] = operators.get(code) if code else None
+    conn.execute(
+        update(Call.__table__).where(Call.__table__.c.id == bindparam("call_id")),
+        [{**values, "call_id": values.pop("id")} for values in updates],
+    )
+
+
+def _call_values(call_id: int, legs: list, hint: CallRecord) -> dict:
     first = legs[0]
     answered = [leg for leg in legs if leg.answer_at is not None or (leg.billsec or 0) > 0]
     starts = [leg.start_at for leg in legs if leg.start_at]
     ends = [leg.end_at for leg in legs if leg.end_at]
-    hint = new_legs[0]
     direction = infer_direction(first.src, first.dst, first.dcontext, hint.direction)
     operator = hint.operator or next(
         (code for leg in answered if (code := _leg_operator(leg, direction))), None
     )
-    values = {
+    return {
+        "id": call_id,
         "linkedid": first.linkedid or hint.linkedid,
         "direction": direction,
         "caller_number": first.src,
@@ -327,19 +331,15 @@ def _rebuild_call(conn: Connection, call_id: int, new_legs: Sequence[CallRecord]
         "start_at": min(starts) if starts else None,
         "answer_at": min((leg.answer_at for leg in answered if leg.answer_at), default=None),
         "end_at": max(ends) if ends else None,
+        "duration": (max(ends) - min(starts)).total_seconds()
+        if starts and ends
+        else sum(leg.duration or 0 for leg in legs),
         "billsec": sum(leg.billsec or 0 for leg in legs),
         "disposition": "ANSWERED" if answered else first.disposition,
+        "queue": hint.queue,
+        "operator": operator,
         "updated_at": utcnow(),
     }
-    if starts and ends:
-        values["duration"] = (max(ends) - min(starts)).total_seconds()
-    else:
-        values["duration"] = sum(leg.duration or 0 for leg in legs)
-    if hint.queue:
-        values["queue"] = hint.queue
-    if operator:
-        values["operator_id"] = operator_ids(conn, [operator])[operator]
-    conn.execute(update(Call).where(Call.id == call_id).values(**values))
 
 
 # ---------------------------------------------------------------- queue_log

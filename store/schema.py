@@ -225,7 +225,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         UniqueConstraint("recording_id", "stage", "version", name="uq_jobs_work"),
-        Index("ix_jobs_claim", "state", "stage", "not_before"),
+        Index("ix_jobs_claim", "stage", "version", "state"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)

@@ -306,7 +306,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("recording_id", "stage", "version", name="uq_jobs_work"),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.create_index("ix_jobs_claim", ["state", "stage", "not_before"], unique=False)
+        batch_op.create_index("ix_jobs_claim", ["stage", "version", "state"], unique=False)
         batch_op.create_index(batch_op.f("ix_jobs_recording_id"), ["recording_id"], unique=False)
 
     op.create_table(

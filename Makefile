@@ -1,0 +1,55 @@
+# Two entry points: `make demo` (the main job on the embedded default) and `make test`.
+# Both create .venv and install everything; torch goes first so that no CUDA build is pulled in.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CALLQA := $(VENV)/bin/callqa
+DEMO   := demo-data
+# Debian packages the tests use: sox writes GSM fixtures; PostgreSQL runs the second backend.
+SYSTEM_PACKAGES := sox postgresql
+
+.PHONY: demo test install system-deps bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[postgres,ray,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	@missing=""; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
+	{ command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; \
+	  fi; \
+	fi
+
+demo: install
+	rm -rf $(DEMO) callqa.db callqa.db-wal callqa.db-shm
+	$(CALLQA) loadgen $(DEMO) --calls 40 --unanswered 5 --codecs pcm,alaw,ulaw,mp3 --defects
+	$(CALLQA) ingest $(DEMO)/recordings --cdr $(DEMO)/Master.csv --queue-log $(DEMO)/queue_log \
+		--incidents $(DEMO)/incidents.csv
+	$(CALLQA) run
+	$(CALLQA) status
+
+test: install system-deps
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/ingest_throughput.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(DEMO) callqa.db* .pytest_cache .ruff_cache .hypothesis test-artifacts
