@@ -102,12 +102,12 @@ def _read(
     return result
 
 
-def _parallel_map(func, items: list, pool: ProcessPoolExecutor | None) -> Iterator:
+def _parallel_map(func, items: list, pool: ProcessPoolExecutor | None, workers: int) -> Iterator:
+    """map() on the pool when there is one, in order; small chunks keep the progress bar moving."""
     if pool is None or len(items) < 4:
         yield from map(func, items)
         return
-    workers = pool._max_workers
-    yield from pool.map(func, items, chunksize=max(1, min(16, len(items) // (workers * 4) or 1)))
+    yield from pool.map(func, items, chunksize=max(1, min(16, len(items) // (workers * 4))))
 
 
 def _register_records(engine: Engine, request: IngestRequest, summary: IngestSummary) -> None:
@@ -160,7 +160,7 @@ def _register_recordings(
     summary.files_seen = len(paths)
     pool = worker_pool(workers) if workers > 1 and len(paths) >= 4 else None
     try:
-        _fingerprint_and_examine(engine, paths, summary, options, raw_sample_rate, pool, progress)
+        _fingerprint_and_examine(engine, paths, summary, options, raw_sample_rate, pool, workers, progress)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -173,10 +173,11 @@ def _fingerprint_and_examine(
     options: ValidationOptions,
     raw_sample_rate: int | None,
     pool: ProcessPoolExecutor | None,
+    workers: int,
     progress: ProgressCallback | None,
 ) -> None:
     identities: list[FileIdentity] = []
-    for number, identity in enumerate(_parallel_map(identify, paths, pool), start=1):
+    for number, identity in enumerate(_parallel_map(identify, paths, pool, workers), start=1):
         identities.append(identity)
         if progress:
             progress("fingerprint", number, len(paths))
@@ -198,7 +199,7 @@ def _fingerprint_and_examine(
     todo = list(fresh.values())
     examine = partial(examine_recording, options=options, raw_sample_rate=raw_sample_rate)
     pending: list[RecordingFacts] = []
-    for number, facts in enumerate(_parallel_map(examine, todo, pool), start=1):
+    for number, facts in enumerate(_parallel_map(examine, todo, pool, workers), start=1):
         pending.append(facts)
         if len(pending) >= _COMMIT_EVERY or number == len(todo):
             _store_facts(engine, pending, summary)

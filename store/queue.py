@@ -170,15 +170,11 @@ class JobQueue:
                 if len(claimed) >= limit:
                     break
                 prerequisite = aliased(Job)
+                # Jobs exist only for accepted recordings (ingest deletes pending work of a recording
+                # it rejects later), so no join to recordings: it also misleads PostgreSQL's planner.
                 candidates = (
                     select(Job.id)
-                    .join(Recording, Recording.id == Job.recording_id)
-                    .where(
-                        Job.stage == stage.name,
-                        Job.version == stage.version,
-                        Recording.status == "accepted",
-                        self._claimable(now),
-                    )
+                    .where(Job.stage == stage.name, Job.version == stage.version, self._claimable(now))
                     .order_by(Job.id)
                     .limit(limit - len(claimed))
                     .with_for_update(of=Job, skip_locked=True)

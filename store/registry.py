@@ -10,11 +10,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ingest.audio import AUDIO_EXTENSIONS
 from ingest.fingerprint import row_fingerprint
 from ingest.queue_log import agent_code
 from ingest.records import CallRecord, IncidentRecord, QueueLogEvent, RowProblem
@@ -141,6 +143,7 @@ def add_recording(conn: Connection, facts) -> RecordingOutcome:
     status = "rejected" if facts.rejection else "accepted"
     values = {
         "path": identity.path,
+        "file_name": Path(identity.path).name,
         "sha256": identity.sha256,
         "size_bytes": identity.size_bytes,
         "uniqueid_hint": facts.uniqueid_hint,
@@ -167,7 +170,8 @@ def add_recording(conn: Connection, facts) -> RecordingOutcome:
 
 
 def attach_recordings(conn: Connection, options: ValidationOptions | None = None) -> list[RowProblem]:
-    """Link recordings that have no call yet to their call, by the uniqueid in the file name.
+    """Link recordings that have no call yet to their call: by the uniqueid in a MixMonitor file name,
+    or by the file name a call record names.
 
     A recording whose length disagrees with the call's talk time is rejected (`duration_mismatch`);
     a second file for a call that already has an accepted recording becomes a `conflict`; a new file
@@ -184,11 +188,21 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
             Call.uniqueid,
             Call.billsec,
         )
-        .join(Call, Call.uniqueid == Recording.uniqueid_hint)
+        .join(
+            Call,
+            or_(
+                Call.uniqueid == Recording.uniqueid_hint,
+                and_(Call.recording_file.is_not(None), Call.recording_file == Recording.file_name),
+            ),
+        )
         .where(Recording.call_id.is_(None), Recording.status.in_(("accepted", "rejected")))
-        .order_by(Recording.id)
+        .order_by(Recording.id, Call.id)
     ).all()
+    seen: set[int] = set()
     for rec_id, path, status, decoded, call_id, uniqueid, billsec in candidates:
+        if rec_id in seen:
+            continue
+        seen.add(rec_id)
         values: dict = {"call_id": call_id}
         if status == "accepted":
             holder = conn.execute(
@@ -303,7 +317,7 @@ def _rebuild_calls(conn: Connection, hints: dict[int, CallRecord]) -> None:
     ):
         legs_by_call[leg.call_id].append(leg)
     updates = [_call_values(call_id, legs, hints[call_id]) for call_id, legs in legs_by_call.items()]
-    operators = operator_ids(conn, [u.pop("operator") for u in updates if u.get("operator")] or [])
+    operators = operator_ids(conn, [u["operator"] for u in updates])
     for values in updates:
         code = values.pop("operator", None)
         values["operator_id"] = operators.get(code) if code else None
@@ -311,6 +325,14 @@ def _rebuild_calls(conn: Connection, hints: dict[int, CallRecord]) -> None:
         update(Call.__table__).where(Call.__table__.c.id == bindparam("call_id")),
         [{**values, "call_id": values.pop("id")} for values in updates],
     )
+
+
+def _named_recording(record: CallRecord) -> str | None:
+    """The recording file a call record names: a mapped column, or an Asterisk userfield holding a file."""
+    for value in (record.recording, record.userfield):
+        if value and Path(value).suffix.lower() in AUDIO_EXTENSIONS:
+            return Path(value).name
+    return None
 
 
 def _call_values(call_id: int, legs: list, hint: CallRecord) -> dict:
@@ -337,6 +359,7 @@ def _call_values(call_id: int, legs: list, hint: CallRecord) -> dict:
         "billsec": sum(leg.billsec or 0 for leg in legs),
         "disposition": "ANSWERED" if answered else first.disposition,
         "queue": hint.queue,
+        "recording_file": _named_recording(hint),
         "operator": operator,
         "updated_at": utcnow(),
     }

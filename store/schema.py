@@ -80,6 +80,8 @@ class Call(Base):
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    # The recording's file name when the call record names it (a mapped column or Asterisk userfield).
+    recording_file: Mapped[str | None] = mapped_column(String(512), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -145,6 +147,7 @@ class Recording(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"), index=True)
     path: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(String(512), index=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size_bytes: Mapped[int] = mapped_column(Integer)
     uniqueid_hint: Mapped[str | None] = mapped_column(String(64), index=True)

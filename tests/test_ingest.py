@@ -174,3 +174,31 @@ def test_missing_inputs_fail_only_themselves(engine, tmp_path):
     assert any(p.code == "missing_file" for p in summary.problems)
     nothing = ingest(engine, IngestRequest(recordings_dir=tmp_path / "nowhere"), workers=1)
     assert nothing.nothing_ran
+
+
+def test_recordings_matched_by_a_mapped_file_name_column(engine, tmp_path):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    write_audio(recordings / "call-0001.mp3", speechlike(30, 8000, seed=1)[None, :], 8000, "mp3")
+    (tmp_path / "mapping.yaml").write_text(
+        "delimiter: ';'\ncolumns:\n  uniqueid: id\n  start: started\n  billsec: talk\n  src: from\n"
+        "  operator: agent\n  recording: file\n"
+    )
+    (tmp_path / "calls.csv").write_text(
+        "id;started;talk;from;agent;file\nA-1;2026-03-02 09:00:00;30;79160001122;ivanova;call-0001.mp3\n"
+    )
+    from ingest import load_mapping
+
+    request = IngestRequest(
+        recordings_dir=recordings,
+        cdr=tmp_path / "calls.csv",
+        cdr_mapping=load_mapping(tmp_path / "mapping.yaml"),
+    )
+    ingest(engine, request, workers=1)
+    with engine.connect() as conn:
+        uniqueid, operator = conn.execute(
+            select(Call.uniqueid, Operator.code)
+            .join(Recording, Recording.call_id == Call.id)
+            .join(Operator, Operator.id == Call.operator_id)
+        ).one()
+    assert (uniqueid, operator) == ("A-1", "ivanova")

@@ -4,7 +4,7 @@ The audit log is append-only: triggers on both backends refuse UPDATE and DELETE
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 10:06:16.821461
+Create Date: 2026-11-22 10:26:02.951310
 """
 
 import sqlalchemy as sa
@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("wait_seconds", sa.Float(), nullable=True),
         sa.Column("operator_id", sa.Integer(), nullable=True),
         sa.Column("client_id", sa.Integer(), nullable=True),
+        sa.Column("recording_file", sa.String(length=512), nullable=True),
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_calls_client_id_clients")),
@@ -106,6 +107,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_calls_client_id"), ["client_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_linkedid"), ["linkedid"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_operator_id"), ["operator_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_calls_recording_file"), ["recording_file"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_start_at"), ["start_at"], unique=False)
 
     op.create_table(
@@ -225,6 +227,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("file_name", sa.String(length=512), nullable=True),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size_bytes", sa.Integer(), nullable=False),
         sa.Column("uniqueid_hint", sa.String(length=64), nullable=True),
@@ -250,6 +253,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("recordings", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_recordings_call_id"), ["call_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_recordings_file_name"), ["file_name"], unique=False)
         batch_op.create_index(batch_op.f("ix_recordings_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_recordings_uniqueid_hint"), ["uniqueid_hint"], unique=False)
         batch_op.create_index(
@@ -467,6 +471,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_recordings_uniqueid_hint"))
         batch_op.drop_index(batch_op.f("ix_recordings_status"))
+        batch_op.drop_index(batch_op.f("ix_recordings_file_name"))
         batch_op.drop_index(batch_op.f("ix_recordings_call_id"))
 
     op.drop_table("recordings")
@@ -495,6 +500,7 @@ def downgrade() -> None:
     op.drop_table("incidents")
     with op.batch_alter_table("calls", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_calls_start_at"))
+        batch_op.drop_index(batch_op.f("ix_calls_recording_file"))
         batch_op.drop_index(batch_op.f("ix_calls_operator_id"))
         batch_op.drop_index(batch_op.f("ix_calls_linkedid"))
         batch_op.drop_index(batch_op.f("ix_calls_client_id"))

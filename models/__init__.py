@@ -1,0 +1,3 @@
+"""Model registry: resolve, verify and cache weights; trained classifier artifacts."""
+
+__all__: list[str] = []
