@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ingest import (
     ColumnMapping,
@@ -85,10 +85,17 @@ class IngestRequest:
     incidents_mapping: ColumnMapping | None = None
 
 
-def _read(
-    engine: Engine, kind: str, reader: Callable[[], ImportResult], summary: IngestSummary
-) -> ImportResult | None:
-    """Read one input file; a file that cannot be read at all is reported and the rest goes on."""
+def _import(
+    engine: Engine,
+    kind: str,
+    reader: Callable[[], ImportResult],
+    register: Callable[[Connection, list], registry.RegisterCounts],
+    summary: IngestSummary,
+) -> registry.RegisterCounts | None:
+    """Read one input file and register its rows and problems in one transaction.
+
+    A file that cannot be read at all is reported and the rest of the ingest goes on.
+    """
     try:
         result = reader()
     except InputFileError as e:
@@ -99,7 +106,10 @@ def _read(
             registry.record_problems(conn, kind, [problem])
         return None
     summary.problems.extend(result.problems)
-    return result
+    with engine.begin() as conn:
+        counts = register(conn, result.rows)
+        registry.record_problems(conn, kind, result.problems)
+    return counts
 
 
 def _parallel_map(func, items: list, pool: ProcessPoolExecutor | None, workers: int) -> Iterator:
@@ -117,32 +127,17 @@ def _register_records(engine: Engine, request: IngestRequest, summary: IngestSum
             if request.cdr_mapping
             else partial(read_master_csv, request.cdr)
         )
-        result = _read(engine, "cdr", reader, summary)
-        if result:
-            with engine.begin() as conn:
-                counts = registry.register_call_records(conn, result.rows)
-                registry.record_problems(conn, "cdr", result.problems)
+        if counts := _import(engine, "cdr", reader, registry.register_call_records, summary):
             summary.call_legs_added += counts.added
             summary.records_unchanged += counts.unchanged
     if request.incidents:
-        result = _read(
-            engine,
-            "incidents",
-            partial(read_incidents, request.incidents, request.incidents_mapping),
-            summary,
-        )
-        if result:
-            with engine.begin() as conn:
-                counts = registry.register_incidents(conn, result.rows)
-                registry.record_problems(conn, "incidents", result.problems)
+        reader = partial(read_incidents, request.incidents, request.incidents_mapping)
+        if counts := _import(engine, "incidents", reader, registry.register_incidents, summary):
             summary.incidents_added += counts.added
             summary.incidents_updated += counts.details.get("updated", 0)
     if request.queue_log:
-        result = _read(engine, "queue_log", partial(read_queue_log, request.queue_log), summary)
-        if result:
-            with engine.begin() as conn:
-                counts = registry.register_queue_events(conn, result.rows)
-                registry.record_problems(conn, "queue_log", result.problems)
+        reader = partial(read_queue_log, request.queue_log)
+        if counts := _import(engine, "queue_log", reader, registry.register_queue_events, summary):
             summary.queue_events_added += counts.added
             summary.records_unchanged += counts.unchanged
 

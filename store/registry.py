@@ -48,7 +48,7 @@ class RecordingOutcome:
     """What registering one recording did."""
 
     recording_id: int | None
-    status: str  # accepted | rejected | conflict | known | alias
+    status: str  # accepted | rejected
     message: str = ""
 
 
