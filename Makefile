@@ -5,9 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CALLQA := $(VENV)/bin/callqa
-DEMO   := demo-data
-# Debian packages the tests use: sox writes GSM fixtures; PostgreSQL runs the second backend.
-SYSTEM_PACKAGES := sox postgresql
+# The committed simulated call centre (regenerate with `callqa simulate demo`).
+DEMO   := demo
 
 .PHONY: demo test install system-deps bench lint clean
 
@@ -20,9 +19,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Debian packages the tests use: sox writes GSM fixtures, PostgreSQL is the second backend,
+# Festival with its Russian voice runs the call-centre simulator.
 system-deps:
 	@missing=""; \
 	command -v sox >/dev/null || missing="$$missing sox"; \
+	command -v festival >/dev/null || missing="$$missing festival"; \
+	[ -d /usr/share/festival/voices/russian ] || missing="$$missing festvox-ru"; \
 	{ command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -34,8 +37,7 @@ system-deps:
 	fi
 
 demo: install
-	rm -rf $(DEMO) callqa.db callqa.db-wal callqa.db-shm
-	$(CALLQA) loadgen $(DEMO) --calls 40 --unanswered 5 --codecs pcm,alaw,ulaw,mp3 --defects
+	rm -f callqa.db callqa.db-wal callqa.db-shm
 	$(CALLQA) ingest $(DEMO)/recordings --cdr $(DEMO)/Master.csv --queue-log $(DEMO)/queue_log \
 		--incidents $(DEMO)/incidents.csv
 	$(CALLQA) run
@@ -46,10 +48,11 @@ test: install system-deps
 
 bench: install
 	$(PY) bench/ingest_throughput.py
+	$(PY) bench/simulated_wer.py
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(DEMO) callqa.db* .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) callqa.db* .pytest_cache .ruff_cache .hypothesis test-artifacts .bench-data

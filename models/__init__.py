@@ -1,3 +1,5 @@
 """Model registry: resolve, verify and cache weights; trained classifier artifacts."""
 
-__all__: list[str] = []
+from models.bundled import WHISPER_BASE, ModelError, SplitModel, assemble, cache_root
+
+__all__ = ["WHISPER_BASE", "ModelError", "SplitModel", "assemble", "cache_root"]

@@ -301,6 +301,47 @@ def loadgen(
     out.print(f"wrote {calls} recordings and the records of {len(generated)} calls to {out_dir}")
 
 
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the simulated period into.")],
+    calls: Annotated[int, typer.Option(help="Calls in the period (abandoned ones included).")] = 40,
+    days: Annotated[int, typer.Option(help="Days the period spans.")] = 10,
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 1,
+    operator_channel: Annotated[
+        str, typer.Option(help="Stereo channel of the operator: left or right.")
+    ] = "left",
+    training_calls: Annotated[int, typer.Option(help="Text-only calls for purpose_train.csv.")] = 400,
+) -> None:
+    """Synthesise a Russian support-desk period: speech recordings, PBX records, incidents, ground truth."""
+    from pipeline.simulator import simulate as run_simulation
+    from pipeline.simulator.speech import SpeechError
+
+    if operator_channel not in ("left", "right"):
+        console.print("[red]--operator-channel must be left or right[/red]")
+        raise typer.Exit(2)
+    try:
+        with _progress() as progress:
+            tasks: dict[str, int] = {}
+
+            def report(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = progress.add_task(step, total=total)
+                progress.update(tasks[step], completed=done, total=total)
+
+            summary = run_simulation(
+                out_dir, calls=calls, days=days, seed=seed, operator_left=operator_channel == "left",
+                training_calls=training_calls, workers=state.settings.pipeline.workers, progress=report,
+            )  # fmt: skip
+    except SpeechError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    out.print(
+        f"wrote {summary.calls} calls ({summary.recordings} recordings, "
+        f"{summary.audio_seconds / 60:.1f} min of audio), "
+        f"{summary.incidents} incidents and {summary.training_rows} training texts to {out_dir}"
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the current version."""

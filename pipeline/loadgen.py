@@ -66,6 +66,10 @@ def turn_masks(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return operator, customer
 
 
+# Telephone-quality bit rates for the compressed codecs (their encoders default to music quality).
+BIT_RATES = {"mp3": 24000, "opus": 16000, "aac": 24000}
+
+
 def write_audio(path: Path, audio: np.ndarray, rate: int, codec: str) -> None:
     """Encode float32 audio of shape (channels, samples) with one of CODECS."""
     audio = np.atleast_2d(audio)
@@ -77,6 +81,8 @@ def write_audio(path: Path, audio: np.ndarray, rate: int, codec: str) -> None:
     out_rate = 48000 if codec == "opus" else rate
     with av.open(str(path), mode="w", format=container_format) as container:
         stream = container.add_stream(codec_name, rate=out_rate, layout=layout)
+        if codec in BIT_RATES:
+            stream.bit_rate = BIT_RATES[codec] * audio.shape[0]
         fmt = stream.codec_context.codec.audio_formats[0].name
         resampler = av.AudioResampler(format=fmt, layout=layout, rate=out_rate)
         pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)

@@ -1,0 +1,208 @@
+"""Plan a support-desk period: which calls happen when, who takes them, and what they are about.
+
+Every situation of the registration manual appears at least once (when the period is long enough),
+the rest of the calls are ordinary registered calls with the operators' own script slips.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pipeline.simulator import dialogs
+from pipeline.simulator.dialogs import Dialog
+from pipeline.simulator.numbers import make_card
+from pipeline.simulator.people import (
+    CUSTOMER_VOICES,
+    OPERATORS,
+    SPECIAL_ARTICLE,
+    TOPICS,
+    Client,
+    Operator,
+    make_clients,
+)
+
+PERIOD_START = datetime(2026, 3, 2, 9, 0, 0)
+FIRST_INCIDENT = 204_817
+
+# Scenarios in priority order: a short period gets the first ones; `registered` fills the rest.
+MANDATORY = (
+    "short_call", "transfer_short", "transfer_long", "internal_unlinked", "service_centre_employee",
+    "dropped_no_info", "dropped_with_info", "multi_question", "specific_employee", "wrong_number",
+    "partner_client", "no_internal_line", "repeat_contact", "no_greeting", "no_incident_number",
+    "no_farewell", "card_number", "hold_music", "abandoned", "repeat_late", "transfer_short_unlogged",
+    "short_call", "internal_unlinked", "repeat_contact", "hold_music", "abandoned", "abandoned",
+)  # fmt: skip
+REPEATS = {"repeat_contact": (1, 5), "repeat_late": (8, 8)}
+
+
+@dataclass
+class IncidentPlan:
+    """An incident the operator registers for a call."""
+
+    number: str
+    purpose: str
+    article: str
+    client: Client | None
+    operator: Operator
+    linked_in_export: bool
+    created_at: datetime | None = None
+
+
+@dataclass
+class CallPlan:
+    """One call of the period, before its audio exists."""
+
+    call_id: str
+    uniqueid: str
+    scenario: str
+    start: datetime
+    operator: Operator
+    caller_number: str
+    client: Client | None
+    purpose: str
+    dialog: Dialog | None = None
+    incidents: list[IncidentPlan] = field(default_factory=list)
+    stereo: bool = True
+    customer_voice: str = "base"
+    repeat_of: str | None = None
+    hold: float = 0.0
+    repeat_base: CallPlan | None = field(default=None, repr=False)
+
+
+def _scenarios(calls: int, days: int) -> list[str]:
+    wanted = [s for s in MANDATORY if s != "repeat_late" or days >= 9][:calls]
+    return wanted + ["registered"] * (calls - len(wanted))
+
+
+def _internal_number(rng: random.Random) -> str:
+    return str(rng.randint(2000, 4999))
+
+
+def plan_period(calls: int = 40, days: int = 10, seed: int = 1) -> list[CallPlan]:
+    """Plan `calls` calls over `days` days; deterministic for a seed."""
+    rng = random.Random(seed)
+    clients = make_clients(rng, max(8, calls // 2))
+    scenarios = _scenarios(calls, days)
+    rng.shuffle(scenarios)
+    # Repeats come after the call they repeat, so schedule the others first.
+    scenarios.sort(key=lambda s: s in REPEATS)
+    plans: list[CallPlan] = []
+    for scenario in scenarios:
+        operator = OPERATORS[3] if scenario.startswith("no_") else rng.choice(OPERATORS)
+        topic = rng.choice(TOPICS)
+        client = rng.choice(clients)
+        base = None
+        if scenario in REPEATS:
+            low, high = REPEATS[scenario]
+            earlier = [p for p in plans if p.scenario in ("registered", "hold_music") and p.client]
+            earlier = [p for p in earlier if (p.start - PERIOD_START).days + low <= days - 1] or earlier
+            base = rng.choice(earlier)
+            client = base.client
+            topic = dialogs.topic(base.purpose)
+            offset = min(rng.randint(low, high), max(days - 1 - (base.start - PERIOD_START).days, low))
+            start = base.start.replace(hour=9) + timedelta(days=offset, minutes=rng.randint(0, 540))
+        else:
+            start = PERIOD_START + timedelta(days=rng.randrange(days), minutes=rng.randint(0, 540))
+        internal = scenario in ("internal_unlinked", "service_centre_employee")
+        plans.append(
+            CallPlan(
+                call_id="",
+                uniqueid="",
+                scenario=scenario,
+                start=start.replace(second=rng.randint(0, 59)),
+                operator=operator,
+                caller_number=_internal_number(rng) if internal else client.phone,
+                client=None if internal else client,
+                purpose=topic.label,
+                stereo=rng.random() < 0.5,
+                customer_voice=rng.choice([v for v in CUSTOMER_VOICES if v != operator.voice]),
+                repeat_base=base,
+            )
+        )
+    plans.sort(key=lambda p: p.start)
+    for number, plan in enumerate(plans, start=1):
+        plan.call_id = f"call-{number:03d}"
+        plan.uniqueid = f"{int(plan.start.timestamp())}.{number}"
+    next_incident = FIRST_INCIDENT
+    for plan in plans:
+        if plan.repeat_base is not None:
+            plan.repeat_of = plan.repeat_base.call_id
+        plan.dialog, next_incident = _dialog(rng, plan, next_incident)
+    return plans
+
+
+def _new_incident(plan: CallPlan, number: int, purpose: str, article: str, linked: bool) -> IncidentPlan:
+    return IncidentPlan(str(number), purpose, article, plan.client, plan.operator, linked)
+
+
+def _dialog(rng: random.Random, plan: CallPlan, next_incident: int) -> tuple[Dialog | None, int]:
+    """Write the conversation and the incidents it leads to."""
+    scenario, operator, client = plan.scenario, plan.operator, plan.client
+    topic = dialogs.topic(plan.purpose)
+    linked = rng.random() < 0.6  # the rest are left for automatic linking
+
+    def incident(purpose: str, article: str) -> str:
+        nonlocal next_incident
+        plan.incidents.append(_new_incident(plan, next_incident, purpose, article, linked))
+        next_incident += 1
+        return plan.incidents[-1].number
+
+    if scenario == "abandoned":
+        return None, next_incident
+    if scenario == "short_call":
+        dialog = dialogs.short_call(rng, operator, client)
+    elif scenario == "dropped_no_info":
+        dialog = dialogs.dropped(rng, operator, client, topic, with_info=False)
+    elif scenario == "dropped_with_info":
+        incident(topic.label, topic.article)
+        dialog = dialogs.dropped(rng, operator, client, topic, with_info=True)
+    elif scenario == "specific_employee":
+        dialog = dialogs.specific_employee(rng, operator, client)
+    elif scenario in ("transfer_short", "transfer_short_unlogged"):
+        dialog = dialogs.transfer_to_line(rng, operator, client, logged=scenario == "transfer_short")
+        dialog.scenario = scenario
+    elif scenario == "transfer_long":
+        plan.hold = rng.uniform(85, 110)  # the call must run past the 150 s transfer threshold
+        dialog = dialogs.transfer_after_consultation(
+            rng, operator, client, topic, incident(topic.label, topic.article), plan.hold
+        )
+    elif scenario in ("wrong_number", "partner_client", "no_internal_line", "service_centre_employee"):
+        plan.client = None if scenario != "partner_client" else client
+        dialog = dialogs.special(rng, operator, client, scenario, incident(scenario, SPECIAL_ARTICLE))
+    elif scenario == "internal_unlinked":
+        dialog = dialogs.internal_question(rng, operator)
+    else:
+        breaks: tuple[str, ...] = ()
+        if scenario.startswith("no_"):
+            breaks = (scenario[3:],)
+        elif rng.random() > operator.script_discipline:
+            breaks = (rng.choice(("sms_offered", "other_questions")),)
+        second = None
+        if scenario == "multi_question":
+            second = rng.choice([t for t in TOPICS if t.label != topic.label])
+        if scenario == "hold_music":
+            plan.hold = rng.uniform(20, 150)
+        card = None
+        if scenario == "card_number":
+            topic = dialogs.topic("billing")
+            plan.purpose = topic.label
+            card = make_card(rng)
+        numbers = [incident(topic.label, topic.article)]
+        if second is not None:
+            numbers.append(incident(second.label, second.article))
+        dialog = dialogs.registered(
+            rng,
+            operator,
+            client,
+            topic,
+            numbers,
+            scenario=scenario,
+            breaks=breaks,
+            hold=plan.hold,
+            repeat=plan.repeat_of is not None,
+            card=card,
+            second_topic=second,
+        )
+    return dialog, next_incident

@@ -1,0 +1,219 @@
+"""Run the whole simulation: plan, synthesise, mix, encode, and write records and ground truth."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.loadgen import CODECS, write_audio
+from pipeline.simulator import records
+from pipeline.simulator.mixing import LINE_RATE, lay_out, to_line
+from pipeline.simulator.plan import CallPlan, plan_period
+from pipeline.simulator.records import RenderedCall
+from pipeline.simulator.speech import Synthesizer
+
+logger = logging.getLogger("callqa.pipeline")
+
+ProgressCallback = Callable[[str, int, int], None]
+SHORT_CALL_CODEC_LIMIT = 45.0  # short calls as G.711 WAV, longer ones compressed (GSM, MP3)
+
+
+@dataclass
+class SimulationSummary:
+    """What was generated."""
+
+    calls: int
+    recordings: int
+    audio_seconds: float
+    incidents: int
+    training_rows: int
+
+
+def _codec(plan: CallPlan, duration: float) -> str:
+    if plan.stereo:
+        return "ulaw" if duration < SHORT_CALL_CODEC_LIMIT else "mp3"
+    return "alaw" if duration < SHORT_CALL_CODEC_LIMIT else "gsm"
+
+
+def _voices(plan: CallPlan) -> dict[str, str]:
+    return {"operator": plan.operator.voice, "customer": plan.customer_voice}
+
+
+def _synthesise(
+    plans: list[CallPlan], cache: Path, workers: int, progress: ProgressCallback | None
+) -> Synthesizer:
+    synthesizer = Synthesizer(cache)
+    batches = [
+        [(_voices(p)[turn.role], turn.text) for turn in p.dialog.turns] for p in plans if p.dialog is not None
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each batch runs its own Festival
+        for number, _ in enumerate(pool.map(synthesizer.prepare, batches), start=1):
+            if progress:
+                progress("speech synthesis", number, len(batches))
+    return synthesizer
+
+
+def _render(
+    plan: CallPlan, synthesizer: Synthesizer, out: Path, operator_left: bool, rng: random.Random
+) -> RenderedCall:
+    ring = rng.randint(2, 9)
+    if plan.dialog is None:
+        return RenderedCall(plan, rng.randint(12, 60), 0, [], [], None, None, 0.0)
+    voices = _voices(plan)
+    sentences = {
+        (voices[t.role], t.text): synthesizer.audio(voices[t.role], t.text) for t in plan.dialog.turns
+    }
+    timeline = lay_out(plan.dialog, sentences, voices, rng)
+    codec = _codec(plan, timeline.duration)
+    line = to_line(timeline, plan.stereo, operator_left, rng)
+    duration = line.shape[1] / LINE_RATE
+    name = f"{plan.start:%Y%m%d-%H%M%S}-{plan.caller_number}-8800-{plan.uniqueid}{CODECS[codec][2]}"
+    write_audio(out / "recordings" / name, line, LINE_RATE, codec)
+    return RenderedCall(
+        plan,
+        ring,
+        round(duration),
+        timeline.turns,
+        timeline.holds,
+        f"recordings/{name}",
+        codec,
+        duration,
+    )
+
+
+def _channel_map(operator_left: bool) -> dict[str, int]:
+    return {"operator": 0, "customer": 1} if operator_left else {"operator": 1, "customer": 0}
+
+
+def _truth(call: RenderedCall, earlier: list[RenderedCall], operator_left: bool) -> dict:
+    plan, dialog = call.plan, call.plan.dialog
+    person = plan.client.person if plan.client else None
+    turns = [
+        {
+            "role": t.role,
+            "text": t.text,
+            "start": t.start,
+            "end": t.end,
+            "tags": list(t.tags),
+            "pii": records.pii_spans(t, person),
+        }
+        for t in call.turns
+    ]
+    transfer = dict(dialog.transfer, at=call.transfer_at) if dialog and dialog.transfer else None
+    return {
+        "call_id": plan.call_id,
+        "uniqueid": plan.uniqueid,
+        "scenario": plan.scenario,
+        "recording": call.recording,
+        "codec": call.codec,
+        "layout": ("stereo" if plan.stereo else "mono") if call.recording else None,
+        "channels": _channel_map(operator_left) if call.recording and plan.stereo else None,
+        "operator": plan.operator.code,
+        "operator_name": plan.operator.full_name,
+        "team": plan.operator.team,
+        "caller_number": plan.caller_number,
+        "client": {"inn": plan.client.inn, "kpp": plan.client.kpp, "company": plan.client.company}
+        if plan.client
+        else None,
+        "start": plan.start.isoformat(),
+        "answer": call.answer.isoformat() if call.answer else None,
+        "end": call.end.isoformat(),
+        "billsec": call.billsec,
+        "duration": round(call.duration, 3),
+        "purpose": dialog.purpose if dialog else None,
+        "purposes": dialog.purposes if dialog else [],
+        "caller_type": dialog.caller_type if dialog else None,
+        "registration": dialog.registration if dialog else None,
+        "turns": turns,
+        "hold": [list(h) for h in call.holds],
+        "transfer": transfer,
+        "dropped": dialog.dropped if dialog else False,
+        "incidents": [
+            {
+                "number": i.number,
+                "article": i.article,
+                "purpose": i.purpose,
+                "linked_in_export": i.linked_in_export,
+            }
+            for i in plan.incidents
+        ],
+        "exclusion_reasons": records.exclusion_reasons(call),
+        "repeat_of": records.repeat_of(call, earlier),
+        "checklist": records.checklist(call) if dialog else {},
+        "script_breaks": list(dialog.script_breaks) if dialog else [],
+    }
+
+
+def _training_rows(calls: int, days: int, seed: int) -> list[dict]:
+    """Text of separate simulated calls (never rendered to audio), labelled with their purpose."""
+    rows = []
+    for plan in plan_period(calls=calls, days=days, seed=seed):
+        if plan.dialog is None:
+            continue
+        text = " ".join(t.text for t in plan.dialog.turns)
+        rows.append({"call_id": f"train-{plan.call_id[5:]}", "text": text, "purpose": plan.dialog.purpose,
+                     "caller_type": plan.dialog.caller_type})  # fmt: skip
+    return rows
+
+
+def simulate(
+    out_dir: Path,
+    calls: int = 40,
+    days: int = 10,
+    seed: int = 1,
+    operator_left: bool = True,
+    training_calls: int = 400,
+    workers: int = 2,
+    cache_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> SimulationSummary:
+    """Generate a support-desk period into `out_dir` (created; existing files are replaced)."""
+    out_dir = Path(out_dir)
+    (out_dir / "recordings").mkdir(parents=True, exist_ok=True)
+    for old in (out_dir / "recordings").iterdir():
+        old.unlink()
+    plans = plan_period(calls=calls, days=days, seed=seed)
+    cache = cache_dir or Path.home() / ".cache" / "callqa" / "tts"
+    synthesizer = _synthesise(plans, cache, workers, progress)
+    rng = random.Random(seed + 1)
+    rendered: list[RenderedCall] = []
+    for number, plan in enumerate(plans, start=1):
+        rendered.append(_render(plan, synthesizer, out_dir, operator_left, rng))
+        if progress:
+            progress("mixing and encoding", number, len(plans))
+    records.write_master_csv(out_dir / "Master.csv", rendered)
+    records.write_queue_log(out_dir / "queue_log", rendered)
+    incidents = records.incident_rows(rendered, rng)
+    records.write_incidents(out_dir / "incidents.csv", incidents)
+    training = _training_rows(training_calls, days, seed + 1000)
+    with open(out_dir / "purpose_train.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=("call_id", "text", "purpose", "caller_type"))
+        writer.writeheader()
+        writer.writerows(training)
+    truth = {
+        "period": {"start": plans[0].start.date().isoformat(), "days": days, "seed": seed},
+        "operator_channel": "left" if operator_left else "right",
+        "operators": [
+            {"code": o.code, "name": o.full_name, "team": o.team}
+            for o in sorted({p.operator for p in plans}, key=lambda o: o.code)
+        ],
+        "calls": [_truth(call, rendered[:i], operator_left) for i, call in enumerate(rendered)],
+        "duplicate_incidents": [list(pair) for pair in records.duplicate_pairs(incidents)],
+    }
+    (out_dir / "ground_truth.json").write_text(
+        json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    answered = [c for c in rendered if c.recording]
+    return SimulationSummary(
+        calls=len(rendered),
+        recordings=len(answered),
+        audio_seconds=sum(c.duration for c in answered),
+        incidents=len(incidents),
+        training_rows=len(training),
+    )
