@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -87,6 +89,20 @@ def _progress() -> Progress:
     )
 
 
+@contextmanager
+def _step_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress display with one bar per named step, fed by `report(step, done, total)`."""
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done, total=total)
+
+        yield report
+
+
 def _load_mapping(path: Path | None):
     from ingest import InputFileError, load_mapping
 
@@ -138,14 +154,7 @@ def ingest(
     )
     settings = state.settings
     engine = _engine()
-    with _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = progress.add_task(step, total=total)
-            progress.update(tasks[step], completed=done, total=total)
-
+    with _step_progress() as report:
         summary = run_ingest(
             engine,
             request,
@@ -320,14 +329,7 @@ def simulate(
         console.print("[red]--operator-channel must be left or right[/red]")
         raise typer.Exit(2)
     try:
-        with _progress() as progress:
-            tasks: dict[str, int] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(step, total=total)
-                progress.update(tasks[step], completed=done, total=total)
-
+        with _step_progress() as report:
             summary = run_simulation(
                 out_dir, calls=calls, days=days, seed=seed, operator_left=operator_channel == "left",
                 training_calls=training_calls, workers=state.settings.pipeline.workers, progress=report,
