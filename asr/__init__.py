@@ -1,3 +1,23 @@
 """Speech to timed words (faster-whisper), loaded once per worker from a verified local model."""
 
-__all__: list[str] = []
+from asr.numbers import normalise_numbers
+from asr.transcribe import (
+    AsrOptions,
+    Transcriber,
+    Transcript,
+    Utterance,
+    Word,
+    collapse_repetitions,
+    speech_spans,
+)
+
+__all__ = [
+    "AsrOptions",
+    "Transcriber",
+    "Transcript",
+    "Utterance",
+    "Word",
+    "collapse_repetitions",
+    "normalise_numbers",
+    "speech_spans",
+]

@@ -1,5 +1,15 @@
 """Model registry: resolve, verify and cache weights; trained classifier artifacts."""
 
 from models.bundled import WHISPER_BASE, ModelError, SplitModel, assemble, cache_root
+from models.registry import ResolvedModel, resemblyzer_weights, resolve_whisper
 
-__all__ = ["WHISPER_BASE", "ModelError", "SplitModel", "assemble", "cache_root"]
+__all__ = [
+    "WHISPER_BASE",
+    "ModelError",
+    "ResolvedModel",
+    "SplitModel",
+    "assemble",
+    "cache_root",
+    "resemblyzer_weights",
+    "resolve_whisper",
+]

@@ -162,6 +162,7 @@ def ingest(
             raw_sample_rate=settings.raw_sample_rate,
             workers=workers if workers is not None else settings.pipeline.workers,
             progress=report,
+            stage_options=settings.stage_options(),
         )
     out.print(
         f"recordings: {summary.files_seen} found, {summary.accepted} accepted, {summary.rejected} rejected, "
@@ -201,8 +202,9 @@ def run(
     from store import JobQueue, audit, current_actor
 
     settings = state.settings.pipeline
+    options = state.settings.stage_options()
     try:
-        selected = registered_stages(stages.split(",") if stages else None)
+        selected = registered_stages(stages.split(",") if stages else None, options)
     except ValueError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
@@ -228,6 +230,7 @@ def run(
                 pool,
                 selected,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
+                options=options,
             )
     except KeyboardInterrupt:
         console.print(

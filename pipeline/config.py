@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from asr.transcribe import AsrOptions
 from ingest.validate import ValidationOptions
 from store.engine import default_url
 
@@ -35,8 +36,17 @@ class Settings:
 
     db: str = ""
     raw_sample_rate: int | None = None
+    # Which stereo channel carries the operator on this PBX (MixMonitor: left = the channel that dialled in).
+    operator_channel: str = "left"
     validation: ValidationOptions = field(default_factory=ValidationOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    asr: AsrOptions = field(default_factory=AsrOptions)
+
+    def stage_options(self) -> dict:
+        """What stage functions receive: plain data, picklable for worker processes and Ray."""
+        from dataclasses import asdict
+
+        return {"asr": asdict(self.asr), "operator_channel": self.operator_channel}
 
     def __post_init__(self) -> None:
         if not self.db:

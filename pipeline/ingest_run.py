@@ -230,6 +230,7 @@ def ingest(
     workers: int = 2,
     progress: ProgressCallback | None = None,
     actor: str | None = None,
+    stage_options: dict | None = None,
 ) -> IngestSummary:
     """Register recordings and records, match them, and queue the pipeline's work for new recordings."""
     options = options or ValidationOptions()
@@ -270,6 +271,6 @@ def ingest(
                 "incidents_added": summary.incidents_added,
             },
         )
-    stages = registered_stages()
+    stages = registered_stages(None, stage_options)
     summary.jobs_enqueued = JobQueue(engine).enqueue_missing([s.key for s in stages])
     return summary

@@ -40,7 +40,7 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage) -> StageInput:
+def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -> StageInput:
     with engine.connect() as conn:
         recording = conn.execute(select(Recording.__table__).where(Recording.id == job.recording_id)).one()
         call = None
@@ -63,6 +63,7 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage) -> StageInput:
         duration=recording.decoded_duration,
         call=call,
         upstream={k: v for k, v in upstream.items() if k in stage.depends_on},
+        options=options,
     )
 
 
@@ -81,8 +82,11 @@ def run_jobs(
     stages: Sequence[Stage],
     progress: ProgressCallback | None = None,
     max_wait_seconds: float = 900.0,
+    options: dict | None = None,
 ) -> RunSummary:
     """Process every runnable job of `stages` until none is left (waiting out retry backoffs).
+
+    `options` (settings such as the ASR model and the stereo channel map) reach every stage function.
 
     On KeyboardInterrupt the jobs in flight are handed back to the queue before re-raising.
     """
@@ -108,7 +112,7 @@ def run_jobs(
             if room > 0:
                 for job in queue.claim(keys, room):
                     try:
-                        stage_input = _stage_input(engine, job, by_name[job.stage])
+                        stage_input = _stage_input(engine, job, by_name[job.stage], options or {})
                     except Exception as e:
                         queue.fail(job, f"cannot prepare input: {_describe(e)}", permanent=True)
                         summary.failed += 1

@@ -42,13 +42,14 @@ def test_one_folder_end_to_end(tmp_path):
     assert "broken.wav" in ingest.stdout
     assert (tmp_path / "callqa.db").exists(), "the default database is a SQLite file in the working directory"
 
-    run = callqa("run", "--workers", "2", cwd=tmp_path)
+    run = callqa("run", "--workers", "2", "--stages", "audio_quality", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "done: 4, failed: 0" in run.stdout
 
     status = callqa("status", "--json", cwd=tmp_path)
     report = json.loads(status.stdout)
-    assert report["jobs"] == {"audio_quality": {"done": 4}}
+    assert report["jobs"]["audio_quality"] == {"done": 4}
+    assert report["jobs"]["transcribe"] == {"pending": 4}
     assert report["recordings"] == {"accepted": 4, "rejected": 1}
     rejected = [p for p in report["problems"] if p["kind"] == "recording"]
     assert len(rejected) == 1 and rejected[0]["source"].endswith("broken.wav") and rejected[0]["message"]
@@ -56,7 +57,7 @@ def test_one_folder_end_to_end(tmp_path):
     again = callqa("ingest", "recordings", "--cdr", "Master.csv", cwd=tmp_path)
     assert "0 accepted" in again.stdout and "5 already known" in again.stdout
     assert "nothing to do" not in again.stderr
-    rerun = callqa("run", cwd=tmp_path)
+    rerun = callqa("run", "--stages", "audio_quality", cwd=tmp_path)
     assert "done: 0, failed: 0" in rerun.stdout
 
 

@@ -16,6 +16,7 @@ from pipeline.loadgen import (
     speechlike,
     write_audio,
 )
+from pipeline.stages import registered_stages
 from store import status_report
 from store.schema import (
     Base,
@@ -67,7 +68,7 @@ def test_ingest_registers_calls_recordings_and_records(engine, tmp_path):
     assert [r.code for r in rows[:6]] == [c.agent for c in calls[:6]]
     assert rows[0].wait_seconds == 3
     assert linked == 3 and attached == 6
-    assert summary.jobs_enqueued == 6
+    assert summary.jobs_enqueued == 6 * len(registered_stages())
 
 
 def test_ingest_twice_adds_nothing(engine, tmp_path):

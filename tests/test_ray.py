@@ -57,7 +57,7 @@ def _results(url: str) -> dict[str, dict]:
                 StageResult, StageResult.recording_id == Recording.id
             )
         ).all()
-        states = set(conn.execute(select(Job.state)).scalars())
+        states = set(conn.execute(select(Job.state).where(Job.stage == "audio_quality")).scalars())
     engine.dispose()
     assert states == {"done"}
     return {f"{Path(path).name}:{stage}": result for path, stage, result in rows}
@@ -77,11 +77,25 @@ def test_ray_cluster_gives_the_local_results(tmp_path, ray_cluster):
         engine.dispose()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     local = subprocess.run(
-        [*CALLQA, "--db", urls["local"], "run", "--workers", "2"], capture_output=True, text=True, env=env
+        [*CALLQA, "--db", urls["local"], "run", "--workers", "2", "--stages", "audio_quality"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert local.returncode == 0, local.stderr
     remote = subprocess.run(
-        [*CALLQA, "--db", urls["ray"], "run", "--executor", "ray", "--address", ray_cluster],
+        [
+            *CALLQA,
+            "--db",
+            urls["ray"],
+            "run",
+            "--stages",
+            "audio_quality",
+            "--executor",
+            "ray",
+            "--address",
+            ray_cluster,
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -37,7 +37,7 @@ def test_audio_quality_stage_flags_pbx_faults(engine, tmp_path):
     write_audio(recordings / "one-way.wav", np.stack([talk, silent_customer]), 8000, "pcm")
     write_audio(recordings / "fine.wav", np.stack([talk, speechlike(20, 8000, seed=3)]), 8000, "pcm")
     ingest(engine, IngestRequest(recordings_dir=recordings), workers=1)
-    summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), registered_stages())
+    summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), registered_stages(["audio_quality"]))
     assert summary.done == 3 and summary.failed == 0
     with engine.connect() as conn:
         rows = conn.execute(
@@ -127,7 +127,8 @@ def _done(url: str) -> int:
     engine = open_store(url, migrate=False)
     try:
         with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(Job).where(Job.state == "done")).scalar_one()
+            done = (Job.state == "done") & (Job.stage == "audio_quality")
+            return conn.execute(select(func.count()).select_from(Job).where(done)).scalar_one()
     finally:
         engine.dispose()
 
@@ -139,22 +140,35 @@ def test_kill_9_mid_batch_loses_nothing_and_repeats_nothing(db_url, tmp_path):
     _ingest_folder(engine, tmp_path)
     env = {**os.environ, "CALLQA_DB": db_url}
     runner = subprocess.Popen(
-        [*CALLQA, "run", "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*CALLQA, "run", "--workers", "2", "--stages", "audio_quality"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     wait_for(lambda: _done(db_url) >= 2, timeout=120)
     workers = _pool_workers(runner.pid)
     runner.send_signal(signal.SIGKILL)
     runner.wait()
     with engine.connect() as conn:
-        before = dict(conn.execute(select(Job.id, Job.finished_at).where(Job.state == "done")).all())
+        done = (Job.state == "done") & (Job.stage == "audio_quality")
+        before = dict(conn.execute(select(Job.id, Job.finished_at).where(done)).all())
         running = conn.execute(select(func.count()).where(Job.state == "running")).scalar_one()
     assert 2 <= len(before) < 16 and running > 0, "the kill must land in the middle of the batch"
     wait_for(lambda: not any(_alive(p) for p in workers), timeout=10)  # workers die with their driver
 
-    rerun = subprocess.run([*CALLQA, "run", "--workers", "2"], env=env, capture_output=True, text=True)
+    rerun = subprocess.run(
+        [*CALLQA, "run", "--workers", "2", "--stages", "audio_quality"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     with engine.connect() as conn:
-        states = dict(conn.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+        states = dict(
+            conn.execute(
+                select(Job.state, func.count()).where(Job.stage == "audio_quality").group_by(Job.state)
+            ).all()
+        )
         after = dict(conn.execute(select(Job.id, Job.finished_at).where(Job.id.in_(list(before)))).all())
         per_recording = (
             conn.execute(select(func.count()).select_from(StageResult).group_by(StageResult.recording_id))
@@ -175,13 +189,20 @@ def test_a_worker_killed_mid_batch_is_replaced_and_its_job_retried(tmp_path):
     _ingest_folder(engine, tmp_path)
     env = {**os.environ, "CALLQA_DB": url, "CALLQA_RETRY_BACKOFF_SECONDS": "0.2"}
     runner = subprocess.Popen(
-        [*CALLQA, "run", "--workers", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*CALLQA, "run", "--workers", "2", "--stages", "audio_quality"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     workers = wait_for(lambda: _done(url) >= 1 and _pool_workers(runner.pid), timeout=120)
     os.kill(workers[0], signal.SIGKILL)
     output, _ = runner.communicate(timeout=300)
     assert runner.returncode == 0, output
     with engine.connect() as conn:
-        states = dict(conn.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+        states = dict(
+            conn.execute(
+                select(Job.state, func.count()).where(Job.stage == "audio_quality").group_by(Job.state)
+            ).all()
+        )
     assert states == {"done": 12}
     assert b"retried: 0" not in output

@@ -1,0 +1,73 @@
+"""The transcription stage in the pipeline: utterances and words stored with roles and the model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline.executors import InlineExecutor
+from pipeline.ingest_run import IngestRequest, ingest
+from pipeline.runner import run_jobs
+from pipeline.stages import registered_stages
+from store import JobQueue
+from store.schema import Job, Recording, StageResult, Utterance, Word
+from tests.conftest import REPO
+
+DEMO = REPO / "demo"
+OPTIONS = {"asr": {"cpu_threads": 2}, "operator_channel": "left"}
+
+
+@pytest.mark.slow
+def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(engine, tmp_path):
+    truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
+    short = [c for c in truth["calls"] if c["recording"] and 20 < c["billsec"] < 40]
+    picked = [
+        next(c for c in short if c["layout"] == "stereo"),
+        next(c for c in short if c["layout"] == "mono"),
+    ]
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for call in picked:
+        shutil.copy(DEMO / call["recording"], folder)
+    ingest(
+        engine,
+        IngestRequest(recordings_dir=folder, cdr=DEMO / "Master.csv"),
+        workers=1,
+        stage_options=OPTIONS,
+    )
+    stages = registered_stages(None, OPTIONS)
+    summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), stages, options=OPTIONS)
+    assert summary.failed == 0 and summary.done == 4
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Recording.uniqueid_hint, Utterance.role, Utterance.start, Utterance.end, Utterance.channel)
+            .join(Utterance, Utterance.recording_id == Recording.id)
+            .order_by(Utterance.recording_id, Utterance.idx)
+        ).all()
+        words = conn.execute(select(func.count()).select_from(Word)).scalar_one()
+        result = (
+            conn.execute(select(StageResult.result).where(StageResult.stage == "transcribe"))
+            .scalars()
+            .first()
+        )
+    stereo = [r for r in rows if r.uniqueid_hint == picked[0]["uniqueid"]]
+    mono = [r for r in rows if r.uniqueid_hint == picked[1]["uniqueid"]]
+    assert {r.role for r in stereo} == {"operator", "customer"}
+    assert all(r.role == {0: "operator", 1: "customer"}[r.channel] for r in stereo)
+    assert mono and {r.role for r in mono} == {"unknown"}, "mono roles come from diarization"
+    assert words > 10
+    assert result["model"] == "bundled:whisper-base@905e5bf8336b" and result["language"] == "ru"
+    for call, found in ((picked[0], stereo), (picked[1], mono)):
+        first_said = min(t["start"] for t in call["turns"])
+        assert abs(found[0].start - first_said) < 1.0, "timestamps stay where the words were said"
+
+    other = {"asr": {"model": "bundled:tiny.en"}, "operator_channel": "left"}
+    queue = JobQueue(engine)
+    assert queue.enqueue_missing([s.key for s in registered_stages(None, other)]) == 2, "only transcription"
+    with engine.connect() as conn:
+        versions = set(conn.execute(select(Job.version).where(Job.stage == "transcribe")).scalars())
+    assert versions == {"1+bundled:whisper-base", "1+bundled:tiny.en"}
