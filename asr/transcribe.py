@@ -9,7 +9,6 @@ per process and reused.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -38,6 +37,7 @@ class AsrOptions:
     min_silence_ms: int = 600
     speech_pad_ms: int = 400  # Silero finds phone-line onsets late; the pad keeps first words
     max_utterance_seconds: float = 28.0
+    window_seconds: float = 28.0  # utterances are decoded together in windows up to this long
     no_speech_threshold: float = 0.6
     compression_ratio_threshold: float = 2.4
     log_prob_threshold: float = -1.0
@@ -133,28 +133,50 @@ def collapse_repetitions(text: str) -> tuple[str, bool]:
     return collapsed, collapsed != text
 
 
-def _utterance(segments: list, channel: int | None) -> Utterance | None:
-    words = [
+def _utterance(words: list, channel: int | None) -> Utterance | None:
+    """An utterance from faster-whisper words (their text carries its own leading spaces)."""
+    kept = [
         Word(round(float(w.start), 3), round(float(w.end), 3), w.word.strip(), round(float(w.probability), 4))
-        for s in segments
-        for w in (s.words or [])
+        for w in words
         if w.word.strip()
     ]
-    text = " ".join(s.text.strip() for s in segments).strip()
-    if not text:
+    if not kept:
         return None
-    text, looped = collapse_repetitions(text)
-    if words:
-        confidence = float(np.mean([w.probability for w in words]))
-    else:
-        confidence = float(np.mean([math.exp(s.avg_logprob) for s in segments]))
+    text, looped = collapse_repetitions("".join(w.word for w in words).strip())
+    confidence = float(np.mean([w.probability for w in kept]))
     flags = ["repetition_removed"] if looped else []
     if looped:
         confidence *= 0.5
-    start = words[0].start if words else float(segments[0].start)
-    end = words[-1].end if words else float(segments[-1].end)
-    return Utterance(round(start, 3), round(end, 3), text, normalise_numbers(text), round(confidence, 4),
-                     channel, words, flags)  # fmt: skip
+    return Utterance(
+        kept[0].start, kept[-1].end, text, normalise_numbers(text), round(confidence, 4), channel, kept, flags
+    )
+
+
+def pack_spans(spans: list[tuple[float, float]], window: float) -> list[tuple[float, float]]:
+    """Group consecutive utterance spans into contiguous windows of at most `window` seconds.
+
+    Whisper's encoder always reads 30 s, so one window per utterance wastes most of it; a window that
+    keeps the pauses (unlike faster-whisper's own VAD chunking, which cuts them out and shifts
+    timestamps) costs no accuracy and keeps every timestamp absolute.
+    """
+    windows: list[tuple[float, float]] = []
+    for start, end in spans:
+        if windows and end - windows[-1][0] <= window:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def split_at_pauses(words: list, pause: float) -> list[list]:
+    """Cut a channel's word stream into utterances wherever the speaker paused longer than `pause` s."""
+    groups: list[list] = []
+    for word in sorted(words, key=lambda w: w.start):
+        if groups and word.start - groups[-1][-1].end <= pause:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    return groups
 
 
 class Transcriber:
@@ -194,19 +216,18 @@ class Transcriber:
             language=language,
             beam_size=options.beam_size,
             batch_size=options.batch_size,
-            clip_timestamps=[{"start": a, "end": b} for a, b in spans],
+            clip_timestamps=[{"start": a, "end": b} for a, b in pack_spans(spans, options.window_seconds)],
             word_timestamps=True,
             condition_on_previous_text=False,
             no_speech_threshold=options.no_speech_threshold,
             compression_ratio_threshold=options.compression_ratio_threshold,
             log_prob_threshold=options.log_prob_threshold,
         )
-        by_span: dict[int, list] = {}
-        for segment in segments:
-            middle = (segment.start + segment.end) / 2
-            index = min(range(len(spans)), key=lambda i: abs((spans[i][0] + spans[i][1]) / 2 - middle))
-            by_span.setdefault(index, []).append(segment)
-        utterances = [_utterance(by_span[i], channel) for i in sorted(by_span)]
+        # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
+        words = [word for segment in segments for word in (segment.words or [])]
+        utterances = [
+            _utterance(group, channel) for group in split_at_pauses(words, options.min_silence_ms / 1000)
+        ]
         return [u for u in utterances if u is not None]
 
     def transcribe(self, audio: np.ndarray, channels: list[int] | None = None) -> Transcript:

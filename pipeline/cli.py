@@ -29,6 +29,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+models_app = typer.Typer(
+    help="Speech models: check what is available offline, fetch from a hub.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -345,6 +349,43 @@ def simulate(
         f"{summary.audio_seconds / 60:.1f} min of audio), "
         f"{summary.incidents} incidents and {summary.training_rows} training texts to {out_dir}"
     )
+
+
+@models_app.command("check")
+def models_check(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Models to check (default: the configured one).")
+    ] = None,
+) -> None:
+    """Resolve models to verified local directories (assembling bundled ones), or say what is missing."""
+    from models import ModelError, resolve_whisper
+
+    failed = False
+    for name in names or [state.settings.asr.model]:
+        try:
+            resolved = resolve_whisper(name)
+        except ModelError as e:
+            out.print(f"[red]x[/red] {e}")
+            failed = True
+            continue
+        out.print(f"ok {resolved.label}  {resolved.path}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@models_app.command("fetch")
+def models_fetch(
+    name: Annotated[str, typer.Argument(help="A faster-whisper model name, e.g. large-v3-turbo.")],
+) -> None:
+    """Download a faster-whisper model into the local cache (needs access to its model hub)."""
+    from faster_whisper.utils import download_model
+
+    try:
+        path = download_model(name)
+    except Exception as e:
+        console.print(f"[red]cannot download {name}:[/red] {e}")
+        raise typer.Exit(1) from e
+    out.print(f'{name} cached at {path}; set [asr] model = "{name}" in callqa.toml')
 
 
 @db_app.command("upgrade")

@@ -181,44 +181,44 @@ def test_no_speech_gives_no_words_and_a_flag(transcriber, seconds, signal):
     assert "no_speech" in transcript.flags or transcript.low_confidence
 
 
-def _demo_call(layout: str) -> dict:
+def _demo_calls(layout: str, limit: int = 6) -> list[dict]:
     truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
+    found = []
     for call in truth["calls"]:
         tags = {tag for t in call["turns"] for tag in t["tags"]}
         kinds = {span["kind"] for t in call["turns"] for span in t["pii"]}
         if call["layout"] == layout and "incident_number" in tags and "inn" in kinds and call["billsec"] < 90:
-            return call
-    raise AssertionError(f"no {layout} demo call with an incident number and an INN")
+            found.append(call)
+    return found[:limit]
 
 
 @pytest.mark.slow
-# Mono mixes both voices on one GSM channel: Whisper base gets fewer digits right there.
-@pytest.mark.parametrize("layout, floor", [("stereo", 0.6), ("mono", 0.5)])
-def test_simulated_russian_call_gives_roles_and_identifiers_as_digits(transcriber, layout, floor):
-    call = _demo_call(layout)
-    audio = decode_audio(DEMO / call["recording"], split_channels=True)
-    transcript = transcriber.transcribe(audio)
-    normalized = " ".join(u.normalized_text for u in transcript.utterances).replace(" ", "")
-    incident = next(i["number"] for i in call["incidents"])
-    inn = next(s["value"] for t in call["turns"] for s in t["pii"] if s["kind"] == "inn")
-    # Whisper base mishears or drops a digit now and then: each identifier must come through as a
-    # digit string at most a third of its digits away from the truth.
-    assert _digit_similarity(normalized, incident) >= floor, normalized
-    assert _digit_similarity(normalized, inn) >= floor, normalized
-    starts = [u.start for u in transcript.utterances]
-    assert starts == sorted(starts)
-    assert all(
-        0 <= w.start <= w.end <= call["duration"] + 0.05 for u in transcript.utterances for w in u.words
-    )
-    if layout == "stereo":
-        turns = {
-            role: " ".join(t["text"] for t in call["turns"] if t["role"] == role)
-            for role in ("operator", "customer")
-        }
-        for role, channel in call["channels"].items():
-            text = " ".join(u.text for u in transcript.utterances if u.channel == channel)
-            errors, words = word_errors(turns[role], text)
-            assert errors / words < 0.6, (role, text)
+@pytest.mark.parametrize("layout", ["stereo", "mono"])
+def test_simulated_russian_calls_give_roles_and_identifiers_as_digits(transcriber, layout):
+    similarities = []
+    for call in _demo_calls(layout):
+        audio = decode_audio(DEMO / call["recording"], split_channels=True)
+        transcript = transcriber.transcribe(audio)
+        normalized = " ".join(u.normalized_text for u in transcript.utterances).replace(" ", "")
+        incident = call["incidents"][0]["number"]
+        inn = next(s["value"] for t in call["turns"] for s in t["pii"] if s["kind"] == "inn")
+        similarities += [_digit_similarity(normalized, incident), _digit_similarity(normalized, inn)]
+        starts = [u.start for u in transcript.utterances]
+        assert starts == sorted(starts)
+        inside = all(
+            0 <= w.start <= w.end <= call["duration"] + 0.05 for u in transcript.utterances for w in u.words
+        )
+        assert inside
+        if layout == "stereo":
+            for role, channel in call["channels"].items():
+                said = " ".join(t["text"] for t in call["turns"] if t["role"] == role)
+                heard = " ".join(u.text for u in transcript.utterances if u.channel == channel)
+                errors, words = word_errors(said, heard)
+                assert errors / words < 0.6, (role, heard)
+    assert len(similarities) >= 6
+    # Whisper base mishears or drops a digit now and then (and a whole number now and then on mixed
+    # mono lines): identifiers must typically come through as digits within a third of their length.
+    assert float(np.median(similarities)) >= 0.65, similarities
 
 
 def _digit_similarity(text: str, digits: str) -> float:

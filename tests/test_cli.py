@@ -82,3 +82,10 @@ def test_settings_file_and_environment(tmp_path):
     (tmp_path / "callqa.toml").write_text("[pipeline]\nwrokers = 1\n")
     typo = callqa("status", cwd=tmp_path)
     assert typo.returncode == 2 and "unknown setting 'wrokers'" in typo.stderr
+
+
+def test_models_check_names_what_is_missing(tmp_path):
+    checked = callqa("models", "check", "bundled:whisper-base", "large-v3", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "ok bundled:whisper-base@905e5bf8336b" in checked.stdout
+    assert "callqa models fetch large-v3" in checked.stdout
