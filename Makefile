@@ -49,6 +49,7 @@ test: install system-deps
 bench: install
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/simulated_wer.py
+	$(PY) bench/asr_speed.py --memory
 
 lint: install
 	$(VENV)/bin/ruff check .
