@@ -1,3 +1,5 @@
 """Who spoke when: stereo channel maps, built-in embedding clustering, optional pyannote.audio; roles."""
 
-__all__: list[str] = []
+from diarization.metrics import ConversationMetrics, MetricOptions, conversation_metrics
+
+__all__ = ["ConversationMetrics", "MetricOptions", "conversation_metrics"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 from sqlalchemy import Connection
 
+from diarization.metrics import conversation_metrics
 from pipeline.stage_types import Stage, StageError, StageInput
 from store.results import save_stage_result
 from store.speech import replace_transcript
@@ -64,6 +66,9 @@ def transcribe(job: StageInput) -> dict:
         utterance["role"] = roles.get(channel, "unknown") if channel is not None else "unknown"
         utterance["speaker"] = f"channel-{channel}" if channel is not None else None
     result["layout"] = "stereo" if audio.shape[0] == 2 else "mono"
+    speech = [SimpleNamespace(**u) for u in result["utterances"]]
+    metrics = conversation_metrics(speech, transcript.duration, [len(u.words) for u in speech])
+    result["metrics"] = dataclasses.asdict(metrics)
     result["roles_from"] = "channel_map" if roles else None
     return result
 
