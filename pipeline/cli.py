@@ -307,7 +307,11 @@ def loadgen(
         console.print(f"[red]unknown codec(s) {', '.join(unknown)}[/red]; known: {', '.join(CODECS)}")
         raise typer.Exit(2)
     low, _, high = seconds.partition("-")
-    length = (float(low), float(high)) if high else float(low)
+    try:
+        length = (float(low), float(high)) if high else float(low)
+    except ValueError:
+        console.print(f"[red]--seconds {seconds!r}:[/red] give a number (60) or a range (20-180)")
+        raise typer.Exit(2) from None
     generated = make_call_centre(
         out_dir, calls=calls, seconds=length, codecs=chosen, stereo=stereo, seed=seed, unanswered=unanswered
     )

@@ -89,3 +89,8 @@ def test_models_check_names_what_is_missing(tmp_path):
     assert checked.returncode == 1
     assert "ok bundled:whisper-base@905e5bf8336b" in checked.stdout
     assert "callqa models fetch large-v3" in checked.stdout
+
+
+def test_loadgen_rejects_a_malformed_length(tmp_path):
+    bad = callqa("loadgen", "out", "--seconds", "a-minute", cwd=tmp_path)
+    assert bad.returncode == 2 and "give a number (60) or a range (20-180)" in bad.stderr
