@@ -50,6 +50,7 @@ bench: install
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/simulated_wer.py
 	$(PY) bench/asr_speed.py --memory
+	$(PY) bench/diarization_der.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ from asr.transcribe import (
     collapse_repetitions,
     speech_spans,
 )
+from asr.vad import find_speech
 
 __all__ = [
     "AsrOptions",
@@ -18,6 +19,7 @@ __all__ = [
     "Utterance",
     "Word",
     "collapse_repetitions",
+    "find_speech",
     "normalise_numbers",
     "speech_spans",
 ]

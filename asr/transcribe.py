@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr.numbers import normalise_numbers
+from asr.vad import find_speech
 
 logger = logging.getLogger("callqa.asr")
 
@@ -112,16 +113,8 @@ def load_model(options: AsrOptions):
 
 def speech_spans(audio: np.ndarray, options: AsrOptions) -> list[tuple[float, float]]:
     """Utterance spans (seconds) on one channel by Silero VAD, none longer than Whisper's window."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    vad = VadOptions(
-        threshold=options.vad_threshold,
-        min_silence_duration_ms=options.min_silence_ms,
-        speech_pad_ms=options.speech_pad_ms,
-        max_speech_duration_s=options.max_utterance_seconds,
-    )
-    spans = get_speech_timestamps(audio, vad)
-    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in spans]
+    o = options
+    return find_speech(audio, o.vad_threshold, o.min_silence_ms, o.speech_pad_ms, o.max_utterance_seconds)
 
 
 _REPEAT = re.compile(r"(\b\w+(?:\W+\w+){0,3}?)(?:\W+\1\b){3,}", re.IGNORECASE | re.UNICODE)

@@ -33,6 +33,8 @@ models_app = typer.Typer(
     help="Speech models: check what is available offline, fetch from a hub.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+operators_app = typer.Typer(help="Operators: voiceprint enrolment.", no_args_is_help=True)
+app.add_typer(operators_app, name="operators")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -390,6 +392,33 @@ def models_fetch(
         console.print(f"[red]cannot download {name}:[/red] {e}")
         raise typer.Exit(1) from e
     out.print(f'{name} cached at {path}; set [asr] model = "{name}" in callqa.toml')
+
+
+@operators_app.command("enrol")
+def operators_enrol(
+    code: Annotated[str, typer.Argument(help="The operator's code as in the call records (agent number).")],
+    clips: Annotated[list[Path], typer.Argument(help="Recordings of the operator alone (10-30 s is enough).")],
+) -> None:
+    """Enrol an operator's voice, so mono calls name the operator by voice rather than by what is said."""
+    import numpy as np
+
+    from diarization import enrol_voiceprint
+    from ingest import IngestError, decode_audio
+    from store.audit import current_actor
+    from store.voiceprints import save_voiceprint
+
+    vectors = []
+    for clip in clips:
+        try:
+            vectors.append(enrol_voiceprint(decode_audio(clip)))
+        except (IngestError, ValueError) as e:
+            console.print(f"[red]{clip}:[/red] {getattr(e, 'message', e)}")
+            raise typer.Exit(2) from e
+    mean = np.mean(vectors, axis=0)
+    vector = [round(float(x), 6) for x in mean / np.linalg.norm(mean)]
+    with _engine().begin() as conn:
+        save_voiceprint(conn, code, vector, current_actor())
+    out.print(f"enrolled operator {code} from {len(clips)} clip(s)")
 
 
 @db_app.command("upgrade")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from asr.transcribe import AsrOptions
+from diarization.types import DiarizationOptions
 from ingest.validate import ValidationOptions
 from store.engine import default_url
 
@@ -41,12 +42,17 @@ class Settings:
     validation: ValidationOptions = field(default_factory=ValidationOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     asr: AsrOptions = field(default_factory=AsrOptions)
+    diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
 
     def stage_options(self) -> dict:
         """What stage functions receive: plain data, picklable for worker processes and Ray."""
         from dataclasses import asdict
 
-        return {"asr": asdict(self.asr), "operator_channel": self.operator_channel}
+        return {
+            "asr": asdict(self.asr),
+            "diarization": asdict(self.diarization),
+            "operator_channel": self.operator_channel,
+        }
 
     def __post_init__(self) -> None:
         if not self.db:

@@ -21,6 +21,7 @@ from pipeline.stages import Stage, StageError, StageInput
 from store.queue import ClaimedJob, JobQueue
 from store.results import load_stage_results
 from store.schema import Call, Recording
+from store.voiceprints import load_voiceprints
 
 logger = logging.getLogger("callqa.pipeline")
 
@@ -55,6 +56,7 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -
                 "operator_id": row.operator_id,
             }
         upstream = load_stage_results(conn, job.recording_id) if stage.depends_on else {}
+        voiceprints = load_voiceprints(conn, call and call["operator_id"]) if stage.uses_voiceprints else {}
     return StageInput(
         recording_id=job.recording_id,
         path=recording.path,
@@ -64,6 +66,7 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -
         call=call,
         upstream={k: v for k, v in upstream.items() if k in stage.depends_on},
         options=options,
+        voiceprints=voiceprints,
     )
 
 

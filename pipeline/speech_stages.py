@@ -1,4 +1,4 @@
-"""Pipeline stages of the speech layer: transcription (and, through the channel map, roles)."""
+"""Pipeline stages of the speech layer: transcription, who spoke (channels or diarization), roles, metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from sqlalchemy import Connection
 
 from diarization.metrics import conversation_metrics
+from pipeline.speaker_attribution import attribute_mono, attribute_stereo
 from pipeline.stage_types import Stage, StageError, StageInput
 from store.results import save_stage_result
 from store.speech import replace_transcript
@@ -44,8 +45,17 @@ def channel_roles(channels: int, operator_channel: str) -> dict[int, str]:
     return {operator: "operator", 1 - operator: "customer"}
 
 
+def diarization_options(options: dict):
+    """DiarizationOptions from the run's settings."""
+    from diarization import DiarizationOptions
+
+    return DiarizationOptions(**options.get("diarization", {}))
+
+
 def transcribe(job: StageInput) -> dict:
-    """Transcribe a recording: stereo per channel (one party each), mono or fake stereo as one channel."""
+    """Transcribe a recording and say who spoke: stereo per channel (one party each), mono by diarization."""
+    from asr import normalise_numbers
+    from diarization import diarize
     from ingest import IngestError, decode_audio
     from models import ModelError
 
@@ -59,17 +69,27 @@ def transcribe(job: StageInput) -> dict:
     if audio.shape[0] > 1 and job.upstream.get("audio_quality", {}).get("identical_channels"):
         audio = audio.mean(axis=0, keepdims=True)
     transcript = transcriber.transcribe(audio)
-    roles = channel_roles(audio.shape[0], job.options.get("operator_channel", "left"))
     result = dataclasses.asdict(transcript)
-    for utterance in result["utterances"]:
-        channel = utterance["channel"]
-        utterance["role"] = roles.get(channel, "unknown") if channel is not None else "unknown"
-        utterance["speaker"] = f"channel-{channel}" if channel is not None else None
-    result["layout"] = "stereo" if audio.shape[0] == 2 else "mono"
+    if audio.shape[0] == 2:
+        channel_map = channel_roles(2, job.options.get("operator_channel", "left"))
+        roles = attribute_stereo(result["utterances"], channel_map)
+        result["layout"], result["speakers"] = "stereo", 2
+    else:
+        options = diarization_options(job.options)
+        try:
+            who = diarize(audio[0], options)
+        except (ModelError, RuntimeError) as e:  # a missing encoder or pyannote pipeline: fix and rerun
+            raise StageError(f"diarization: {e}", permanent=False) from e
+        result["utterances"], roles = attribute_mono(
+            result["utterances"], who, job.voiceprints, options, normalise_numbers
+        )
+        result["layout"], result["speakers"] = "mono", len(who.speakers)
+        overlap = round(sum(end - start for start, end in who.overlaps()), 3)
+        result["diarization"] = {"backend": who.backend, "overlap_seconds": overlap}
+    result["roles_from"], result["roles_confidence"] = roles.method, roles.confidence
     speech = [SimpleNamespace(**u) for u in result["utterances"]]
     metrics = conversation_metrics(speech, transcript.duration, [len(u.words) for u in speech])
     result["metrics"] = dataclasses.asdict(metrics)
-    result["roles_from"] = "channel_map" if roles else None
     return result
 
 
@@ -86,5 +106,6 @@ TRANSCRIBE = Stage(
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
-    versioned_by=lambda options: asr_options(options).model,
+    versioned_by=lambda options: f"{asr_options(options).model}+{diarization_options(options).backend}",
+    uses_voiceprints=True,
 )

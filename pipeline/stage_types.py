@@ -30,6 +30,7 @@ class StageInput:
     call: dict[str, Any] | None = None
     upstream: dict[str, dict] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    voiceprints: dict[str, list[float]] = field(default_factory=dict)  # for stages with `uses_voiceprints`
 
 
 class StageError(Exception):
@@ -57,6 +58,7 @@ class Stage:
     # Options that change the result (e.g. the model) become part of the version, so changing them
     # enqueues exactly the work they invalidate.
     versioned_by: Callable[[dict], str] | None = None
+    uses_voiceprints: bool = False
 
     @property
     def key(self) -> StageKey:

@@ -46,6 +46,8 @@ class Operator(Base):
     code: Mapped[str] = mapped_column(String(128), unique=True)
     name: Mapped[str | None] = mapped_column(String(256))
     team: Mapped[str | None] = mapped_column(String(128))
+    # Mean speaker embedding from enrolment clips; labels the operator in mono calls.
+    voiceprint: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
 
 
@@ -292,6 +294,7 @@ class Word(Base):
     end: Mapped[float] = mapped_column(Float)
     word: Mapped[str] = mapped_column(String(256))
     probability: Mapped[float | None] = mapped_column(Float)
+    overlap: Mapped[bool] = mapped_column(Boolean, default=False)  # another speaker talked during it
 
 
 class IngestIssue(Base):

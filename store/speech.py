@@ -41,6 +41,7 @@ def replace_transcript(conn: Connection, recording_id: int, version: str, uttera
             "end": w["end"],
             "word": w["word"],
             "probability": w.get("probability"),
+            "overlap": bool(w.get("overlap", False)),
         }
         for index, u in enumerate(utterances)
         for position, w in enumerate(u.get("words", []))

@@ -94,3 +94,18 @@ def test_models_check_names_what_is_missing(tmp_path):
 def test_loadgen_rejects_a_malformed_length(tmp_path):
     bad = callqa("loadgen", "out", "--seconds", "a-minute", cwd=tmp_path)
     assert bad.returncode == 2 and "give a number (60) or a range (20-180)" in bad.stderr
+
+
+def test_operators_enrol_a_voiceprint_and_refuse_a_non_audio_clip(tmp_path, shared_data):
+    from store import open_store
+    from store.voiceprints import load_voiceprints
+
+    clip = shared_data / "speakers" / "enrollment_audio_katie.wav"
+    done = callqa("operators", "enrol", "101", str(clip), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with open_store(f"sqlite:///{tmp_path / 'callqa.db'}").connect() as conn:
+        voices = load_voiceprints(conn)
+    assert list(voices) == ["101"] and len(voices["101"]) == 256
+    (tmp_path / "notes.wav").write_text("not audio")
+    refused = callqa("operators", "enrol", "102", str(tmp_path / "notes.wav"), cwd=tmp_path)
+    assert refused.returncode == 2 and "notes.wav" in refused.stdout + refused.stderr

@@ -49,16 +49,21 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
             .order_by(Utterance.recording_id, Utterance.idx)
         ).all()
         words = conn.execute(select(func.count()).select_from(Word)).scalar_one()
-        result = (
-            conn.execute(select(StageResult.result).where(StageResult.stage == "transcribe"))
-            .scalars()
-            .first()
+        results = list(
+            conn.execute(select(StageResult.result).where(StageResult.stage == "transcribe")).scalars()
         )
+        speakerless = conn.execute(
+            select(func.count()).select_from(Utterance).where(Utterance.speaker.is_(None))
+        ).scalar_one()
+    result = results[0]
+    assert speakerless == 0, "every word has a speaker"
     stereo = [r for r in rows if r.uniqueid_hint == picked[0]["uniqueid"]]
     mono = [r for r in rows if r.uniqueid_hint == picked[1]["uniqueid"]]
     assert {r.role for r in stereo} == {"operator", "customer"}
     assert all(r.role == {0: "operator", 1: "customer"}[r.channel] for r in stereo)
-    assert mono and {r.role for r in mono} == {"unknown"}, "mono roles come from diarization"
+    assert {r.role for r in mono} == {"operator", "customer"}, "mono roles come from diarization"
+    assert mono[0].role == "operator", "the operator answers the call"
+    assert result_by_layout(results, "mono")["roles_from"] in ("greeting", "voiceprint")
     assert words > 10
     assert result["model"] == "bundled:whisper-base@905e5bf8336b" and result["language"] == "ru"
     for call, found in ((picked[0], stereo), (picked[1], mono)):
@@ -70,4 +75,8 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
     assert queue.enqueue_missing([s.key for s in registered_stages(None, other)]) == 2, "only transcription"
     with engine.connect() as conn:
         versions = set(conn.execute(select(Job.version).where(Job.stage == "transcribe")).scalars())
-    assert versions == {"1+bundled:whisper-base", "1+bundled:tiny.en"}
+    assert versions == {"1+bundled:whisper-base+builtin", "1+bundled:tiny.en+builtin"}
+
+
+def result_by_layout(results: list[dict], layout: str) -> dict:
+    return next(r for r in results if r["layout"] == layout)

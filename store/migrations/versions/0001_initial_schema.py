@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=128), nullable=False),
         sa.Column("name", sa.String(length=256), nullable=True),
         sa.Column("team", sa.String(length=128), nullable=True),
+        sa.Column("voiceprint", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(CURRENT_TIMESTAMP)"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operators")),
         sa.UniqueConstraint("code", name=op.f("uq_operators_code")),
@@ -393,6 +394,7 @@ def upgrade() -> None:
         sa.Column("end", sa.Float(), nullable=False),
         sa.Column("word", sa.String(length=256), nullable=False),
         sa.Column("probability", sa.Float(), nullable=True),
+        sa.Column("overlap", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["utterance_id"],
             ["utterances.id"],
