@@ -255,6 +255,8 @@ def run(
     )
     for error in summary.errors:
         out.print(f"  [red]x[/red] {error}")
+    if any(s.name == "classify" for s in selected):
+        cli_analytics.run_analysis()
     if summary.failed and not summary.done:
         raise typer.Exit(1)
 
@@ -397,7 +399,9 @@ def models_fetch(
 @operators_app.command("enrol")
 def operators_enrol(
     code: Annotated[str, typer.Argument(help="The operator's code as in the call records (agent number).")],
-    clips: Annotated[list[Path], typer.Argument(help="Recordings of the operator alone (10-30 s is enough).")],
+    clips: Annotated[
+        list[Path], typer.Argument(help="Recordings of the operator alone (10-30 s is enough).")
+    ],
 ) -> None:
     """Enrol an operator's voice, so mono calls name the operator by voice rather than by what is said."""
     import numpy as np
@@ -432,3 +436,7 @@ def db_upgrade() -> None:
 
 def main() -> None:
     app()
+
+
+# Analytics commands live in their own module and register themselves on `app`.
+from pipeline import cli_analytics  # noqa: E402

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from asr.transcribe import AsrOptions
+from classifiers.exclusions import ExclusionRules
+from classifiers.kpi import CompositeOptions
+from classifiers.linking import LinkingOptions
 from diarization.types import DiarizationOptions
 from ingest.validate import ValidationOptions
 from store.engine import default_url
@@ -32,6 +35,18 @@ class PipelineSettings:
 
 
 @dataclass
+class AnalyticsSettings:
+    """Classifiers' files and the business rules' thresholds (defaults: the registration manual's)."""
+
+    models_dir: str = "callqa-models"  # trained classifiers: <models_dir>/purpose/<version>/
+    taxonomy: str = ""  # topics YAML; empty: the shipped support-desk taxonomy
+    checklist: str = ""  # checklist YAML; empty: the shipped Russian script
+    exclusions: ExclusionRules = field(default_factory=ExclusionRules)
+    linking: LinkingOptions = field(default_factory=LinkingOptions)
+    kpi: CompositeOptions = field(default_factory=CompositeOptions)
+
+
+@dataclass
 class Settings:
     """Everything configurable, with the embedded defaults."""
 
@@ -43,6 +58,7 @@ class Settings:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     asr: AsrOptions = field(default_factory=AsrOptions)
     diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
     def stage_options(self) -> dict:
         """What stage functions receive: plain data, picklable for worker processes and Ray."""
@@ -51,6 +67,7 @@ class Settings:
         return {
             "asr": asdict(self.asr),
             "diarization": asdict(self.diarization),
+            "analytics": asdict(self.analytics),
             "operator_channel": self.operator_channel,
         }
 
@@ -65,6 +82,9 @@ def _apply(target: object, values: dict, where: str) -> None:
         if key not in known:
             raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
         current = getattr(target, key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            setattr(target, key, {**current, **value})
+            continue
         if isinstance(value, dict):
             _apply(current, value, f"{where}.{key}")
             continue

@@ -21,6 +21,8 @@ from pipeline.stages import Stage, StageError, StageInput
 from store.queue import ClaimedJob, JobQueue
 from store.results import load_stage_results
 from store.schema import Call, Recording
+from store.speech import load_transcript
+from store.transfers import call_transfers
 from store.voiceprints import load_voiceprints
 
 logger = logging.getLogger("callqa.pipeline")
@@ -53,10 +55,14 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -
                 "caller_number": row.caller_number,
                 "callee_number": row.callee_number,
                 "billsec": row.billsec,
+                "duration": row.duration,
                 "operator_id": row.operator_id,
             }
         upstream = load_stage_results(conn, job.recording_id) if stage.depends_on else {}
         voiceprints = load_voiceprints(conn, call and call["operator_id"]) if stage.uses_voiceprints else {}
+        transcript = load_transcript(conn, job.recording_id) if stage.uses_transcript else []
+        if call is not None:
+            call["transfers"] = call_transfers(conn, recording.call_id)
     return StageInput(
         recording_id=job.recording_id,
         path=recording.path,
@@ -67,6 +73,7 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -
         upstream={k: v for k, v in upstream.items() if k in stage.depends_on},
         options=options,
         voiceprints=voiceprints,
+        transcript=transcript,
     )
 
 

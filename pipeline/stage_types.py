@@ -31,6 +31,7 @@ class StageInput:
     upstream: dict[str, dict] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     voiceprints: dict[str, list[float]] = field(default_factory=dict)  # for stages with `uses_voiceprints`
+    transcript: list[dict] = field(default_factory=list)  # for stages with `uses_transcript`
 
 
 class StageError(Exception):
@@ -59,6 +60,7 @@ class Stage:
     # enqueues exactly the work they invalidate.
     versioned_by: Callable[[dict], str] | None = None
     uses_voiceprints: bool = False
+    uses_transcript: bool = False
 
     @property
     def key(self) -> StageKey:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from pipeline.analytics_stages import CLASSIFY
 from pipeline.speech_stages import TRANSCRIBE
 from pipeline.stage_types import Stage, StageError, StageInput, result_to_json
 
@@ -72,3 +73,4 @@ def _audio_quality(job: StageInput):
 register_stage(Stage(name="audio_quality", version="1", run=_audio_quality))
 
 register_stage(TRANSCRIBE)
+register_stage(CLASSIFY)

@@ -297,6 +297,54 @@ class Word(Base):
     overlap: Mapped[bool] = mapped_column(Boolean, default=False)  # another speaker talked during it
 
 
+class CallOutcome(Base):
+    """What the analysis decided about a call: counted or excluded and why, purpose, links, repeats."""
+
+    __tablename__ = "call_outcomes"
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True)
+    counted: Mapped[bool] = mapped_column(Boolean, index=True)
+    exclusion_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    transfer: Mapped[dict | None] = mapped_column(JSON)
+    purpose: Mapped[str | None] = mapped_column(String(64), index=True)
+    purpose_probability: Mapped[float | None] = mapped_column(Float)
+    caller_type: Mapped[str | None] = mapped_column(String(16))
+    registration: Mapped[str | None] = mapped_column(String(16))  # regular | special | none
+    compliance_score: Mapped[float | None] = mapped_column(Float)
+    asr_confidence: Mapped[float | None] = mapped_column(Float)
+    linked: Mapped[bool] = mapped_column(Boolean, default=False)
+    repeat_of_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    followed_by_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
+    handle_seconds: Mapped[float | None] = mapped_column(Float)
+    versions: Mapped[dict] = mapped_column(JSON, default=dict)  # stage versions the outcome was built from
+    computed_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class IncidentCandidate(Base):
+    """An incident the analysis suggests for a call; a person may accept or reject it."""
+
+    __tablename__ = "incident_candidates"
+    __table_args__ = (UniqueConstraint("call_id", "incident_id", name="uq_incident_candidates_pair"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    decision: Mapped[str] = mapped_column(String(16), default="pending")  # pending | accepted | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class DuplicateIncident(Base):
+    """An incident registered again for the same client and article within the duplicate window."""
+
+    __tablename__ = "duplicate_incidents"
+    __table_args__ = (UniqueConstraint("incident_id", "duplicate_of_id", name="uq_duplicate_incidents_pair"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    duplicate_of_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+
+
 class IngestIssue(Base):
     """A problem found while importing: a rejected file, a malformed row, an unmatched record."""
 

@@ -49,3 +49,23 @@ def replace_transcript(conn: Connection, recording_id: int, version: str, uttera
     if words:
         conn.execute(Word.__table__.insert(), words)
     return len(rows)
+
+
+def load_transcript(conn: Connection, recording_id: int) -> list[dict]:
+    """A recording's utterances in order, as dicts (role, speaker, times, texts, confidence)."""
+    rows = conn.execute(
+        select(Utterance.__table__).where(Utterance.recording_id == recording_id).order_by(Utterance.idx)
+    ).mappings()
+    keep = (
+        "idx",
+        "role",
+        "speaker",
+        "channel",
+        "start",
+        "end",
+        "text",
+        "normalized_text",
+        "confidence",
+        "overlap",
+    )
+    return [{k: row[k] for k in keep} for row in rows]

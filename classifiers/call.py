@@ -1,0 +1,112 @@
+"""Everything judged from one call's transcript and records: purpose, caller type, transfer, identifiers,
+script compliance and personal-data spans."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from classifiers.compliance import CallContext, Checklist, evaluate
+from classifiers.exclusions import ExclusionRules
+from classifiers.identifiers import identifiers
+from classifiers.pii import find_pii
+from classifiers.purpose import PurposeModel, PurposePrediction, predict_with_phrases
+from classifiers.taxonomy import Taxonomy
+from classifiers.text import tokens
+from classifiers.transfers import TransferFinding, spoken_transfer, target_extension
+
+
+@dataclass
+class ClassifierSet:
+    """What classification needs, loaded once per worker."""
+
+    taxonomy: Taxonomy
+    checklist: Checklist
+    model: PurposeModel | None = None
+    rules: ExclusionRules = field(default_factory=ExclusionRules)
+
+    @property
+    def version(self) -> str:
+        model = self.model.version if self.model else "phrases"
+        return f"{model}+checklist{self.checklist.version}"
+
+
+@dataclass
+class RecordFacts:
+    """What the PBX records say about the call."""
+
+    talk_seconds: float | None = None
+    duration: float = 0.0
+    caller_number: str | None = None
+    transfers: list[dict] = field(default_factory=list)  # from queue_log / call records: kind, target
+
+
+def call_text(utterances: list[dict]) -> str:
+    """The whole conversation as one text (number-normalised), as the purpose model was trained on."""
+    return " ".join((u.get("normalized_text") or u.get("text") or "").strip() for u in utterances).strip()
+
+
+def _transfer(utterances: list[dict], records: RecordFacts) -> TransferFinding | None:
+    if records.transfers:
+        last = records.transfers[-1]
+        return TransferFinding(
+            last.get("source", "queue_log"), last["kind"], target_extension(last.get("target"))
+        )
+    return spoken_transfer(utterances)
+
+
+def _conditions(
+    purpose: PurposePrediction, transfer, records: RecordFacts, classifiers: ClassifierSet
+) -> set[str]:
+    conditions = set()
+    if (records.talk_seconds or 0) < classifiers.rules.short_call_seconds:
+        conditions.add("short")
+    if transfer:
+        conditions.add("transferred")
+    taxonomy = classifiers.taxonomy
+    if taxonomy.is_dropped(purpose.label):
+        conditions.add("dropped")
+    registration = taxonomy.registration(purpose.label)
+    if registration == "special":
+        conditions.add("special")
+    elif registration == "none":
+        conditions.add("no_registration")
+    return conditions
+
+
+def classify_call(utterances: list[dict], records: RecordFacts, classifiers: ClassifierSet) -> dict:
+    """All per-call judgements as a JSON-ready dict."""
+    text = call_text(utterances)
+    if not text:
+        purpose = PurposePrediction(None, 0.0, [], "none")
+    elif classifiers.model is not None:
+        purpose = classifiers.model.predict([text])[0]
+    else:
+        purpose = predict_with_phrases(text, classifiers.taxonomy)
+    transfer = _transfer(utterances, records)
+    conditions = _conditions(purpose, transfer, records, classifiers)
+    duration = max([records.duration] + [u["end"] for u in utterances])
+    compliance = evaluate(classifiers.checklist, utterances, CallContext(duration, conditions))
+    said = identifiers(text)
+    pii = [
+        {"utterance": i, "kind": s.kind, "start": s.start, "end": s.end}
+        for i, u in enumerate(utterances)
+        for s in find_pii(u.get("normalized_text") or u.get("text") or "")
+    ]
+    internal = len((records.caller_number or "").strip()) in range(
+        1, classifiers.rules.internal_number_max_length + 1
+    )
+    return {
+        "purpose": dataclasses.asdict(purpose),
+        "article": classifiers.taxonomy.article(purpose.label),
+        "caller_type": "employee" if internal else classifiers.taxonomy.caller_type(purpose.label),
+        "registration": classifiers.taxonomy.registration(purpose.label),
+        "transfer": dataclasses.asdict(transfer) if transfer else None,
+        "conditions": sorted(conditions),
+        "compliance": dataclasses.asdict(compliance),
+        "said": said,
+        # Distinct words (no digits, so no personal numbers) for matching incident summaries.
+        "keywords": list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
+        "pii": pii,
+        "classifiers_version": classifiers.version,
+    }

@@ -1,0 +1,54 @@
+"""Which calls the statistics leave out, and why: a list of rules, each a reason code.
+
+The defaults are the registration manual's: under 20 s; under 150 s and ended in a transfer; an internal
+number (5 characters or fewer) with no linked incident; and calls that never reached an operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ExclusionRules:
+    """Thresholds of the rules (seconds, characters); a rule whose name is in `disabled` never fires."""
+
+    short_call_seconds: float = 20.0
+    short_transfer_seconds: float = 150.0
+    internal_number_max_length: int = 5
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass
+class CallFacts:
+    """What the rules look at for one call."""
+
+    answered: bool
+    talk_seconds: float | None  # billsec: answered to hang-up
+    transferred: bool
+    caller_number: str | None
+    linked: bool
+
+
+def exclusion_reasons(call: CallFacts, rules: ExclusionRules | None = None) -> list[str]:
+    """Every reason that applies, in a fixed order; an empty list means the call is counted."""
+    rules = rules or ExclusionRules()
+    reasons = []
+    talk = call.talk_seconds or 0.0
+    if not call.answered:
+        reasons.append("not_answered")
+    else:
+        if talk < rules.short_call_seconds:
+            reasons.append("short_call")
+        if call.transferred and talk < rules.short_transfer_seconds:
+            reasons.append("short_transfer")
+    number = (call.caller_number or "").strip()
+    if number and len(number) <= rules.internal_number_max_length and not call.linked:
+        reasons.append("internal_unlinked")
+    return [r for r in reasons if r not in rules.disabled]
+
+
+def registration_rate(calls: list[tuple[list[str], bool]]) -> float | None:
+    """Linked / counted calls, for (exclusion reasons, linked) pairs; None when nothing is counted."""
+    counted = [linked for reasons, linked in calls if not reasons]
+    return sum(counted) / len(counted) if counted else None

@@ -1,0 +1,181 @@
+"""Calls to incidents (ranked candidates, confidence, reasons), duplicate incidents, repeat contacts."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from classifiers.text import stems
+
+
+@dataclass
+class LinkingOptions:
+    """Evidence weights (combined as independent evidence: 1 - Π(1 - w)) and thresholds."""
+
+    said_number: float = 0.95
+    said_inn: float = 0.55
+    said_kpp: float = 0.15
+    same_client: float = 0.45
+    same_operator: float = 0.2
+    created_near: float = 0.35  # created within `near_minutes` after the call started (scaled by closeness)
+    same_purpose: float = 0.3
+    text_similarity: float = 0.3  # scaled by the stem overlap of the call and the incident summary
+    near_minutes: float = 120.0
+    window_days: float = 3.0  # candidates are incidents created this close to the call (or named in it)
+    auto_link_confidence: float = 0.85
+    auto_link_margin: float = 0.15
+    duplicate_days: float = 7.0
+    repeat_days: float = 7.0
+
+
+@dataclass
+class IncidentFacts:
+    """An incident as linking sees it."""
+
+    id: int
+    number: str
+    created_at: datetime | None
+    inn: str | None = None
+    kpp: str | None = None
+    client_id: int | None = None
+    operator_id: int | None = None
+    article: str | None = None
+    summary: str | None = None
+
+
+@dataclass
+class CallFacts:
+    """A call as linking sees it: what the records say and what was said."""
+
+    id: int
+    start: datetime | None
+    operator_id: int | None = None
+    client_id: int | None = None
+    said_numbers: list[str] = field(default_factory=list)
+    said_inns: list[str] = field(default_factory=list)
+    said_kpps: list[str] = field(default_factory=list)
+    purpose_article: str | None = None
+    text: str = ""
+
+
+@dataclass
+class Candidate:
+    """An incident that may belong to the call, how sure, and why."""
+
+    incident_id: int
+    number: str
+    confidence: float
+    reasons: list[str]
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(b) if b else 0.0
+
+
+def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:
+    """One incident against one call; None when nothing at all connects them."""
+    evidence: list[tuple[float, str]] = []
+    if incident.number in call.said_numbers:
+        evidence.append((options.said_number, f"incident number {incident.number} said"))
+    if incident.inn and incident.inn in call.said_inns:
+        evidence.append((options.said_inn, f"INN {incident.inn} said"))
+        if incident.kpp and incident.kpp in call.said_kpps:
+            evidence.append((options.said_kpp, f"KPP {incident.kpp} said"))
+    if incident.client_id is not None and incident.client_id == call.client_id:
+        evidence.append((options.same_client, "same client (caller number)"))
+    if not evidence:
+        return None  # operator, time and wording alone do not make a candidate
+    if incident.operator_id is not None and incident.operator_id == call.operator_id:
+        evidence.append((options.same_operator, "same operator"))
+    if call.start and incident.created_at:
+        minutes = (incident.created_at - call.start).total_seconds() / 60
+        if -5 <= minutes <= options.near_minutes:
+            closeness = 1 - max(0.0, minutes) / options.near_minutes
+            evidence.append(
+                (options.created_near * closeness, f"created {minutes:.0f} min after the call began")
+            )
+    if call.purpose_article and incident.article == call.purpose_article:
+        evidence.append((options.same_purpose, f"same knowledge article {incident.article}"))
+    if incident.summary and call.text:
+        similarity = _overlap(set(stems(call.text)), set(stems(incident.summary)))
+        if similarity > 0:
+            evidence.append(
+                (options.text_similarity * similarity, f"summary words in the call {similarity:.0%}")
+            )
+    remaining = 1.0
+    for weight, _ in evidence:
+        remaining *= 1 - min(weight, 0.999)
+    return Candidate(incident.id, incident.number, round(1 - remaining, 4), [r for _, r in evidence])
+
+
+def rank_candidates(
+    call: CallFacts, incidents: list[IncidentFacts], options: LinkingOptions | None = None, top: int = 5
+) -> list[Candidate]:
+    """The most likely incidents for a call, best first."""
+    options = options or LinkingOptions()
+    window = timedelta(days=options.window_days)
+    found = []
+    for incident in incidents:
+        named = incident.number in call.said_numbers
+        near = call.start and incident.created_at and abs(incident.created_at - call.start) <= window
+        if not (named or near):
+            continue
+        candidate = score_incident(call, incident, options)
+        if candidate:
+            found.append(candidate)
+    found.sort(key=lambda c: (-c.confidence, c.number))
+    return found[:top]
+
+
+def automatic_links(candidates: list[Candidate], options: LinkingOptions | None = None) -> list[Candidate]:
+    """Candidates sure enough to link without a person: every named incident, else a clear winner."""
+    options = options or LinkingOptions()
+    named = [c for c in candidates if any(r.startswith("incident number") for r in c.reasons)]
+    if named:
+        return [c for c in named if c.confidence >= options.auto_link_confidence]
+    if not candidates or candidates[0].confidence < options.auto_link_confidence:
+        return []
+    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+    return [candidates[0]] if candidates[0].confidence - runner_up >= options.auto_link_margin else []
+
+
+def duplicate_incidents(incidents: list[IncidentFacts], days: float = 7.0) -> list[tuple[str, str]]:
+    """(earlier, later) incident numbers: same INN-KPP and knowledge article, created < `days` apart."""
+    groups: dict[tuple, list[IncidentFacts]] = {}
+    for incident in incidents:
+        if incident.inn and incident.article and incident.created_at:
+            groups.setdefault((incident.inn, incident.kpp or "", incident.article), []).append(incident)
+    pairs = []
+    for group in groups.values():
+        group.sort(key=lambda i: i.created_at)
+        for i, earlier in enumerate(group):
+            for later in group[i + 1 :]:
+                if later.created_at - earlier.created_at < timedelta(days=days):
+                    pairs.append((earlier.number, later.number))
+    return sorted(pairs)
+
+
+@dataclass
+class ContactFacts:
+    """A counted call for repeat-contact detection: who called, about what, when."""
+
+    call_id: int
+    client_key: str | None  # client id or caller number
+    purpose: str | None
+    start: datetime | None
+
+
+def repeat_contacts(calls: list[ContactFacts], days: float = 7.0) -> dict[int, int]:
+    """call id → the call it repeats: the same client about the same purpose within `days` before."""
+    by_key: dict[tuple, list[ContactFacts]] = {}
+    for call in calls:
+        if call.client_key and call.purpose and call.start:
+            by_key.setdefault((call.client_key, call.purpose), []).append(call)
+    repeats = {}
+    for group in by_key.values():
+        group.sort(key=lambda c: c.start)
+        for earlier, later in itertools.pairwise(group):
+            if later.start - earlier.start <= timedelta(days=days):
+                repeats[later.call_id] = earlier.call_id
+    return repeats

@@ -1,0 +1,81 @@
+"""The per-call classification stage: purpose, caller type, transfer, script compliance, identifiers, PII."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pipeline.stage_types import Stage, StageError, StageInput
+
+_CLASSIFIERS: dict = {}
+
+
+def _file_digest(path: str, default: str) -> str:
+    from classifiers.taxonomy import DEFAULTS
+
+    chosen = Path(path) if path else DEFAULTS / default
+    try:
+        return hashlib.sha256(chosen.read_bytes()).hexdigest()[:8]
+    except OSError as e:
+        raise StageError(f"{chosen}: cannot read ({e.strerror})", permanent=False) from e
+
+
+def current_model_version(models_dir: str) -> str:
+    """The purpose model in use: the current trained version, or "phrases" when none is trained."""
+    pointer = Path(models_dir) / "purpose" / "current.json"
+    if not pointer.exists():
+        return "phrases"
+    return json.loads(pointer.read_text(encoding="utf-8"))["version"]
+
+
+def classifiers_version(options: dict) -> str:
+    """What the results depend on: the model version and the taxonomy and checklist contents."""
+    analytics = options.get("analytics", {})
+    model = current_model_version(analytics.get("models_dir", "callqa-models"))
+    taxonomy = _file_digest(analytics.get("taxonomy", ""), "topics.yaml")
+    checklist = _file_digest(analytics.get("checklist", ""), "checklist_ru.yaml")
+    return f"{model}+t{taxonomy}+c{checklist}"
+
+
+def classifier_set(options: dict):
+    """Taxonomy, checklist, rules and the trained model, loaded once per worker and version."""
+    from classifiers import ClassifierSet, ExclusionRules, PurposeModel, load_checklist, load_taxonomy
+    from classifiers.taxonomy import ConfigFileError
+
+    analytics = options.get("analytics", {})
+    key = classifiers_version(options)
+    if key not in _CLASSIFIERS:
+        try:
+            taxonomy = load_taxonomy(Path(analytics["taxonomy"]) if analytics.get("taxonomy") else None)
+            checklist = load_checklist(Path(analytics["checklist"]) if analytics.get("checklist") else None)
+        except ConfigFileError as e:
+            raise StageError(str(e), permanent=False) from e
+        model = PurposeModel.load_current(Path(analytics.get("models_dir", "callqa-models")) / "purpose")
+        rules = ExclusionRules(**{**analytics.get("exclusions", {})})
+        _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules)
+    return _CLASSIFIERS[key]
+
+
+def classify(job: StageInput) -> dict:
+    """Judge one transcribed call."""
+    from classifiers import RecordFacts, classify_call
+
+    call = job.call or {}
+    records = RecordFacts(
+        talk_seconds=call.get("billsec"),
+        duration=job.duration or 0.0,
+        caller_number=call.get("caller_number"),
+        transfers=call.get("transfers", []),
+    )
+    return classify_call(job.transcript, records, classifier_set(job.options))
+
+
+CLASSIFY = Stage(
+    name="classify",
+    version="2",
+    run=classify,
+    depends_on=("transcribe",),
+    versioned_by=classifiers_version,
+    uses_transcript=True,
+)

@@ -1,0 +1,238 @@
+"""Analytics commands: analyse, train / predict purpose, export calls, KPIs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import _engine, app, console, out, state
+
+train_app = typer.Typer(help="Train classifiers from labelled data.", no_args_is_help=True)
+predict_app = typer.Typer(help="Label texts with a trained classifier.", no_args_is_help=True)
+export_app = typer.Typer(help="Export analysed data.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(predict_app, name="predict")
+app.add_typer(export_app, name="export")
+
+ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
+
+
+def run_analysis() -> None:
+    """Recompute call outcomes and print what they say (also the last step of `callqa run`)."""
+    from pipeline.analysis import analyse
+
+    settings = state.settings.analytics
+    summary = analyse(_engine(), settings.exclusions, settings.linking)
+    excluded = ", ".join(f"{k} {v}" for k, v in sorted(summary.excluded.items())) or "none"
+    out.print(
+        f"analysed {summary.calls} calls in {summary.seconds:.2f} s: counted {summary.counted}, "
+        f"excluded: {excluded}; linked {summary.linked} ({summary.automatic_links} automatically), "
+        f"{summary.unlinked_with_suggestions} unlinked with suggestions; repeat contacts {summary.repeats}; "
+        f"duplicate incidents {summary.duplicates}"
+    )
+
+
+@app.command("analyse")
+def analyse_command() -> None:
+    """Exclusions, transfers, incident links and candidates, repeat contacts, duplicates for every call."""
+    run_analysis()
+
+
+def _read_labelled(path: Path, text_column: str, label_column: str | None) -> tuple[list[str], list[str]]:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as e:
+        console.print(f"[red]{path}:[/red] {e.strerror}")
+        raise typer.Exit(2) from e
+    with handle:
+        reader = csv.DictReader(handle)
+        wanted = [c for c in (text_column, label_column) if c]
+        missing = [c for c in wanted if c not in (reader.fieldnames or [])]
+        if missing:
+            console.print(f"[red]{path}:[/red] no column {', '.join(missing)} (columns: {reader.fieldnames})")
+            raise typer.Exit(2)
+        texts, labels, skipped = [], [], []
+        for line, row in enumerate(reader, start=2):
+            text = (row.get(text_column) or "").strip()
+            label = (row.get(label_column) or "").strip() if label_column else ""
+            if not text or (label_column and not label):
+                skipped.append(line)
+                continue
+            texts.append(text)
+            labels.append(label)
+    if skipped:
+        lines = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
+        console.print(
+            f"[yellow]{path}: skipped {len(skipped)} row(s) without a text or label: lines {lines}[/yellow]"
+        )
+    return texts, labels
+
+
+@train_app.command("purpose")
+def train_purpose(
+    labels_csv: Annotated[Path, typer.Argument(help="CSV with a text and a label per row.")],
+    text_column: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Column with the purpose label.")] = "purpose",
+    cv: Annotated[int, typer.Option(help="Cross-validation folds for the reported metrics.")] = 5,
+) -> None:
+    """Train the call-purpose classifier, report cross-validated accuracy and macro-F1, save it."""
+    from classifiers import PurposeModel, cross_validate
+
+    texts, labels = _read_labelled(labels_csv, text_column, label_column)
+    if len(set(labels)) < 2:
+        console.print(
+            f"[red]{labels_csv}:[/red] need at least two different labels, found {sorted(set(labels))}"
+        )
+        raise typer.Exit(2)
+    console.print(
+        f"training on {len(texts)} examples, {len(set(labels))} labels; {cv}-fold cross-validation …"
+    )
+    metrics = cross_validate(texts, labels, cv)
+    model = PurposeModel.train(texts, labels)
+    model.metrics = metrics
+    folder = model.save(Path(state.settings.analytics.models_dir) / "purpose")
+    out.print(
+        f"accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f} ({metrics.folds}-fold); "
+        f"saved {model.version} to {folder}"
+    )
+
+
+@predict_app.command("purpose")
+def predict_purpose(
+    texts_csv: Annotated[Path, typer.Argument(help="CSV with a text per row.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the predictions (CSV).")],
+    text_column: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+) -> None:
+    """Label texts with the current purpose model (or the taxonomy's phrases when none is trained)."""
+    from classifiers import PurposeModel, load_taxonomy, predict_with_phrases
+
+    texts, _ = _read_labelled(texts_csv, text_column, None)
+    model = PurposeModel.load_current(Path(state.settings.analytics.models_dir) / "purpose")
+    if model is None:
+        console.print("[yellow]no trained model: using the taxonomy's example phrases[/yellow]")
+        taxonomy = load_taxonomy(
+            Path(state.settings.analytics.taxonomy) if state.settings.analytics.taxonomy else None
+        )
+        predictions = [predict_with_phrases(t, taxonomy) for t in texts]
+    else:
+        predictions = model.predict(texts)
+    with out_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([text_column, "purpose", "probability", "alternatives", "method", "model"])
+        for text, p in zip(texts, predictions, strict=True):
+            alternatives = "; ".join(f"{label} {prob:.3f}" for label, prob in p.alternatives)
+            writer.writerow(
+                [text, p.label or "", f"{p.probability:.4f}", alternatives, p.method, p.model_version or ""]
+            )
+    out.print(f"wrote {len(texts)} predictions to {out_path}")
+
+
+def _filter(operator: str | None, team: str | None, since: str | None, until: str | None):
+    from store.queries import CallFilter
+
+    try:
+        return CallFilter(
+            operator=operator,
+            team=team,
+            since=datetime.fromisoformat(since) if since else None,
+            until=datetime.fromisoformat(until) if until else None,
+        )
+    except ValueError as e:
+        console.print(f"[red]--since/--until:[/red] {e} (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+        raise typer.Exit(2) from e
+
+
+@export_app.command("calls")
+def export_calls_command(
+    out_path: Annotated[Path, typer.Option("--out", help="FILE.json or FILE.csv")],
+    role: Annotated[
+        str, typer.Option(help=f"Mask personal data as for this role: {', '.join(ROLES)}.")
+    ] = "analyst",
+    operator: Annotated[str | None, typer.Option(help="Only this operator's calls (code).")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's calls.")] = None,
+    since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
+) -> None:
+    """Per call everything the analysis decided, personal data masked for the role."""
+    from pipeline.reporting import export_calls
+    from store import audit, current_actor
+
+    if role not in ROLES:
+        console.print(f"[red]--role:[/red] one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    if out_path.suffix not in (".json", ".csv"):
+        console.print("[red]--out:[/red] the file must end in .json or .csv")
+        raise typer.Exit(2)
+    engine = _engine()
+    rows = export_calls(engine, role, _filter(operator, team, since, until))
+    if out_path.suffix == ".json":
+        out_path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    else:
+        with out_path.open("w", encoding="utf-8", newline="") as handle:
+            fields = [k for k in rows[0] if k != "utterances"] if rows else ["uniqueid"]
+            writer = csv.DictWriter(handle, fieldnames=[*fields, "transcript"], extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                flat = {
+                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                    for k, v in row.items()
+                }
+                flat["transcript"] = " / ".join(f"{u['role']}: {u['text']}" for u in row["utterances"])
+                writer.writerow(flat)
+    with engine.begin() as conn:
+        audit(
+            conn,
+            current_actor(),
+            "export",
+            "calls",
+            None,
+            {"rows": len(rows), "role": role, "file": str(out_path)},
+        )
+    out.print(f"exported {len(rows)} calls to {out_path} (masked for {role})")
+
+
+@app.command("kpi")
+def kpi_command(
+    by: Annotated[str, typer.Option(help="operator, team, day, week or month")] = "operator",
+    operator: Annotated[str | None, typer.Option(help="Only this operator's calls.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's calls.")] = None,
+    since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
+) -> None:
+    """KPIs of counted calls: handle time, repeat contacts, FCR, registration rate, compliance, composite."""
+    from rich.table import Table
+
+    from pipeline.reporting import kpi_table
+
+    try:
+        rows = kpi_table(_engine(), by, _filter(operator, team, since, until), state.settings.analytics.kpi)
+    except ValueError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    table = Table(title=f"KPIs by {by} (counted calls)")
+    for column in (
+        by,
+        "calls",
+        "handle time, s",
+        "repeat rate",
+        "FCR",
+        "registration",
+        "compliance",
+        "composite",
+        "far from others",
+    ):
+        table.add_column(column)
+
+    def fmt(value, pattern="{:.2f}"):
+        return "–" if value is None else pattern.format(value)
+
+    for r in rows:
+        figures = (r.repeat_rate, r.fcr, r.registration_rate)
+        table.add_row(r.group, str(r.calls), fmt(r.handle_time, "{:.0f}"), *map(fmt, figures),
+                      fmt(r.compliance, "{:.1f}"), fmt(r.composite), ", ".join(r.outliers))  # fmt: skip
+    out.print(table)

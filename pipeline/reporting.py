@@ -1,0 +1,100 @@
+"""Reports over analysed calls: KPI tables by operator, team or period, and masked call exports."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from classifiers import CallKpiFacts, CompositeOptions, KpiRow, add_composite, kpi_rows, mask
+from store.queries import CallFilter, analysed_calls, call_details
+
+GROUPINGS = ("operator", "team", "day", "week", "month")
+
+
+def _group(row: dict, by: str) -> str:
+    if by in ("operator", "team"):
+        return row[by] or "unknown"
+    start = row["start_at"]
+    if start is None:
+        return "unknown"
+    if by == "day":
+        return start.strftime("%Y-%m-%d")
+    if by == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    return start.strftime("%Y-%m")
+
+
+def kpi_table(
+    engine: Engine,
+    by: str = "operator",
+    where: CallFilter | None = None,
+    options: CompositeOptions | None = None,
+) -> list[KpiRow]:
+    """KPIs of counted calls grouped `by` operator, team, day, week or month, with the composite."""
+    if by not in GROUPINGS:
+        raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
+    where = where or CallFilter()
+    where.counted = True
+    with engine.connect() as conn:
+        rows = analysed_calls(conn, where)
+    facts = [
+        CallKpiFacts(
+            call_id=row["id"],
+            group=_group(row, by),
+            handle_seconds=row["handle_seconds"] or 0.0,
+            is_repeat=row["repeat_of_call_id"] is not None,
+            followed_by_repeat=bool(row["followed_by_repeat"]),
+            linked=bool(row["linked"]),
+            compliance=row["compliance_score"],
+        )
+        for row in rows
+    ]
+    return add_composite(kpi_rows(facts), options)
+
+
+def export_calls(engine: Engine, role: str, where: CallFilter | None = None) -> list[dict]:
+    """Per call everything the analysis decided, with transcripts masked for `role`."""
+    with engine.connect() as conn:
+        rows = analysed_calls(conn, where)
+        details = call_details(conn, [r["id"] for r in rows])
+    by_id = {r["id"]: r["uniqueid"] for r in rows}
+    out = []
+    for row in rows:
+        detail = details[row["id"]]
+        classified = detail["classify"] or {}
+        out.append(
+            {
+                "uniqueid": row["uniqueid"],
+                "start": row["start_at"].isoformat(sep=" ") if row["start_at"] else None,
+                "operator": row["operator"],
+                "team": row["team"],
+                "caller_number": mask(row["caller_number"] or "", role),
+                "talk_seconds": row["billsec"],
+                "counted": row["counted"],
+                "exclusion_reasons": row["exclusion_reasons"],
+                "transfer": row["transfer"],
+                "purpose": row["purpose"],
+                "purpose_probability": row["purpose_probability"],
+                "caller_type": row["caller_type"],
+                "compliance_score": row["compliance_score"],
+                "checklist": {
+                    i["id"]: i["verdict"] for i in (classified.get("compliance") or {}).get("items", [])
+                },
+                "asr_confidence": row["asr_confidence"],
+                "linked": row["linked"],
+                "links": detail["links"],
+                "candidates": detail["candidates"],
+                "repeat_of": by_id.get(row["repeat_of_call_id"]),
+                "followed_by_repeat": row["followed_by_repeat"],
+                "utterances": [
+                    {
+                        "role": u["role"],
+                        "start": u["start"],
+                        "end": u["end"],
+                        "text": mask(u["normalized_text"] or u["text"], role),
+                    }
+                    for u in detail["utterances"]
+                ],
+            }
+        )
+    return out

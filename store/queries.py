@@ -1,0 +1,124 @@
+"""Read API over analysed calls: filtered call lists with everything decided about them, and KPI facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from store.schema import (
+    Call,
+    CallIncidentLink,
+    CallOutcome,
+    DuplicateIncident,
+    Incident,
+    IncidentCandidate,
+    Operator,
+    Recording,
+    StageResult,
+    Utterance,
+)
+
+
+@dataclass
+class CallFilter:
+    """Which calls: by operator code, team, period, counted or not."""
+
+    operator: str | None = None
+    team: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    counted: bool | None = None
+
+
+def _filtered(query, where: CallFilter):
+    if where.operator:
+        query = query.where(Operator.code == where.operator)
+    if where.team:
+        query = query.where(Operator.team == where.team)
+    if where.since:
+        query = query.where(Call.start_at >= where.since)
+    if where.until:
+        query = query.where(Call.start_at < where.until)
+    if where.counted is not None:
+        query = query.where(CallOutcome.counted.is_(where.counted))
+    return query
+
+
+def analysed_calls(conn: Connection, where: CallFilter | None = None) -> list[dict]:
+    """Calls with their outcome (one row each), oldest first."""
+    query = (
+        select(
+            Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.billsec,
+            Operator.code.label("operator"), Operator.team, CallOutcome,
+        )
+        .join(CallOutcome, CallOutcome.call_id == Call.id)
+        .outerjoin(Operator, Operator.id == Call.operator_id)
+        .order_by(Call.start_at, Call.id)
+    )  # fmt: skip
+    rows = conn.execute(_filtered(query, where or CallFilter())).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:
+    """Utterances, classification, links, candidates and duplicate flags for the given calls."""
+    details: dict[int, dict] = {cid: {"utterances": [], "links": [], "candidates": [], "classify": None}
+                                for cid in call_ids}  # fmt: skip
+    if not call_ids:
+        return details
+    for row in conn.execute(
+        select(Utterance.call_id, Utterance.role, Utterance.start, Utterance.end, Utterance.text,
+               Utterance.normalized_text, Utterance.confidence)
+        .where(Utterance.call_id.in_(call_ids)).order_by(Utterance.call_id, Utterance.idx)
+    ).mappings():  # fmt: skip
+        details[row["call_id"]]["utterances"].append({k: row[k] for k in row if k != "call_id"})
+    for call_id, result in conn.execute(
+        select(Recording.call_id, StageResult.result)
+        .join(StageResult, StageResult.recording_id == Recording.id)
+        .where(Recording.call_id.in_(call_ids), StageResult.stage == "classify")
+        .order_by(StageResult.id)
+    ):
+        details[call_id]["classify"] = result
+    duplicates = set(conn.execute(select(DuplicateIncident.incident_id)).scalars())
+    for call_id, number, source, confidence, incident_id in conn.execute(
+        select(CallIncidentLink.call_id, Incident.external_id, CallIncidentLink.source,
+               CallIncidentLink.confidence, Incident.id)
+        .join(Incident, Incident.id == CallIncidentLink.incident_id)
+        .where(CallIncidentLink.call_id.in_(call_ids))
+    ):  # fmt: skip
+        details[call_id]["links"].append(
+            {
+                "incident": number,
+                "source": source,
+                "confidence": confidence,
+                "duplicate": incident_id in duplicates,
+            }
+        )
+    for call_id, number, rank, confidence, reasons, decision in conn.execute(
+        select(IncidentCandidate.call_id, Incident.external_id, IncidentCandidate.rank,
+               IncidentCandidate.confidence, IncidentCandidate.reasons, IncidentCandidate.decision)
+        .join(Incident, Incident.id == IncidentCandidate.incident_id)
+        .where(IncidentCandidate.call_id.in_(call_ids)).order_by(IncidentCandidate.rank)
+    ):  # fmt: skip
+        details[call_id]["candidates"].append(
+            {
+                "incident": number,
+                "rank": rank,
+                "confidence": confidence,
+                "reasons": reasons,
+                "decision": decision,
+            }
+        )
+    return details
+
+
+def duplicate_pairs(conn: Connection) -> list[tuple[str, str]]:
+    """(earlier, later) incident numbers flagged as duplicates."""
+    earlier = Incident.__table__.alias("earlier")
+    rows = conn.execute(
+        select(earlier.c.external_id, Incident.external_id)
+        .join(DuplicateIncident, DuplicateIncident.incident_id == Incident.id)
+        .join(earlier, earlier.c.id == DuplicateIncident.duplicate_of_id)
+    )
+    return sorted((a, b) for a, b in rows)
