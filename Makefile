@@ -38,9 +38,11 @@ system-deps:
 
 demo: install
 	rm -f callqa.db callqa.db-wal callqa.db-shm
+	$(CALLQA) train purpose $(DEMO)/purpose_train.csv
 	$(CALLQA) ingest $(DEMO)/recordings --cdr $(DEMO)/Master.csv --queue-log $(DEMO)/queue_log \
 		--incidents $(DEMO)/incidents.csv
 	$(CALLQA) run
+	$(CALLQA) kpi --by operator
 	$(CALLQA) status
 
 test: install system-deps
@@ -51,10 +53,11 @@ bench: install
 	$(PY) bench/simulated_wer.py
 	$(PY) bench/asr_speed.py --memory
 	$(PY) bench/diarization_der.py
+	$(PY) bench/analytics.py $$([ -f callqa.db ] && echo --db sqlite:///callqa.db)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) callqa.db* .pytest_cache .ruff_cache .hypothesis test-artifacts .bench-data
+	rm -rf $(VENV) callqa.db* callqa-models .pytest_cache .ruff_cache .hypothesis test-artifacts .bench-data

@@ -36,6 +36,7 @@ from classifiers import (  # noqa: E402  # noqa: E402
     load_taxonomy,
 )
 from classifiers.purpose import text_features  # noqa: E402
+from classifiers.text import token_spans  # noqa: E402
 
 TEXT = REPO.parent / "shared" / "data" / "text"
 DEMO = REPO / "demo"
@@ -78,6 +79,17 @@ def nlupp() -> str:
             f"micro-F1 {sum(scores) / len(scores):.3f} (5 splits: train 16 folds, test 4) | – |")  # fmt: skip
     print(line)
     return line
+
+
+NOTES = """
+Notes: checklist rows score the detection of a failed item (a failure is the positive class), so
+precision is the share of reported failures that are real and recall the share of real failures
+found; accuracy counts n/a verdicts too. On the ground-truth text every judgement is at 0.97-1.00.
+Through the whole pipeline, recognition errors on 8 kHz synthetic speech (WER about 0.37) and
+near-identical synthetic voices on mono calls turn into false failures: the operator's words are
+misheard or given to the customer. Exclusions, transfers, duplicates and links lean on the call
+records and stay near exact. banking77 stays at 0.90 with the classical model (target 0.92): word
+and character n-gram variants and C from 0.5 to 2 all gave 0.902-0.903 in cross-validation."""
 
 
 def _classifier_set(models_dir: Path) -> ClassifierSet:
@@ -130,6 +142,18 @@ def pipeline_scores(db: str) -> list[str]:
     return report(verify(open_store(db, migrate=False), truth))
 
 
+def _rate(work: tuple[list[dict], ClassifierSet]) -> float:
+    call, classifiers = work
+    records = RecordFacts(300, 300, "79001234567", [])
+    classify_call(call, records, classifiers)
+    started, n = time.perf_counter(), 0
+    while time.perf_counter() - started < 2:
+        token_spans.cache_clear()  # every real call brings new sentences: no help from earlier calls
+        classify_call(call, records, classifiers)
+        n += 1
+    return n / (time.perf_counter() - started)
+
+
 def throughput(classifiers: ClassifierSet) -> str:
     """Calls per second through all per-call classifiers, for a 5-minute call (~60 turns)."""
     truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
@@ -141,16 +165,13 @@ def throughput(classifiers: ClassifierSet) -> str:
         turn["start"], turn["end"] = clock, clock + length
         call.append(turn)
         clock += length + 0.5
-    records = RecordFacts(300, 300, "79001234567", [])
-    rates = []
-    for _ in range(5):
-        started, n = time.perf_counter(), 0
-        while time.perf_counter() - started < 2:
-            classify_call(call, records, classifiers)
-            n += 1
-        rates.append(n / (time.perf_counter() - started))
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        rates = [sum(pool.map(_rate, [(call, classifiers)] * 2)) for _ in range(5)]
     line = (f"All per-call classifiers on a 5-minute call ({len(call)} utterances): "
-            f"{median(rates):.0f} calls/s on one core (median of 5; target ≥ 200 on 2 cores).")  # fmt: skip
+            f"{median(rates):.0f} calls/s with 2 worker processes on 2 cores "
+            "(median of 5; target ≥ 200).")  # fmt: skip
     print(line)
     return line
 
@@ -177,7 +198,7 @@ def main() -> None:
         print(*end_to_end, sep="\n")
         body += "\n\nDemo call centre, the whole pipeline (bundled Whisper base, diarization, analysis):\n\n"
         body += "\n".join(end_to_end)
-    body += "\n\n" + throughput(classifiers)
+    body += "\n\n" + throughput(classifiers) + "\n" + NOTES
     write_section(
         "Analytics: purpose, compliance, links", "python bench/analytics.py --db sqlite:///callqa.db", body
     )

@@ -15,6 +15,9 @@ from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 from classifiers.transfers import TransferFinding, spoken_transfer, target_extension
 
+# A call's purpose is stated in its first minutes; the model reads that much (long calls cost no more).
+PURPOSE_CHARS = 2500
+
 
 @dataclass
 class ClassifierSet:
@@ -80,7 +83,7 @@ def classify_call(utterances: list[dict], records: RecordFacts, classifiers: Cla
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
     elif classifiers.model is not None:
-        purpose = classifiers.model.predict([text])[0]
+        purpose = classifiers.model.predict([text[:PURPOSE_CHARS]])[0]
     else:
         purpose = predict_with_phrases(text, classifiers.taxonomy)
     transfer = _transfer(utterances, records)

@@ -77,7 +77,7 @@ def build_pipeline(min_class_count: int, seed: int = 0):
     if min_class_count >= 3:
         model = CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced", random_state=seed), cv=3)
     else:
-        model = LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")
+        model = LogisticRegression(C=20.0, max_iter=3000)
     return Pipeline([("features", features), ("model", model)])
 
 
@@ -129,7 +129,7 @@ class PurposeModel:
         classes = list(self.pipeline.classes_)
         out = []
         for row in probabilities:
-            ranked = sorted(zip(classes, row, strict=True), key=lambda pair: -pair[1])[:top]
+            ranked = sorted(zip(map(str, classes), row, strict=True), key=lambda pair: -pair[1])[:top]
             out.append(
                 PurposePrediction(
                     ranked[0][0],

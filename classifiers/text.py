@@ -43,9 +43,13 @@ def stems(text: str) -> list[str]:
     return [stem(w) for w in tokens(text)]
 
 
-def token_spans(text: str) -> list[tuple[str, int, int]]:
-    """(stem, start, end) for each word, with character offsets into `text` (for evidence highlighting)."""
-    return [(stem(m.group()), m.start(), m.end()) for m in WORD.finditer(text)]
+@lru_cache(maxsize=4096)
+def token_spans(text: str) -> tuple[tuple[str, int, int], ...]:
+    """(stem, start, end) for each word, with character offsets into `text` (for evidence highlighting).
+
+    Cached: every checklist item reads the same turns.
+    """
+    return tuple((stem(m.group()), m.start(), m.end()) for m in WORD.finditer(text))
 
 
 @lru_cache(maxsize=500_000)

@@ -236,3 +236,24 @@ def kpi_command(
         table.add_row(r.group, str(r.calls), fmt(r.handle_time, "{:.0f}"), *map(fmt, figures),
                       fmt(r.compliance, "{:.1f}"), fmt(r.composite), ", ".join(r.outliers))  # fmt: skip
     out.print(table)
+
+
+@app.command("redact")
+def redact_command(
+    uniqueid: Annotated[str, typer.Argument(help="The call's uniqueid.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the redacted WAV.")],
+) -> None:
+    """Write a copy of a call's recording with spoken card numbers and CVV codes muted."""
+    from pipeline.redaction import redact_call_audio
+    from store import audit, current_actor
+
+    engine = _engine()
+    try:
+        muted = redact_call_audio(engine, uniqueid, out_path)
+    except LookupError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    with engine.begin() as conn:
+        details = {"file": str(out_path), "muted": muted}
+        audit(conn, current_actor(), "redact_audio", "call", uniqueid, details)
+    out.print(f"wrote {out_path}: {muted} span(s) muted")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
 
 from pipeline.loadgen import make_call_centre
+from tests.conftest import REPO
 
 CALLQA = [sys.executable, "-m", "pipeline"]
 
@@ -109,3 +111,25 @@ def test_operators_enrol_a_voiceprint_and_refuse_a_non_audio_clip(tmp_path, shar
     (tmp_path / "notes.wav").write_text("not audio")
     refused = callqa("operators", "enrol", "102", str(tmp_path / "notes.wav"), cwd=tmp_path)
     assert refused.returncode == 2 and "notes.wav" in refused.stdout + refused.stderr
+
+
+def test_train_and_predict_purpose_and_clear_errors_for_bad_files(tmp_path):
+    labels = REPO / "demo" / "purpose_train.csv"
+    trained = callqa("train", "purpose", str(labels), "--cv", "3", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "accuracy" in trained.stdout and (tmp_path / "callqa-models" / "purpose" / "current.json").exists()
+    texts = tmp_path / "texts.csv"
+    texts.write_text(
+        "text\nНе могу войти в личный кабинет, забыл пароль\n"
+        "Выставьте, пожалуйста, счёт на оплату продления\n\n",
+        encoding="utf-8",
+    )
+    predicted = callqa("predict", "purpose", str(texts), "--out", str(tmp_path / "p.csv"), cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    rows = list(csv.DictReader((tmp_path / "p.csv").open(encoding="utf-8")))
+    assert [r["purpose"] for r in rows] == ["login", "billing"]
+    assert all(float(r["probability"]) > 0 for r in rows)
+    wrong = callqa("train", "purpose", str(labels), "--label-column", "topic", cwd=tmp_path)
+    assert wrong.returncode == 2 and "no column topic" in wrong.stdout + wrong.stderr
+    exported = callqa("export", "calls", "--out", str(tmp_path / "calls.json"), cwd=tmp_path)
+    assert exported.returncode == 0 and json.loads((tmp_path / "calls.json").read_text()) == []

@@ -1,0 +1,144 @@
+"""The analytics layer on real processed calls (real ASR, diarization, trained classifier, real databases)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from classifiers import PurposeModel, cross_validate, load_checklist
+from classifiers.compliance import CallContext, evaluate
+from classifiers.taxonomy import ConfigFileError
+from ingest import decode_audio
+from pipeline.analysis import analyse
+from pipeline.executors import InlineExecutor
+from pipeline.ingest_run import IngestRequest, ingest
+from pipeline.redaction import redact_call_audio
+from pipeline.reporting import export_calls, kpi_table
+from pipeline.runner import run_jobs
+from pipeline.simulator.verify import verify
+from pipeline.stages import registered_stages
+from store import JobQueue
+from tests.conftest import REPO
+
+DEMO = REPO / "demo"
+PICKED = (
+    "call-001",
+    "call-008",
+    "call-022",
+    "call-030",
+    "call-033",
+)  # registered, card, short, transfer, internal
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    rows = list(csv.DictReader((DEMO / "purpose_train.csv").open(encoding="utf-8")))
+    PurposeModel.train([r["text"] for r in rows], [r["purpose"] for r in rows]).save(folder / "purpose")
+    return folder
+
+
+@pytest.mark.slow
+def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, models_dir):
+    calls = {c["call_id"]: c for c in truth["calls"]}
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for name in PICKED:
+        shutil.copy(DEMO / calls[name]["recording"], folder)
+    options = {"asr": {"cpu_threads": 2}, "analytics": {"models_dir": str(models_dir)}}
+    request = IngestRequest(folder, cdr=DEMO / "Master.csv", queue_log=DEMO / "queue_log",
+                            incidents=DEMO / "incidents.csv")  # fmt: skip
+    ingest(engine, request, workers=1, stage_options=options)
+    summary = run_jobs(
+        engine, JobQueue(engine), InlineExecutor(), registered_stages(None, options), options=options
+    )
+    assert summary.failed == 0
+    analyse(engine)
+
+    scores = verify(engine, truth)
+    exported = {row["uniqueid"]: row for row in export_calls(engine, "analyst")}
+    for name in PICKED:
+        row = exported[calls[name]["uniqueid"]]
+        assert sorted(row["exclusion_reasons"]) == sorted(calls[name]["exclusion_reasons"]), name
+    unanswered = [c for c in truth["calls"] if not c["recording"]]
+    assert all(exported[c["uniqueid"]]["exclusion_reasons"] == ["not_answered"] for c in unanswered)
+    assert exported[calls["call-030"]["uniqueid"]]["transfer"]["target"] == "2050"
+    registered = exported[calls["call-001"]["uniqueid"]]
+    assert registered["linked"] and registered["purpose"] == "report_submission"
+    assert [link["incident"] for link in registered["links"]] == ["204817"], "linked by the number said"
+    assert registered["checklist"]["greeting"] == "pass"
+    assert scores["purpose"].correct >= 4
+
+    card_call = exported[calls["call-008"]["uniqueid"]]
+    card = next(s["value"] for t in calls["call-008"]["turns"] for s in t["pii"] if s["kind"] == "card")
+    said = " ".join(u["text"] for u in card_call["utterances"])
+    assert card[-4:] not in said.replace(" ", ""), "an analyst never sees a card number"
+    assert "[card]" in said or "[phone]" in said or card[:6] not in said
+
+    out = tmp_path / "redacted.wav"
+    muted = redact_call_audio(engine, calls["call-008"]["uniqueid"], out)
+    assert muted > 0
+    original = decode_audio(DEMO / calls["call-008"]["recording"])
+    redacted = decode_audio(out)
+    assert len(redacted) == len(original) and np.count_nonzero(redacted == 0) > 16000, "seconds of silence"
+    rows = kpi_table(engine, "operator")
+    assert {r.group for r in rows} == {o["code"] for o in truth["operators"]}
+    assert sum(r.calls for r in rows) == sum(row["counted"] for row in exported.values())
+    assert all(len(r.call_ids) == r.calls and r.composite is not None for r in rows), "traceable to calls"
+
+
+def test_banking77_accuracy_floor(shared_data):
+    rows = list(csv.DictReader((shared_data / "text" / "banking77" / "train.csv").open(encoding="utf-8")))
+    sample = rows[::4]  # 2,500 real queries, 77 intents: a quick check; the full figure is in BENCHMARKS.md
+    metrics = cross_validate([r["text"] for r in sample], [r["category"] for r in sample], 3)
+    assert metrics.accuracy >= 0.75 and metrics.labels == 77
+
+
+def test_stems_match_word_forms_and_checklist_items_respect_time_windows():
+    checklist = load_checklist()
+    said = [
+        {
+            "role": "operator",
+            "start": 1.0,
+            "end": 4.0,
+            "text": "Здравствуй, компания Контур, меня зовут Анна.",
+        },
+        {"role": "customer", "start": 5.0, "end": 9.0, "text": "Назовите номер обращения"},
+        {
+            "role": "operator",
+            "start": 30.0,
+            "end": 34.0,
+            "text": "Обращение под номером 204817, продублирую в СМС.",
+        },
+        {"role": "operator", "start": 35.0, "end": 37.0, "text": "Всего доброго!"},
+    ]
+    result = evaluate(checklist, said, CallContext(38.0))
+    verdicts = {i.id: i.verdict for i in result.items}
+    assert verdicts == {"greeting": "pass", "client_identified": "fail", "incident_number": "pass",
+                        "sms_offered": "pass", "other_questions": "fail", "farewell": "pass"}  # fmt: skip
+    evidence = next(i.evidence for i in result.items if i.id == "incident_number")
+    assert evidence.start == 30.0 and "номером" in evidence.matched
+    assert result.score == round(100 * 6 / 8, 1)
+
+    late = [{**said[0], "start": 20.0, "end": 23.0}, *said[1:]]
+    late_result = evaluate(checklist, late, CallContext(38.0))
+    assert {i.id: i.verdict for i in late_result.items}["greeting"] == "fail"
+    assert late_result.score == 0.0, "a critical item failed"
+    short = evaluate(checklist, said[:1], CallContext(10.0, {"short"}))
+    assert [i.verdict for i in short.items] == ["pass"] + ["n/a"] * 5
+
+
+def test_a_checklist_with_an_unknown_condition_is_refused(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    path.write_text("items:\n  - id: greeting\n    any_of: [привет]\n    not_applicable_when: [raining]\n")
+    with pytest.raises(ConfigFileError, match="raining"):
+        load_checklist(path)
