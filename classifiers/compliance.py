@@ -280,3 +280,37 @@ def score(items: list[ItemVerdict], forbidden: list[ItemVerdict] | None = None) 
         return 0.0
     total = sum(i.weight for i in judged)
     return round(100 * sum(i.weight for i in judged if i.verdict == "pass") / total, 1) if total else None
+
+
+def effective_scorecard(items: list[dict], overrides: list[dict]) -> tuple[list[dict], float | None]:
+    """Machine verdicts with people's latest overrides applied (item dicts as stored), and the score."""
+    latest = {o["item_id"]: o for o in overrides if o.get("kind", "override") == "override"}
+    merged = []
+    for item in items:
+        override = latest.get(item["id"])
+        merged.append({**item, "verdict": override["verdict"], "overridden_by": override["evaluator"],
+                       "override_reason": override["reason"]} if override else dict(item))  # fmt: skip
+    verdicts = [ItemVerdict(i["id"], i["title"], i["verdict"], i["confidence"], i["weight"], i["critical"])
+                for i in merged]  # fmt: skip
+    return merged, score(verdicts)
+
+
+def agreement(machine: dict[str, str], calibrations: list[dict]) -> dict[str, float | None]:
+    """Blind calibration: how often evaluators agree with each other and with the machine (per item)."""
+    by_evaluator: dict[str, dict[str, str]] = {}
+    for c in calibrations:
+        by_evaluator.setdefault(c["evaluator"], {})[c["item_id"]] = c["verdict"]
+    people = list(by_evaluator.values())
+    pairs = same = 0
+    for i, a in enumerate(people):
+        for b in people[i + 1 :]:
+            for item in set(a) & set(b):
+                pairs += 1
+                same += a[item] == b[item]
+    judged = [(item, v) for person in people for item, v in person.items() if item in machine]
+    with_machine = sum(machine[item] == v for item, v in judged)
+    return {
+        "evaluators": len(people),
+        "between_evaluators": same / pairs if pairs else None,
+        "with_machine": with_machine / len(judged) if judged else None,
+    }

@@ -59,11 +59,29 @@ def _transfer(call: CallRow) -> dict | None:
     return call.results.get("classify", {}).get("transfer")
 
 
+def backfill_search_text(engine: Engine) -> int:
+    """Index utterances stored before search existed (their stems were never computed)."""
+    from sqlalchemy import select, update
+
+    from classifiers.text import stems
+    from store.schema import Utterance
+
+    with engine.begin() as conn:
+        unindexed = Utterance.search_text.is_(None)
+        columns = (Utterance.id, Utterance.normalized_text, Utterance.text)
+        rows = conn.execute(select(*columns).where(unindexed)).all()
+        for utterance_id, normalized, raw in rows:
+            stemmed = " ".join(stems(normalized or raw or ""))
+            conn.execute(update(Utterance).where(Utterance.id == utterance_id).values(search_text=stemmed))
+    return len(rows)
+
+
 def analyse(
     engine: Engine, rules: ExclusionRules | None = None, linking: LinkingOptions | None = None
 ) -> AnalysisSummary:
     """Recompute every call's outcome and store it; returns counts for the report."""
     started = time.perf_counter()
+    backfill_search_text(engine)
     rules, linking = rules or ExclusionRules(), linking or LinkingOptions()
     with engine.connect() as conn:
         calls = load_calls(conn)
@@ -84,7 +102,10 @@ def analyse(
         accepted = {i for (c, i), d in decided.items() if c == call.id and d == "accepted"}
         auto = [c for c in automatic_links([c for c in ranked if c.incident_id not in rejected], linking)
                 if c.incident_id not in call.kept_links | accepted]  # fmt: skip
-        for rank, candidate in enumerate(ranked, start=1):
+        suggestions = [
+            c for c in ranked if c.incident_id not in call.kept_links
+        ]  # already linked: no suggestion
+        for rank, candidate in enumerate(suggestions, start=1):
             if (call.id, candidate.incident_id) not in decided:
                 candidates.append({"call_id": call.id, "incident_id": candidate.incident_id, "rank": rank,
                                    "confidence": candidate.confidence,
@@ -94,7 +115,7 @@ def analyse(
         linked = bool(call.kept_links or accepted or auto)
         linked_ids[call.id] = linked
         summary.automatic_links += len(auto)
-        if not linked and ranked:
+        if not linked and suggestions:
             summary.unlinked_with_suggestions += 1
         transfer = _transfer(call)
         reasons = exclusion_reasons(

@@ -438,5 +438,5 @@ def main() -> None:
     app()
 
 
-# Analytics commands live in their own module and register themselves on `app`.
-from pipeline import cli_analytics  # noqa: E402
+# Analytics and dashboard commands live in their own modules and register themselves on `app`.
+from pipeline import cli_analytics, cli_dashboard  # noqa: E402, F401

@@ -94,6 +94,10 @@ def transcribe(job: StageInput) -> dict:
 
 
 def _persist(conn: Connection, stage: Stage, recording_id: int, result: dict) -> None:
+    from classifiers.text import stems
+
+    for utterance in result["utterances"]:
+        utterance["search_text"] = " ".join(stems(utterance.get("normalized_text") or utterance["text"]))
     replace_transcript(conn, recording_id, stage.version, result["utterances"])
     summary = {k: v for k, v in result.items() if k != "utterances"}
     summary["utterances"] = len(result["utterances"])

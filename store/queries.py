@@ -63,23 +63,23 @@ def analysed_calls(conn: Connection, where: CallFilter | None = None) -> list[di
 
 def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:
     """Utterances, classification, links, candidates and duplicate flags for the given calls."""
-    details: dict[int, dict] = {cid: {"utterances": [], "links": [], "candidates": [], "classify": None}
-                                for cid in call_ids}  # fmt: skip
+    details: dict[int, dict] = {cid: {"utterances": [], "links": [], "candidates": [], "classify": None,
+                                      "transcribe": None} for cid in call_ids}  # fmt: skip
     if not call_ids:
         return details
     for row in conn.execute(
         select(Utterance.call_id, Utterance.role, Utterance.start, Utterance.end, Utterance.text,
-               Utterance.normalized_text, Utterance.confidence)
+               Utterance.normalized_text, Utterance.confidence, Utterance.overlap)
         .where(Utterance.call_id.in_(call_ids)).order_by(Utterance.call_id, Utterance.idx)
     ).mappings():  # fmt: skip
         details[row["call_id"]]["utterances"].append({k: row[k] for k in row if k != "call_id"})
-    for call_id, result in conn.execute(
-        select(Recording.call_id, StageResult.result)
+    for call_id, stage, result in conn.execute(
+        select(Recording.call_id, StageResult.stage, StageResult.result)
         .join(StageResult, StageResult.recording_id == Recording.id)
-        .where(Recording.call_id.in_(call_ids), StageResult.stage == "classify")
+        .where(Recording.call_id.in_(call_ids), StageResult.stage.in_(("classify", "transcribe")))
         .order_by(StageResult.id)
     ):
-        details[call_id]["classify"] = result
+        details[call_id][stage] = result
     duplicates = set(conn.execute(select(DuplicateIncident.incident_id)).scalars())
     for call_id, number, source, confidence, incident_id in conn.execute(
         select(CallIncidentLink.call_id, Incident.external_id, CallIncidentLink.source,
@@ -95,15 +95,17 @@ def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:
                 "duplicate": incident_id in duplicates,
             }
         )
-    for call_id, number, rank, confidence, reasons, decision in conn.execute(
+    for call_id, number, rank, confidence, reasons, decision, incident_id in conn.execute(
         select(IncidentCandidate.call_id, Incident.external_id, IncidentCandidate.rank,
-               IncidentCandidate.confidence, IncidentCandidate.reasons, IncidentCandidate.decision)
+               IncidentCandidate.confidence, IncidentCandidate.reasons, IncidentCandidate.decision,
+               Incident.id)
         .join(Incident, Incident.id == IncidentCandidate.incident_id)
         .where(IncidentCandidate.call_id.in_(call_ids)).order_by(IncidentCandidate.rank)
     ):  # fmt: skip
         details[call_id]["candidates"].append(
             {
                 "incident": number,
+                "incident_id": incident_id,
                 "rank": rank,
                 "confidence": confidence,
                 "reasons": reasons,

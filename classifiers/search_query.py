@@ -1,0 +1,110 @@
+"""The transcript search language: words (all must occur), "exact phrases", OR / ИЛИ, NOT / НЕ / -word,
+and proximity `word NEAR/5 word` (РЯДОМ/5). Words are reduced to Snowball stems, so any form matches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from classifiers.text import stems
+
+_TOKEN = re.compile(r'"([^"]*)"|(\()|(\))|(\S+)')
+_NEAR = re.compile(r"^(?:NEAR|РЯДОМ)(?:/(\d+))?$", re.IGNORECASE)
+
+
+class QuerySyntaxError(ValueError):
+    """A search the language cannot read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Term:
+    stem: str
+
+
+@dataclass(frozen=True)
+class Phrase:
+    stems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Near:
+    left: str
+    right: str
+    distance: int
+
+
+@dataclass(frozen=True)
+class Not:
+    node: object
+
+
+@dataclass(frozen=True)
+class All:
+    nodes: tuple
+
+
+@dataclass(frozen=True)
+class Any:
+    nodes: tuple
+
+
+def _word(text: str):
+    found = stems(text)
+    if not found:
+        return None
+    return Term(found[0]) if len(found) == 1 else Phrase(tuple(found))
+
+
+def parse(query: str):
+    """The query as a tree of All / Any / Not / Term / Phrase / Near nodes."""
+    groups: list[list] = [[]]
+    negate, near = False, None
+    for phrase, _open, _close, word in (m.groups() for m in _TOKEN.finditer(query)):
+        if word and word.upper() in ("OR", "ИЛИ"):
+            groups.append([])
+            continue
+        if word and word.upper() in ("NOT", "НЕ", "AND", "И"):
+            negate = negate or word.upper() in ("NOT", "НЕ")
+            continue
+        if word and _NEAR.match(word):
+            if not groups[-1] or not isinstance(groups[-1][-1], Term):
+                raise QuerySyntaxError(f"{word} needs a word on each side")
+            near = int(_NEAR.match(word).group(1) or 5)
+            continue
+        if word and word.startswith("-") and len(word) > 1:
+            negate, word = True, word[1:]
+        node = Phrase(tuple(stems(phrase))) if phrase is not None else _word(word or "")
+        if node is None or (isinstance(node, Phrase) and not node.stems):
+            continue
+        if near is not None:
+            if not isinstance(node, Term):
+                raise QuerySyntaxError("NEAR joins two single words")
+            groups[-1][-1] = Near(groups[-1][-1].stem, node.stem, near)
+            near = None
+            continue
+        groups[-1].append(Not(node) if negate else node)
+        negate = False
+    if near is not None:
+        raise QuerySyntaxError("NEAR needs a word after it")
+    groups = [g for g in groups if g]
+    if not groups:
+        raise QuerySyntaxError("the search has no words")
+    for group in groups:
+        if all(isinstance(n, Not) for n in group):
+            raise QuerySyntaxError("a search needs at least one word to find, not only words to exclude")
+    alternatives = tuple(All(tuple(g)) for g in groups)
+    return alternatives[0] if len(alternatives) == 1 else Any(alternatives)
+
+
+def query_stems(node) -> set[str]:
+    """Every stem the query looks for (not the excluded ones): what to highlight in hits."""
+    if isinstance(node, Term):
+        return {node.stem}
+    if isinstance(node, Phrase):
+        return set(node.stems)
+    if isinstance(node, Near):
+        return {node.left, node.right}
+    if isinstance(node, All | Any):
+        return set().union(*(query_stems(n) for n in node.nodes))
+    return set()

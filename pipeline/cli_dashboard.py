@@ -1,0 +1,84 @@
+"""Dashboard commands: start it, manage its users."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import _engine, app, console, out, state
+
+users_app = typer.Typer(
+    help="Dashboard users (the local users file, hashed passwords).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+APP = Path(__file__).resolve().parents[1] / "qa_dashboard" / "app.py"
+
+
+@app.command("dashboard")
+def dashboard(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the QA dashboard (Streamlit) on the configured database."""
+    from qa_dashboard.users import load_users, users_path
+
+    _engine()  # creates or migrates the database before the first page asks for it
+    if not load_users():
+        console.print(
+            f"[yellow]no users in {users_path()}: add one with `callqa users add NAME --role admin`[/yellow]"
+        )
+    env = {**os.environ, "CALLQA_DB": state.settings.db, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+               "--server.address", address, "--server.headless", "true"]  # fmt: skip
+    out.print(f"dashboard at http://{address}:{port}")
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="admin, quality_controller, team_lead, analyst or operator")],
+    operator: Annotated[str | None, typer.Option(help="For operators: their operator code.")] = None,
+    team: Annotated[str | None, typer.Option(help="For team leads: the team they lead.")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="For SSO: the e-mail the identity provider reports.")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password (asked for when not given).", envvar="CALLQA_NEW_PASSWORD")
+    ] = None,
+) -> None:
+    """Add or replace a dashboard user."""
+    from qa_dashboard.users import UsersFileError, add_user, users_path
+
+    password = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(username, role, password, operator=operator, team=team, email=email or "")
+    except UsersFileError as e:
+        console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    out.print(f"user {username} ({role}) saved in {users_path()}")
+
+
+@users_app.command("demo")
+def users_demo() -> None:
+    """Create one demo user per role with fresh passwords and print them (for the demo call centre)."""
+    from sqlalchemy import func, select
+
+    from qa_dashboard.users import demo_users, users_path
+    from store.schema import Call, Operator
+
+    with _engine().connect() as conn:
+        busiest = conn.execute(
+            select(Operator.code, Operator.team).join(Call, Call.operator_id == Operator.id)
+            .group_by(Operator.code, Operator.team).order_by(func.count().desc()).limit(1)
+        ).first()  # fmt: skip
+    code, team = busiest if busiest else ("101", "")
+    passwords = demo_users(code, team or "")
+    out.print(f"demo users in {users_path()} (operator = {code}, team lead of {team or '–'}):")
+    for username, password in passwords.items():
+        out.print(f"  {username:<11} {password}")

@@ -1,0 +1,232 @@
+"""One call: audio and transcript side by side, metrics, scorecard with overrides, links, responses."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from classifiers.compliance import agreement, effective_scorecard
+from qa_dashboard.common import clock, engine, purpose_title, shown, viewer
+from store.access import (
+    AccessDenied,
+    add_coaching_note,
+    decide_candidate,
+    open_call,
+    override_verdict,
+    record_listen,
+    respond,
+)
+
+
+def _call_id() -> int | None:
+    raw = st.query_params.get("call") or st.session_state.get("call_id")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _audio(call: dict) -> None:
+    who = viewer()
+    if not call.get("recording") or not Path(call["recording"]).exists():
+        st.info("No recording for this call.")
+        return
+    redacted = who.role != "admin"  # card numbers are muted for everyone but admins
+    data = Path(call["recording"]).read_bytes()
+    if redacted:
+        from pipeline.redaction import redact_call_audio
+
+        with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
+            redact_call_audio(engine(), call["uniqueid"], Path(handle.name))
+            data = Path(handle.name).read_bytes()
+    st.audio(data, format="audio/wav", start_time=int(st.session_state.get("start_time", 0)))
+    if st.session_state.get("listened") != call["id"]:
+        with engine().begin() as conn:
+            record_listen(conn, who, call["id"], redacted)
+        st.session_state["listened"] = call["id"]
+
+
+def _transcript(call: dict) -> None:
+    who = viewer()
+    st.subheader("Transcript")
+    for i, u in enumerate(call["utterances"]):
+        left, right = st.columns([1, 6])
+        if left.button(f"▶ {clock(u['start'])}", key=f"turn-{i}"):
+            st.session_state["start_time"] = int(u["start"])
+            st.rerun()
+        speaker = {
+            "operator": ":material/support_agent: Operator",
+            "customer": ":material/person: Customer",
+        }.get(u["role"], ":material/help: Unknown")
+        flag = " · overlap" if u.get("overlap") else ""
+        right.markdown(f"**{speaker}**{flag}: {shown(u['normalized_text'] or u['text'], who)}")
+
+
+def _scorecard(call: dict) -> None:
+    who = viewer()
+    classified = call.get("classify") or {}
+    machine_items = (classified.get("compliance") or {}).get("items", [])
+    items, score = effective_scorecard(machine_items, call["evaluations"])
+    st.subheader(f"Scorecard: {'–' if score is None else f'{score:.0f}'} / 100")
+    for item in items:
+        evidence = item.get("evidence")
+        mark = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "n/a": ":gray-badge[n/a]"}[
+            item["verdict"]
+        ]
+        cols = st.columns([5, 2, 3])
+        note = (
+            f" (overridden by {item['overridden_by']}: {item['override_reason']})"
+            if item.get("overridden_by")
+            else ""
+        )
+        cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{note}")
+        if evidence and cols[1].button(f"▶ {clock(evidence['start'])}", key=f"evidence-{item['id']}"):
+            st.session_state["start_time"] = int(evidence["start"])
+            st.rerun()
+        if evidence:
+            cols[2].caption(f"“{evidence['matched']}”")
+    if who.may("override") and items:
+        with st.form("override"):
+            st.markdown("**Override a verdict**")
+            titles = {i["id"]: i["title"] for i in items}
+            item = st.selectbox("Item", list(titles), format_func=titles.get, key="override-item")
+            verdict = st.radio("Verdict", ["pass", "fail", "n/a"], horizontal=True, key="override-verdict")
+            reason = st.text_input("Reason (required)", key="override-reason")
+            if st.form_submit_button("Save override"):
+                try:
+                    with engine().begin() as conn:
+                        override_verdict(conn, who, call["id"], item, verdict, reason)
+                    st.rerun()
+                except ValueError as e:
+                    st.error(str(e))
+    _calibration(call, machine_items)
+
+
+def _calibration(call: dict, machine_items: list[dict]) -> None:
+    who = viewer()
+    if not who.may("calibrate") or not machine_items:
+        return
+    mine = [e for e in call["evaluations"] if e["kind"] == "calibration" and e["evaluator"] == who.username]
+    with st.expander("Calibration (blind)"):
+        if not mine:
+            with st.form("calibration"):
+                verdicts = {i["id"]: st.radio(i["title"], ["pass", "fail", "n/a"], horizontal=True,
+                                              key=f"cal-{i['id']}") for i in machine_items}  # fmt: skip
+                if st.form_submit_button("Submit my scores"):
+                    with engine().begin() as conn:
+                        for item, verdict in verdicts.items():
+                            override_verdict(
+                                conn, who, call["id"], item, verdict, "calibration", kind="calibration"
+                            )
+                    st.rerun()
+            return
+        result = agreement({i["id"]: i["verdict"] for i in machine_items},
+                           [e for e in call["evaluations"] if e["kind"] == "calibration"])  # fmt: skip
+        between, machine = result["between_evaluators"], result["with_machine"]
+        st.write(f"{result['evaluators']} evaluator(s); agreement between them: "
+                 f"{'–' if between is None else f'{between:.0%}'}; with the machine: "
+                 f"{'–' if machine is None else f'{machine:.0%}'}")  # fmt: skip
+
+
+def _links(call: dict) -> None:
+    who = viewer()
+    outcome = call.get("outcome") or {}
+    st.subheader("Incidents")
+    for link in call["links"]:
+        duplicate = " · duplicate" if link["duplicate"] else ""
+        st.write(
+            f":material/link: {link['incident']} ({link['source']}, {link['confidence']:.2f}){duplicate}"
+        )
+    pending = [c for c in call["candidates"] if c["decision"] == "pending"]
+    if not call["links"] and not pending:
+        st.caption("No linked incident and no suggestion." if outcome else "")
+    for candidate in pending:
+        cols = st.columns([4, 1, 1])
+        cols[0].write(
+            f":material/help: suggested {candidate['incident']} · {candidate['confidence']:.2f} · "
+            + "; ".join(candidate["reasons"])
+        )
+        if who.may("decide_links"):
+            for col, accept, label in ((cols[1], True, "Accept"), (cols[2], False, "Reject")):
+                if col.button(label, key=f"{label}-{candidate['incident']}"):
+                    with engine().begin() as conn:
+                        decide_candidate(conn, who, call["id"], candidate["incident_id"], accept)
+                    st.rerun()
+
+
+def _responses(call: dict) -> None:
+    who = viewer()
+    for r in call["responses"]:
+        st.write(f":material/chat: {r['author']} — {r['action']}: {r['comment'] or ''}")
+    for note in call["coaching"]:
+        st.write(f":material/school: {note['author']}: {note['note']}")
+    if who.may("respond"):
+        comment = st.text_input("Comment (required to dispute)")
+        left, right = st.columns(2)
+        for col, action in ((left, "acknowledge"), (right, "dispute")):
+            if col.button(action.capitalize()):
+                try:
+                    with engine().begin() as conn:
+                        respond(conn, who, call["id"], action, comment)
+                    st.rerun()
+                except ValueError as e:
+                    st.error(str(e))
+    if who.may("resolve") and any(r["action"] == "dispute" for r in call["responses"]):
+        resolution = st.text_input("Resolution of the dispute")
+        if st.button("Resolve dispute"):
+            with engine().begin() as conn:
+                respond(conn, who, call["id"], "resolve", resolution)
+            st.rerun()
+    if who.may("coach"):
+        note = st.text_area("Coaching note")
+        if st.button("Add note") and note:
+            with engine().begin() as conn:
+                add_coaching_note(conn, who, call["id"], note)
+            st.rerun()
+
+
+def call_page() -> None:
+    call_id = _call_id()
+    if call_id is None:
+        st.title("Call")
+        st.info("Open a call from the Calls page or a search hit.")
+        return
+    st.query_params["call"] = str(call_id)
+    try:
+        with engine().begin() as conn:
+            call = open_call(conn, viewer(), call_id)
+    except (AccessDenied, LookupError) as e:
+        st.title("Call")
+        st.error(f"This call cannot be opened: {e}")
+        return
+    outcome = call.get("outcome") or {}
+    st.title(f"Call {call['uniqueid']}")
+    st.caption(
+        f"Operator {call['operator'] or '–'} · team {call['team'] or '–'} · {outcome.get('start_at') or ''}"
+    )
+    left, right = st.columns([3, 2])
+    with left:
+        _audio(call)
+        _transcript(call)
+    with right:
+        metrics = (call.get("transcribe") or {}).get("metrics") or {}
+        purpose = outcome.get("purpose")
+        probability = outcome.get("purpose_probability")
+        st.metric("Purpose", purpose_title(purpose), f"p = {probability:.2f}" if probability else None)
+        st.write("Excluded: " + (", ".join(outcome.get("exclusion_reasons") or []) or "no"))
+        if outcome.get("transfer"):
+            st.write(
+                f"Transfer: {outcome['transfer'].get('kind')} → {outcome['transfer'].get('target') or '?'}"
+            )
+        if metrics:
+            talk = metrics.get("talk_time", {})
+            st.write(
+                f"Talk: operator {clock(talk.get('operator'))}, customer {clock(talk.get('customer'))}  \n"
+                f"Silence {metrics.get('silence_share', 0):.0%} · holds {len(metrics.get('holds', []))} · "
+                f"overtalk {metrics.get('overtalk_seconds', 0):.1f} s"
+            )
+        _scorecard(call)
+        _links(call)
+        _responses(call)

@@ -1,0 +1,123 @@
+"""Calls: the filterable list, exports, saved filters, and the review queue."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, time
+
+import pandas as pd
+import streamlit as st
+
+from qa_dashboard.common import clock, engine, open_call_link, purpose_title, shown, viewer
+from qa_dashboard.sampling import STRATEGIES, review_queue
+from store import audit
+from store.access import list_calls, save_view, saved_views
+from store.queries import CallFilter
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    who = viewer()
+    return pd.DataFrame(
+        [
+            {
+                "date": r["start_at"],
+                "operator": r["operator"],
+                "team": r["team"],
+                "caller": shown(r["caller_number"], who),
+                "purpose": purpose_title(r["purpose"]),
+                "score": r["compliance_score"],
+                "excluded": ", ".join(r["exclusion_reasons"]) or "",
+                "linked": r["linked"],
+                "transfer": (r["transfer"] or {}).get("target") or ("yes" if r["transfer"] else ""),
+                "ASR confidence": r["asr_confidence"],
+                "duration": clock(r["billsec"]),
+                "id": r["id"],
+            }
+            for r in rows
+        ],
+        columns=["date", "operator", "team", "caller", "purpose", "score", "excluded", "linked", "transfer",
+                 "ASR confidence", "duration", "id"],
+    )  # fmt: skip
+
+
+def _filters() -> CallFilter:
+    who = viewer()
+    with engine().connect() as conn:
+        views = saved_views(conn, who, "calls")
+    chosen = st.sidebar.selectbox("Saved filter", ["—", *views], key="saved_filter")
+    preset = views.get(chosen, {}) if chosen != "—" else {}
+    since = st.sidebar.date_input(
+        "From", value=date.fromisoformat(preset["since"]) if preset.get("since") else None
+    )
+    until = st.sidebar.date_input(
+        "To", value=date.fromisoformat(preset["until"]) if preset.get("until") else None
+    )
+    operator = st.sidebar.text_input(
+        "Operator code", value=preset.get("operator", ""), disabled=who.role == "operator"
+    )
+    team = st.sidebar.text_input("Team", value=preset.get("team", ""))
+    kinds = ["all", "counted", "excluded"]
+    counted = st.sidebar.radio(
+        "Calls", kinds, index=kinds.index(preset.get("counted", "all")), horizontal=True
+    )
+    name = st.sidebar.text_input("Save these filters as")
+    if st.sidebar.button("Save filter") and name:
+        query = {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
+                 "operator": operator, "team": team, "counted": counted}  # fmt: skip
+        with engine().begin() as conn:
+            save_view(conn, who, "calls", name, query)
+        st.sidebar.success(f"saved “{name}”")
+    return CallFilter(
+        operator=operator or None,
+        team=team or None,
+        since=datetime.combine(since, time.min) if since else None,
+        until=datetime.combine(until, time.max) if until else None,
+        counted={"all": None, "counted": True, "excluded": False}[counted],
+    )
+
+
+def _export(frame: pd.DataFrame) -> None:
+    who = viewer()
+    left, right = st.columns(2)
+    xlsx = io.BytesIO()
+    frame.to_excel(xlsx, index=False)
+
+    def exported(kind: str) -> None:
+        with engine().begin() as conn:
+            audit(conn, who.username, "export", "calls", None, {"rows": len(frame), "format": kind})
+
+    left.download_button("Export CSV", frame.to_csv(index=False).encode("utf-8"), "calls.csv", "text/csv",
+                         on_click=exported, args=("csv",))  # fmt: skip
+    right.download_button("Export XLSX", xlsx.getvalue(), "calls.xlsx",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          on_click=exported, args=("xlsx",))  # fmt: skip
+
+
+def calls_page() -> None:
+    st.title("Calls")
+    where = _filters()
+    with engine().connect() as conn:
+        rows = list_calls(conn, viewer(), where)
+    frame = _table(rows)
+    st.caption(f"{len(frame)} calls · select a row to open it")
+    event = st.dataframe(frame.drop(columns=["id"]), on_select="rerun", selection_mode="single-row",
+                         hide_index=True, use_container_width=True, key="calls_table")  # fmt: skip
+    if event.selection.rows:
+        open_call_link(int(frame.iloc[event.selection.rows[0]]["id"]))
+    _export(frame.drop(columns=["id"]))
+
+
+def review_page() -> None:
+    st.title("Review queue")
+    strategy = st.radio("Sample", list(STRATEGIES), format_func=STRATEGIES.get, horizontal=True)
+    size = st.slider("How many", 5, 100, 20)
+    with engine().connect() as conn:
+        rows = list_calls(conn, viewer())
+    picked = review_queue(rows, strategy, size)
+    frame = _table(picked)
+    if picked:
+        frame.insert(0, "why", [p["why"] for p in picked])
+    event = st.dataframe(frame.drop(columns=["id"]), on_select="rerun", selection_mode="single-row",
+                         hide_index=True, use_container_width=True, key="review_table")  # fmt: skip
+    if event.selection.rows:
+        open_call_link(int(frame.iloc[event.selection.rows[0]]["id"]))

@@ -1,0 +1,179 @@
+"""Operators' scorecards, transcript search, KPIs and volumes, and the audit log."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from classifiers.search_query import QuerySyntaxError, parse, query_stems
+from classifiers.text import token_spans
+from pipeline.reporting import kpi_table
+from qa_dashboard.common import clock, engine, open_call_link, purpose_title, shown, viewer
+from store.access import audit_entries, list_calls, save_view, saved_views, scoped, search
+from store.search import SearchFilter
+
+KPI_COLUMNS = ["calls", "handle_time", "repeat_rate", "fcr", "registration_rate", "compliance", "composite"]
+
+
+def operators_page() -> None:
+    st.title("Operators and teams")
+    who = viewer()
+    if not who.may("scorecards"):
+        st.error("Scorecards are for team leads, quality controllers and analysts.")
+        return
+    where = scoped(who)
+    rows = kpi_table(engine(), "operator", where)
+    frame = pd.DataFrame([{"operator": r.group, **{c: getattr(r, c) for c in KPI_COLUMNS},
+                           "far from the others": ", ".join(r.outliers)} for r in rows])  # fmt: skip
+    st.caption(
+        "Counted calls only. Composite = geometric mean of normalised handle time and repeat contacts."
+    )
+    st.dataframe(frame, hide_index=True, use_container_width=True)
+    weekly = []
+    for operator in [r.group for r in rows]:
+        where = scoped(who)
+        where.operator = operator
+        for r in kpi_table(engine(), "week", where):
+            weekly.append({"operator": operator, "week": r.group, "handle time": r.handle_time,
+                           "compliance": r.compliance})  # fmt: skip
+    if weekly:
+        measure = st.radio("Trend", ["handle time", "compliance"], horizontal=True)
+        st.altair_chart(alt.Chart(pd.DataFrame(weekly)).mark_line(point=True).encode(
+            x="week:N", y=f"{measure}:Q", color="operator:N"), use_container_width=True)  # fmt: skip
+    chosen = st.selectbox("Drill down to an operator's calls", ["—", *[r.group for r in rows]])
+    if chosen != "—":
+        where = scoped(who)
+        where.operator = chosen
+        with engine().connect() as conn:
+            calls = list_calls(conn, who, where)
+        for call in calls:
+            label = (
+                f"{call['start_at']} · {purpose_title(call['purpose'])} · score {call['compliance_score']}"
+            )
+            if st.button(label, key=f"drill-{call['id']}"):
+                open_call_link(call["id"])
+
+
+def _highlight(text: str, wanted: set[str]) -> str:
+    out, position = [], 0
+    for stem, start, end in token_spans(text):
+        out.append(text[position:start])
+        out.append(f"**{text[start:end]}**" if stem in wanted else text[start:end])
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def search_page() -> None:
+    st.title("Search transcripts")
+    who = viewer()
+    if not who.may("search"):
+        st.error("Search is for analysts, quality controllers and team leads.")
+        return
+    with engine().connect() as conn:
+        views = saved_views(conn, who, "search")
+    chosen = st.selectbox("Saved searches", ["—", *views])
+    preset = views.get(chosen, {}) if chosen != "—" else {}
+    query = st.text_input('Search (words, "exact phrase", OR, NOT / -word, word NEAR/5 word)',
+                          value=preset.get("query", ""))  # fmt: skip
+    side = st.radio("Said by", ["anyone", "operator", "customer"], horizontal=True,
+                    index=["anyone", "operator", "customer"].index(preset.get("side", "anyone")))  # fmt: skip
+    operator = st.text_input("Operator code", value=preset.get("operator", ""))
+    purpose = st.text_input("Purpose label", value=preset.get("purpose", ""))
+    max_score = st.number_input("Score at most", 0.0, 100.0, float(preset.get("max_score", 100.0)))
+    if not query:
+        return
+    try:
+        tree = parse(query)
+    except QuerySyntaxError as e:
+        st.error(str(e))
+        return
+    where = SearchFilter(
+        role=None if side == "anyone" else side,
+        operator=operator or None,
+        purpose=purpose or None,
+        max_score=max_score if max_score < 100 else None,
+    )
+    with engine().begin() as conn:
+        hits = search(conn, who, tree, where)
+    name = st.text_input("Save this search as")
+    if st.button("Save search") and name:
+        with engine().begin() as conn:
+            save_view(conn, who, "search", name, {"query": query, "side": side, "operator": operator,
+                                                  "purpose": purpose, "max_score": max_score})  # fmt: skip
+        st.success(f"saved “{name}”")
+    st.caption(f"{len(hits)} hit(s)")
+    wanted = query_stems(tree)
+    for i, hit in enumerate(hits):
+        text = shown(hit["normalized_text"] or hit["text"], who)
+        label = f"{hit['start_at']} · {hit['operator'] or '–'} · {hit['role']} at {clock(hit['start'])}"
+        st.markdown(f"{label}: {_highlight(text, wanted)}")
+        if st.button("Open at this moment", key=f"hit-{i}"):
+            open_call_link(hit["call_id"], hit["start"])
+
+
+def kpis_page() -> None:
+    st.title("KPIs and volumes")
+    who = viewer()
+    with engine().connect() as conn:
+        calls = list_calls(conn, who)
+    if not calls:
+        st.info("No analysed calls yet: run `callqa run`.")
+        return
+    frame = pd.DataFrame(calls)
+    counted = frame[frame["counted"]]
+    rate = counted["linked"].mean() if len(counted) else None
+    cols = st.columns(4)
+    cols[0].metric("Calls", len(frame))
+    cols[1].metric("Counted", len(counted))
+    cols[2].metric("Registration rate", "–" if rate is None else f"{rate:.0%}")
+    cols[3].metric("Not answered", int(frame["exclusion_reasons"].apply(lambda r: "not_answered" in r).sum()))
+    reasons = frame["exclusion_reasons"].explode().dropna().value_counts().rename_axis("reason").reset_index()
+    st.subheader("Exclusions by reason")
+    st.bar_chart(reasons, x="reason", y="count")
+    st.subheader("Peak hours")
+    start = pd.to_datetime(frame["start_at"])
+    heat = pd.DataFrame({"weekday": start.dt.day_name(), "hour": start.dt.hour}).value_counts().reset_index()
+    st.altair_chart(alt.Chart(heat).mark_rect().encode(x="hour:O", y="weekday:N", color="count:Q"),
+                    use_container_width=True)  # fmt: skip
+    period = st.radio("Volumes by", ["day", "week", "month"], horizontal=True)
+    freq = {"day": "D", "week": "W", "month": "MS"}[period]
+    st.line_chart(frame.set_index(start).resample(freq).size().rename("calls"))
+    st.subheader("Purposes over time")
+    purposes = pd.DataFrame(
+        {"week": start.dt.to_period("W").astype(str), "purpose": frame["purpose"].map(purpose_title)}
+    )
+    st.bar_chart(purposes.value_counts().reset_index(), x="week", y="count", color="purpose")
+    st.subheader("Transfers per operator")
+    transfers = frame[frame["transfer"].notna()].groupby("operator").size().rename("transfers")
+    st.bar_chart(transfers)
+    st.subheader("Repeat contacts")
+    repeats = frame[frame["repeat_of_call_id"].notna()][
+        ["start_at", "operator", "purpose", "repeat_of_call_id"]
+    ]
+    st.dataframe(repeats, hide_index=True)
+    st.subheader("Unlinked calls (worklist)")
+    unlinked = counted[~counted["linked"]][["start_at", "operator", "purpose", "id"]]
+    event = st.dataframe(
+        unlinked, hide_index=True, on_select="rerun", selection_mode="single-row", key="worklist"
+    )
+    if event.selection.rows:
+        open_call_link(int(unlinked.iloc[event.selection.rows[0]]["id"]))
+    from store.queries import duplicate_pairs
+
+    with engine().connect() as conn:
+        duplicates = duplicate_pairs(conn)
+    st.subheader("Duplicate incidents")
+    st.dataframe(pd.DataFrame(duplicates, columns=["incident", "duplicate"]), hide_index=True)
+
+
+def audit_page() -> None:
+    st.title("Audit log")
+    who = viewer()
+    if not who.may("audit_log"):
+        st.error("The audit log is for admins.")
+        return
+    with engine().connect() as conn:
+        entries = audit_entries(conn, who)
+    st.dataframe(pd.DataFrame(entries), hide_index=True, use_container_width=True)

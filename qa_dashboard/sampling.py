@@ -1,0 +1,48 @@
+"""Which calls to review next: random, stratified by operator, or targeted at likely problems."""
+
+from __future__ import annotations
+
+import random
+
+STRATEGIES = {
+    "random": "Random",
+    "stratified": "Same number per operator",
+    "low_score": "Low score first",
+    "low_asr": "Low ASR confidence",
+    "excluded_long": "Excluded but long",
+}
+LOW_SCORE = 70.0
+LOW_ASR = 0.6
+LONG_SECONDS = 120.0
+
+
+def _lowest(calls: list[dict], key: str, below: float) -> list[dict]:
+    return sorted((c for c in calls if c[key] is not None and c[key] < below), key=lambda c: c[key])
+
+
+def review_queue(calls: list[dict], strategy: str, size: int, seed: int = 0) -> list[dict]:
+    """Up to `size` calls (analysed-call rows) chosen by `strategy`, each with a `why`."""
+    rng = random.Random(seed)
+    if strategy == "random":
+        picked = rng.sample(calls, min(size, len(calls)))
+        return [{**c, "why": "random"} for c in picked]
+    if strategy == "stratified":
+        by_operator: dict[str, list[dict]] = {}
+        for call in calls:
+            by_operator.setdefault(call["operator"] or "unknown", []).append(call)
+        per = max(1, size // max(1, len(by_operator)))
+        picked = []
+        for operator, own in sorted(by_operator.items()):
+            picked += [{**c, "why": f"{per} for {operator}"} for c in rng.sample(own, min(per, len(own)))]
+        return picked[:size]
+    if strategy == "low_score":
+        scored = _lowest(calls, "compliance_score", LOW_SCORE)
+        return [{**c, "why": f"score {c['compliance_score']:.0f}"} for c in scored[:size]]
+    if strategy == "low_asr":
+        unsure = _lowest(calls, "asr_confidence", LOW_ASR)
+        return [{**c, "why": f"ASR confidence {c['asr_confidence']:.2f}"} for c in unsure[:size]]
+    if strategy == "excluded_long":
+        long = [c for c in calls if c["exclusion_reasons"] and (c["billsec"] or 0) >= LONG_SECONDS]
+        return [{**c, "why": f"excluded ({', '.join(c['exclusion_reasons'])}) after {c['billsec']:.0f} s"}
+                for c in long[:size]]  # fmt: skip
+    raise ValueError(f"unknown sampling strategy {strategy!r}")

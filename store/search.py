@@ -1,0 +1,105 @@
+"""Full-text search over utterances: SQLite FTS5 or PostgreSQL tsquery, from a parsed query tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+
+
+@dataclass
+class SearchFilter:
+    """Narrowing a search: side of the conversation, period, operator, purpose, score range."""
+
+    role: str | None = None  # operator | customer
+    since: datetime | None = None
+    until: datetime | None = None
+    operator: str | None = None
+    purpose: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    only_operator_code: str | None = None  # access scope: an operator sees own calls only
+    only_team: str | None = None
+
+
+def _fts5(node) -> str:
+    kind = type(node).__name__
+    if kind == "Term":
+        return f'"{node.stem}"'
+    if kind == "Phrase":
+        return '"' + " ".join(node.stems) + '"'
+    if kind == "Near":
+        return f'NEAR("{node.left}" "{node.right}", {node.distance})'
+    if kind == "Any":
+        return "(" + " OR ".join(_fts5(n) for n in node.nodes) + ")"
+    if kind == "All":
+        positive = [_fts5(n) for n in node.nodes if type(n).__name__ != "Not"]
+        negative = [_fts5(n.node) for n in node.nodes if type(n).__name__ == "Not"]
+        expression = "(" + " AND ".join(positive) + ")"
+        return expression + "".join(f" NOT {n}" for n in negative)
+    raise TypeError(kind)
+
+
+def _tsquery(node) -> str:
+    kind = type(node).__name__
+    if kind == "Term":
+        return f"'{node.stem}'"
+    if kind == "Phrase":
+        return "(" + " <-> ".join(f"'{s}'" for s in node.stems) + ")"
+    if kind == "Near":
+        pairs = [f"'{a}' <{d}> '{b}'" for d in range(1, node.distance + 2) for a, b in
+                 ((node.left, node.right), (node.right, node.left))]  # fmt: skip
+        return "(" + " | ".join(pairs) + ")"
+    if kind == "Not":
+        return f"!{_tsquery(node.node)}"
+    if kind == "Any":
+        return "(" + " | ".join(_tsquery(n) for n in node.nodes) + ")"
+    if kind == "All":
+        return "(" + " & ".join(_tsquery(n) for n in node.nodes) + ")"
+    raise TypeError(kind)
+
+
+_FILTERS = (
+    ("u.role", "role", "="),
+    ("c.start_at", "since", ">="),
+    ("c.start_at", "until", "<"),
+    ("o.code", "operator", "="),
+    ("co.purpose", "purpose", "="),
+    ("co.compliance_score", "min_score", ">="),
+    ("co.compliance_score", "max_score", "<="),
+    ("o.code", "only_operator_code", "="),
+    ("o.team", "only_team", "="),
+)
+
+
+def search_utterances(
+    conn: Connection, query, where: SearchFilter | None = None, limit: int = 200
+) -> list[dict]:
+    """Utterances matching a parsed query (see classifiers.search_query), newest calls first."""
+    where = where or SearchFilter()
+    params: dict = {"limit": limit}
+    if conn.dialect.name == "sqlite":
+        match = "u.id IN (SELECT rowid FROM utterances_fts WHERE utterances_fts MATCH :match)"
+        params["match"] = _fts5(query)
+    else:
+        match = "to_tsvector('simple', coalesce(u.search_text, '')) @@ to_tsquery('simple', :match)"
+        params["match"] = _tsquery(query)
+    clauses = [match]
+    for column, key, operator in _FILTERS:
+        value = getattr(where, key)
+        if value is not None:
+            clauses.append(f"{column} {operator} :{key}")
+            params[key] = value
+    sql = f"""
+        SELECT u.id, u.call_id, u.role, u.start, u."end", u.text, u.normalized_text, c.uniqueid, c.start_at,
+               o.code AS operator, co.purpose, co.compliance_score
+        FROM utterances u
+        JOIN calls c ON c.id = u.call_id
+        LEFT JOIN operators o ON o.id = c.operator_id
+        LEFT JOIN call_outcomes co ON co.call_id = c.id
+        WHERE {" AND ".join(clauses)}
+        ORDER BY c.start_at DESC, u.call_id, u.idx
+        LIMIT :limit
+    """  # every value is a bound parameter; the clauses are the fixed strings above
+    return [dict(row) for row in conn.execute(text(sql), params).mappings()]

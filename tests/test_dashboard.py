@@ -1,0 +1,134 @@
+"""The dashboard in Streamlit's AppTest: every page for every role, denials, overrides, search, masking."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from store import open_store
+from store.schema import AuditEntry, Call, Evaluation, Operator
+from tests import dashboard_data
+from tests.conftest import REPO
+
+APP = str(REPO / "qa_dashboard" / "app.py")
+ROLES = {"admin": "admin", "controller": "quality_controller", "lead": "team_lead", "analyst": "analyst",
+         "operator": "operator"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    built = dashboard_data.build(tmp_path_factory.mktemp("dashboard"))
+    os.environ["CALLQA_DB"], os.environ["CALLQA_USERS"] = built["url"], str(built["users"])
+    yield built
+    os.environ.pop("CALLQA_DB", None)
+    os.environ.pop("CALLQA_USERS", None)
+
+
+def _calls(data) -> dict[str, dict]:
+    engine = open_store(data["url"], migrate=False)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Call.id, Call.uniqueid, Operator.code).join(Operator, isouter=True)).all()
+    return {uid: {"id": cid, "operator": code} for cid, uid, code in rows}
+
+
+def page(function: str, username: str, **query) -> AppTest:
+    """One page run as a signed-in user (the page functions are what st.navigation runs)."""
+    from qa_dashboard.users import load_users
+
+    def run_page(name: str) -> None:
+        import qa_dashboard.pages_call as call
+        import qa_dashboard.pages_calls as calls
+        import qa_dashboard.pages_insight as insight
+
+        functions = {"calls": calls.calls_page, "review": calls.review_page, "call": call.call_page,
+                     "operators": insight.operators_page, "search": insight.search_page,
+                     "kpis": insight.kpis_page, "audit": insight.audit_page}  # fmt: skip
+        functions[name]()
+
+    app = AppTest.from_function(run_page, args=(function,), default_timeout=60)
+    app.session_state["viewer"] = load_users()[username].viewer()
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def test_sign_in_with_the_users_file_and_refuse_a_wrong_password(data):
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.text_input[0].input("analyst")
+    app.text_input[1].input("wrong")
+    app.button[0].click().run()
+    assert "Wrong user name or password." in [e.value for e in app.error]
+    app.text_input[1].input(dashboard_data.PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception and "analyst" in app.sidebar.markdown[0].value
+
+
+@pytest.mark.parametrize("username", list(ROLES))
+@pytest.mark.parametrize("function", ["calls", "review", "operators", "search", "kpis", "audit"])
+def test_every_page_renders_for_every_role_or_says_why_not(data, username, function):
+    app = page(function, username)
+    assert not app.exception, app.exception
+    role = ROLES[username]
+    denied = {
+        "operators": role == "operator",
+        "search": role == "operator",
+        "audit": role != "admin",
+    }.get(function, False)
+    assert bool(app.error) == denied, [e.value for e in app.error]
+
+
+def test_an_operator_sees_only_own_calls_and_cannot_open_another_by_query_parameter(data):
+    calls = _calls(data)
+    app = page("calls", "operator")
+    frame = app.dataframe[0].value
+    assert set(frame["operator"]) <= {"101"} and len(frame) > 0
+    other = next(c for c in calls.values() if c["operator"] not in ("101", None))
+    denied = page("call", "operator", call=str(other["id"]))
+    assert "an operator may open only own calls" in denied.error[0].value
+    own = next(c for c in calls.values() if c["operator"] == "101")
+    opened = page("call", "operator", call=str(own["id"]))
+    assert not opened.error and opened.title[0].value.startswith("Call ")
+
+
+def test_an_analyst_never_sees_the_card_number(data):
+    card_call = data["truth"]["call-008"]
+    card = next(s["value"] for t in card_call["turns"] for s in t["pii"] if s["kind"] == "card")
+    app = page("call", "analyst", call=str(_calls(data)[card_call["uniqueid"]]["id"]))
+    shown = " ".join(m.value for m in app.markdown).replace(" ", "")
+    assert card[-4:] not in shown and card[:6] not in shown
+    hits = page("search", "analyst")
+    hits.text_input[0].input("карта").run()
+    assert card[-4:] not in " ".join(m.value for m in hits.markdown).replace(" ", "")
+
+
+def test_a_controller_overrides_a_verdict_with_a_reason_and_the_score_recomputes(data):
+    call = _calls(data)[data["truth"]["call-001"]["uniqueid"]]
+    app = page("call", "controller", call=str(call["id"]))
+    before = next(s.value for s in app.subheader if s.value.startswith("Scorecard"))
+    app.selectbox(key="override-item").set_value("greeting")  # a critical item
+    app.radio(key="override-verdict").set_value("fail")
+    next(b for b in app.button if b.label == "Save override").click().run()
+    assert any("reason is required" in e.value for e in app.error)
+    app.text_input(key="override-reason").input("the greeting had no company name")
+    next(b for b in app.button if b.label == "Save override").click().run()
+    after = next(s.value for s in app.subheader if s.value.startswith("Scorecard"))
+    assert after != before and after.startswith("Scorecard: 0"), "a critical item now fails"
+    engine = open_store(data["url"], migrate=False)
+    with engine.connect() as conn:
+        overrides = conn.execute(select(Evaluation.evaluator, Evaluation.reason)).all()
+        actions = set(conn.execute(select(AuditEntry.action)).scalars())
+    assert ("controller", "the greeting had no company name") in overrides
+    assert {"view", "override"} <= actions
+
+
+def test_search_finds_word_forms_on_the_operator_side_with_highlights(data):
+    app = page("search", "controller")
+    app.text_input[0].input("обращение").run()
+    app.radio[0].set_value("operator").run()
+    texts = [m.value for m in app.markdown if "operator at" in m.value]
+    assert texts and all("**" in t for t in texts)
+    app.text_input[0].input("NEAR/3 обращение").run()
+    assert app.error and "NEAR" in app.error[0].value
