@@ -7,6 +7,7 @@ PY     := $(VENV)/bin/python
 CALLQA := $(VENV)/bin/callqa
 # The committed simulated call centre (regenerate with `callqa simulate demo`).
 DEMO   := demo
+PORT   ?= 8501
 
 .PHONY: demo test install system-deps bench lint clean
 
@@ -20,13 +21,14 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # Debian packages the tests use: sox writes GSM fixtures, PostgreSQL is the second backend,
-# Festival with its Russian voice runs the call-centre simulator.
+# Festival with its Russian voice runs the call-centre simulator; Chromium drives the dashboard test.
 system-deps:
 	@missing=""; \
 	command -v sox >/dev/null || missing="$$missing sox"; \
 	command -v festival >/dev/null || missing="$$missing festival"; \
 	[ -d /usr/share/festival/voices/russian ] || missing="$$missing festvox-ru"; \
 	{ command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -43,6 +45,8 @@ demo: install
 		--incidents $(DEMO)/incidents.csv
 	$(CALLQA) run
 	$(CALLQA) kpi --by operator
+	$(CALLQA) users demo
+	$(CALLQA) dashboard --port $(PORT)
 	$(CALLQA) status
 
 test: install system-deps
@@ -54,10 +58,11 @@ bench: install
 	$(PY) bench/asr_speed.py --memory
 	$(PY) bench/diarization_der.py
 	$(PY) bench/analytics.py $$([ -f callqa.db ] && echo --db sqlite:///callqa.db)
+	$(PY) bench/end_to_end.py
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) callqa.db* callqa-models .pytest_cache .ruff_cache .hypothesis test-artifacts .bench-data
+	rm -rf $(VENV) callqa.db* callqa-models users.yaml .pytest_cache .ruff_cache .hypothesis test-artifacts .bench-data
