@@ -27,24 +27,13 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import median, write_section  # noqa: E402
 from diarization import DiarizationOptions, diarize  # noqa: E402
-from diarization.pyannote_backend import to_annotation  # noqa: E402
+from diarization.pyannote_backend import read_rttm, to_annotation  # noqa: E402
 from ingest import decode_audio  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 AMI = SHARED / "diarization" / "ami"
 DEMO = REPO / "demo"
 COMPONENTS = ("missed detection", "false alarm", "confusion")
-
-
-def _rttm(path: Path) -> dict:
-    from pyannote.core import Annotation, Segment
-
-    references: dict = {}
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        annotation = references.setdefault(fields[1], Annotation(uri=fields[1]))
-        annotation[Segment(float(fields[3]), float(fields[3]) + float(fields[4]))] = fields[7]
-    return references
 
 
 def _shares(metric) -> str:
@@ -65,7 +54,7 @@ def ami(rtf: list[float]) -> tuple[list[str], float]:
         metric = DiarizationErrorRate(collar=0.25)
         count_errors = files = 0
         for listing in ("train", "development"):
-            for uri, reference in _rttm(AMI / f"debug.{listing}.rttm").items():
+            for uri, reference in read_rttm(AMI / f"debug.{listing}.rttm").items():
                 if not (AMI / f"{uri}.wav").exists():
                     continue
                 audio = decode_audio(AMI / f"{uri}.wav")

@@ -6,10 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from classifiers.identifiers import identifiers
-from classifiers.taxonomy import DEFAULTS, ConfigFileError
+from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import find_phrase, stems, token_spans
 
 CONDITIONS = ("short", "transferred", "dropped", "special", "no_registration")
@@ -117,10 +115,7 @@ def _item(body: dict, where: str) -> ChecklistItem:
 def load_checklist(path: Path | None = None) -> Checklist:
     """Read a checklist YAML (default: the shipped Russian support-desk script)."""
     path = path or DEFAULTS / "checklist_ru.yaml"
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigFileError(f"{path}: cannot read the checklist ({e})") from e
+    data = read_yaml(path, "checklist")
     items = [_item(body, f"{path}: items[{i}]") for i, body in enumerate(data.get("items") or [])]
     if not items:
         raise ConfigFileError(f"{path}: the checklist has no items")

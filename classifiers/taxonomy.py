@@ -57,13 +57,18 @@ class Taxonomy:
         return bool(topic and topic.dropped)
 
 
+def read_yaml(path: Path, what: str) -> dict:
+    """A YAML configuration file as a dict, or ConfigFileError naming the file and the problem."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigFileError(f"{path}: cannot read the {what} ({e})") from e
+
+
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
     """Read a topics YAML file (default: the shipped Russian support-desk taxonomy)."""
     path = path or DEFAULTS / "topics.yaml"
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigFileError(f"{path}: cannot read the taxonomy ({e})") from e
+    data = read_yaml(path, "taxonomy")
     topics = {}
     for label, body in (data.get("topics") or {}).items():
         body = body or {}

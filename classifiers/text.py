@@ -66,10 +66,11 @@ def similar(word: str, wanted: str) -> bool:
         return False
     head = word[: len(wanted) + allowed]
     lengths = range(len(wanted) - allowed, len(head) + 1)
-    return min((_distance(head[:n], wanted) for n in lengths), default=allowed + 1) <= allowed
+    return min((edit_distance(head[:n], wanted) for n in lengths), default=allowed + 1) <= allowed
 
 
-def _distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions to turn `a` into `b`."""
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, start=1):
         previous, row[0] = row[0], i

@@ -68,6 +68,20 @@ def to_annotation(diarization: Diarization, uri: str = "call"):
     return annotation
 
 
+def read_rttm(path) -> dict:
+    """Reference speaker turns from an RTTM file: uri → `pyannote.core.Annotation`."""
+    from pathlib import Path
+
+    from pyannote.core import Annotation, Segment
+
+    references: dict = {}
+    for line in Path(path).read_text().splitlines():
+        fields = line.split()
+        annotation = references.setdefault(fields[1], Annotation(uri=fields[1]))
+        annotation[Segment(float(fields[3]), float(fields[3]) + float(fields[4]))] = fields[7]
+    return references
+
+
 def diarize_pyannote(audio: np.ndarray, options: DiarizationOptions) -> Diarization:
     """Run a pyannote.audio pipeline on a mono 16 kHz signal held in memory."""
     import torch

@@ -14,10 +14,17 @@ PURPOSE_TITLES: dict[str, str] = {}
 @st.cache_resource
 def engine() -> Engine:
     """One engine per server process, on the configured database (CALLQA_DB or ./callqa.db)."""
-    from pipeline.config import load_settings
     from store import open_store
 
-    return open_store(load_settings().db)
+    return open_store(settings().db)
+
+
+@st.cache_resource
+def settings():
+    """The settings the dashboard was started with (callqa.toml and CALLQA_* variables)."""
+    from pipeline.config import load_settings
+
+    return load_settings()
 
 
 def viewer() -> Viewer:

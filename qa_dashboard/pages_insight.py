@@ -9,7 +9,7 @@ import streamlit as st
 from classifiers.search_query import QuerySyntaxError, parse, query_stems
 from classifiers.text import token_spans
 from pipeline.reporting import kpi_table
-from qa_dashboard.common import clock, engine, open_call_link, purpose_title, shown, viewer
+from qa_dashboard.common import clock, engine, open_call_link, purpose_title, settings, shown, viewer
 from store.access import audit_entries, list_calls, save_view, saved_views, scoped, search
 from store.search import SearchFilter
 
@@ -23,7 +23,7 @@ def operators_page() -> None:
         st.error("Scorecards are for team leads, quality controllers and analysts.")
         return
     where = scoped(who)
-    rows = kpi_table(engine(), "operator", where)
+    rows = kpi_table(engine(), "operator", where, settings().analytics.kpi)
     frame = pd.DataFrame([{"operator": r.group, **{c: getattr(r, c) for c in KPI_COLUMNS},
                            "far from the others": ", ".join(r.outliers)} for r in rows])  # fmt: skip
     st.caption(

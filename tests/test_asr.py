@@ -224,13 +224,7 @@ def test_simulated_russian_calls_give_roles_and_identifiers_as_digits(transcribe
 def _digit_similarity(text: str, digits: str) -> float:
     """1 - (edit distance / length) between `digits` and the closest digit run in `text`."""
 
-    def distance(a: str, b: str) -> int:
-        row = list(range(len(b) + 1))
-        for i, x in enumerate(a, start=1):
-            previous, row[0] = row[0], i
-            for j, y in enumerate(b, start=1):
-                previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
-        return row[-1]
+    from classifiers.text import edit_distance
 
     runs = re.findall(r"\d{3,}", text)
-    return max((1 - distance(run, digits) / len(digits) for run in runs), default=0.0)
+    return max((1 - edit_distance(run, digits) / len(digits) for run in runs), default=0.0)

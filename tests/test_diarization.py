@@ -55,29 +55,18 @@ def test_a_voiceprint_of_nobody_in_the_call_names_no_one(katiesteve):
     assert from_voiceprints(result.centroids, {"x": stranger.tolist()}, 0.5, 0.03) is None
 
 
-def _rttm(path) -> dict:
-    from pyannote.core import Annotation, Segment
-
-    references: dict = {}
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        annotation = references.setdefault(fields[1], Annotation(uri=fields[1]))
-        annotation[Segment(float(fields[3]), float(fields[3]) + float(fields[4]))] = fields[7]
-    return references
-
-
 @pytest.mark.slow
 def test_der_on_the_ami_excerpts_stays_under_its_floor(shared_data):
     from pyannote.core import Segment, Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    from diarization.pyannote_backend import to_annotation
+    from diarization.pyannote_backend import read_rttm, to_annotation
 
     ami = shared_data / "diarization" / "ami"
     metric = DiarizationErrorRate(collar=0.25)
     scored = 0
     for listing in ("train", "development"):
-        for uri, reference in _rttm(ami / f"debug.{listing}.rttm").items():
+        for uri, reference in read_rttm(ami / f"debug.{listing}.rttm").items():
             if not (ami / f"{uri}.wav").exists():
                 continue
             hypothesis = diarize(decode_audio(ami / f"{uri}.wav"), DiarizationOptions(speakers=0))
