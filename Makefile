@@ -41,6 +41,7 @@ system-deps:
 demo: install
 	rm -f callqa.db callqa.db-wal callqa.db-shm
 	$(CALLQA) train purpose $(DEMO)/purpose_train.csv
+	$(CALLQA) operators import $(DEMO)/operators.csv
 	$(CALLQA) ingest $(DEMO)/recordings --cdr $(DEMO)/Master.csv --queue-log $(DEMO)/queue_log \
 		--incidents $(DEMO)/incidents.csv
 	$(CALLQA) run

@@ -35,12 +35,12 @@ DEMO = REPO / "demo"
 
 
 NOTES = """
-Notes: the remaining 14 % is the pauses: our windows are contiguous stretches of the call (pauses
-kept, so timestamps stay exact), while faster-whisper packs speech only. Packing speech only with
-our own exact offsets was tried: it reached the bare speed but word timestamps near the seams
+Notes: the remaining 10-16 % (run to run) is the pauses: our windows are contiguous stretches of
+the call (pauses kept, so timestamps stay exact), while faster-whisper packs speech only. Packing
+speech only with our own exact offsets was tried: it reached the bare speed but word timestamps near the seams
 jumped into neighbouring utterances and the decoder lost digits across seams, so it was dropped.
-Memory grows with the recording by about twice the decoded audio (decode buffer + array), not with
-anything else."""
+The stage includes diarization of the mono call. Memory grows with the recording by about twice the
+decoded audio (decode buffer + array), not with anything else."""
 
 
 def speed_inputs() -> list[np.ndarray]:

@@ -33,7 +33,7 @@ models_app = typer.Typer(
     help="Speech models: check what is available offline, fetch from a hub.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
-operators_app = typer.Typer(help="Operators: voiceprint enrolment.", no_args_is_help=True)
+operators_app = typer.Typer(help="Operators: roster import, voiceprint enrolment.", no_args_is_help=True)
 app.add_typer(operators_app, name="operators")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -409,7 +409,7 @@ def operators_enrol(
     from diarization import enrol_voiceprint
     from ingest import IngestError, decode_audio
     from store.audit import current_actor
-    from store.voiceprints import save_voiceprint
+    from store.operators import save_voiceprint
 
     vectors = []
     for clip in clips:
@@ -423,6 +423,30 @@ def operators_enrol(
     with _engine().begin() as conn:
         save_voiceprint(conn, code, vector, current_actor())
     out.print(f"enrolled operator {code} from {len(clips)} clip(s)")
+
+
+@operators_app.command("import")
+def operators_import(
+    roster: Annotated[
+        Path, typer.Argument(help="CSV with operator code, name and team columns (header row).")
+    ],
+) -> None:
+    """Import the operator roster: names and teams for scorecards and team leads."""
+    from ingest.errors import InputFileError
+    from ingest.roster import read_roster
+    from store.audit import current_actor
+    from store.operators import save_roster
+
+    try:
+        result = read_roster(roster)
+    except (InputFileError, ValueError, OSError) as e:
+        console.print(f"[red]{getattr(e, 'message', e)}[/red]")
+        raise typer.Exit(2) from e
+    for problem in result.problems:
+        console.print(f"[yellow]{problem}[/yellow]")
+    with _engine().begin() as conn:
+        applied = save_roster(conn, result.entries, current_actor())
+    out.print(f"roster: {applied} operator(s) imported, {len(result.problems)} row(s) skipped")
 
 
 @db_app.command("upgrade")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from classifiers import CallKpiFacts, CompositeOptions, KpiRow, add_composite, kpi_rows, mask
-from store.queries import CallFilter, analysed_calls, call_details
+from store.queries import CallFilter, analysed_calls, call_details, kpi_facts
 
 GROUPINGS = ("operator", "team", "day", "week", "month")
 
@@ -33,19 +33,17 @@ def kpi_table(
     """KPIs of counted calls grouped `by` operator, team, day, week or month, with the composite."""
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-    where = where or CallFilter()
-    where.counted = True
     with engine.connect() as conn:
-        rows = analysed_calls(conn, where)
+        rows = kpi_facts(conn, where)
     facts = [
         CallKpiFacts(
-            call_id=row["id"],
-            group=_group(row, by),
-            handle_seconds=row["handle_seconds"] or 0.0,
-            is_repeat=row["repeat_of_call_id"] is not None,
-            followed_by_repeat=bool(row["followed_by_repeat"]),
-            linked=bool(row["linked"]),
-            compliance=row["compliance_score"],
+            call_id=row.id,
+            group=_group(row._mapping, by),
+            handle_seconds=row.handle_seconds or 0.0,
+            is_repeat=row.repeat_of_call_id is not None,
+            followed_by_repeat=bool(row.followed_by_repeat),
+            linked=bool(row.linked),
+            compliance=row.compliance_score,
         )
         for row in rows
     ]

@@ -18,12 +18,12 @@ from sqlalchemy import Engine, select
 
 from pipeline.executors import Executor
 from pipeline.stages import Stage, StageError, StageInput
+from store.operators import load_voiceprints
 from store.queue import ClaimedJob, JobQueue
 from store.results import load_stage_results
 from store.schema import Call, Recording
 from store.speech import load_transcript
 from store.transfers import call_transfers
-from store.voiceprints import load_voiceprints
 
 logger = logging.getLogger("callqa.pipeline")
 

@@ -11,12 +11,16 @@ import streamlit as st
 from qa_dashboard.common import clock, engine, open_call_link, purpose_title, shown, viewer
 from qa_dashboard.sampling import STRATEGIES, review_queue
 from store import audit
-from store.access import list_calls, save_view, saved_views
+from store.access import Viewer, count_visible_calls, list_calls, save_view, saved_views
 from store.queries import CallFilter
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
-    who = viewer()
+    return table_rows(rows, viewer())
+
+
+def table_rows(rows: list[dict], who: Viewer) -> pd.DataFrame:
+    """The Calls table as the viewer may see it (caller numbers masked by role)."""
     return pd.DataFrame(
         [
             {
@@ -93,13 +97,19 @@ def _export(frame: pd.DataFrame) -> None:
                           on_click=exported, args=("xlsx",))  # fmt: skip
 
 
+PAGE_SIZE = 500
+
+
 def calls_page() -> None:
     st.title("Calls")
     where = _filters()
     with engine().connect() as conn:
-        rows = list_calls(conn, viewer(), where)
+        total = count_visible_calls(conn, viewer(), where)
+        pages = max(1, -(-total // PAGE_SIZE))
+        number = st.sidebar.number_input("Page", 1, pages, 1) if pages > 1 else 1
+        rows = list_calls(conn, viewer(), where, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     frame = _table(rows)
-    st.caption(f"{len(frame)} calls · select a row to open it")
+    st.caption(f"{total} calls, newest first · page {number} of {pages} · select a row to open it")
     event = st.dataframe(frame.drop(columns=["id"]), on_select="rerun", selection_mode="single-row",
                          hide_index=True, use_container_width=True, key="calls_table")  # fmt: skip
     if event.selection.rows:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 
 from store.audit import audit
-from store.queries import CallFilter, analysed_calls, call_details
+from store.queries import CallFilter, analysed_calls, call_details, count_calls
 from store.schema import (
     AuditEntry,
     Call,
@@ -70,9 +70,19 @@ def scoped(viewer: Viewer, where: CallFilter | None = None) -> CallFilter:
     return where
 
 
-def list_calls(conn: Connection, viewer: Viewer, where: CallFilter | None = None) -> list[dict]:
-    """Analysed calls the viewer may see."""
-    return analysed_calls(conn, scoped(viewer, where))
+def list_calls(
+    conn: Connection,
+    viewer: Viewer,
+    where: CallFilter | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict]:
+    """Analysed calls the viewer may see (newest first when paged)."""
+    return analysed_calls(conn, scoped(viewer, where), limit, offset, newest_first=limit is not None)
+
+
+def count_visible_calls(conn: Connection, viewer: Viewer, where: CallFilter | None = None) -> int:
+    return count_calls(conn, scoped(viewer, where))
 
 
 def _visible(conn: Connection, viewer: Viewer, call_id: int) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from store.schema import (
     Call,
@@ -46,8 +46,15 @@ def _filtered(query, where: CallFilter):
     return query
 
 
-def analysed_calls(conn: Connection, where: CallFilter | None = None) -> list[dict]:
-    """Calls with their outcome (one row each), oldest first."""
+def analysed_calls(
+    conn: Connection,
+    where: CallFilter | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    newest_first: bool = False,
+) -> list[dict]:
+    """Calls with their outcome (one row each), oldest first unless `newest_first`; a page with `limit`."""
+    order = (Call.start_at.desc(), Call.id.desc()) if newest_first else (Call.start_at, Call.id)
     query = (
         select(
             Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.billsec,
@@ -55,10 +62,38 @@ def analysed_calls(conn: Connection, where: CallFilter | None = None) -> list[di
         )
         .join(CallOutcome, CallOutcome.call_id == Call.id)
         .outerjoin(Operator, Operator.id == Call.operator_id)
-        .order_by(Call.start_at, Call.id)
+        .order_by(*order)
+        .limit(limit).offset(offset)
     )  # fmt: skip
     rows = conn.execute(_filtered(query, where or CallFilter())).mappings().all()
     return [dict(row) for row in rows]
+
+
+def kpi_facts(conn: Connection, where: CallFilter | None = None) -> list:
+    """Counted calls with only what KPIs need (no JSON columns: fast over 100k calls)."""
+    where = where or CallFilter()
+    where.counted = True
+    query = (
+        select(
+            Call.id, Call.start_at, Operator.code.label("operator"), Operator.team,
+            CallOutcome.handle_seconds, CallOutcome.repeat_of_call_id, CallOutcome.followed_by_repeat,
+            CallOutcome.linked, CallOutcome.compliance_score,
+        )
+        .join(CallOutcome, CallOutcome.call_id == Call.id)
+        .outerjoin(Operator, Operator.id == Call.operator_id)
+    )  # fmt: skip
+    return conn.execute(_filtered(query, where)).all()
+
+
+def count_calls(conn: Connection, where: CallFilter | None = None) -> int:
+    """How many analysed calls match."""
+    query = (
+        select(func.count())
+        .select_from(Call)
+        .join(CallOutcome, CallOutcome.call_id == Call.id)
+        .outerjoin(Operator, Operator.id == Call.operator_id)
+    )
+    return conn.execute(_filtered(query, where or CallFilter())).scalar_one()
 
 
 def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:

@@ -16,7 +16,7 @@ PASSWORD = "s3cret-pass"
 USERS = {
     "admin": ("admin", {}),
     "controller": ("quality_controller", {}),
-    "lead": ("team_lead", {}),
+    "lead": ("team_lead", {"team": "Екатеринбург-1"}),
     "analyst": ("analyst", {}),
     "operator": ("operator", {"operator": "101"}),
 }
@@ -31,7 +31,7 @@ def build(folder: Path) -> dict:
     (source / "recordings").mkdir(parents=True)
     for name in CALLS:
         shutil.copy(DEMO / truth[name]["recording"], source / "recordings")
-    for name in ("Master.csv", "queue_log", "incidents.csv", "purpose_train.csv"):
+    for name in ("Master.csv", "queue_log", "incidents.csv", "purpose_train.csv", "operators.csv"):
         shutil.copy(DEMO / name, source / name)
     engine, *_ = process_call_centre(source, folder, workers=1)
     engine.dispose()

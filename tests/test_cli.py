@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+from sqlalchemy import select
+
 from pipeline.loadgen import make_call_centre
 from tests.conftest import REPO
 
@@ -100,7 +102,7 @@ def test_loadgen_rejects_a_malformed_length(tmp_path):
 
 def test_operators_enrol_a_voiceprint_and_refuse_a_non_audio_clip(tmp_path, shared_data):
     from store import open_store
-    from store.voiceprints import load_voiceprints
+    from store.operators import load_voiceprints
 
     clip = shared_data / "speakers" / "enrollment_audio_katie.wav"
     done = callqa("operators", "enrol", "101", str(clip), cwd=tmp_path)
@@ -133,3 +135,22 @@ def test_train_and_predict_purpose_and_clear_errors_for_bad_files(tmp_path):
     assert wrong.returncode == 2 and "no column topic" in wrong.stdout + wrong.stderr
     exported = callqa("export", "calls", "--out", str(tmp_path / "calls.json"), cwd=tmp_path)
     assert exported.returncode == 0 and json.loads((tmp_path / "calls.json").read_text()) == []
+
+
+def test_the_operator_roster_gives_names_and_teams_and_reports_bad_rows(tmp_path):
+    from store import open_store
+    from store.schema import Operator
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "Код;ФИО;Группа\n101;Анна Смирнова;Екатеринбург-1\n;Без кода;X\n102;Игорь;\n", encoding="utf-8"
+    )
+    done = callqa("operators", "import", str(roster), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 operator(s) imported, 1 row(s) skipped" in done.stdout and "roster.csv:3" in done.stderr
+    with open_store(f"sqlite:///{tmp_path / 'callqa.db'}").connect() as conn:
+        rows = conn.execute(select(Operator.code, Operator.name, Operator.team).order_by(Operator.code)).all()
+    assert [tuple(r) for r in rows] == [("101", "Анна Смирнова", "Екатеринбург-1"), ("102", "Игорь", None)]
+    (tmp_path / "bad.csv").write_text("name,team\nАнна,X\n", encoding="utf-8")
+    bad = callqa("operators", "import", str(tmp_path / "bad.csv"), cwd=tmp_path)
+    assert bad.returncode == 2 and "no operator code column" in bad.stdout + bad.stderr

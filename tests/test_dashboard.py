@@ -93,6 +93,11 @@ def test_an_operator_sees_only_own_calls_and_cannot_open_another_by_query_parame
     assert not opened.error and opened.title[0].value.startswith("Call ")
 
 
+def test_a_team_lead_sees_the_team_only(data):
+    frame = page("calls", "lead").dataframe[0].value
+    assert len(frame) > 0 and set(frame["team"]) == {"Екатеринбург-1"}
+
+
 def test_an_analyst_never_sees_the_card_number(data):
     card_call = data["truth"]["call-008"]
     card = next(s["value"] for t in card_call["turns"] for s in t["pii"] if s["kind"] == "card")

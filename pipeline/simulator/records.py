@@ -190,6 +190,14 @@ def write_incidents(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def write_roster(path: Path, operators: list[dict]) -> None:
+    """The operator roster (code, name, team), as `callqa operators import` reads it."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=("code", "name", "team"))
+        writer.writeheader()
+        writer.writerows(operators)
+
+
 def duplicate_pairs(rows: list[dict]) -> list[tuple[str, str]]:
     """Same INN-KPP and knowledge article, created less than 7 days apart."""
     pairs = []

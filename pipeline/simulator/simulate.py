@@ -196,13 +196,15 @@ def simulate(
         writer = csv.DictWriter(handle, fieldnames=("call_id", "text", "purpose", "caller_type"))
         writer.writeheader()
         writer.writerows(training)
+    operators = [
+        {"code": o.code, "name": o.full_name, "team": o.team}
+        for o in sorted({p.operator for p in plans}, key=lambda o: o.code)
+    ]
+    records.write_roster(out_dir / "operators.csv", operators)
     truth = {
         "period": {"start": plans[0].start.date().isoformat(), "days": days, "seed": seed},
         "operator_channel": "left" if operator_left else "right",
-        "operators": [
-            {"code": o.code, "name": o.full_name, "team": o.team}
-            for o in sorted({p.operator for p in plans}, key=lambda o: o.code)
-        ],
+        "operators": operators,
         "calls": [_truth(call, rendered[:i], operator_left) for i, call in enumerate(rendered)],
         "duplicate_incidents": [list(pair) for pair in records.duplicate_pairs(incidents)],
     }

@@ -150,6 +150,12 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
         folder / "models" / "purpose"
     )
     engine = open_store(f"sqlite:///{folder / 'callqa.db'}")
+    if (source / "operators.csv").exists():
+        from ingest.roster import read_roster
+        from store.operators import save_roster
+
+        with engine.begin() as conn:
+            save_roster(conn, read_roster(source / "operators.csv").entries, "callqa")
     options = {"analytics": {"models_dir": str(folder / "models")}}
     started = time.perf_counter()
     request = IngestRequest(source / "recordings", cdr=source / "Master.csv", queue_log=source / "queue_log",

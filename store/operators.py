@@ -1,4 +1,4 @@
-"""Operators' enrolled voiceprints (speaker embeddings that label the operator in mono calls)."""
+"""Operators: enrolled voiceprints (label the operator in mono calls) and the roster (names, teams)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ def load_voiceprints(conn: Connection, operator_id: int | None = None) -> dict[s
     rows = conn.execute(query).all()
     own = {code: vector for code, vector, op_id in rows if op_id == operator_id}
     return own or {code: vector for code, vector, _ in rows}
+
+
+def save_roster(conn: Connection, entries: list, actor: str) -> int:
+    """Create or update operators' names and teams from a roster; returns how many entries were applied."""
+    for entry in entries:
+        insert_ignore(conn, Operator.__table__, [{"code": entry.code}], ("code",))
+        values = {k: v for k, v in (("name", entry.name), ("team", entry.team)) if v}
+        if values:
+            conn.execute(update(Operator).where(Operator.code == entry.code).values(**values))
+    audit(conn, actor, "import_roster", "operators", None, {"entries": len(entries)})
+    return len(entries)
