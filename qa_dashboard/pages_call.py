@@ -28,19 +28,23 @@ def _call_id() -> int | None:
         return None
 
 
+@st.cache_data(max_entries=20, show_spinner="Preparing the audio …")
+def _redacted_audio(uniqueid: str) -> bytes:
+    """The call's audio with card numbers muted (cached: every click on a turn reruns the page)."""
+    from pipeline.redaction import redact_call_audio
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
+        redact_call_audio(engine(), uniqueid, Path(handle.name))
+        return Path(handle.name).read_bytes()
+
+
 def _audio(call: dict) -> None:
     who = viewer()
     if not call.get("recording") or not Path(call["recording"]).exists():
         st.info("No recording for this call.")
         return
     redacted = who.role != "admin"  # card numbers are muted for everyone but admins
-    data = Path(call["recording"]).read_bytes()
-    if redacted:
-        from pipeline.redaction import redact_call_audio
-
-        with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
-            redact_call_audio(engine(), call["uniqueid"], Path(handle.name))
-            data = Path(handle.name).read_bytes()
+    data = _redacted_audio(call["uniqueid"]) if redacted else Path(call["recording"]).read_bytes()
     st.audio(data, format="audio/wav", start_time=int(st.session_state.get("start_time", 0)))
     if st.session_state.get("listened") != call["id"]:
         with engine().begin() as conn:

@@ -103,7 +103,7 @@ def _visible(conn: Connection, viewer: Viewer, call_id: int) -> dict:
 def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     """Everything about one call (or AccessDenied / LookupError); the view is audited."""
     call = _visible(conn, viewer, call_id)
-    outcome = next((r for r in analysed_calls(conn, CallFilter()) if r["id"] == call_id), None)
+    outcome = next(iter(analysed_calls(conn, CallFilter(call_id=call_id))), None)
     detail = call_details(conn, [call_id])[call_id]
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")

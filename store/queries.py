@@ -30,6 +30,7 @@ class CallFilter:
     since: datetime | None = None
     until: datetime | None = None
     counted: bool | None = None
+    call_id: int | None = None
 
 
 def _filtered(query, where: CallFilter):
@@ -41,6 +42,8 @@ def _filtered(query, where: CallFilter):
         query = query.where(Call.start_at >= where.since)
     if where.until:
         query = query.where(Call.start_at < where.until)
+    if where.call_id is not None:
+        query = query.where(Call.id == where.call_id)
     if where.counted is not None:
         query = query.where(CallOutcome.counted.is_(where.counted))
     return query
