@@ -10,12 +10,11 @@ from store.queries import CallFilter, analysed_calls, call_details, kpi_facts
 GROUPINGS = ("operator", "team", "day", "week", "month")
 
 
-def _group(row: dict, by: str) -> str:
-    if by in ("operator", "team"):
-        return row[by] or "unknown"
-    start = row["start_at"]
-    if start is None:
-        return "unknown"
+def _group(value, by: str) -> str:
+    """The group label of a call: its operator or team, or its day / ISO week / month."""
+    if by in ("operator", "team") or value is None:
+        return value or "unknown"
+    start = value
     if by == "day":
         return start.strftime("%Y-%m-%d")
     if by == "week":
@@ -34,18 +33,18 @@ def kpi_table(
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
     with engine.connect() as conn:
-        rows = kpi_facts(conn, where)
+        rows = kpi_facts(conn, where, by)
     facts = [
         CallKpiFacts(
-            call_id=row.id,
-            group=_group(row._mapping, by),
-            handle_seconds=row.handle_seconds or 0.0,
-            is_repeat=row.repeat_of_call_id is not None,
-            followed_by_repeat=bool(row.followed_by_repeat),
-            linked=bool(row.linked),
-            compliance=row.compliance_score,
+            call_id,
+            _group(group, by),
+            handle or 0.0,
+            repeat_of is not None,
+            bool(followed),
+            bool(linked),
+            compliance,
         )
-        for row in rows
+        for call_id, group, handle, repeat_of, followed, linked, compliance in rows
     ]
     return add_composite(kpi_rows(facts), options)
 

@@ -59,7 +59,8 @@ def _highlight(text: str, wanted: set[str]) -> str:
     out, position = [], 0
     for stem, start, end in token_spans(text):
         out.append(text[position:start])
-        out.append(f"**{text[start:end]}**" if stem in wanted else text[start:end])
+        hit = any(stem.startswith(w) for w in wanted)
+        out.append(f"**{text[start:end]}**" if hit else text[start:end])
         position = end
     out.append(text[position:])
     return "".join(out)

@@ -72,15 +72,18 @@ def analysed_calls(
     return [dict(row) for row in rows]
 
 
-def kpi_facts(conn: Connection, where: CallFilter | None = None) -> list:
-    """Counted calls with only what KPIs need (no JSON columns: fast over 100k calls)."""
+def kpi_facts(conn: Connection, where: CallFilter | None = None, group_column: str = "operator") -> list:
+    """Counted calls as (id, group, handle, repeat_of, followed_by_repeat, linked, compliance) tuples.
+
+    Only what KPIs need, no JSON columns and no timestamps unless grouping by time: fast over 100k calls.
+    """
     where = where or CallFilter()
     where.counted = True
+    group = {"operator": Operator.code, "team": Operator.team}.get(group_column, Call.start_at)
     query = (
         select(
-            Call.id, Call.start_at, Operator.code.label("operator"), Operator.team,
-            CallOutcome.handle_seconds, CallOutcome.repeat_of_call_id, CallOutcome.followed_by_repeat,
-            CallOutcome.linked, CallOutcome.compliance_score,
+            Call.id, group, CallOutcome.handle_seconds, CallOutcome.repeat_of_call_id,
+            CallOutcome.followed_by_repeat, CallOutcome.linked, CallOutcome.compliance_score,
         )
         .join(CallOutcome, CallOutcome.call_id == Call.id)
         .outerjoin(Operator, Operator.id == Call.operator_id)

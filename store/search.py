@@ -23,14 +23,18 @@ class SearchFilter:
     only_team: str | None = None
 
 
+# Single words match as prefixes of stems: Snowball cuts some forms shorter than others
+# ("подпись" → "подп", "подписи" → "подпис"). Phrases match their stems exactly.
+
+
 def _fts5(node) -> str:
     kind = type(node).__name__
     if kind == "Term":
-        return f'"{node.stem}"'
+        return f'"{node.stem}"*'
     if kind == "Phrase":
         return '"' + " ".join(node.stems) + '"'
     if kind == "Near":
-        return f'NEAR("{node.left}" "{node.right}", {node.distance})'
+        return f'NEAR("{node.left}"* "{node.right}"*, {node.distance})'
     if kind == "Any":
         return "(" + " OR ".join(_fts5(n) for n in node.nodes) + ")"
     if kind == "All":
@@ -44,11 +48,11 @@ def _fts5(node) -> str:
 def _tsquery(node) -> str:
     kind = type(node).__name__
     if kind == "Term":
-        return f"'{node.stem}'"
+        return f"'{node.stem}':*"
     if kind == "Phrase":
         return "(" + " <-> ".join(f"'{s}'" for s in node.stems) + ")"
     if kind == "Near":
-        pairs = [f"'{a}' <{d}> '{b}'" for d in range(1, node.distance + 2) for a, b in
+        pairs = [f"'{a}':* <{d}> '{b}':*" for d in range(1, node.distance + 2) for a, b in
                  ((node.left, node.right), (node.right, node.left))]  # fmt: skip
         return "(" + " | ".join(pairs) + ")"
     if kind == "Not":
@@ -76,14 +80,22 @@ _FILTERS = (
 def search_utterances(
     conn: Connection, query, where: SearchFilter | None = None, limit: int = 200
 ) -> list[dict]:
-    """Utterances matching a parsed query (see classifiers.search_query), newest calls first."""
+    """Utterances matching a parsed query (see classifiers.search_query), latest processed first.
+
+    SQLite walks the FTS5 index backwards from the newest row and stops at `limit` hits that pass the
+    filters, so a common word costs no more than a rare one; PostgreSQL takes the top rows of its GIN
+    matches.
+    """
     where = where or SearchFilter()
     params: dict = {"limit": limit}
     if conn.dialect.name == "sqlite":
-        match = "u.id IN (SELECT rowid FROM utterances_fts WHERE utterances_fts MATCH :match)"
+        source = "utterances_fts f JOIN utterances u ON u.id = f.rowid"
+        match, order = "utterances_fts MATCH :match", "f.rowid DESC"
         params["match"] = _fts5(query)
     else:
+        source = "utterances u"
         match = "to_tsvector('simple', coalesce(u.search_text, '')) @@ to_tsquery('simple', :match)"
+        order = "u.id DESC"
         params["match"] = _tsquery(query)
     clauses = [match]
     for column, key, operator in _FILTERS:
@@ -94,12 +106,12 @@ def search_utterances(
     sql = f"""
         SELECT u.id, u.call_id, u.role, u.start, u."end", u.text, u.normalized_text, c.uniqueid, c.start_at,
                o.code AS operator, co.purpose, co.compliance_score
-        FROM utterances u
+        FROM {source}
         JOIN calls c ON c.id = u.call_id
         LEFT JOIN operators o ON o.id = c.operator_id
         LEFT JOIN call_outcomes co ON co.call_id = c.id
         WHERE {" AND ".join(clauses)}
-        ORDER BY c.start_at DESC, u.call_id, u.idx
+        ORDER BY {order}
         LIMIT :limit
     """  # every value is a bound parameter; the clauses are the fixed strings above
     return [dict(row) for row in conn.execute(text(sql), params).mappings()]
