@@ -13,6 +13,7 @@ from store.access import (
     AccessDenied,
     add_coaching_note,
     decide_candidate,
+    link_incident_by_number,
     open_call,
     override_verdict,
     record_listen,
@@ -105,6 +106,13 @@ def _scorecard(call: dict) -> None:
                     st.rerun()
                 except ValueError as e:
                     st.error(str(e))
+    overrides = [e for e in call["evaluations"] if e["kind"] == "override"]
+    if overrides:
+        with st.expander(f"History of overrides ({len(overrides)})"):
+            for e in overrides:
+                st.write(
+                    f"{e['created_at']} · {e['evaluator']}: {e['item_id']} → {e['verdict']} ({e['reason']})"
+                )
     _calibration(call, machine_items)
 
 
@@ -146,6 +154,16 @@ def _links(call: dict) -> None:
     pending = [c for c in call["candidates"] if c["decision"] == "pending"]
     if not call["links"] and not pending:
         st.caption("No linked incident and no suggestion." if outcome else "")
+    if who.may("decide_links"):
+        left, right = st.columns([3, 1])
+        number = left.text_input("Link another incident (number)", key="link-number")
+        if right.button("Link") and number:
+            try:
+                with engine().begin() as conn:
+                    link_incident_by_number(conn, who, call["id"], number)
+                st.rerun()
+            except LookupError as e:
+                st.error(str(e))
     for candidate in pending:
         cols = st.columns([4, 1, 1])
         cols[0].write(
@@ -178,7 +196,7 @@ def _responses(call: dict) -> None:
                 except ValueError as e:
                     st.error(str(e))
     if who.may("resolve") and any(r["action"] == "dispute" for r in call["responses"]):
-        resolution = st.text_input("Resolution of the dispute")
+        resolution = st.text_input("Resolution of the dispute", key="resolution")
         if st.button("Resolve dispute"):
             with engine().begin() as conn:
                 respond(conn, who, call["id"], "resolve", resolution)

@@ -11,7 +11,7 @@ import streamlit as st
 from qa_dashboard.common import clock, engine, open_call_link, purpose_title, shown, viewer
 from qa_dashboard.sampling import STRATEGIES, review_queue
 from store import audit
-from store.access import Viewer, count_visible_calls, list_calls, save_view, saved_views
+from store.access import Viewer, count_visible_calls, disputed_calls, list_calls, save_view, saved_views
 from store.queries import CallFilter
 
 
@@ -123,7 +123,8 @@ def review_page() -> None:
     size = st.slider("How many", 5, 100, 20)
     with engine().connect() as conn:
         rows = list_calls(conn, viewer())
-    picked = review_queue(rows, strategy, size)
+        disputed = disputed_calls(conn)
+    picked = review_queue(rows, strategy, size, disputed=disputed)
     frame = _table(picked)
     if picked:
         frame.insert(0, "why", [p["why"] for p in picked])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -83,6 +85,8 @@ def search_page() -> None:
     operator = st.text_input("Operator code", value=preset.get("operator", ""))
     purpose = st.text_input("Purpose label", value=preset.get("purpose", ""))
     max_score = st.number_input("Score at most", 0.0, 100.0, float(preset.get("max_score", 100.0)))
+    since = st.date_input("From", value=None, key="search-since")
+    until = st.date_input("To", value=None, key="search-until")
     if not query:
         return
     try:
@@ -95,6 +99,8 @@ def search_page() -> None:
         operator=operator or None,
         purpose=purpose or None,
         max_score=max_score if max_score < 100 else None,
+        since=datetime.combine(since, time.min) if since else None,
+        until=datetime.combine(until, time.max) if until else None,
     )
     with engine().begin() as conn:
         hits = search(conn, who, tree, where)

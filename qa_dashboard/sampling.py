@@ -9,6 +9,7 @@ STRATEGIES = {
     "stratified": "Same number per operator",
     "low_score": "Low score first",
     "low_asr": "Low ASR confidence",
+    "disputed": "Disputed by the operator",
     "excluded_long": "Excluded but long",
 }
 LOW_SCORE = 70.0
@@ -20,9 +21,13 @@ def _lowest(calls: list[dict], key: str, below: float) -> list[dict]:
     return sorted((c for c in calls if c[key] is not None and c[key] < below), key=lambda c: c[key])
 
 
-def review_queue(calls: list[dict], strategy: str, size: int, seed: int = 0) -> list[dict]:
+def review_queue(
+    calls: list[dict], strategy: str, size: int, seed: int = 0, disputed: set[int] | None = None
+) -> list[dict]:
     """Up to `size` calls (analysed-call rows) chosen by `strategy`, each with a `why`."""
     rng = random.Random(seed)
+    if strategy == "disputed":
+        return [{**c, "why": "disputed"} for c in calls if c["id"] in (disputed or set())][:size]
     if strategy == "random":
         picked = rng.sample(calls, min(size, len(calls)))
         return [{**c, "why": "random"} for c in picked]

@@ -17,6 +17,7 @@ from store.schema import (
     CoachingNote,
     Evaluation,
     EvaluationResponse,
+    Incident,
     IncidentCandidate,
     Operator,
     Recording,
@@ -216,6 +217,26 @@ def link_incident(conn: Connection, viewer: Viewer, call_id: int, incident_id: i
     if exists is None:
         values = {"source": "manual", "confidence": 1.0, "created_by": viewer.username}
         conn.execute(insert(CallIncidentLink).values(call_id=call_id, incident_id=incident_id, **values))
+
+
+def link_incident_by_number(conn: Connection, viewer: Viewer, call_id: int, number: str) -> None:
+    """Link a call to the incident with this helpdesk number (LookupError when there is none)."""
+    incident_id = conn.execute(select(Incident.id).where(Incident.external_id == number.strip())).scalar()
+    if incident_id is None:
+        raise LookupError(f"no incident {number!r}")
+    link_incident(conn, viewer, call_id, incident_id)
+    audit(conn, viewer.username, "link_incident", "call", _visible(conn, viewer, call_id)["uniqueid"],
+          {"incident": number})  # fmt: skip
+
+
+def disputed_calls(conn: Connection) -> set[int]:
+    """Calls whose latest response is a dispute (not yet resolved)."""
+    latest: dict[int, str] = {}
+    for call_id, action in conn.execute(
+        select(EvaluationResponse.call_id, EvaluationResponse.action).order_by(EvaluationResponse.id)
+    ):
+        latest[call_id] = action
+    return {call_id for call_id, action in latest.items() if action == "dispute"}
 
 
 def search(

@@ -137,3 +137,23 @@ def test_search_finds_word_forms_on_the_operator_side_with_highlights(data):
     assert texts and all("**" in t for t in texts)
     app.text_input[0].input("NEAR/3 обращение").run()
     assert app.error and "NEAR" in app.error[0].value
+
+
+def test_an_operator_disputes_and_the_team_lead_resolves(data):
+    own = next(c for c in _calls(data).values() if c["operator"] == "101")
+    app = page("call", "operator", call=str(own["id"]))
+    next(b for b in app.button if b.label == "Dispute").click().run()
+    assert any("say why" in e.value for e in app.error), "a dispute needs a reason"
+    app.text_input[0].input("the greeting was there, at 0:01")
+    next(b for b in app.button if b.label == "Dispute").click().run()
+    queue = page("review", "controller")
+    queue.radio[0].set_value("disputed").run()
+    assert len(queue.dataframe[0].value) == 1
+    lead = page("call", "lead", call=str(own["id"]))
+    assert any("dispute: the greeting was there" in m.value for m in lead.markdown)
+    lead.text_input(key="resolution").input("agreed, override withdrawn")
+    next(b for b in lead.button if b.label == "Resolve dispute").click().run()
+    engine = open_store(data["url"], migrate=False)
+    with engine.connect() as conn:
+        actions = [a for (a,) in conn.execute(select(AuditEntry.action).order_by(AuditEntry.id))]
+    assert actions.count("dispute") == 1 and actions.count("resolve") == 1
