@@ -7,6 +7,7 @@ the work it invalidates.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 from pipeline.analytics_stages import CLASSIFY
 from pipeline.speech_stages import TRANSCRIBE
@@ -37,17 +38,25 @@ def register_stage(stage: Stage) -> Stage:
 def registered_stages(names: list[str] | None = None, options: dict | None = None) -> list[Stage]:
     """Stages in dependency order, optionally only the named ones (with a clear error for unknown names).
 
-    With `options` (what `callqa run` passes to stages), versions include what the options change.
+    With `options` (what `callqa run` passes to stages), versions include what the options change, and
+    every stage's version carries its prerequisites' versions: a new transcription model reclassifies.
     """
     if names:
         unknown = [n for n in names if n not in _REGISTRY]
         if unknown:
             raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(_REGISTRY)}")
-    stages = [s for s in _REGISTRY.values() if not names or s.name in names]
     options = options or {}
+    versions: dict[str, str] = {}
+    for stage in _REGISTRY.values():  # registration order is dependency order
+        version = f"{stage.version}+{stage.versioned_by(options)}" if stage.versioned_by else stage.version
+        if stage.depends_on:
+            upstream = "|".join(versions[d] for d in stage.depends_on)
+            version += "@" + hashlib.sha256(upstream.encode()).hexdigest()[:8]
+        versions[stage.name] = version
     return [
-        dataclasses.replace(s, version=f"{s.version}+{s.versioned_by(options)}") if s.versioned_by else s
-        for s in stages
+        dataclasses.replace(s, version=versions[s.name])
+        for s in _REGISTRY.values()
+        if not names or s.name in names
     ]
 
 

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from store.migrate import include_object
 from store.schema import Base
 
 config = context.config
@@ -13,6 +14,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
