@@ -108,7 +108,7 @@ def _clean_utterances(call: dict) -> list[dict]:
 
 def clean_text_scores(classifiers: ClassifierSet) -> list[str]:
     """Purpose and checklist items from the ground-truth text (perfect ASR and roles)."""
-    from pipeline.simulator.verify import Score, report
+    from simulator.verify import Score, report
 
     truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
     scores: dict[str, Score] = {}
@@ -135,7 +135,7 @@ def clean_text_scores(classifiers: ClassifierSet) -> list[str]:
 
 
 def pipeline_scores(db: str) -> list[str]:
-    from pipeline.simulator.verify import report, verify
+    from simulator.verify import report, verify
     from store import open_store
 
     truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))

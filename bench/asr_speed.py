@@ -28,7 +28,7 @@ from asr import AsrOptions, Transcriber  # noqa: E402
 from bench.common import median, write_section  # noqa: E402
 from bench.wer import word_errors  # noqa: E402
 from ingest import decode_audio  # noqa: E402
-from pipeline.loadgen import write_audio  # noqa: E402
+from ingest.encode import write_audio  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 DEMO = REPO / "demo"
@@ -112,7 +112,7 @@ def peak_memory(minutes: int) -> float:
     code = f"""
 import resource, sys
 sys.path.insert(0, {str(REPO)!r})
-from pipeline.speech_stages import transcribe
+from pipeline.stages.transcribe import transcribe
 from pipeline.stages import StageInput
 transcribe(StageInput(1, {str(path)!r}, options={{"asr": {{"cpu_threads": 2}}}}))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

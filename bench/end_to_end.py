@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import write_section  # noqa: E402
-from pipeline.simulator.verify import process_call_centre, report, verify  # noqa: E402
+from simulator.verify import process_call_centre, report, verify  # noqa: E402
 
 DEMO = REPO / "demo"
 

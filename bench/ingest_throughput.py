@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import median, write_section  # noqa: E402
 from ingest import find_recordings  # noqa: E402
 from ingest.records import CallRecord  # noqa: E402
-from pipeline.loadgen import make_call_centre  # noqa: E402
+from simulator.loadgen import make_call_centre  # noqa: E402
 
 DATA = REPO / ".bench-data"
 
@@ -82,7 +82,7 @@ print(json.dumps({{"seconds": seconds, "accepted": summary.accepted, "peak_mib":
 
 def store_writes(url: str, rows: int = 20000) -> float:
     """Call-record legs registered per second (each leg: insert-if-new plus the call rebuild)."""
-    from pipeline.ingest_run import registry
+    from store import call_records as registry
     from store import open_store
 
     engine = open_store(url)

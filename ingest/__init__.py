@@ -5,6 +5,7 @@ Pure functions and dataclasses; storing what they return is the pipeline's job.
 
 from ingest.audio import AUDIO_EXTENSIONS, AudioInfo, decode_audio, inspect_audio
 from ingest.cdr import read_master_csv
+from ingest.encode import CODECS, write_audio
 from ingest.errors import IngestError, InputFileError
 from ingest.examine import FileIdentity, RecordingFacts, examine_recording, find_recordings, identify
 from ingest.filenames import RecordingName, parse_recording_name
@@ -17,6 +18,7 @@ from ingest.validate import Rejection, ValidationOptions, check_against_call_rec
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "CODECS",
     "AudioInfo",
     "CallRecord",
     "ColumnMapping",
@@ -45,4 +47,5 @@ __all__ = [
     "read_master_csv",
     "read_queue_log",
     "validate_audio",
+    "write_audio",
 ]

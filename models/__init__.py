@@ -1,7 +1,7 @@
 """Model registry: resolve, verify and cache weights; trained classifier artifacts."""
 
 from models.bundled import WHISPER_BASE, ModelError, SplitModel, assemble, cache_root
-from models.registry import ResolvedModel, resemblyzer_weights, resolve_whisper
+from models.catalog import ResolvedModel, resemblyzer_weights, resolve_whisper
 
 __all__ = [
     "WHISPER_BASE",

@@ -33,7 +33,7 @@ from ingest import (
 )
 from pipeline.process import worker_pool
 from pipeline.stages import registered_stages
-from store import registry
+from store import call_records
 from store.audit import audit, current_actor
 from store.queue import JobQueue
 
@@ -89,9 +89,9 @@ def _import(
     engine: Engine,
     kind: str,
     reader: Callable[[], ImportResult],
-    register: Callable[[Connection, list], registry.RegisterCounts],
+    register: Callable[[Connection, list], call_records.RegisterCounts],
     summary: IngestSummary,
-) -> registry.RegisterCounts | None:
+) -> call_records.RegisterCounts | None:
     """Read one input file and register its rows and problems in one transaction.
 
     A file that cannot be read at all is reported and the rest of the ingest goes on.
@@ -103,12 +103,12 @@ def _import(
         problem = RowProblem(kind, None, e.code, e.message)
         summary.problems.append(problem)
         with engine.begin() as conn:
-            registry.record_problems(conn, kind, [problem])
+            call_records.record_problems(conn, kind, [problem])
         return None
     summary.problems.extend(result.problems)
     with engine.begin() as conn:
         counts = register(conn, result.rows)
-        registry.record_problems(conn, kind, result.problems)
+        call_records.record_problems(conn, kind, result.problems)
     return counts
 
 
@@ -127,17 +127,17 @@ def _register_records(engine: Engine, request: IngestRequest, summary: IngestSum
             if request.cdr_mapping
             else partial(read_master_csv, request.cdr)
         )
-        if counts := _import(engine, "cdr", reader, registry.register_call_records, summary):
+        if counts := _import(engine, "cdr", reader, call_records.register_call_records, summary):
             summary.call_legs_added += counts.added
             summary.records_unchanged += counts.unchanged
     if request.incidents:
         reader = partial(read_incidents, request.incidents, request.incidents_mapping)
-        if counts := _import(engine, "incidents", reader, registry.register_incidents, summary):
+        if counts := _import(engine, "incidents", reader, call_records.register_incidents, summary):
             summary.incidents_added += counts.added
             summary.incidents_updated += counts.details.get("updated", 0)
     if request.queue_log:
         reader = partial(read_queue_log, request.queue_log)
-        if counts := _import(engine, "queue_log", reader, registry.register_queue_events, summary):
+        if counts := _import(engine, "queue_log", reader, call_records.register_queue_events, summary):
             summary.queue_events_added += counts.added
             summary.records_unchanged += counts.unchanged
 
@@ -177,13 +177,13 @@ def _fingerprint_and_examine(
         if progress:
             progress("fingerprint", number, len(paths))
     with engine.connect() as conn:
-        known = registry.known_recordings(conn, [i.sha256 for i in identities])
+        known = call_records.known_recordings(conn, [i.sha256 for i in identities])
     fresh: dict[str, FileIdentity] = {}
     copies_in_batch: list[FileIdentity] = []
     with engine.begin() as conn:
         for identity in identities:
             if identity.sha256 in known:
-                if registry.remember_path(conn, known[identity.sha256][0], identity.path):
+                if call_records.remember_path(conn, known[identity.sha256][0], identity.path):
                     summary.same_content_other_name += 1
                 else:
                     summary.recordings_unchanged += 1
@@ -203,16 +203,16 @@ def _fingerprint_and_examine(
             progress("decode and validate", number, len(todo))
     if copies_in_batch:
         with engine.begin() as conn:
-            ids = registry.known_recordings(conn, [i.sha256 for i in copies_in_batch])
+            ids = call_records.known_recordings(conn, [i.sha256 for i in copies_in_batch])
             for copy in copies_in_batch:
-                registry.remember_path(conn, ids[copy.sha256][0], copy.path)
+                call_records.remember_path(conn, ids[copy.sha256][0], copy.path)
         summary.same_content_other_name += len(copies_in_batch)
 
 
 def _store_facts(engine: Engine, batch: Iterable[RecordingFacts], summary: IngestSummary) -> None:
     with engine.begin() as conn:
         for facts in batch:
-            outcome = registry.add_recording(conn, facts)
+            outcome = call_records.add_recording(conn, facts)
             if outcome.status == "accepted":
                 summary.accepted += 1
             else:
@@ -244,20 +244,20 @@ def ingest(
             )
             summary.problems.append(problem)
             with engine.begin() as conn:
-                registry.record_problems(conn, "input", [problem])
+                call_records.record_problems(conn, "input", [problem])
         else:
             _register_recordings(
                 engine, request.recordings_dir, summary, options, raw_sample_rate, workers, progress
             )
     with engine.begin() as conn:
         # Matching runs over everything stored, so records and recordings may arrive in any order.
-        late = registry.attach_recordings(conn, options)
+        late = call_records.attach_recordings(conn, options)
         summary.problems.extend(late)
         summary.conflicts = sum(p.code == "conflict" for p in late)
         summary.rejected_after_matching = len(late) - summary.conflicts
-        registry.apply_queue_events(conn)
-        registry.link_helpdesk_incidents(conn)
-        registry.link_call_clients(conn)
+        call_records.apply_queue_events(conn)
+        call_records.link_helpdesk_incidents(conn)
+        call_records.link_call_clients(conn)
         audit(
             conn,
             actor or current_actor(),

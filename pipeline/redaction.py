@@ -42,7 +42,7 @@ def muted_spans(utterances: list[tuple[str, list[tuple[float, float, str]]]]) ->
 def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
     """Write a WAV copy of the call's recording with card numbers muted; returns how many spans were muted."""
     from ingest import decode_audio
-    from pipeline.loadgen import write_audio
+    from ingest.encode import write_audio
 
     with engine.connect() as conn:
         recording = conn.execute(

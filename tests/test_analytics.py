@@ -13,14 +13,14 @@ from classifiers import PurposeModel, cross_validate, load_checklist
 from classifiers.compliance import CallContext, evaluate
 from classifiers.taxonomy import ConfigFileError
 from ingest import decode_audio
-from pipeline.analysis import analyse
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.redaction import redact_call_audio
 from pipeline.reporting import export_calls, kpi_table
 from pipeline.runner import run_jobs
-from pipeline.simulator.verify import verify
 from pipeline.stages import registered_stages
+from pipeline.stages.outcomes import analyse
+from simulator.verify import verify
 from store import JobQueue
 from tests.conftest import REPO
 

@@ -14,7 +14,7 @@ from asr import AsrOptions, Transcriber, collapse_repetitions, normalise_numbers
 from bench.wer import word_errors
 from ingest import decode_audio
 from models import ModelError, resolve_whisper
-from pipeline.simulator.mixing import hold_music
+from simulator.mixing import hold_music
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest import ValidationOptions, check_against_call_record, examine_recording, identify
-from pipeline.loadgen import speechlike, write_audio
+from simulator.loadgen import speechlike, write_audio
 
 
 def _examine(path, **options):

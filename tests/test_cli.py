@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy import select
 
-from pipeline.loadgen import make_call_centre
+from simulator.loadgen import make_call_centre
 from tests.conftest import REPO
 
 CALLQA = [sys.executable, "-m", "pipeline"]

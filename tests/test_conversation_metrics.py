@@ -50,8 +50,8 @@ def test_silent_call():
 
 @pytest.mark.slow
 def test_music_on_hold_is_found_in_a_simulated_call():
-    from pipeline.speech_stages import transcribe
     from pipeline.stages import StageInput
+    from pipeline.stages.transcribe import transcribe
 
     truth = json.loads((REPO / "demo" / "ground_truth.json").read_text(encoding="utf-8"))
     call = min((c for c in truth["calls"] if c["hold"]), key=lambda c: c["billsec"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ingest import decode_audio, examine_recording, identify, inspect_audio
-from pipeline.loadgen import CODECS, speechlike, write_audio
+from simulator.loadgen import CODECS, speechlike, write_audio
 
 LOSSLESS = {"pcm", "flac"}
 # Lossy codecs add encoder delay and frame padding (AAC: 1024 samples of priming).

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pipeline.reporting import export_calls
-from pipeline.simulator.verify import process_call_centre, verify
+from simulator.verify import process_call_centre, verify
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"

@@ -8,7 +8,8 @@ import shutil
 from sqlalchemy import func, select
 
 from pipeline.ingest_run import IngestRequest, ingest
-from pipeline.loadgen import (
+from pipeline.stages import registered_stages
+from simulator.loadgen import (
     SyntheticCall,
     cdr_row,
     make_call_centre,
@@ -16,7 +17,6 @@ from pipeline.loadgen import (
     speechlike,
     write_audio,
 )
-from pipeline.stages import registered_stages
 from store import status_report
 from store.schema import (
     Base,

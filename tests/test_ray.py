@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from pipeline.ingest_run import IngestRequest, ingest
-from pipeline.loadgen import make_call_centre
+from simulator.loadgen import make_call_centre
 from store import open_store
 from store.schema import Job, Recording, StageResult
 from tests.conftest import _free_port

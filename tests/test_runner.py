@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
-from pipeline.loadgen import make_call_centre, speechlike, write_audio
 from pipeline.runner import run_jobs
 from pipeline.stages import Stage, StageError, registered_stages
+from simulator.loadgen import make_call_centre, speechlike, write_audio
 from store import JobQueue, open_store
 from store.schema import Job, Recording, StageResult
 from tests.conftest import wait_for

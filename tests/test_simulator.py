@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from ingest import decode_audio, inspect_audio, parse_recording_name
-from pipeline.simulator.numbers import DIGIT_WORDS, inn_check_digit, luhn_check_digit
-from pipeline.simulator.plan import plan_period
+from simulator.numbers import DIGIT_WORDS, inn_check_digit, luhn_check_digit
+from simulator.plan import plan_period
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"
@@ -214,7 +214,7 @@ def test_plans_are_deterministic_per_seed():
 def test_generator_writes_the_same_files_for_the_same_seed(tmp_path):
     if shutil.which("festival") is None:
         pytest.fail("the generator needs Festival: apt-get install festival festvox-ru sox")
-    from pipeline.simulator import simulate
+    from simulator import simulate
 
     def run(folder: Path) -> dict[str, str]:
         simulate(folder, calls=6, days=3, seed=5, training_calls=20, cache_dir=tmp_path / "tts")

@@ -1,112 +1,16 @@
-"""The `callqa` command line: ingest, run, status, db."""
+"""Pipeline commands: ingest, run, status, models, operators, db."""
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from pipeline.config import ConfigError, Settings, load_settings
-
-app = typer.Typer(
-    help="callqa: speech analytics and quality monitoring for call centres.", no_args_is_help=True
-)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-models_app = typer.Typer(
-    help="Speech models: check what is available offline, fetch from a hub.", no_args_is_help=True
-)
-app.add_typer(models_app, name="models")
-operators_app = typer.Typer(help="Operators: roster import, voiceprint enrolment.", no_args_is_help=True)
-app.add_typer(operators_app, name="operators")
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-
-class _State:
-    settings: Settings
-
-
-state = _State()
-
-
-@app.callback()
-def _global(
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL (default: CALLQA_DB or ./callqa.db).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Settings file (default: ./callqa.toml).")
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show progress details in the log.")
-    ] = False,
-) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    try:
-        state.settings = load_settings(config)
-    except ConfigError as e:
-        console.print(f"[red]settings:[/red] {e}")
-        raise typer.Exit(2) from e
-    if db:
-        state.settings.db = db
-
-
-def _engine(migrate: bool = True):
-    from sqlalchemy.exc import OperationalError
-
-    from store import open_store
-
-    try:
-        return open_store(state.settings.db, migrate=migrate)
-    except OperationalError as e:
-        console.print(f"[red]cannot open the database[/red] {state.settings.db}: {e.orig}")
-        raise typer.Exit(2) from e
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-
-
-@contextmanager
-def _step_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A progress display with one bar per named step, fed by `report(step, done, total)`."""
-    with _progress() as progress:
-        tasks: dict[str, int] = {}
-
-        def report(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = progress.add_task(step, total=total)
-            progress.update(tasks[step], completed=done, total=total)
-
-        yield report
+from pipeline.cli.context import app, ctx, db_app, models_app, operators_app
 
 
 def _load_mapping(path: Path | None):
@@ -117,7 +21,7 @@ def _load_mapping(path: Path | None):
     try:
         return load_mapping(path)
     except InputFileError as e:
-        console.print(f"[red]mapping:[/red] {e.message}")
+        ctx.console.print(f"[red]mapping:[/red] {e.message}")
         raise typer.Exit(2) from e
 
 
@@ -146,7 +50,7 @@ def ingest(
     from pipeline.ingest_run import ingest as run_ingest
 
     if recordings_dir is None and not (cdr or queue_log or incidents):
-        console.print(
+        ctx.console.print(
             "nothing to ingest: give a folder of recordings and/or --cdr / --queue-log / --incidents"
         )
         raise typer.Exit(2)
@@ -158,9 +62,9 @@ def ingest(
         incidents=incidents,
         incidents_mapping=_load_mapping(incidents_mapping),
     )
-    settings = state.settings
-    engine = _engine()
-    with _step_progress() as report:
+    settings = ctx.settings
+    engine = ctx.engine()
+    with ctx.step_progress() as report:
         summary = run_ingest(
             engine,
             request,
@@ -170,24 +74,24 @@ def ingest(
             progress=report,
             stage_options=settings.stage_options(),
         )
-    out.print(
+    ctx.out.print(
         f"recordings: {summary.files_seen} found, {summary.accepted} accepted, {summary.rejected} rejected, "
         f"{summary.same_content_other_name} same content under another name, "
         f"{summary.recordings_unchanged} already known"
     )
     if summary.conflicts or summary.rejected_after_matching:
-        out.print(
+        ctx.out.print(
             f"after matching to call records: {summary.conflicts} conflicting file(s), "
             f"{summary.rejected_after_matching} rejected for a length that disagrees with the call record"
         )
-    out.print(
+    ctx.out.print(
         f"call records: {summary.call_legs_added} new, {summary.records_unchanged} already known; "
         f"queue events: {summary.queue_events_added} new; "
         f"incidents: {summary.incidents_added} new, {summary.incidents_updated} updated; "
         f"jobs queued: {summary.jobs_enqueued}"
     )
     for problem in summary.problems:
-        out.print(f"  [yellow]![/yellow] {problem}  [dim]({problem.code})[/dim]")
+        ctx.out.print(f"  [yellow]![/yellow] {problem}  [dim]({problem.code})[/dim]")
     if summary.nothing_ran:
         raise typer.Exit(1)
 
@@ -207,28 +111,28 @@ def run(
     from pipeline.stages import registered_stages
     from store import JobQueue, audit, current_actor
 
-    settings = state.settings.pipeline
-    options = state.settings.stage_options()
+    settings = ctx.settings.pipeline
+    options = ctx.settings.stage_options()
     try:
         selected = registered_stages(stages.split(",") if stages else None, options)
     except ValueError as e:
-        console.print(f"[red]{e}[/red]")
+        ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
-    engine = _engine()
+    engine = ctx.engine()
     kind = executor or settings.executor
     try:
         pool = make_executor(
             kind, workers if workers is not None else settings.workers, address or settings.ray_address
         )
     except (RuntimeError, ValueError, ConnectionError) as e:
-        console.print(f"[red]cannot start the {kind} executor:[/red] {e}")
+        ctx.console.print(f"[red]cannot start the {kind} executor:[/red] {e}")
         raise typer.Exit(2) from e
     queue = JobQueue(
         engine, lease_seconds=settings.lease_seconds, retry_backoff_seconds=settings.retry_backoff_seconds
     )
-    console.print(f"running {', '.join(s.name for s in selected)} on {pool.description}")
+    ctx.console.print(f"running {', '.join(s.name for s in selected)} on {pool.description}")
     try:
-        with _progress() as progress:
+        with ctx.progress() as progress:
             task = progress.add_task("processing", total=None)
             summary = run_jobs(
                 engine,
@@ -239,7 +143,7 @@ def run(
                 options=options,
             )
     except KeyboardInterrupt:
-        console.print(
+        ctx.console.print(
             "[yellow]stopped; the jobs in flight were returned to the queue. Run again to finish.[/yellow]"
         )
         raise typer.Exit(130) from None
@@ -249,14 +153,16 @@ def run(
         audit(
             conn, current_actor(), "run", "pipeline", None, {"done": summary.done, "failed": summary.failed}
         )
-    out.print(
+    ctx.out.print(
         f"done: {summary.done}, failed: {summary.failed}, retried: {summary.retried} "
         f"in {summary.seconds:.1f} s"
     )
     for error in summary.errors:
-        out.print(f"  [red]x[/red] {error}")
+        ctx.out.print(f"  [red]x[/red] {error}")
     if any(s.name == "classify" for s in selected):
-        cli_analytics.run_analysis()
+        from pipeline.cli.analytics_commands import run_analysis
+
+        run_analysis()
     if summary.failed and not summary.done:
         raise typer.Exit(1)
 
@@ -266,13 +172,13 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     """Counts per stage and state, and every rejected file, malformed row and failed job."""
     from store import status_report
 
-    engine = _engine()
+    engine = ctx.engine()
     with engine.connect() as conn:
         report = status_report(conn)
     if as_json:
-        out.print_json(json.dumps(asdict(report), default=str))
+        ctx.out.print_json(json.dumps(asdict(report), default=str))
         return
-    out.print(
+    ctx.out.print(
         f"calls: {report.calls} ({report.answered_calls_without_recording} answered without a recording); "
         f"recordings: "
         + (", ".join(f"{n} {s}" for s, n in sorted(report.recordings.items())) or "none")
@@ -281,82 +187,12 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     table = Table("stage", "pending", "running", "done", "failed", title="jobs")
     for stage, counts in report.jobs.items():
         table.add_row(stage, *(str(counts.get(s, 0)) for s in ("pending", "running", "done", "failed")))
-    out.print(table)
+    ctx.out.print(table)
     if report.problems:
-        out.print(f"problems ({len(report.problems)}):")
+        ctx.out.print(f"problems ({len(report.problems)}):")
         for p in report.problems:
             where = f"{p.source}:{p.line}" if p.line else p.source
-            out.print(f"  [yellow]![/yellow] {p.kind:<10} {where}: {p.message}  [dim]({p.code})[/dim]")
-
-
-@app.command()
-def loadgen(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to create.")],
-    calls: Annotated[int, typer.Option(help="Answered calls to generate.")] = 40,
-    unanswered: Annotated[int, typer.Option(help="Abandoned calls (records only, no recording).")] = 5,
-    seconds: Annotated[str, typer.Option(help="Call length in seconds, or a range like 20-180.")] = "20-180",
-    codecs: Annotated[
-        str, typer.Option(help="Comma-separated: pcm, ulaw, alaw, gsm, mp3, opus, flac, aac.")
-    ] = "pcm",
-    stereo: Annotated[bool, typer.Option(help="Operator left, customer right.")] = False,
-    defects: Annotated[bool, typer.Option(help="Add a truncated, a non-audio and a silent file.")] = False,
-    seed: Annotated[int, typer.Option()] = 1,
-) -> None:
-    """Write a synthetic PBX folder (speech-like audio, Master.csv, queue_log, incidents) for load tests."""
-    from pipeline.loadgen import CODECS, add_defects, make_call_centre, save_manifest
-
-    chosen = tuple(c.strip() for c in codecs.split(",") if c.strip())
-    unknown = [c for c in chosen if c not in CODECS]
-    if unknown:
-        console.print(f"[red]unknown codec(s) {', '.join(unknown)}[/red]; known: {', '.join(CODECS)}")
-        raise typer.Exit(2)
-    low, _, high = seconds.partition("-")
-    try:
-        length = (float(low), float(high)) if high else float(low)
-    except ValueError:
-        console.print(f"[red]--seconds {seconds!r}:[/red] give a number (60) or a range (20-180)")
-        raise typer.Exit(2) from None
-    generated = make_call_centre(
-        out_dir, calls=calls, seconds=length, codecs=chosen, stereo=stereo, seed=seed, unanswered=unanswered
-    )
-    save_manifest(out_dir, generated)
-    if defects:
-        add_defects(out_dir / "recordings", generated)
-    out.print(f"wrote {calls} recordings and the records of {len(generated)} calls to {out_dir}")
-
-
-@app.command()
-def simulate(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write the simulated period into.")],
-    calls: Annotated[int, typer.Option(help="Calls in the period (abandoned ones included).")] = 40,
-    days: Annotated[int, typer.Option(help="Days the period spans.")] = 10,
-    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 1,
-    operator_channel: Annotated[
-        str, typer.Option(help="Stereo channel of the operator: left or right.")
-    ] = "left",
-    training_calls: Annotated[int, typer.Option(help="Text-only calls for purpose_train.csv.")] = 400,
-) -> None:
-    """Synthesise a Russian support-desk period: speech recordings, PBX records, incidents, ground truth."""
-    from pipeline.simulator import simulate as run_simulation
-    from pipeline.simulator.speech import SpeechError
-
-    if operator_channel not in ("left", "right"):
-        console.print("[red]--operator-channel must be left or right[/red]")
-        raise typer.Exit(2)
-    try:
-        with _step_progress() as report:
-            summary = run_simulation(
-                out_dir, calls=calls, days=days, seed=seed, operator_left=operator_channel == "left",
-                training_calls=training_calls, workers=state.settings.pipeline.workers, progress=report,
-            )  # fmt: skip
-    except SpeechError as e:
-        console.print(f"[red]{e}[/red]")
-        raise typer.Exit(2) from e
-    out.print(
-        f"wrote {summary.calls} calls ({summary.recordings} recordings, "
-        f"{summary.audio_seconds / 60:.1f} min of audio), "
-        f"{summary.incidents} incidents and {summary.training_rows} training texts to {out_dir}"
-    )
+            ctx.out.print(f"  [yellow]![/yellow] {p.kind:<10} {where}: {p.message}  [dim]({p.code})[/dim]")
 
 
 @models_app.command("check")
@@ -369,14 +205,14 @@ def models_check(
     from models import ModelError, resolve_whisper
 
     failed = False
-    for name in names or [state.settings.asr.model]:
+    for name in names or [ctx.settings.asr.model]:
         try:
             resolved = resolve_whisper(name)
         except ModelError as e:
-            out.print(f"[red]x[/red] {e}")
+            ctx.out.print(f"[red]x[/red] {e}")
             failed = True
             continue
-        out.print(f"ok {resolved.label}  {resolved.path}")
+        ctx.out.print(f"ok {resolved.label}  {resolved.path}")
     if failed:
         raise typer.Exit(1)
 
@@ -391,9 +227,9 @@ def models_fetch(
     try:
         path = download_model(name)
     except Exception as e:
-        console.print(f"[red]cannot download {name}:[/red] {e}")
+        ctx.console.print(f"[red]cannot download {name}:[/red] {e}")
         raise typer.Exit(1) from e
-    out.print(f'{name} cached at {path}; set [asr] model = "{name}" in callqa.toml')
+    ctx.out.print(f'{name} cached at {path}; set [asr] model = "{name}" in callqa.toml')
 
 
 @operators_app.command("enrol")
@@ -416,13 +252,13 @@ def operators_enrol(
         try:
             vectors.append(enrol_voiceprint(decode_audio(clip)))
         except (IngestError, ValueError) as e:
-            console.print(f"[red]{clip}:[/red] {getattr(e, 'message', e)}")
+            ctx.console.print(f"[red]{clip}:[/red] {getattr(e, 'message', e)}")
             raise typer.Exit(2) from e
     mean = np.mean(vectors, axis=0)
     vector = [round(float(x), 6) for x in mean / np.linalg.norm(mean)]
-    with _engine().begin() as conn:
+    with ctx.engine().begin() as conn:
         save_voiceprint(conn, code, vector, current_actor())
-    out.print(f"enrolled operator {code} from {len(clips)} clip(s)")
+    ctx.out.print(f"enrolled operator {code} from {len(clips)} clip(s)")
 
 
 @operators_app.command("import")
@@ -440,13 +276,13 @@ def operators_import(
     try:
         result = read_roster(roster)
     except (InputFileError, ValueError, OSError) as e:
-        console.print(f"[red]{getattr(e, 'message', e)}[/red]")
+        ctx.console.print(f"[red]{getattr(e, 'message', e)}[/red]")
         raise typer.Exit(2) from e
     for problem in result.problems:
-        console.print(f"[yellow]{problem}[/yellow]")
-    with _engine().begin() as conn:
+        ctx.console.print(f"[yellow]{problem}[/yellow]")
+    with ctx.engine().begin() as conn:
         applied = save_roster(conn, result.entries, current_actor())
-    out.print(f"roster: {applied} operator(s) imported, {len(result.problems)} row(s) skipped")
+    ctx.out.print(f"roster: {applied} operator(s) imported, {len(result.problems)} row(s) skipped")
 
 
 @db_app.command("upgrade")
@@ -454,13 +290,5 @@ def db_upgrade() -> None:
     """Create or migrate the database schema to the current version."""
     from store import current_revision
 
-    engine = _engine(migrate=True)
-    out.print(f"database at revision {current_revision(engine)}")
-
-
-def main() -> None:
-    app()
-
-
-# Analytics and dashboard commands live in their own modules and register themselves on `app`.
-from pipeline import cli_analytics, cli_dashboard  # noqa: E402, F401
+    engine = ctx.engine(migrate=True)
+    ctx.out.print(f"database at revision {current_revision(engine)}")

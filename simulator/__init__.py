@@ -5,6 +5,6 @@ a purpose-labelled training file (separate calls) and ground_truth.json. Determi
 needs Festival (festvox-ru) and sox only when run.
 """
 
-from pipeline.simulator.simulate import SimulationSummary, simulate
+from simulator.simulate import SimulationSummary, simulate
 
 __all__ = ["SimulationSummary", "simulate"]

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pipeline.simulator.dialogs import CHECKLIST
-from pipeline.simulator.mixing import TimedTurn
-from pipeline.simulator.numbers import spell_digits
-from pipeline.simulator.plan import CallPlan
+from simulator.dialogs import CHECKLIST
+from simulator.mixing import TimedTurn
+from simulator.numbers import spell_digits
+from simulator.plan import CallPlan
 
 # The source's rules, as the simulator applies them to its own truth (thresholds in seconds).
 SHORT_CALL = 20

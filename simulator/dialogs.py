@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from pipeline.simulator.numbers import spell_digits
-from pipeline.simulator.people import (
+from simulator.numbers import spell_digits
+from simulator.people import (
     COMPANY,
     EMPLOYEES_ASKED_FOR,
     PRODUCTS,

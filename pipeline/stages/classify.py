@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pipeline.stage_types import Stage, StageError, StageInput
+from pipeline.stages.base import Stage, StageError, StageInput
 
 _CLASSIFIERS: dict = {}
 

@@ -16,7 +16,7 @@ from classifiers import ExclusionRules, LinkingOptions, exclusion_reasons, rank_
 from classifiers.exclusions import CallFacts as ExclusionFacts
 from classifiers.linking import CallFacts, ContactFacts, automatic_links, duplicate_incidents
 from classifiers.transfers import target_extension
-from store.analysis import CallRow, decided_candidates, load_calls, load_incidents, save_analysis
+from store.outcomes import CallRow, decided_candidates, load_calls, load_incidents, save_analysis
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import _engine, app, console, out, state
+from pipeline.cli.context import app, ctx
 
 users_app = typer.Typer(
     help="Dashboard users (the local users file, hashed passwords).", no_args_is_help=True
@@ -27,15 +27,15 @@ def dashboard(
     """Start the QA dashboard (Streamlit) on the configured database."""
     from qa_dashboard.users import load_users, users_path
 
-    _engine()  # creates or migrates the database before the first page asks for it
+    ctx.engine()  # creates or migrates the database before the first page asks for it
     if not load_users():
-        console.print(
+        ctx.console.print(
             f"[yellow]no users in {users_path()}: add one with `callqa users add NAME --role admin`[/yellow]"
         )
-    env = {**os.environ, "CALLQA_DB": state.settings.db, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "CALLQA_DB": ctx.settings.db, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
                "--server.address", address, "--server.headless", "true"]  # fmt: skip
-    out.print(f"dashboard at http://{address}:{port}")
+    ctx.out.print(f"dashboard at http://{address}:{port}")
     raise typer.Exit(subprocess.call(command, env=env))
 
 
@@ -59,9 +59,9 @@ def users_add(
     try:
         add_user(username, role, password, operator=operator, team=team, email=email or "")
     except UsersFileError as e:
-        console.print(f"[red]{e}[/red]")
+        ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
-    out.print(f"user {username} ({role}) saved in {users_path()}")
+    ctx.out.print(f"user {username} ({role}) saved in {users_path()}")
 
 
 @users_app.command("demo")
@@ -72,13 +72,13 @@ def users_demo() -> None:
     from qa_dashboard.users import demo_users, users_path
     from store.schema import Call, Operator
 
-    with _engine().connect() as conn:
+    with ctx.engine().connect() as conn:
         busiest = conn.execute(
             select(Operator.code, Operator.team).join(Call, Call.operator_id == Operator.id)
             .group_by(Operator.code, Operator.team).order_by(func.count().desc()).limit(1)
         ).first()  # fmt: skip
     code, team = busiest if busiest else ("101", "")
     passwords = demo_users(code, team or "")
-    out.print(f"demo users in {users_path()} (operator = {code}, team lead of {team or '–'}):")
+    ctx.out.print(f"demo users in {users_path()} (operator = {code}, team lead of {team or '–'}):")
     for username, password in passwords.items():
-        out.print(f"  {username:<11} {password}")
+        ctx.out.print(f"  {username:<11} {password}")

@@ -138,11 +138,11 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
     Returns (engine, run summary, seconds end to end, seconds in the stages, seconds per step).
     """
     from classifiers import PurposeModel
-    from pipeline.analysis import analyse
     from pipeline.executors import make_executor
     from pipeline.ingest_run import IngestRequest, ingest
     from pipeline.runner import run_jobs
     from pipeline.stages import registered_stages
+    from pipeline.stages.outcomes import analyse
     from store import JobQueue, open_store
 
     rows = list(csv.DictReader((source / "purpose_train.csv").open(encoding="utf-8")))

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 from sqlalchemy import Connection
 
+from diarization.attribution import attribute_mono, attribute_stereo
 from diarization.metrics import conversation_metrics
-from pipeline.speaker_attribution import attribute_mono, attribute_stereo
-from pipeline.stage_types import Stage, StageError, StageInput
+from pipeline.stages.base import Stage, StageError, StageInput
 from store.results import save_stage_result
 from store.speech import replace_transcript
 

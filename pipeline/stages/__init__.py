@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from pipeline.analytics_stages import CLASSIFY
-from pipeline.speech_stages import TRANSCRIBE
-from pipeline.stage_types import Stage, StageError, StageInput, result_to_json
+from pipeline.stages.audio_quality import AUDIO_QUALITY
+from pipeline.stages.base import Stage, StageError, StageInput, result_to_json
+from pipeline.stages.classify import CLASSIFY
+from pipeline.stages.transcribe import TRANSCRIBE
 
 __all__ = [
     "Stage",
@@ -64,22 +65,7 @@ def get_stage(name: str) -> Stage:
     return _REGISTRY[name]
 
 
-# ------------------------------------------------------------------ built-in stages
-
-
-def _audio_quality(job: StageInput):
-    from ingest.errors import IngestError
-    from ingest.quality import recording_quality
-
-    try:
-        return recording_quality(job.path)
-    except IngestError as e:
-        raise StageError(e.message, permanent=True) from e
-    except FileNotFoundError as e:
-        raise StageError(f"{job.path}: the recording is no longer there", permanent=False) from e
-
-
-register_stage(Stage(name="audio_quality", version="1", run=_audio_quality))
-
+# Built-in stages, in dependency order.
+register_stage(AUDIO_QUALITY)
 register_stage(TRANSCRIBE)
 register_stage(CLASSIFY)

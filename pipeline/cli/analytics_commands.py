@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import _engine, app, console, out, state
+from pipeline.cli.context import app, ctx
 
 train_app = typer.Typer(help="Train classifiers from labelled data.", no_args_is_help=True)
 predict_app = typer.Typer(help="Label texts with a trained classifier.", no_args_is_help=True)
@@ -24,12 +24,12 @@ ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
 
 def run_analysis() -> None:
     """Recompute call outcomes and print what they say (also the last step of `callqa run`)."""
-    from pipeline.analysis import analyse
+    from pipeline.stages.outcomes import analyse
 
-    settings = state.settings.analytics
-    summary = analyse(_engine(), settings.exclusions, settings.linking)
+    settings = ctx.settings.analytics
+    summary = analyse(ctx.engine(), settings.exclusions, settings.linking)
     excluded = ", ".join(f"{k} {v}" for k, v in sorted(summary.excluded.items())) or "none"
-    out.print(
+    ctx.out.print(
         f"analysed {summary.calls} calls in {summary.seconds:.2f} s: counted {summary.counted}, "
         f"excluded: {excluded}; linked {summary.linked} ({summary.automatic_links} automatically), "
         f"{summary.unlinked_with_suggestions} unlinked with suggestions; repeat contacts {summary.repeats}; "
@@ -47,14 +47,16 @@ def _read_labelled(path: Path, text_column: str, label_column: str | None) -> tu
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as e:
-        console.print(f"[red]{path}:[/red] {e.strerror}")
+        ctx.console.print(f"[red]{path}:[/red] {e.strerror}")
         raise typer.Exit(2) from e
     with handle:
         reader = csv.DictReader(handle)
         wanted = [c for c in (text_column, label_column) if c]
         missing = [c for c in wanted if c not in (reader.fieldnames or [])]
         if missing:
-            console.print(f"[red]{path}:[/red] no column {', '.join(missing)} (columns: {reader.fieldnames})")
+            ctx.console.print(
+                f"[red]{path}:[/red] no column {', '.join(missing)} (columns: {reader.fieldnames})"
+            )
             raise typer.Exit(2)
         texts, labels, skipped = [], [], []
         for line, row in enumerate(reader, start=2):
@@ -67,7 +69,7 @@ def _read_labelled(path: Path, text_column: str, label_column: str | None) -> tu
             labels.append(label)
     if skipped:
         lines = ", ".join(map(str, skipped[:10])) + (" …" if len(skipped) > 10 else "")
-        console.print(
+        ctx.console.print(
             f"[yellow]{path}: skipped {len(skipped)} row(s) without a text or label: lines {lines}[/yellow]"
         )
     return texts, labels
@@ -89,11 +91,11 @@ def train_purpose(
 
     texts, labels = _read_labelled(labels_csv, text_column, label_column)
     if len(set(labels)) < 2:
-        console.print(
+        ctx.console.print(
             f"[red]{labels_csv}:[/red] need at least two different labels, found {sorted(set(labels))}"
         )
         raise typer.Exit(2)
-    console.print(
+    ctx.console.print(
         f"training on {len(texts)} examples, {len(set(labels))} labels; {cv}-fold cross-validation …"
     )
     from classifiers.encoders import EncoderUnavailable
@@ -102,11 +104,11 @@ def train_purpose(
         metrics = cross_validate(texts, labels, cv, encoder=encoder)
         model = PurposeModel.train(texts, labels, encoder=encoder)
     except EncoderUnavailable as e:
-        console.print(f"[red]--encoder:[/red] {e}")
+        ctx.console.print(f"[red]--encoder:[/red] {e}")
         raise typer.Exit(2) from e
     model.metrics = metrics
-    folder = model.save(Path(state.settings.analytics.models_dir) / "purpose")
-    out.print(
+    folder = model.save(Path(ctx.settings.analytics.models_dir) / "purpose")
+    ctx.out.print(
         f"accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f} ({metrics.folds}-fold); "
         f"saved {model.version} to {folder}"
     )
@@ -122,11 +124,11 @@ def predict_purpose(
     from classifiers import PurposeModel, load_taxonomy, predict_with_phrases
 
     texts, _ = _read_labelled(texts_csv, text_column, None)
-    model = PurposeModel.load_current(Path(state.settings.analytics.models_dir) / "purpose")
+    model = PurposeModel.load_current(Path(ctx.settings.analytics.models_dir) / "purpose")
     if model is None:
-        console.print("[yellow]no trained model: using the taxonomy's example phrases[/yellow]")
+        ctx.console.print("[yellow]no trained model: using the taxonomy's example phrases[/yellow]")
         taxonomy = load_taxonomy(
-            Path(state.settings.analytics.taxonomy) if state.settings.analytics.taxonomy else None
+            Path(ctx.settings.analytics.taxonomy) if ctx.settings.analytics.taxonomy else None
         )
         predictions = [predict_with_phrases(t, taxonomy) for t in texts]
     else:
@@ -139,7 +141,7 @@ def predict_purpose(
             writer.writerow(
                 [text, p.label or "", f"{p.probability:.4f}", alternatives, p.method, p.model_version or ""]
             )
-    out.print(f"wrote {len(texts)} predictions to {out_path}")
+    ctx.out.print(f"wrote {len(texts)} predictions to {out_path}")
 
 
 def _filter(operator: str | None, team: str | None, since: str | None, until: str | None):
@@ -153,7 +155,7 @@ def _filter(operator: str | None, team: str | None, since: str | None, until: st
             until=datetime.fromisoformat(until) if until else None,
         )
     except ValueError as e:
-        console.print(f"[red]--since/--until:[/red] {e} (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+        ctx.console.print(f"[red]--since/--until:[/red] {e} (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
         raise typer.Exit(2) from e
 
 
@@ -173,12 +175,12 @@ def export_calls_command(
     from store import audit, current_actor
 
     if role not in ROLES:
-        console.print(f"[red]--role:[/red] one of {', '.join(ROLES)}")
+        ctx.console.print(f"[red]--role:[/red] one of {', '.join(ROLES)}")
         raise typer.Exit(2)
     if out_path.suffix not in (".json", ".csv"):
-        console.print("[red]--out:[/red] the file must end in .json or .csv")
+        ctx.console.print("[red]--out:[/red] the file must end in .json or .csv")
         raise typer.Exit(2)
-    engine = _engine()
+    engine = ctx.engine()
     rows = export_calls(engine, role, _filter(operator, team, since, until))
     if out_path.suffix == ".json":
         out_path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -203,7 +205,7 @@ def export_calls_command(
             None,
             {"rows": len(rows), "role": role, "file": str(out_path)},
         )
-    out.print(f"exported {len(rows)} calls to {out_path} (masked for {role})")
+    ctx.out.print(f"exported {len(rows)} calls to {out_path} (masked for {role})")
 
 
 @app.command("kpi")
@@ -220,9 +222,9 @@ def kpi_command(
     from pipeline.reporting import kpi_table
 
     try:
-        rows = kpi_table(_engine(), by, _filter(operator, team, since, until), state.settings.analytics.kpi)
+        rows = kpi_table(ctx.engine(), by, _filter(operator, team, since, until), ctx.settings.analytics.kpi)
     except ValueError as e:
-        console.print(f"[red]{e}[/red]")
+        ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
     table = Table(title=f"KPIs by {by} (counted calls)")
     for column in (
@@ -245,7 +247,7 @@ def kpi_command(
         figures = (r.repeat_rate, r.fcr, r.registration_rate)
         table.add_row(r.group, str(r.calls), fmt(r.handle_time, "{:.0f}"), *map(fmt, figures),
                       fmt(r.compliance, "{:.1f}"), fmt(r.composite), ", ".join(r.outliers))  # fmt: skip
-    out.print(table)
+    ctx.out.print(table)
 
 
 @app.command("redact")
@@ -257,13 +259,13 @@ def redact_command(
     from pipeline.redaction import redact_call_audio
     from store import audit, current_actor
 
-    engine = _engine()
+    engine = ctx.engine()
     try:
         muted = redact_call_audio(engine, uniqueid, out_path)
     except LookupError as e:
-        console.print(f"[red]{e}[/red]")
+        ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
     with engine.begin() as conn:
         details = {"file": str(out_path), "muted": muted}
         audit(conn, current_actor(), "redact_audio", "call", uniqueid, details)
-    out.print(f"wrote {out_path}: {muted} span(s) muted")
+    ctx.out.print(f"wrote {out_path}: {muted} span(s) muted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from pipeline.simulator.numbers import make_inn, make_kpp, make_mobile
+from simulator.numbers import make_inn, make_kpp, make_mobile
 
 COMPANY = "Контур"
 SPECIAL_ARTICLE = "6053"  # the source's knowledge article for calls that need no regular registration

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.simulator.dialogs import Dialog
+from simulator.dialogs import Dialog
 
 RATE = 16000
 LINE_RATE = 8000

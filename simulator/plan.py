@@ -10,10 +10,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.simulator import dialogs
-from pipeline.simulator.dialogs import Dialog
-from pipeline.simulator.numbers import make_card
-from pipeline.simulator.people import (
+from simulator import dialogs
+from simulator.dialogs import Dialog
+from simulator.numbers import make_card
+from simulator.people import (
     CUSTOMER_VOICES,
     OPERATORS,
     SPECIAL_ARTICLE,

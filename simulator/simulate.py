@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.loadgen import CODECS, write_audio
-from pipeline.simulator import records
-from pipeline.simulator.mixing import LINE_RATE, lay_out, to_line
-from pipeline.simulator.plan import CallPlan, plan_period
-from pipeline.simulator.records import RenderedCall
-from pipeline.simulator.speech import Synthesizer
+from ingest.encode import CODECS, write_audio
+from simulator import records
+from simulator.mixing import LINE_RATE, lay_out, to_line
+from simulator.plan import CallPlan, plan_period
+from simulator.records import RenderedCall
+from simulator.speech import Synthesizer
 
 logger = logging.getLogger("callqa.pipeline")
 
