@@ -9,6 +9,7 @@ from pathlib import Path
 from classifiers.identifiers import identifiers
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import find_phrase, stems, token_spans
+from contracts import ScoredItem, apply_decisions, scorecard_score
 
 CONDITIONS = ("short", "transferred", "dropped", "special", "no_registration")
 
@@ -268,26 +269,18 @@ def evaluate(
 
 def score(items: list[ItemVerdict], forbidden: list[ItemVerdict] | None = None) -> float | None:
     """Weighted share of applicable items passed (0-100); 0 on a failed critical or forbidden item."""
-    judged = [i for i in items if i.verdict in ("pass", "fail")]
-    if not judged:
-        return None
-    if forbidden or any(i.critical and i.verdict == "fail" for i in judged):
-        return 0.0
-    total = sum(i.weight for i in judged)
-    return round(100 * sum(i.weight for i in judged if i.verdict == "pass") / total, 1) if total else None
+    scored = [ScoredItem(i.id, i.verdict, i.weight, i.critical) for i in items]
+    return scorecard_score(scored, bool(forbidden))
 
 
 def effective_scorecard(items: list[dict], overrides: list[dict]) -> tuple[list[dict], float | None]:
     """Machine verdicts with people's latest overrides applied (item dicts as stored), and the score."""
-    latest = {o["item_id"]: o for o in overrides if o.get("kind", "override") == "override"}
-    merged = []
-    for item in items:
-        override = latest.get(item["id"])
-        merged.append({**item, "verdict": override["verdict"], "overridden_by": override["evaluator"],
-                       "override_reason": override["reason"]} if override else dict(item))  # fmt: skip
-    verdicts = [ItemVerdict(i["id"], i["title"], i["verdict"], i["confidence"], i["weight"], i["critical"])
-                for i in merged]  # fmt: skip
-    return merged, score(verdicts)
+    decisions = [{**o, "by": o["evaluator"]} for o in overrides if o.get("kind", "override") == "override"]
+    merged, total = apply_decisions(items, decisions)
+    for item in merged:
+        if "decided_by" in item:
+            item["overridden_by"], item["override_reason"] = item["decided_by"], item["decision_reason"]
+    return merged, total
 
 
 def agreement(machine: dict[str, str], calibrations: list[dict]) -> dict[str, float | None]:

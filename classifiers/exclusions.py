@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts import CallRules
 
-@dataclass
-class ExclusionRules:
-    """Thresholds of the rules (seconds, characters); a rule whose name is in `disabled` never fires."""
-
-    short_call_seconds: float = 20.0
-    short_transfer_seconds: float = 150.0
-    internal_number_max_length: int = 5
-    disabled: tuple[str, ...] = ()
+# The thresholds live in the one rules object every module reads.
+ExclusionRules = CallRules
 
 
 @dataclass

@@ -1,0 +1,23 @@
+"""The site's call rules: every threshold the registration manual names, in one configurable object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class CallRules:
+    """Thresholds (seconds, characters) read by call assembly and the exclusion rules alike.
+
+    The defaults are the registration manual's: under 20 s; under 150 s and ended in a transfer; an internal
+    number (5 characters or fewer) with no linked incident. A rule whose name is in `disabled` never fires.
+    """
+
+    short_call_seconds: float = 20.0
+    short_transfer_seconds: float = 150.0
+    internal_number_max_length: int = 5
+    disabled: tuple[str, ...] = ()
+
+    def is_internal_number(self, number: str | None) -> bool:
+        """A short extension-like number (the PBX's own lines), not a customer's."""
+        return bool(number) and len(number) <= self.internal_number_max_length

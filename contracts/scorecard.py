@@ -1,0 +1,55 @@
+"""How a scorecard adds up, for the machine's verdicts and for the effective ones people corrected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class ScoredItem:
+    """One checklist item as it counts in the score."""
+
+    id: str
+    verdict: str  # pass | fail | n/a | uncertain
+    weight: float = 1.0
+    critical: bool = False
+
+
+def scorecard_score(items: Iterable[ScoredItem], forbidden: bool = False) -> float | None:
+    """Weighted share of decided items passed (0-100); 0 on a failed critical item or a forbidden phrase.
+
+    Items that do not apply or are undecided count nowhere; None when nothing was decided.
+    """
+    judged = [i for i in items if i.verdict in ("pass", "fail")]
+    if not judged:
+        return None
+    if forbidden or any(i.critical and i.verdict == "fail" for i in judged):
+        return 0.0
+    total = sum(i.weight for i in judged)
+    return round(100 * sum(i.weight for i in judged if i.verdict == "pass") / total, 1) if total else None
+
+
+def apply_decisions(
+    items: list[Mapping[str, Any]], decisions: Iterable[Mapping[str, Any]], forbidden: bool = False
+) -> tuple[list[dict], float | None]:
+    """Machine item dicts (as stored) with people's latest decision per item applied, and the score.
+
+    A decision is a mapping with `item_id`, `verdict`, `by`, `reason` (and optionally `kind`); later
+    decisions win. Each changed item keeps its machine verdict in `machine_verdict`.
+    """
+    latest = {d["item_id"]: d for d in decisions}
+    merged = []
+    for item in items:
+        decision = latest.get(item["id"])
+        if decision is None:
+            merged.append(dict(item))
+            continue
+        merged.append({**item, "machine_verdict": item["verdict"], "verdict": decision["verdict"],
+                       "decided_by": decision["by"], "decision_reason": decision["reason"],
+                       "decision_kind": decision.get("kind", "override")})  # fmt: skip
+    scored = [
+        ScoredItem(i["id"], i["verdict"], i.get("weight", 1.0), i.get("critical", False)) for i in merged
+    ]
+    return merged, scorecard_score(scored, forbidden)
