@@ -172,3 +172,25 @@ def test_a_matched_recording_verdict():
     ) and "/rec/first.wav" in conflict.message
     # A file rejected on its own is attached as it is.
     assert judge_match("rejected", 12.0, 62, "1.1", "/rec/first.wav") is None
+
+
+def test_the_settings_file_gives_one_rules_object_that_survives_stage_options(tmp_path):
+    from pipeline.config import call_rules, load_settings
+
+    (tmp_path / "callqa.toml").write_text(
+        "[analytics.exclusions]\ninternal_number_max_length = 3\nshort_call_seconds = 30\n"
+        'disabled = ["internal_unlinked"]\n'
+    )
+    settings = load_settings(tmp_path / "callqa.toml", environ={})
+    rules = settings.rules
+    assert isinstance(rules, CallRules) and rules is settings.analytics.exclusions
+    assert (rules.internal_number_max_length, rules.short_call_seconds, rules.short_transfer_seconds) == (
+        3,
+        30.0,
+        150.0,
+    )
+    rebuilt = call_rules(settings.stage_options())
+    assert rebuilt == CallRules(
+        short_call_seconds=30.0, internal_number_max_length=3, disabled=("internal_unlinked",)
+    )
+    assert call_rules(None) == CallRules() and call_rules({"analytics": {}}) == CallRules()
