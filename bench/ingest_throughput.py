@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import median, write_section  # noqa: E402
-from ingest import find_recordings  # noqa: E402
+from ingest import FileIdentity, RecordingFacts, find_recordings  # noqa: E402
 from ingest.records import CallRecord  # noqa: E402
 from simulator.loadgen import make_call_centre  # noqa: E402
 
@@ -81,8 +81,8 @@ print(json.dumps({{"seconds": seconds, "accepted": summary.accepted, "peak_mib":
 
 
 def store_writes(url: str, rows: int = 20000) -> float:
-    """Call-record legs registered per second (each leg: insert-if-new plus the call rebuild)."""
-    from store import call_records as registry
+    """Call-record legs registered per second (each leg: insert-if-new plus the call's assembly)."""
+    from pipeline.ingest_run import register_call_records
     from store import open_store
 
     engine = open_store(url)
@@ -106,7 +106,7 @@ def store_writes(url: str, rows: int = 20000) -> float:
     ]
     started = time.perf_counter()
     with engine.begin() as conn:
-        registry.register_call_records(conn, legs)
+        register_call_records(conn, legs)
     seconds = time.perf_counter() - started
     engine.dispose()
     return rows / seconds
@@ -115,20 +115,12 @@ def store_writes(url: str, rows: int = 20000) -> float:
 def queue_throughput(url: str, jobs: int = 2000) -> float:
     """Jobs claimed and completed per second by one driver (the bookkeeping cost per job)."""
     from store import JobQueue, StageKey, open_store, save_stage_result
-    from store.schema import Recording
-    from store.sql import insert_ignore
+    from store.call_records import add_recording
 
     engine = open_store(url)
     with engine.begin() as conn:
-        insert_ignore(
-            conn,
-            Recording.__table__,
-            [
-                {"path": f"/r/{i}.wav", "sha256": f"{i:064d}", "size_bytes": 1, "status": "accepted"}
-                for i in range(jobs)
-            ],
-            ["sha256"],
-        )
+        for i in range(jobs):
+            add_recording(conn, RecordingFacts(FileIdentity(f"/r/{i}.wav", 1, f"{i:064d}"), None, None, None))
     stage = StageKey("bench", "1")
     queue = JobQueue(engine)
     queue.enqueue_missing([stage])

@@ -1,7 +1,8 @@
 """Which calls the statistics leave out, and why: a list of rules, each a reason code.
 
-The defaults are the registration manual's: under 20 s; under 150 s and ended in a transfer; an internal
-number (5 characters or fewer) with no linked incident; and calls that never reached an operator.
+The rules are the registration manual's: a short call; a short call that ended in a transfer; an internal
+number with no linked incident; and calls that never reached an operator. Their thresholds are the site's
+`contracts.CallRules`, the object call assembly reads too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from contracts import CallRules
 
-# The thresholds live in the one rules object every module reads.
+# Former name of the call rules, kept while callers move to `contracts.CallRules`.
 ExclusionRules = CallRules
 
 
@@ -25,9 +26,9 @@ class CallFacts:
     linked: bool
 
 
-def exclusion_reasons(call: CallFacts, rules: ExclusionRules | None = None) -> list[str]:
+def exclusion_reasons(call: CallFacts, rules: CallRules | None = None) -> list[str]:
     """Every reason that applies, in a fixed order; an empty list means the call is counted."""
-    rules = rules or ExclusionRules()
+    rules = rules or CallRules()
     reasons = []
     talk = call.talk_seconds or 0.0
     if not call.answered:
@@ -37,8 +38,7 @@ def exclusion_reasons(call: CallFacts, rules: ExclusionRules | None = None) -> l
             reasons.append("short_call")
         if call.transferred and talk < rules.short_transfer_seconds:
             reasons.append("short_transfer")
-    number = (call.caller_number or "").strip()
-    if number and len(number) <= rules.internal_number_max_length and not call.linked:
+    if rules.is_internal_number((call.caller_number or "").strip()) and not call.linked:
         reasons.append("internal_unlinked")
     return [r for r in reasons if r not in rules.disabled]
 

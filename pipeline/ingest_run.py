@@ -15,22 +15,29 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from contracts import CallRules
 from ingest import (
+    CallRecord,
     ColumnMapping,
     FileIdentity,
     ImportResult,
     InputFileError,
+    QueueLogEvent,
     RecordingFacts,
     RowProblem,
     ValidationOptions,
+    assemble_call,
     examine_recording,
     find_recordings,
     identify,
+    judge_match,
     read_incidents,
     read_mapped_csv,
     read_master_csv,
+    read_queue_events,
     read_queue_log,
 )
+from pipeline.config import call_rules
 from pipeline.process import worker_pool
 from pipeline.stages import registered_stages
 from store import call_records
@@ -41,6 +48,7 @@ logger = logging.getLogger("callqa.pipeline")
 
 ProgressCallback = Callable[[str, int, int], None]
 _COMMIT_EVERY = 50
+_ASSEMBLE_EVERY = 500
 
 
 @dataclass
@@ -120,14 +128,69 @@ def _parallel_map(func, items: list, pool: ProcessPoolExecutor | None, workers: 
     yield from pool.map(func, items, chunksize=max(1, min(16, len(items) // (workers * 4))))
 
 
-def _register_records(engine: Engine, request: IngestRequest, summary: IngestSummary) -> None:
+def register_call_records(
+    conn: Connection, records: list[CallRecord], rules: CallRules | None = None
+) -> call_records.RegisterCounts:
+    """Store call-record legs and assemble again every call that got a new leg (from all its legs: a
+    transfer can add a leg to a known call)."""
+    counts, changed = call_records.register_call_legs(conn, records)
+    call_ids = list(changed)
+    for start in range(0, len(call_ids), _ASSEMBLE_EVERY):
+        legs = call_records.call_legs(conn, call_ids[start : start + _ASSEMBLE_EVERY])
+        assembled = {
+            call_id: assemble_call([CallRecord(**leg) for leg in call_legs], changed[call_id], rules)
+            for call_id, call_legs in legs.items()
+        }
+        call_records.save_calls(conn, assembled)
+    return counts
+
+
+def apply_queue_events(conn: Connection) -> int:
+    """Read every call's queue events again and keep what they say (queue, operator, wait, transfers)."""
+    findings = {
+        call_id: read_queue_events([QueueLogEvent(**event) for event in events])
+        for call_id, events in call_records.queue_events_by_call(conn).items()
+    }
+    call_records.save_queue_findings(conn, findings)
+    return len(findings)
+
+
+def attach_recordings(conn: Connection, options: ValidationOptions | None = None) -> list[RowProblem]:
+    """Link recordings that have no call yet to their call, judging each against its call record.
+
+    A recording whose length disagrees with the call's talk time is rejected (`duration_mismatch`);
+    a second file for a call that already has an accepted recording becomes a `conflict`; a new file
+    for a call whose only recording was rejected takes its place.
+    """
+    problems: list[RowProblem] = []
+    for match in call_records.unattached_recordings(conn):
+        holder = (
+            call_records.accepted_recording_path(conn, match.call_id) if match.status == "accepted" else None
+        )
+        verdict = judge_match(
+            match.status, match.decoded_duration, match.billsec, match.uniqueid, holder, options
+        )
+        if verdict is None:
+            call_records.attach_recording(conn, match.recording_id, match.call_id)
+            continue
+        call_records.attach_recording(
+            conn, match.recording_id, match.call_id, verdict.status, verdict.code, verdict.message
+        )
+        problems.append(RowProblem(match.path, None, verdict.code, verdict.message))
+    return problems
+
+
+def _register_records(
+    engine: Engine, request: IngestRequest, summary: IngestSummary, rules: CallRules | None
+) -> None:
     if request.cdr:
         reader = (
             partial(read_mapped_csv, request.cdr, request.cdr_mapping)
             if request.cdr_mapping
             else partial(read_master_csv, request.cdr)
         )
-        if counts := _import(engine, "cdr", reader, call_records.register_call_records, summary):
+        register = partial(register_call_records, rules=rules)
+        if counts := _import(engine, "cdr", reader, register, summary):
             summary.call_legs_added += counts.added
             summary.records_unchanged += counts.unchanged
     if request.incidents:
@@ -231,11 +294,16 @@ def ingest(
     progress: ProgressCallback | None = None,
     actor: str | None = None,
     stage_options: dict | None = None,
+    rules: CallRules | None = None,
 ) -> IngestSummary:
-    """Register recordings and records, match them, and queue the pipeline's work for new recordings."""
+    """Register recordings and records, match them, and queue the pipeline's work for new recordings.
+
+    `rules` (default: those in `stage_options`, else the defaults) tell internal numbers from customers'.
+    """
     options = options or ValidationOptions()
+    rules = rules or call_rules(stage_options)
     summary = IngestSummary()
-    _register_records(engine, request, summary)
+    _register_records(engine, request, summary, rules)
     if request.recordings_dir is not None:
         if not request.recordings_dir.is_dir():
             summary.inputs_failed += 1
@@ -251,11 +319,11 @@ def ingest(
             )
     with engine.begin() as conn:
         # Matching runs over everything stored, so records and recordings may arrive in any order.
-        late = call_records.attach_recordings(conn, options)
+        late = attach_recordings(conn, options)
         summary.problems.extend(late)
         summary.conflicts = sum(p.code == "conflict" for p in late)
         summary.rejected_after_matching = len(late) - summary.conflicts
-        call_records.apply_queue_events(conn)
+        apply_queue_events(conn)
         call_records.link_helpdesk_incidents(conn)
         call_records.link_call_clients(conn)
         audit(

@@ -1,26 +1,24 @@
-"""Registering what ingest found: recordings, call-record legs, queue events, incidents, problems.
+"""Keeping what ingest found: recordings, call-record legs, queue events, incidents, problems, and the
+calls assembled from them.
 
-Every write is keyed by content (sha256, row fingerprint, uniqueid, incident id), so registering the
-same input twice changes nothing, and every function is safe to call again after a crash.
+The rows come in as ingest's dataclasses, read duck-typed (attributes only); what a call was (direction,
+operator, transfers, a recording's verdict) is decided before it reaches this module. Every write is keyed
+by content (sha256, row fingerprint, uniqueid, incident id), so registering the same input twice changes
+nothing, and every function is safe to call again after a crash.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ingest.audio import AUDIO_EXTENSIONS
-from ingest.fingerprint import row_fingerprint
-from ingest.queue_log import agent_code
-from ingest.records import CallRecord, IncidentRecord, QueueLogEvent, RowProblem
-from ingest.validate import ValidationOptions, check_against_call_record
 from store.schema import (
     Call,
     CallIncidentLink,
@@ -36,11 +34,6 @@ from store.schema import (
     Transfer,
 )
 from store.sql import insert_ignore, utcnow
-
-INTERNAL_NUMBER_MAX_LENGTH = 5
-_INBOUND_CONTEXT = re.compile(r"from-(trunk|pstn|external|did)|incoming|inbound|ext-queues", re.IGNORECASE)
-_TRANSFER_EVENTS = {"ATTENDEDTRANSFER": "attended", "BLINDTRANSFER": "blind", "TRANSFER": "blind"}
-_ABANDON_EVENTS = {"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"}
 
 
 @dataclass
@@ -65,11 +58,12 @@ class RegisterCounts:
 # ---------------------------------------------------------------- problems
 
 
-def record_problems(conn: Connection, kind: str, problems: Iterable[RowProblem]) -> int:
-    """Keep each problem once (by where and what), so re-running ingest does not repeat reports."""
+def record_problems(conn: Connection, kind: str, problems: Iterable[Any]) -> int:
+    """Keep each problem (an `ingest.RowProblem`) once, by its fingerprint, so re-running ingest does not
+    repeat reports."""
     rows = [
         {
-            "fingerprint": row_fingerprint(kind, p.source, p.line, p.code, p.message),
+            "fingerprint": p.fingerprint(kind),
             "kind": kind,
             "source": p.source,
             "line": p.line,
@@ -169,16 +163,23 @@ def add_recording(conn: Connection, facts) -> RecordingOutcome:
     return RecordingOutcome(recording_id, status, values["reject_reason"] or "")
 
 
-def attach_recordings(conn: Connection, options: ValidationOptions | None = None) -> list[RowProblem]:
-    """Link recordings that have no call yet to their call: by the uniqueid in a MixMonitor file name,
-    or by the file name a call record names.
+@dataclass
+class RecordingMatch:
+    """A recording not yet linked to a call, and the call its name or a call record points to."""
 
-    A recording whose length disagrees with the call's talk time is rejected (`duration_mismatch`);
-    a second file for a call that already has an accepted recording becomes a `conflict`; a new file
-    for a call whose only recording was rejected takes its place.
-    """
-    problems: list[RowProblem] = []
-    candidates = conn.execute(
+    recording_id: int
+    path: str
+    status: str  # accepted | rejected
+    decoded_duration: float | None
+    call_id: int
+    uniqueid: str
+    billsec: float | None
+
+
+def unattached_recordings(conn: Connection) -> list[RecordingMatch]:
+    """Recordings with no call yet that a call now claims: by the uniqueid in a MixMonitor file name, or
+    by the file name a call record names (the first call per recording)."""
+    rows = conn.execute(
         select(
             Recording.id,
             Recording.path,
@@ -198,58 +199,40 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
         .where(Recording.call_id.is_(None), Recording.status.in_(("accepted", "rejected")))
         .order_by(Recording.id, Call.id)
     ).all()
-    seen: set[int] = set()
-    for rec_id, path, status, decoded, call_id, uniqueid, billsec in candidates:
-        if rec_id in seen:
-            continue
-        seen.add(rec_id)
-        values: dict = {"call_id": call_id}
-        if status == "accepted":
-            holder = conn.execute(
-                select(Recording.id, Recording.path).where(
-                    Recording.call_id == call_id, Recording.status == "accepted"
-                )
-            ).first()
-            mismatch = check_against_call_record(decoded or 0.0, billsec, options)
-            if holder is not None:
-                message = (
-                    f"call {uniqueid} already has recording {holder.path}; this different file was not used "
-                    f"(remove one of them and ingest again)"
-                )
-                values.update(status="conflict", reject_code="conflict", reject_reason=message)
-            elif mismatch:
-                values.update(status="rejected", reject_code=mismatch.code, reject_reason=mismatch.message)
-            if values.get("status"):
-                problems.append(RowProblem(path, None, values["reject_code"], values["reject_reason"]))
-                # Work queued before the call record arrived must not go on for a file now rejected.
-                conn.execute(delete(Job).where(Job.recording_id == rec_id, Job.state == "pending"))
-        conn.execute(update(Recording).where(Recording.id == rec_id).values(**values))
-    return problems
+    matches: dict[int, RecordingMatch] = {}
+    for row in rows:
+        if row[0] not in matches:
+            matches[row[0]] = RecordingMatch(*row)
+    return list(matches.values())
+
+
+def accepted_recording_path(conn: Connection, call_id: int) -> str | None:
+    """The path of the call's accepted recording, if it has one."""
+    return conn.execute(
+        select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted").limit(1)
+    ).scalar()
+
+
+def attach_recording(
+    conn: Connection,
+    recording_id: int,
+    call_id: int,
+    status: str | None = None,
+    code: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Link a recording to its call; with a `status` (rejected, conflict), record that verdict too."""
+    values: dict = {"call_id": call_id}
+    if status:
+        values.update(status=status, reject_code=code, reject_reason=reason)
+        # Work queued before the call record arrived must not go on for a file now rejected.
+        conn.execute(delete(Job).where(Job.recording_id == recording_id, Job.state == "pending"))
+    conn.execute(update(Recording).where(Recording.id == recording_id).values(**values))
 
 
 # ---------------------------------------------------------------- call records
 
-
-def infer_direction(src: str | None, dst: str | None, dcontext: str | None, mapped: str | None = None) -> str:
-    """inbound / outbound / internal from what a call record says (a mapped column wins)."""
-    if mapped:
-        return mapped.lower()
-    if dcontext and _INBOUND_CONTEXT.search(dcontext):
-        return "inbound"
-    src_internal = bool(src) and len(src) <= INTERNAL_NUMBER_MAX_LENGTH
-    dst_internal = bool(dst) and len(dst) <= INTERNAL_NUMBER_MAX_LENGTH
-    if src_internal and not dst_internal:
-        return "outbound"
-    if src_internal and dst_internal:
-        return "internal"
-    return "inbound"
-
-
-def _leg_operator(leg: CallLeg, direction: str) -> str | None:
-    """The operator on an answered leg: the callee's channel, or the caller's on outbound calls."""
-    return agent_code(leg.channel if direction == "outbound" else leg.dstchannel)
-
-
+# call_legs column -> attribute of the leg dataclass (`ingest.CallRecord`) it is read from and served as.
 _LEG_FIELDS = {
     "src": "src", "dst": "dst", "dcontext": "dcontext", "clid": "clid", "channel": "channel",
     "dstchannel": "dstchannel", "lastapp": "lastapp", "lastdata": "lastdata", "start_at": "start",
@@ -258,32 +241,39 @@ _LEG_FIELDS = {
     "linkedid": "linkedid", "sequence": "sequence", "source_file": "source_file",
     "source_line": "source_line",
 }  # fmt: skip
+# What an assembled call (`ingest.assembly.AssembledCall`) sets on its row; `operator` becomes operator_id.
+_CALL_FIELDS = (
+    "linkedid", "direction", "caller_number", "callee_number", "start_at", "answer_at", "end_at",
+    "duration", "billsec", "disposition", "queue", "recording_file",
+)  # fmt: skip
 _CHUNK = 500
 
 
-def _leg_row(call_id: int, leg: CallRecord) -> dict:
+def _leg_row(call_id: int, leg: Any) -> dict:
     row = {column: getattr(leg, attribute) for column, attribute in _LEG_FIELDS.items()}
     row["call_id"] = call_id
-    row["fingerprint"] = row_fingerprint(
-        leg.uniqueid, leg.channel, leg.dstchannel, leg.start, leg.answer, leg.end, leg.billsec,
-        leg.disposition, leg.dst, leg.lastapp,
-    )  # fmt: skip
+    row["fingerprint"] = leg.fingerprint
     return row
 
 
-def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> RegisterCounts:
-    """Store call-record legs (each once) and rebuild the calls that got new legs, in batches."""
+def register_call_legs(conn: Connection, records: Sequence[Any]) -> tuple[RegisterCounts, dict[int, Any]]:
+    """Store call-record legs (`ingest.CallRecord`, each once, by fingerprint), in batches.
+
+    Returns the counts and, for every call that got a new leg, its first leg in `records` (whose mapped
+    columns describe the call), by call id: those calls need assembling again.
+    """
     counts = RegisterCounts()
-    by_call: dict[str, list[CallRecord]] = defaultdict(list)
+    by_call: dict[str, list] = defaultdict(list)
     for record in records:
         by_call[record.uniqueid].append(record)
     uniqueids = list(by_call)
+    changed: dict[int, Any] = {}
+    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
     for start in range(0, len(uniqueids), _CHUNK):
         chunk = uniqueids[start : start + _CHUNK]
         insert_ignore(conn, Call.__table__, [{"uniqueid": u} for u in chunk], ["uniqueid"])
         ids = dict(conn.execute(select(Call.uniqueid, Call.id).where(Call.uniqueid.in_(chunk))).all())
         rows = [_leg_row(ids[u], leg) for u in chunk for leg in by_call[u]]
-        dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
         inserted = (
             conn.execute(
                 dialect_insert(CallLeg.__table__)
@@ -296,84 +286,59 @@ def register_call_records(conn: Connection, records: Sequence[CallRecord]) -> Re
         )
         counts.added += len(inserted)
         counts.unchanged += len(rows) - len(inserted)
-        changed = {ids[u]: by_call[u][0] for u in chunk if ids[u] in set(inserted)}
-        _rebuild_calls(conn, changed)
+        got_legs = set(inserted)
+        changed.update({ids[u]: by_call[u][0] for u in chunk if ids[u] in got_legs})
         for uniqueid in chunk:
             for leg in by_call[uniqueid]:
                 if leg.incident:
                     _link_incident_by_number(conn, ids[uniqueid], leg.incident, source="call_record")
-    return counts
+    return counts, changed
 
 
-def _rebuild_calls(conn: Connection, hints: dict[int, CallRecord]) -> None:
-    """Recompute each call from all its legs (a transfer can add a leg to a known call)."""
-    if not hints:
-        return
-    legs_by_call: dict[int, list] = defaultdict(list)
-    for leg in conn.execute(
-        select(CallLeg.__table__)
-        .where(CallLeg.call_id.in_(list(hints)))
+def call_legs(conn: Connection, call_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """Every stored leg of these calls in start order, as dicts of the leg dataclass's fields."""
+    legs: dict[int, list[dict]] = defaultdict(list)
+    for row in conn.execute(
+        select(CallLeg.__table__, Call.uniqueid)
+        .join(Call, Call.id == CallLeg.call_id)
+        .where(CallLeg.call_id.in_(list(call_ids)))
         .order_by(CallLeg.call_id, CallLeg.start_at, CallLeg.id)
-    ):
-        legs_by_call[leg.call_id].append(leg)
-    updates = [_call_values(call_id, legs, hints[call_id]) for call_id, legs in legs_by_call.items()]
-    operators = operator_ids(conn, [u["operator"] for u in updates])
-    for values in updates:
-        code = values.pop("operator", None)
-        values["operator_id"] = operators.get(code) if code else None
+    ).mappings():
+        leg = {attribute: row[column] for column, attribute in _LEG_FIELDS.items()}
+        leg["uniqueid"] = row["uniqueid"]
+        legs[row["call_id"]].append(leg)
+    return dict(legs)
+
+
+def save_calls(conn: Connection, calls: Mapping[int, Any]) -> None:
+    """Write assembled calls (`ingest.assembly.AssembledCall`, by call id) onto their rows."""
+    if not calls:
+        return
+    operators = operator_ids(conn, [call.operator for call in calls.values()])
+    now = utcnow()
     conn.execute(
         update(Call.__table__).where(Call.__table__.c.id == bindparam("call_id")),
-        [{**values, "call_id": values.pop("id")} for values in updates],
+        [
+            {
+                **{name: getattr(call, name) for name in _CALL_FIELDS},
+                "operator_id": operators.get(call.operator) if call.operator else None,
+                "updated_at": now,
+                "call_id": call_id,
+            }
+            for call_id, call in calls.items()
+        ],
     )
-
-
-def _named_recording(record: CallRecord) -> str | None:
-    """The recording file a call record names: a mapped column, or an Asterisk userfield holding a file."""
-    for value in (record.recording, record.userfield):
-        if value and Path(value).suffix.lower() in AUDIO_EXTENSIONS:
-            return Path(value).name
-    return None
-
-
-def _call_values(call_id: int, legs: list, hint: CallRecord) -> dict:
-    first = legs[0]
-    answered = [leg for leg in legs if leg.answer_at is not None or (leg.billsec or 0) > 0]
-    starts = [leg.start_at for leg in legs if leg.start_at]
-    ends = [leg.end_at for leg in legs if leg.end_at]
-    direction = infer_direction(first.src, first.dst, first.dcontext, hint.direction)
-    operator = hint.operator or next(
-        (code for leg in answered if (code := _leg_operator(leg, direction))), None
-    )
-    return {
-        "id": call_id,
-        "linkedid": first.linkedid or hint.linkedid,
-        "direction": direction,
-        "caller_number": first.src,
-        "callee_number": first.dst,
-        "start_at": min(starts) if starts else None,
-        "answer_at": min((leg.answer_at for leg in answered if leg.answer_at), default=None),
-        "end_at": max(ends) if ends else None,
-        "duration": (max(ends) - min(starts)).total_seconds()
-        if starts and ends
-        else sum(leg.duration or 0 for leg in legs),
-        "billsec": sum(leg.billsec or 0 for leg in legs),
-        "disposition": "ANSWERED" if answered else first.disposition,
-        "queue": hint.queue,
-        "recording_file": _named_recording(hint),
-        "operator": operator,
-        "updated_at": utcnow(),
-    }
 
 
 # ---------------------------------------------------------------- queue_log
 
 
-def register_queue_events(conn: Connection, events: Sequence[QueueLogEvent]) -> RegisterCounts:
-    """Store queue_log lines once each and apply what they say to their calls."""
+def register_queue_events(conn: Connection, events: Sequence[Any]) -> RegisterCounts:
+    """Store queue_log lines (`ingest.QueueLogEvent`) once each, by fingerprint."""
     counts = RegisterCounts()
     rows = [
         {
-            "fingerprint": row_fingerprint(e.at.isoformat(), e.uniqueid, e.queue, e.agent, e.event, *e.data),
+            "fingerprint": e.fingerprint,
             "uniqueid": e.uniqueid,
             "at": e.at,
             "queue": e.queue,
@@ -391,77 +356,60 @@ def register_queue_events(conn: Connection, events: Sequence[QueueLogEvent]) -> 
     return counts
 
 
-def apply_queue_events(conn: Connection) -> int:
-    """Attach queue events to their calls and set queue, operator, wait time, abandons and transfers."""
+def queue_events_by_call(conn: Connection) -> dict[int, list[dict]]:
+    """Link stored queue events to calls now known, then serve each call's events in time order, as dicts
+    of the event dataclass's fields."""
     conn.execute(
         update(QueueEvent)
         .where(QueueEvent.call_id.is_(None))
         .values(call_id=select(Call.id).where(Call.uniqueid == QueueEvent.uniqueid).scalar_subquery())
     )
-    events = conn.execute(
+    rows = conn.execute(
         select(
             QueueEvent.call_id,
-            QueueEvent.event,
+            QueueEvent.at,
+            QueueEvent.uniqueid,
             QueueEvent.queue,
             QueueEvent.agent,
+            QueueEvent.event,
             QueueEvent.data,
-            QueueEvent.at,
-            QueueEvent.fingerprint,
         )
         .where(QueueEvent.call_id.is_not(None))
         .order_by(QueueEvent.call_id, QueueEvent.at, QueueEvent.id)
-    ).all()
-    per_call: dict[int, dict] = defaultdict(dict)
+    ).mappings()
+    events: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        event = dict(row)
+        events[event.pop("call_id")].append(event)
+    return dict(events)
+
+
+def save_queue_findings(conn: Connection, findings: Mapping[int, Any]) -> None:
+    """Apply what queue events say (`ingest.assembly.QueueFindings`, by call id) to the calls: queue,
+    direction, wait, operator and abandon where they say something, and the transfers they logged."""
+    ids = operator_ids(conn, [f.operator for f in findings.values()])
     transfers = []
-    agents: set[str] = set()
-    for call_id, event, queue, agent, data, at, fingerprint in events:
-        state = per_call[call_id]
-        if queue:
-            state["queue"] = queue
-        if event == "ENTERQUEUE":
-            state["direction"] = "inbound"
-        elif event == "CONNECT":
-            state["connected"] = True
-            if agent_code(agent):
-                state["operator"] = agent_code(agent)
-                agents.add(state["operator"])
-            if data and data[0].isdigit():
-                state["wait_seconds"] = float(data[0])
-        elif event in _ABANDON_EVENTS:
-            state["abandoned"] = True
-            waited = data[2] if event == "ABANDON" and len(data) > 2 else (data[-1] if data else "")
-            if waited.isdigit():
-                state["wait_seconds"] = float(waited)
-        elif event in _TRANSFER_EVENTS:
-            target = (data[0] if event == "BLINDTRANSFER" else ":".join(d for d in data[:2] if d)) or None
-            transfers.append(
-                {
-                    "fingerprint": fingerprint,
-                    "call_id": call_id,
-                    "kind": _TRANSFER_EVENTS[event],
-                    "target": target,
-                    "at": at,
-                    "source": "queue_log",
-                }
-            )
-    ids = operator_ids(conn, agents)
-    for call_id, state in per_call.items():
-        values = {k: state[k] for k in ("queue", "direction", "wait_seconds") if k in state}
-        if state.get("operator"):
-            values["operator_id"] = ids[state["operator"]]
-        if state.get("abandoned") and not state.get("connected"):
-            values["disposition"] = "ABANDONED"
+    for call_id, found in findings.items():
+        values = {k: getattr(found, k) for k in ("queue", "direction", "wait_seconds", "disposition")}
+        values = {k: v for k, v in values.items() if v is not None}
+        if found.operator:
+            values["operator_id"] = ids[found.operator]
         if values:
             conn.execute(update(Call).where(Call.id == call_id).values(**values))
+        transfers.extend(
+            {"fingerprint": t.key, "call_id": call_id, "kind": t.kind, "target": t.target, "at": t.at,
+             "source": t.source}
+            for t in found.transfers
+        )  # fmt: skip
     insert_ignore(conn, Transfer.__table__, transfers, ["fingerprint"])
-    return len(per_call)
 
 
 # ---------------------------------------------------------------- incidents
 
 
-def register_incidents(conn: Connection, incidents: Sequence[IncidentRecord]) -> RegisterCounts:
-    """Insert new incidents and update changed ones (helpdesk exports are snapshots of a living system)."""
+def register_incidents(conn: Connection, incidents: Sequence[Any]) -> RegisterCounts:
+    """Insert new incidents (`ingest.IncidentRecord`) and update changed ones (helpdesk exports are
+    snapshots of a living system)."""
     counts = RegisterCounts()
     ids = operator_ids(conn, [i.operator for i in incidents])
     for incident in incidents:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -26,6 +27,7 @@ from store.schema import (
     Operator,
     Recording,
     RecordingPath,
+    Transfer,
 )
 
 
@@ -203,3 +205,45 @@ def test_recordings_matched_by_a_mapped_file_name_column(engine, tmp_path):
             .join(Operator, Operator.id == Call.operator_id)
         ).one()
     assert (uniqueid, operator) == ("A-1", "ivanova")
+
+
+def test_queue_log_transfers_and_the_configured_rules_reach_the_calls(engine, tmp_path):
+    (tmp_path / "Master.csv").write_text(
+        '"","79161234567","8800","from-trunk","","SIP/trunk-00000012","SIP/101-00000013","Queue","support",'
+        '"2026-03-02 09:00:00","2026-03-02 09:00:07","2026-03-02 09:01:10","70","63","ANSWERED",'
+        '"DOCUMENTATION","1772442000.12",""\n'
+        '"","1234","79160001122","from-internal","","SIP/1234-00000014","SIP/trunk-00000015","Dial","",'
+        '"2026-03-02 09:05:00","2026-03-02 09:05:03","2026-03-02 09:06:00","60","57","ANSWERED",'
+        '"DOCUMENTATION","1772442300.13",""\n',
+        encoding="utf-8",
+    )
+    epoch = int(datetime(2026, 3, 2, 9, 0, 0).timestamp())
+    (tmp_path / "queue_log").write_text(
+        f"{epoch}|1772442000.12|support|NONE|ENTERQUEUE||79161234567|1\n"
+        f"{epoch + 7}|1772442000.12|support|SIP/101|CONNECT|7|1772442007.14|2\n"
+        f"{epoch + 40}|1772442000.12|support|SIP/101|ATTENDEDTRANSFER|BRIDGE|1772442040.16-2100|7|33|1\n"
+        f"{epoch + 50}|1772442000.12|support|SIP/101|BLINDTRANSFER|2050|from-internal|7|43|1\n",
+        encoding="utf-8",
+    )
+    request = IngestRequest(cdr=tmp_path / "Master.csv", queue_log=tmp_path / "queue_log")
+    # Internal numbers of at most 3 digits: the 4-digit caller is a customer, so that call is inbound.
+    options = {"analytics": {"exclusions": {"internal_number_max_length": 3}}}
+    ingest(engine, request, workers=1, stage_options=options)
+    before = _counts(engine)
+    ingest(engine, request, workers=1, stage_options=options)
+    assert _counts(engine) == before
+    with engine.connect() as conn:
+        calls = conn.execute(
+            select(Call.uniqueid, Call.direction, Call.wait_seconds, Call.billsec, Operator.code)
+            .outerjoin(Operator, Operator.id == Call.operator_id)
+            .order_by(Call.uniqueid)
+        ).all()
+        transfers = conn.execute(
+            select(Transfer.kind, Transfer.target, Transfer.source).order_by(Transfer.at)
+        ).all()
+    assert tuple(calls[0]) == ("1772442000.12", "inbound", 7, 63, "101")
+    assert tuple(calls[1])[:4] == ("1772442300.13", "inbound", None, 57)
+    assert [tuple(t) for t in transfers] == [
+        ("attended", "BRIDGE:1772442040.16-2100", "queue_log"),
+        ("blind", "2050", "queue_log"),
+    ]

@@ -13,7 +13,6 @@ from classifiers import (
     CallFacts,
     CallKpiFacts,
     CompositeOptions,
-    ExclusionRules,
     add_composite,
     exclusion_reasons,
     geometric_mean,
@@ -26,6 +25,7 @@ from classifiers.identifiers import identifiers
 from classifiers.linking import ContactFacts, IncidentFacts, duplicate_incidents, repeat_contacts
 from classifiers.pii import find_pii, mask
 from classifiers.transfers import spoken_transfer, target_extension
+from contracts import CallRules
 
 
 def call(talk=60.0, answered=True, transferred=False, number="79001234567", linked=True) -> CallFacts:
@@ -53,7 +53,7 @@ def test_exclusion_rules_at_their_boundaries(facts, reasons):
 
 
 def test_exclusion_thresholds_are_configurable_and_rules_can_be_switched_off():
-    rules = ExclusionRules(short_call_seconds=30, disabled=("internal_unlinked",))
+    rules = CallRules(short_call_seconds=30, disabled=("internal_unlinked",))
     assert exclusion_reasons(call(talk=25, number="101", linked=False), rules) == ["short_call"]
 
 
