@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -48,6 +49,17 @@ class AnalyticsSettings:
 
 
 @dataclass
+class StageOptions:
+    """The settings stage functions read, built once per run; picklable for worker processes and Ray."""
+
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    # Which stereo channel carries the operator on this PBX.
+    operator_channel: str = "left"
+
+
+@dataclass
 class Settings:
     """Everything configurable, with the embedded defaults."""
 
@@ -61,16 +73,14 @@ class Settings:
     diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
-    def stage_options(self) -> dict:
-        """What stage functions receive: plain data, picklable for worker processes and Ray."""
-        from dataclasses import asdict
-
-        return {
-            "asr": asdict(self.asr),
-            "diarization": asdict(self.diarization),
-            "analytics": asdict(self.analytics),
-            "operator_channel": self.operator_channel,
-        }
+    def stage_options(self) -> StageOptions:
+        """What stage functions receive (a copy: stages cannot change the settings)."""
+        return StageOptions(
+            asr=deepcopy(self.asr),
+            diarization=deepcopy(self.diarization),
+            analytics=deepcopy(self.analytics),
+            operator_channel=self.operator_channel,
+        )
 
     def __post_init__(self) -> None:
         if not self.db:
