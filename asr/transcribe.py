@@ -53,11 +53,16 @@ class Word:
     end: float
     word: str
     probability: float
+    overlap: bool = False  # spoken while another speaker talked (set by diarization's attribution)
 
 
 @dataclass
 class Utterance:
-    """Speech between two pauses on one channel."""
+    """Speech between two pauses on one channel.
+
+    `speaker`, `role` and `overlap` are filled in by diarization's attribution (who said it); a stored
+    transcript read back has no words.
+    """
 
     start: float
     end: float
@@ -67,6 +72,9 @@ class Utterance:
     channel: int | None = None
     words: list[Word] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    speaker: str | None = None
+    role: str | None = None
+    overlap: bool = False
 
 
 @dataclass

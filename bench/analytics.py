@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from asr import normalise_numbers  # noqa: E402
+from asr import Utterance, normalise_numbers  # noqa: E402
 from bench.common import median, write_section  # noqa: E402
 from classifiers import (  # noqa: E402  # noqa: E402
     ClassifierSet,
@@ -98,12 +99,11 @@ def _classifier_set(models_dir: Path) -> ClassifierSet:
     return ClassifierSet(load_taxonomy(), load_checklist(), model)
 
 
-def _clean_utterances(call: dict) -> list[dict]:
+def _clean_utterances(call: dict) -> list[Utterance]:
     return [
-        {**{k: t[k] for k in ("role", "start", "end", "text")},
-         "normalized_text": normalise_numbers(t["text"]), "confidence": 0.95}
+        Utterance(t["start"], t["end"], t["text"], normalise_numbers(t["text"]), 0.95, role=t["role"])
         for t in call["turns"]
-    ]  # fmt: skip
+    ]
 
 
 def clean_text_scores(classifiers: ClassifierSet) -> list[str]:
@@ -119,16 +119,14 @@ def clean_text_scores(classifiers: ClassifierSet) -> list[str]:
         records = RecordFacts(call["billsec"], call["duration"], call["caller_number"], logged)
         result = classify_call(_clean_utterances(call), records, classifiers)
         if call["purpose"]:
-            scores.setdefault("purpose", Score()).judge(
-                True, result["purpose"]["label"] == call["purpose"], ""
-            )
-        scores.setdefault("transfer", Score()).judge(bool(call["transfer"]), bool(result["transfer"]), "")
-        verdicts = {i["id"]: i["verdict"] for i in result["compliance"]["items"]}
+            scores.setdefault("purpose", Score()).judge(True, result.purpose.label == call["purpose"], "")
+        scores.setdefault("transfer", Score()).judge(bool(call["transfer"]), bool(result.transfer), "")
+        verdicts = {i.id: i.verdict for i in result.compliance.items}
         for item, verdict in call["checklist"].items():
             scores.setdefault(f"checklist:{item}", Score()).judge(
                 verdict == "fail", verdicts[item] == "fail", ""
             )
-        said = set(result["said"]["incident"])
+        said = set(result.said.incident)
         for incident in call["incidents"]:
             scores.setdefault("incident number said", Score()).judge(True, incident["number"] in said, "")
     return report(scores)
@@ -142,7 +140,7 @@ def pipeline_scores(db: str) -> list[str]:
     return report(verify(open_store(db, migrate=False), truth))
 
 
-def _rate(work: tuple[list[dict], ClassifierSet]) -> float:
+def _rate(work: tuple[list[Utterance], ClassifierSet]) -> float:
     call, classifiers = work
     records = RecordFacts(300, 300, "79001234567", [])
     classify_call(call, records, classifiers)
@@ -160,10 +158,9 @@ def throughput(classifiers: ClassifierSet) -> str:
     turns = [t for c in truth["calls"] for t in _clean_utterances(c)]
     call, clock = [], 0.0
     while clock < 300:
-        turn = dict(turns[len(call) % len(turns)])
-        length = turn["end"] - turn["start"]
-        turn["start"], turn["end"] = clock, clock + length
-        call.append(turn)
+        turn = turns[len(call) % len(turns)]
+        length = turn.end - turn.start
+        call.append(dataclasses.replace(turn, start=clock, end=clock + length))
         clock += length + 0.5
     from concurrent.futures import ProcessPoolExecutor
 

@@ -112,9 +112,10 @@ def peak_memory(minutes: int) -> float:
     code = f"""
 import resource, sys
 sys.path.insert(0, {str(REPO)!r})
+from asr import AsrOptions
 from pipeline.stages.transcribe import transcribe
-from pipeline.stages import StageInput
-transcribe(StageInput(1, {str(path)!r}, options={{"asr": {{"cpu_threads": 2}}}}))
+from pipeline.stages import StageInput, StageOptions
+transcribe(StageInput(1, {str(path)!r}, options=StageOptions(asr=AsrOptions(cpu_threads=2))))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -1,6 +1,14 @@
 """Judgements on transcribed calls: exclusions, transfers, purpose, compliance, incident links, PII, KPIs."""
 
-from classifiers.call import ClassifierSet, RecordFacts, call_text, classify_call
+from classifiers.call import (
+    ClassifierSet,
+    ClassifyResult,
+    PiiFinding,
+    RecordFacts,
+    SaidIdentifiers,
+    call_text,
+    classify_call,
+)
 from classifiers.compliance import Checklist, ComplianceResult, evaluate, load_checklist
 from classifiers.exclusions import CallFacts, ExclusionRules, exclusion_reasons, registration_rate
 from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
@@ -15,15 +23,18 @@ __all__ = [
     "CallKpiFacts",
     "Checklist",
     "ClassifierSet",
+    "ClassifyResult",
     "ComplianceResult",
     "CompositeOptions",
     "ConfigFileError",
     "ExclusionRules",
     "KpiRow",
     "LinkingOptions",
+    "PiiFinding",
     "PurposeModel",
     "PurposePrediction",
     "RecordFacts",
+    "SaidIdentifiers",
     "Taxonomy",
     "add_composite",
     "call_text",

@@ -3,10 +3,11 @@ script compliance and personal-data spans."""
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from classifiers.compliance import CallContext, Checklist, evaluate
+from asr import Utterance
+from classifiers.compliance import CallContext, Checklist, ComplianceResult, evaluate
 from classifiers.exclusions import ExclusionRules
 from classifiers.identifiers import identifiers
 from classifiers.pii import find_pii
@@ -45,12 +46,51 @@ class RecordFacts:
     transfers: list[dict] = field(default_factory=list)  # from queue_log / call records: kind, target
 
 
-def call_text(utterances: list[dict]) -> str:
+@dataclass
+class SaidIdentifiers:
+    """Identifiers said in the call (see classifiers/identifiers.py), as digit strings."""
+
+    inn: list[str] = field(default_factory=list)
+    kpp: list[str] = field(default_factory=list)
+    phone: list[str] = field(default_factory=list)
+    card: list[str] = field(default_factory=list)
+    incident: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PiiFinding:
+    """Personal data in one utterance: its index, the kind, and the character span in its text."""
+
+    utterance: int
+    kind: str
+    start: int
+    end: int
+
+
+@dataclass
+class ClassifyResult:
+    """All per-call judgements of the classification stage."""
+
+    purpose: PurposePrediction
+    article: str | None
+    caller_type: str | None
+    registration: str
+    transfer: TransferFinding | None
+    conditions: list[str]
+    compliance: ComplianceResult
+    said: SaidIdentifiers
+    # Distinct words (no digits, so no personal numbers) for matching incident summaries.
+    keywords: list[str] = field(default_factory=list)
+    pii: list[PiiFinding] = field(default_factory=list)
+    classifiers_version: str = ""
+
+
+def call_text(utterances: Sequence[Utterance]) -> str:
     """The whole conversation as one text (number-normalised), as the purpose model was trained on."""
-    return " ".join((u.get("normalized_text") or u.get("text") or "").strip() for u in utterances).strip()
+    return " ".join((u.normalized_text or u.text or "").strip() for u in utterances).strip()
 
 
-def _transfer(utterances: list[dict], records: RecordFacts) -> TransferFinding | None:
+def _transfer(utterances: Sequence[Utterance], records: RecordFacts) -> TransferFinding | None:
     if records.transfers:
         last = records.transfers[-1]
         return TransferFinding(
@@ -78,8 +118,10 @@ def _conditions(
     return conditions
 
 
-def classify_call(utterances: list[dict], records: RecordFacts, classifiers: ClassifierSet) -> dict:
-    """All per-call judgements as a JSON-ready dict."""
+def classify_call(
+    utterances: Sequence[Utterance], records: RecordFacts, classifiers: ClassifierSet
+) -> ClassifyResult:
+    """All per-call judgements on a call's utterances (with roles) and its records."""
     text = call_text(utterances)
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
@@ -89,30 +131,28 @@ def classify_call(utterances: list[dict], records: RecordFacts, classifiers: Cla
         purpose = predict_with_phrases(text, classifiers.taxonomy)
     transfer = _transfer(utterances, records)
     conditions = _conditions(purpose, transfer, records, classifiers)
-    duration = max([records.duration] + [u["end"] for u in utterances])
+    duration = max([records.duration] + [u.end for u in utterances])
     compliance = evaluate(
         classifiers.checklist, utterances, CallContext(duration, conditions), classifiers.encoder
     )
-    said = identifiers(text)
     pii = [
-        {"utterance": i, "kind": s.kind, "start": s.start, "end": s.end}
+        PiiFinding(i, s.kind, s.start, s.end)
         for i, u in enumerate(utterances)
-        for s in find_pii(u.get("normalized_text") or u.get("text") or "")
+        for s in find_pii(u.normalized_text or u.text or "")
     ]
     internal = len((records.caller_number or "").strip()) in range(
         1, classifiers.rules.internal_number_max_length + 1
     )
-    return {
-        "purpose": dataclasses.asdict(purpose),
-        "article": classifiers.taxonomy.article(purpose.label),
-        "caller_type": "employee" if internal else classifiers.taxonomy.caller_type(purpose.label),
-        "registration": classifiers.taxonomy.registration(purpose.label),
-        "transfer": dataclasses.asdict(transfer) if transfer else None,
-        "conditions": sorted(conditions),
-        "compliance": dataclasses.asdict(compliance),
-        "said": said,
-        # Distinct words (no digits, so no personal numbers) for matching incident summaries.
-        "keywords": list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
-        "pii": pii,
-        "classifiers_version": classifiers.version,
-    }
+    return ClassifyResult(
+        purpose=purpose,
+        article=classifiers.taxonomy.article(purpose.label),
+        caller_type="employee" if internal else classifiers.taxonomy.caller_type(purpose.label),
+        registration=classifiers.taxonomy.registration(purpose.label),
+        transfer=transfer,
+        conditions=sorted(conditions),
+        compliance=compliance,
+        said=SaidIdentifiers(**identifiers(text)),
+        keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
+        pii=pii,
+        classifiers_version=classifiers.version,
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asr import Utterance
 from classifiers.identifiers import identifiers
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import find_phrase, stems, token_spans
@@ -160,20 +162,20 @@ def _match(item: ChecklistItem, text: str) -> str | None:
     return hit
 
 
-def speaker_turns(utterances: list[dict]) -> list[dict]:
+def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     """Consecutive utterances of one role joined into turns (a pause inside a phrase splits utterances)."""
     turns: list[dict] = []
     for index, utterance in enumerate(utterances):
-        text = utterance.get("normalized_text") or utterance.get("text") or ""
+        text = utterance.normalized_text or utterance.text or ""
         last = turns[-1] if turns else None
-        if last and last["role"] == utterance.get("role") and utterance["start"] - last["end"] < 2.0:
+        if last and last["role"] == utterance.role and utterance.start - last["end"] < 2.0:
             last["normalized_text"] = f"{last['normalized_text']} {text}".strip()
-            last["end"] = utterance["end"]
-            last["confidences"].append(utterance.get("confidence") or 0.0)
+            last["end"] = utterance.end
+            last["confidences"].append(utterance.confidence or 0.0)
         else:
-            turns.append({"index": index, "role": utterance.get("role"), "start": utterance["start"],
-                          "end": utterance["end"], "normalized_text": text,
-                          "confidences": [utterance.get("confidence") or 0.0]})  # fmt: skip
+            turns.append({"index": index, "role": utterance.role, "start": utterance.start,
+                          "end": utterance.end, "normalized_text": text,
+                          "confidences": [utterance.confidence or 0.0]})  # fmt: skip
     for turn in turns:
         confidences = turn.pop("confidences")
         turn["confidence"] = sum(confidences) / len(confidences)
@@ -218,21 +220,21 @@ def _semantic_evidence(
     return Evidence(turn["index"], turn["start"], turn["normalized_text"], matched)
 
 
-def _identifier_evidence(item: ChecklistItem, utterances: list[dict]) -> Evidence | None:
+def _identifier_evidence(item: ChecklistItem, utterances: Sequence[Utterance]) -> Evidence | None:
     if not item.any_speaker_identifier:
         return None
     for index, utterance in enumerate(utterances):
-        text = utterance.get("normalized_text") or utterance.get("text") or ""
+        text = utterance.normalized_text or utterance.text or ""
         values = identifiers(text).get(item.any_speaker_identifier, [])
         if values:
-            return Evidence(index, utterance["start"], text, values[0])
+            return Evidence(index, utterance.start, text, values[0])
     return None
 
 
 def evaluate(
-    checklist: Checklist, utterances: list[dict], context: CallContext, encoder: str | None = None
+    checklist: Checklist, utterances: Sequence[Utterance], context: CallContext, encoder: str | None = None
 ) -> ComplianceResult:
-    """Judge every item on a call's utterances (dicts with role, start, end, text, confidence).
+    """Judge every item on a call's utterances (role, start, end, text, confidence).
 
     With `encoder`, items that have semantic `examples` also pass on a turn close in meaning to one.
     """
@@ -250,12 +252,12 @@ def evaluate(
             or _semantic_evidence(item, turns, context.duration, encoder)
         )
         if evidence:
-            sure = round(min(0.99, 0.5 + (utterances[evidence.utterance].get("confidence") or 0.5) / 2), 3)
+            sure = round(min(0.99, 0.5 + (utterances[evidence.utterance].confidence or 0.5) / 2), 3)
             verdict = ItemVerdict(item.id, item.title, "pass", sure, item.weight, item.critical, evidence)
             verdicts.append(verdict)
         else:
             # Missing words can be ASR errors: the less sure the transcript, the less sure the failure.
-            spoken = [u.get("confidence") or 0.0 for u in utterances if u.get("role") == item.role]
+            spoken = [u.confidence or 0.0 for u in utterances if u.role == item.role]
             confidence = sum(spoken) / len(spoken) if spoken else 0.3
             verdicts.append(ItemVerdict(item.id, item.title, "fail", round(max(0.3, confidence), 3),
                                         item.weight, item.critical))  # fmt: skip

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from asr import Utterance
 from classifiers.text import normalise
 
 # "соединяю", "перевожу на специалиста", "переключаю на отдел продаж", "сейчас переведу вас на 2050".
@@ -34,17 +36,17 @@ def target_extension(raw: str | None) -> str | None:
     return found[-1] if found else raw
 
 
-def spoken_transfer(utterances: list[dict]) -> TransferFinding | None:
+def spoken_transfer(utterances: Sequence[Utterance]) -> TransferFinding | None:
     """The last operator utterance announcing a transfer, with the target when it is named."""
     found = None
     for utterance in utterances:
-        if utterance.get("role") not in ("operator", None, "unknown"):
+        if utterance.role not in ("operator", None, "unknown"):
             continue
-        text = utterance.get("normalized_text") or utterance.get("text") or ""
+        text = utterance.normalized_text or utterance.text or ""
         match = SPOKEN.search(normalise(text))
         if match:
             target = (match.group("target") or "").strip() or None
-            found = TransferFinding("transcript", "spoken", target, utterance.get("start"), text)
+            found = TransferFinding("transcript", "spoken", target, utterance.start, text)
     return found
 
 

@@ -18,6 +18,10 @@ class CallRules:
     internal_number_max_length: int = 5
     disabled: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # A settings file gives a list; the rules compare and hash as a tuple.
+        self.disabled = tuple(self.disabled)
+
     def is_internal_number(self, number: str | None) -> bool:
         """A short extension-like number (the PBX's own lines), not a customer's."""
         return bool(number) and len(number) <= self.internal_number_max_length

@@ -7,7 +7,13 @@ import numpy as np
 from diarization.assign import SpeakerWord, assign_words
 from diarization.metrics import ConversationMetrics, MetricOptions, conversation_metrics
 from diarization.roles import RoleAssignment, from_channel_map, from_speech, from_voiceprints
-from diarization.types import Diarization, DiarizationOptions, SpeakerTurn
+from diarization.types import (
+    Diarization,
+    DiarizationOptions,
+    DiarizationSummary,
+    SpeakerTurn,
+    TranscribeResult,
+)
 
 
 def diarize(audio: np.ndarray, options: DiarizationOptions | None = None) -> Diarization:
@@ -37,10 +43,12 @@ __all__ = [
     "ConversationMetrics",
     "Diarization",
     "DiarizationOptions",
+    "DiarizationSummary",
     "MetricOptions",
     "RoleAssignment",
     "SpeakerTurn",
     "SpeakerWord",
+    "TranscribeResult",
     "assign_words",
     "conversation_metrics",
     "diarize",

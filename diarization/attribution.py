@@ -1,10 +1,14 @@
 """Who said each word: channels for stereo calls, diarization for mono ones; then operator or customer.
 
-Works on the transcript as plain dicts (utterances with words), the form the store keeps.
+Works on the recogniser's utterances and returns new ones with speaker, role and overlap filled in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
+from asr import Utterance, Word
 from diarization import (
     Diarization,
     DiarizationOptions,
@@ -17,55 +21,58 @@ from diarization import (
 )
 
 
-def _mark_overlaps(utterances: list[dict], turns: list[SpeakerTurn]) -> None:
+def _mark_overlaps(utterances: list[Utterance], turns: list[SpeakerTurn]) -> list[Utterance]:
     """Flag words (and their utterances) spoken while another speaker was talking."""
+    marked = []
     for utterance in utterances:
-        words = utterance.get("words", [])
-        marks = assign_words([(w["start"], w["end"]) for w in words], turns)
-        for word, mark in zip(words, marks, strict=True):
-            word["overlap"] = mark.overlap
-        utterance["overlap"] = any(mark.overlap for mark in marks)
+        marks = assign_words([(w.start, w.end) for w in utterance.words], turns)
+        words = [replace(w, overlap=mark.overlap) for w, mark in zip(utterance.words, marks, strict=True)]
+        marked.append(replace(utterance, words=words, overlap=any(mark.overlap for mark in marks)))
+    return marked
 
 
-def attribute_stereo(utterances: list[dict], roles_by_channel: dict[int, str]) -> RoleAssignment:
+def attribute_stereo(
+    utterances: list[Utterance], roles_by_channel: dict[int, str]
+) -> tuple[list[Utterance], RoleAssignment]:
     """Each channel is one party: speaker = channel, role from the PBX's channel map."""
-    turns = []
-    for utterance in utterances:
-        channel = utterance["channel"]
-        utterance["speaker"] = f"channel-{channel}"
-        utterance["role"] = roles_by_channel.get(channel, "unknown")
-        turns.append(SpeakerTurn(utterance["speaker"], utterance["start"], utterance["end"]))
-    _mark_overlaps(utterances, turns)
-    speakers = sorted({u["speaker"] for u in utterances})
-    return from_channel_map(speakers, {f"channel-{c}": role for c, role in roles_by_channel.items()})
+    named = [
+        replace(u, speaker=f"channel-{u.channel}", role=roles_by_channel.get(u.channel, "unknown"))
+        for u in utterances
+    ]
+    turns = [SpeakerTurn(u.speaker, u.start, u.end) for u in named]
+    speakers = sorted({u.speaker for u in named})
+    roles = from_channel_map(speakers, {f"channel-{c}": role for c, role in roles_by_channel.items()})
+    return _mark_overlaps(named, turns), roles
 
 
-def _piece(utterance: dict, words: list[dict], speaker: str | None, normalise) -> dict:
-    text = " ".join(w["word"] for w in words)
-    probabilities = [w["probability"] for w in words if w.get("probability") is not None]
-    confidence = sum(probabilities) / len(probabilities) if probabilities else utterance.get("confidence")
-    return {
-        **utterance,
-        "start": words[0]["start"],
-        "end": words[-1]["end"],
-        "text": text,
-        "normalized_text": normalise(text),
-        "confidence": round(confidence, 4) if confidence is not None else None,
-        "words": words,
-        "speaker": speaker,
-    }
+def _piece(utterance: Utterance, words: list[Word], speaker: str | None, normalise) -> Utterance:
+    text = " ".join(w.word for w in words)
+    probabilities = [w.probability for w in words if w.probability is not None]
+    confidence = sum(probabilities) / len(probabilities) if probabilities else utterance.confidence
+    return replace(
+        utterance,
+        start=words[0].start,
+        end=words[-1].end,
+        text=text,
+        normalized_text=normalise(text),
+        confidence=round(confidence, 4) if confidence is not None else None,
+        words=words,
+        speaker=speaker,
+    )
 
 
-def split_by_speaker(utterances: list[dict], diarization: Diarization, normalise) -> list[dict]:
+def split_by_speaker(
+    utterances: list[Utterance], diarization: Diarization, normalise: Callable[[str], str]
+) -> list[Utterance]:
     """Give every word the speaker talking at its time and cut utterances where the speaker changes."""
-    out: list[dict] = []
+    out: list[Utterance] = []
     for utterance in utterances:
-        words = utterance.get("words", [])
+        words = utterance.words
         if not words:
-            out.append({**utterance, "speaker": None})
+            out.append(replace(utterance, speaker=None))
             continue
-        marks = assign_words([(w["start"], w["end"]) for w in words], diarization.turns)
-        group: list[dict] = []
+        marks = assign_words([(w.start, w.end) for w in words], diarization.turns)
+        group: list[Word] = []
         speaker = marks[0].speaker
         for word, mark in zip(words, marks, strict=True):
             if group and mark.speaker != speaker:
@@ -78,18 +85,16 @@ def split_by_speaker(utterances: list[dict], diarization: Diarization, normalise
 
 
 def attribute_mono(
-    utterances: list[dict],
+    utterances: list[Utterance],
     diarization: Diarization,
     voiceprints: dict[str, list[float]],
     options: DiarizationOptions,
-    normalise,
-) -> tuple[list[dict], RoleAssignment]:
+    normalise: Callable[[str], str],
+) -> tuple[list[Utterance], RoleAssignment]:
     """Split a mono transcript by speaker and name the operator (voiceprints first, then what is said)."""
     pieces = split_by_speaker(utterances, diarization, normalise)
     roles = from_voiceprints(
         diarization.centroids, voiceprints, options.voiceprint_similarity, options.voiceprint_margin
-    ) or from_speech([(u["speaker"], u["start"], u["text"]) for u in pieces if u["speaker"]])
-    for piece in pieces:
-        piece["role"] = roles.roles.get(piece["speaker"], "unknown")
-    _mark_overlaps(pieces, diarization.turns)
-    return pieces, roles
+    ) or from_speech([(u.speaker, u.start, u.text) for u in pieces if u.speaker])
+    named = [replace(piece, role=roles.roles.get(piece.speaker, "unknown")) for piece in pieces]
+    return _mark_overlaps(named, diarization.turns), roles

@@ -1,8 +1,11 @@
-"""Diarization options and results (dataclasses that serialise to JSON)."""
+"""Diarization options and results, and the transcription stage's result (dataclasses, JSON-ready)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from asr import Utterance
+from diarization.metrics import ConversationMetrics
 
 
 @dataclass
@@ -63,3 +66,35 @@ class Diarization:
                 if b.speaker != a.speaker:
                     spans.append((b.start, min(a.end, b.end)))
         return spans
+
+
+@dataclass
+class DiarizationSummary:
+    """How a mono call was split into speakers: the backend and the seconds two speakers overlapped."""
+
+    backend: str
+    overlap_seconds: float
+
+
+@dataclass
+class TranscribeResult:
+    """A transcribed call with who said what: utterances with speakers and roles, and call-level figures.
+
+    `layout` is "stereo" (one party per channel) or "mono" (split by diarization, then `diarization` says
+    how). The store keeps the utterances in their own table and the rest as the stage's result.
+    """
+
+    utterances: list[Utterance]
+    language: str
+    language_probability: float
+    confidence: float
+    low_confidence: bool
+    model: str
+    duration: float
+    flags: list[str] = field(default_factory=list)
+    layout: str = "mono"
+    speakers: int = 0
+    roles_from: str = "none"
+    roles_confidence: float = 0.0
+    metrics: ConversationMetrics | None = None
+    diarization: DiarizationSummary | None = None

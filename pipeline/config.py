@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -49,6 +50,17 @@ class AnalyticsSettings:
 
 
 @dataclass
+class StageOptions:
+    """The settings stage functions read, built once per run; picklable for worker processes and Ray."""
+
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    # Which stereo channel carries the operator on this PBX.
+    operator_channel: str = "left"
+
+
+@dataclass
 class Settings:
     """Everything configurable, with the embedded defaults."""
 
@@ -62,16 +74,14 @@ class Settings:
     diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
-    def stage_options(self) -> dict:
-        """What stage functions receive: plain data, picklable for worker processes and Ray."""
-        from dataclasses import asdict
-
-        return {
-            "asr": asdict(self.asr),
-            "diarization": asdict(self.diarization),
-            "analytics": asdict(self.analytics),
-            "operator_channel": self.operator_channel,
-        }
+    def stage_options(self) -> StageOptions:
+        """What stage functions receive (a copy: stages cannot change the settings)."""
+        return StageOptions(
+            asr=deepcopy(self.asr),
+            diarization=deepcopy(self.diarization),
+            analytics=deepcopy(self.analytics),
+            operator_channel=self.operator_channel,
+        )
 
     def __post_init__(self) -> None:
         if not self.db:
@@ -83,12 +93,9 @@ class Settings:
         return self.analytics.exclusions
 
 
-def call_rules(stage_options: dict | None) -> CallRules:
-    """The call rules back from stage options (plain data for worker processes): defaults where absent."""
-    values = dict(((stage_options or {}).get("analytics") or {}).get("exclusions") or {})
-    if "disabled" in values:
-        values["disabled"] = tuple(values["disabled"])
-    return CallRules(**values)
+def call_rules(stage_options: StageOptions | None) -> CallRules:
+    """The call rules the stages read (the defaults when no options are given)."""
+    return stage_options.analytics.exclusions if stage_options is not None else CallRules()
 
 
 def _apply(target: object, values: dict, where: str) -> None:
@@ -105,7 +112,7 @@ def _apply(target: object, values: dict, where: str) -> None:
             continue
         expected = type(current) if current is not None else None
         try:
-            setattr(target, key, expected(value) if expected in (int, float, str) else value)
+            setattr(target, key, expected(value) if expected in (int, float, str, tuple) else value)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{where}.{key}: {value!r} is not a valid {expected.__name__}") from e
 

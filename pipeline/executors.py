@@ -19,7 +19,7 @@ logger = logging.getLogger("callqa.pipeline")
 
 
 class Executor(Protocol):
-    """Runs `execute_stage` somewhere and returns a future of (result JSON, seconds)."""
+    """Runs `execute_stage` somewhere and returns a future of (typed result, seconds)."""
 
     capacity: int
     description: str

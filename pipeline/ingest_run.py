@@ -39,7 +39,7 @@ from ingest import (
 )
 from pipeline.config import call_rules
 from pipeline.process import worker_pool
-from pipeline.stages import registered_stages
+from pipeline.stages import StageOptions, registered_stages
 from store import call_records
 from store.audit import audit, current_actor
 from store.queue import JobQueue
@@ -293,7 +293,7 @@ def ingest(
     workers: int = 2,
     progress: ProgressCallback | None = None,
     actor: str | None = None,
-    stage_options: dict | None = None,
+    stage_options: StageOptions | None = None,
     rules: CallRules | None = None,
 ) -> IngestSummary:
     """Register recordings and records, match them, and queue the pipeline's work for new recordings.

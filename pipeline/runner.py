@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
+from asr import Utterance
+from contracts.serialise import from_json
+from pipeline.config import StageOptions
 from pipeline.executors import Executor
-from pipeline.stages import Stage, StageError, StageInput
+from pipeline.stages import Stage, StageError, StageInput, load_upstream
 from store.operators import load_voiceprints
 from store.queue import ClaimedJob, JobQueue
 from store.results import load_stage_results
@@ -43,7 +46,7 @@ class RunSummary:
     errors: list[str] = field(default_factory=list)
 
 
-def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -> StageInput:
+def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: StageOptions) -> StageInput:
     with engine.connect() as conn:
         recording = conn.execute(select(Recording.__table__).where(Recording.id == job.recording_id)).one()
         call = None
@@ -70,10 +73,10 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: dict) -
         sample_rate=recording.sample_rate,
         duration=recording.decoded_duration,
         call=call,
-        upstream={k: v for k, v in upstream.items() if k in stage.depends_on},
+        upstream=load_upstream(stage, upstream),
         options=options,
         voiceprints=voiceprints,
-        transcript=transcript,
+        transcript=[from_json(Utterance, u) for u in transcript],
     )
 
 
@@ -92,7 +95,7 @@ def run_jobs(
     stages: Sequence[Stage],
     progress: ProgressCallback | None = None,
     max_wait_seconds: float = 900.0,
-    options: dict | None = None,
+    options: StageOptions | None = None,
 ) -> RunSummary:
     """Process every runnable job of `stages` until none is left (waiting out retry backoffs).
 
@@ -122,7 +125,7 @@ def run_jobs(
             if room > 0:
                 for job in queue.claim(keys, room):
                     try:
-                        stage_input = _stage_input(engine, job, by_name[job.stage], options or {})
+                        stage_input = _stage_input(engine, job, by_name[job.stage], options or StageOptions())
                     except Exception as e:
                         queue.fail(job, f"cannot prepare input: {_describe(e)}", permanent=True)
                         summary.failed += 1

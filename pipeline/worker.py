@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from typing import Any
 
-from pipeline.stages import StageInput, get_stage, result_to_json
+from pipeline.stages import StageInput, get_stage
 
 
-def execute_stage(stage_name: str, job: StageInput) -> tuple[dict, float]:
-    """Run a registered stage and return its JSON result and the seconds it took."""
+def execute_stage(stage_name: str, job: StageInput) -> tuple[Any, float]:
+    """Run a registered stage; its typed result (the driver writes it as JSON) and the seconds it took."""
     started = time.perf_counter()
     result = get_stage(stage_name).run(job)
-    return result_to_json(result), time.perf_counter() - started
+    if not (dataclasses.is_dataclass(result) or isinstance(result, dict)):
+        raise TypeError(f"a stage must return a dataclass or dict, not {type(result).__name__}")
+    return result, time.perf_counter() - started

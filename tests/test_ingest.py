@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from contracts import CallRules
+from pipeline.config import Settings
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.stages import registered_stages
 from simulator.loadgen import (
@@ -227,7 +229,9 @@ def test_queue_log_transfers_and_the_configured_rules_reach_the_calls(engine, tm
     )
     request = IngestRequest(cdr=tmp_path / "Master.csv", queue_log=tmp_path / "queue_log")
     # Internal numbers of at most 3 digits: the 4-digit caller is a customer, so that call is inbound.
-    options = {"analytics": {"exclusions": {"internal_number_max_length": 3}}}
+    settings = Settings()
+    settings.analytics.exclusions = CallRules(internal_number_max_length=3)
+    options = settings.stage_options()
     ingest(engine, request, workers=1, stage_options=options)
     before = _counts(engine)
     ingest(engine, request, workers=1, stage_options=options)

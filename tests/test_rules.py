@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asr import Utterance
 from classifiers import (
     CallFacts,
     CallKpiFacts,
@@ -126,18 +127,13 @@ def test_identifiers_said_in_a_call():
 
 def test_spoken_transfers_and_their_targets():
     said = [
-        {"role": "operator", "start": 3.0, "text": "Одну минуту, соединяю."},
-        {
-            "role": "operator",
-            "start": 9.0,
-            "normalized_text": "Переключаю вас на отдел продаж, добавочный 2050.",
-        },
+        Utterance(3.0, 5.0, "Одну минуту, соединяю.", "", 0.9, role="operator"),
+        Utterance(9.0, 12.0, "", "Переключаю вас на отдел продаж, добавочный 2050.", 0.9, role="operator"),
     ]
     found = spoken_transfer(said)
     assert found.kind == "spoken" and found.at == 9.0 and found.target.startswith("отдел продаж")
-    assert (
-        spoken_transfer([{"role": "customer", "start": 1.0, "text": "соедините меня с директором"}]) is None
-    )
+    customer = Utterance(1.0, 3.0, "соедините меня с директором", "", 0.9, role="customer")
+    assert spoken_transfer([customer]) is None
     assert target_extension("BRIDGE:1772720359.15-2100") == "2100" and target_extension("2050") == "2050"
 
 

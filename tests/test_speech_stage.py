@@ -8,6 +8,8 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
+from asr import AsrOptions
+from pipeline.config import StageOptions
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.runner import run_jobs
@@ -17,7 +19,7 @@ from store.schema import Job, Recording, StageResult, Utterance, Word
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"
-OPTIONS = {"asr": {"cpu_threads": 2}, "operator_channel": "left"}
+OPTIONS = StageOptions(asr=AsrOptions(cpu_threads=2), operator_channel="left")
 
 
 @pytest.mark.slow
@@ -70,7 +72,7 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
         first_said = min(t["start"] for t in call["turns"])
         assert abs(found[0].start - first_said) < 1.0, "timestamps stay where the words were said"
 
-    other = {"asr": {"model": "bundled:tiny.en"}, "operator_channel": "left"}
+    other = StageOptions(asr=AsrOptions(model="bundled:tiny.en"), operator_channel="left")
     queue = JobQueue(engine)
     added = queue.enqueue_missing([s.key for s in registered_stages(None, other)])
     assert added == 4, "transcription and what depends on it, not audio quality"

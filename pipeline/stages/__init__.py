@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Any
 
+from pipeline.config import StageOptions
 from pipeline.stages.audio_quality import AUDIO_QUALITY
 from pipeline.stages.base import Stage, StageError, StageInput, result_to_json
 from pipeline.stages.classify import CLASSIFY
@@ -18,7 +20,9 @@ __all__ = [
     "Stage",
     "StageError",
     "StageInput",
+    "StageOptions",
     "get_stage",
+    "load_upstream",
     "register_stage",
     "registered_stages",
     "result_to_json",
@@ -36,7 +40,7 @@ def register_stage(stage: Stage) -> Stage:
     return stage
 
 
-def registered_stages(names: list[str] | None = None, options: dict | None = None) -> list[Stage]:
+def registered_stages(names: list[str] | None = None, options: StageOptions | None = None) -> list[Stage]:
     """Stages in dependency order, optionally only the named ones (with a clear error for unknown names).
 
     With `options` (what `callqa run` passes to stages), versions include what the options change, and
@@ -46,7 +50,7 @@ def registered_stages(names: list[str] | None = None, options: dict | None = Non
         unknown = [n for n in names if n not in _REGISTRY]
         if unknown:
             raise ValueError(f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(_REGISTRY)}")
-    options = options or {}
+    options = options or StageOptions()
     versions: dict[str, str] = {}
     for stage in _REGISTRY.values():  # registration order is dependency order
         version = f"{stage.version}+{stage.versioned_by(options)}" if stage.versioned_by else stage.version
@@ -63,6 +67,11 @@ def registered_stages(names: list[str] | None = None, options: dict | None = Non
 
 def get_stage(name: str) -> Stage:
     return _REGISTRY[name]
+
+
+def load_upstream(stage: Stage, stored: dict[str, dict]) -> dict[str, Any]:
+    """The stored results of `stage`'s prerequisites, each as its stage's result type."""
+    return {name: get_stage(name).load_result(stored[name]) for name in stage.depends_on if name in stored}
 
 
 # Built-in stages, in dependency order.

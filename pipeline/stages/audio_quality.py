@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ingest.quality import AudioQuality
 from pipeline.stages.base import Stage, StageError, StageInput
 
 
-def _audio_quality(job: StageInput):
+def _audio_quality(job: StageInput) -> AudioQuality:
     from ingest.errors import IngestError
     from ingest.quality import recording_quality
 
@@ -17,4 +18,4 @@ def _audio_quality(job: StageInput):
         raise StageError(f"{job.path}: the recording is no longer there", permanent=False) from e
 
 
-AUDIO_QUALITY = Stage(name="audio_quality", version="1", run=_audio_quality)
+AUDIO_QUALITY = Stage(name="audio_quality", version="1", run=_audio_quality, result_type=AudioQuality)

@@ -2,25 +2,28 @@
 
 A stage is a pure function `run(StageInput) -> dataclass` that may execute in another process or on
 another machine, plus a `persist` function that the driver calls inside the job's completing
-transaction.
+transaction. Results stay typed until they reach the store: `persist` writes them as JSON, and
+`load_result` reads a stored result back into the stage's result type for the stages after it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
+from asr import Utterance
+from contracts.serialise import from_json, to_json
+from pipeline.config import StageOptions
 from store.queue import StageKey
 from store.results import save_stage_result
 
 
 @dataclass
 class StageInput:
-    """What a stage function receives: the recording and call facts, and earlier stages' results."""
+    """What a stage function receives: the recording, call facts, earlier stages' results, the options."""
 
     recording_id: int
     path: str
@@ -28,10 +31,10 @@ class StageInput:
     sample_rate: int | None = None
     duration: float | None = None
     call: dict[str, Any] | None = None
-    upstream: dict[str, dict] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
+    upstream: dict[str, Any] = field(default_factory=dict)  # stage name -> that stage's result
+    options: StageOptions = field(default_factory=StageOptions)
     voiceprints: dict[str, list[float]] = field(default_factory=dict)  # for stages with `uses_voiceprints`
-    transcript: list[dict] = field(default_factory=list)  # for stages with `uses_transcript`
+    transcript: list[Utterance] = field(default_factory=list)  # for stages with `uses_transcript`
 
 
 class StageError(Exception):
@@ -42,8 +45,16 @@ class StageError(Exception):
         self.permanent = permanent
 
 
-def _store_json(conn: Connection, stage: Stage, recording_id: int, result: dict) -> None:
-    save_stage_result(conn, recording_id, stage.name, stage.version, result)
+def result_to_json(result: Any) -> dict:
+    """Stage results are dataclasses; the store keeps them as JSON objects."""
+    try:
+        return to_json(result)
+    except TypeError as e:
+        raise TypeError(f"a stage must return a dataclass or dict, not {type(result).__name__}") from e
+
+
+def _store_json(conn: Connection, stage: Stage, recording_id: int, result: Any) -> None:
+    save_stage_result(conn, recording_id, stage.name, stage.version, result_to_json(result))
 
 
 @dataclass(frozen=True)
@@ -55,22 +66,23 @@ class Stage:
     run: Callable[[StageInput], Any]
     depends_on: tuple[str, ...] = ()
     max_attempts: int = 3
-    persist: Callable[[Connection, Stage, int, dict], None] = _store_json
+    persist: Callable[[Connection, Stage, int, Any], None] = _store_json
     # Options that change the result (e.g. the model) become part of the version, so changing them
     # enqueues exactly the work they invalidate.
-    versioned_by: Callable[[dict], str] | None = None
+    versioned_by: Callable[[StageOptions], str] | None = None
     uses_voiceprints: bool = False
     uses_transcript: bool = False
+    # The dataclass `run` returns; a stored result is read back as one (None: stored JSON as it is),
+    # by `load` when the stored form differs from the result's.
+    result_type: type | None = None
+    load: Callable[[dict], Any] | None = None
 
     @property
     def key(self) -> StageKey:
         return StageKey(self.name, self.version, self.depends_on, self.max_attempts)
 
-
-def result_to_json(result: Any) -> dict:
-    """Stage results are dataclasses; the store keeps them as JSON objects."""
-    if dataclasses.is_dataclass(result):
-        return dataclasses.asdict(result)
-    if isinstance(result, dict):
-        return result
-    raise TypeError(f"a stage must return a dataclass or dict, not {type(result).__name__}")
+    def load_result(self, stored: dict) -> Any:
+        """This stage's stored JSON result as its result type."""
+        if self.load is not None:
+            return self.load(stored)
+        return from_json(self.result_type, stored) if self.result_type is not None else stored

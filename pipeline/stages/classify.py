@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from classifiers.call import ClassifyResult
+from pipeline.config import StageOptions
 from pipeline.stages.base import Stage, StageError, StageInput
 
 _CLASSIFIERS: dict = {}
@@ -29,37 +31,37 @@ def current_model_version(models_dir: str) -> str:
     return json.loads(pointer.read_text(encoding="utf-8"))["version"]
 
 
-def classifiers_version(options: dict) -> str:
+def classifiers_version(options: StageOptions) -> str:
     """What the results depend on: the model version and the taxonomy and checklist contents."""
-    analytics = options.get("analytics", {})
-    model = current_model_version(analytics.get("models_dir", "callqa-models"))
-    taxonomy = _file_digest(analytics.get("taxonomy", ""), "topics.yaml")
-    checklist = _file_digest(analytics.get("checklist", ""), "checklist_ru.yaml")
-    encoder = analytics.get("checklist_encoder") or "none"
+    analytics = options.analytics
+    model = current_model_version(analytics.models_dir)
+    taxonomy = _file_digest(analytics.taxonomy, "topics.yaml")
+    checklist = _file_digest(analytics.checklist, "checklist_ru.yaml")
+    encoder = analytics.checklist_encoder or "none"
     return f"{model}+t{taxonomy}+c{checklist}+e{encoder}"
 
 
-def classifier_set(options: dict):
+def classifier_set(options: StageOptions):
     """Taxonomy, checklist, rules and the trained model, loaded once per worker and version."""
-    from classifiers import ClassifierSet, ExclusionRules, PurposeModel, load_checklist, load_taxonomy
+    from classifiers import ClassifierSet, PurposeModel, load_checklist, load_taxonomy
     from classifiers.taxonomy import ConfigFileError
 
-    analytics = options.get("analytics", {})
+    analytics = options.analytics
     key = classifiers_version(options)
     if key not in _CLASSIFIERS:
         try:
-            taxonomy = load_taxonomy(Path(analytics["taxonomy"]) if analytics.get("taxonomy") else None)
-            checklist = load_checklist(Path(analytics["checklist"]) if analytics.get("checklist") else None)
+            taxonomy = load_taxonomy(Path(analytics.taxonomy) if analytics.taxonomy else None)
+            checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None)
         except ConfigFileError as e:
             raise StageError(str(e), permanent=False) from e
-        model = PurposeModel.load_current(Path(analytics.get("models_dir", "callqa-models")) / "purpose")
-        rules = ExclusionRules(**{**analytics.get("exclusions", {})})
-        encoder = analytics.get("checklist_encoder") or None
+        model = PurposeModel.load_current(Path(analytics.models_dir) / "purpose")
+        rules = analytics.exclusions
+        encoder = analytics.checklist_encoder or None
         _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules, encoder)
     return _CLASSIFIERS[key]
 
 
-def classify(job: StageInput) -> dict:
+def classify(job: StageInput) -> ClassifyResult:
     """Judge one transcribed call."""
     from classifiers import RecordFacts, classify_call
 
@@ -80,4 +82,5 @@ CLASSIFY = Stage(
     depends_on=("transcribe",),
     versioned_by=classifiers_version,
     uses_transcript=True,
+    result_type=ClassifyResult,
 )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from types import SimpleNamespace
 
 from sqlalchemy import Connection
 
+from asr import AsrOptions
+from contracts.serialise import from_json
+from diarization import DiarizationOptions, DiarizationSummary, TranscribeResult
 from diarization.attribution import attribute_mono, attribute_stereo
 from diarization.metrics import conversation_metrics
+from pipeline.config import StageOptions
 from pipeline.stages.base import Stage, StageError, StageInput
 from store.results import save_stage_result
 from store.speech import replace_transcript
@@ -16,17 +19,14 @@ from store.speech import replace_transcript
 _TRANSCRIBERS: dict = {}
 
 
-def asr_options(options: dict):
-    """AsrOptions from the run's settings (`language = "auto"` means detect)."""
-    from asr import AsrOptions
-
-    values = dict(options.get("asr", {}))
-    if values.get("language") in ("auto", ""):
-        values["language"] = None
-    return AsrOptions(**values)
+def asr_options(options: StageOptions) -> AsrOptions:
+    """The run's AsrOptions (`language = "auto"` means detect)."""
+    if options.asr.language in ("auto", ""):
+        return dataclasses.replace(options.asr, language=None)
+    return options.asr
 
 
-def _transcriber(options: dict):
+def _transcriber(options: StageOptions):
     """One Transcriber (and so one loaded model) per worker process and settings."""
     from asr import Transcriber
 
@@ -45,14 +45,12 @@ def channel_roles(channels: int, operator_channel: str) -> dict[int, str]:
     return {operator: "operator", 1 - operator: "customer"}
 
 
-def diarization_options(options: dict):
-    """DiarizationOptions from the run's settings."""
-    from diarization import DiarizationOptions
-
-    return DiarizationOptions(**options.get("diarization", {}))
+def diarization_options(options: StageOptions) -> DiarizationOptions:
+    """The run's DiarizationOptions."""
+    return options.diarization
 
 
-def transcribe(job: StageInput) -> dict:
+def transcribe(job: StageInput) -> TranscribeResult:
     """Transcribe a recording and say who spoke: stereo per channel (one party each), mono by diarization."""
     from asr import normalise_numbers
     from diarization import diarize
@@ -66,42 +64,77 @@ def transcribe(job: StageInput) -> dict:
         raise StageError(str(e), permanent=False) from e
     except IngestError as e:
         raise StageError(e.message, permanent=True) from e
-    if audio.shape[0] > 1 and job.upstream.get("audio_quality", {}).get("identical_channels"):
+    quality = job.upstream.get("audio_quality")
+    if audio.shape[0] > 1 and quality is not None and quality.identical_channels:
         audio = audio.mean(axis=0, keepdims=True)
     transcript = transcriber.transcribe(audio)
-    result = dataclasses.asdict(transcript)
+    summary = None
     if audio.shape[0] == 2:
-        channel_map = channel_roles(2, job.options.get("operator_channel", "left"))
-        roles = attribute_stereo(result["utterances"], channel_map)
-        result["layout"], result["speakers"] = "stereo", 2
+        channel_map = channel_roles(2, job.options.operator_channel)
+        utterances, roles = attribute_stereo(transcript.utterances, channel_map)
+        layout, speakers = "stereo", 2
     else:
         options = diarization_options(job.options)
         try:
             who = diarize(audio[0], options)
         except (ModelError, RuntimeError) as e:  # a missing encoder or pyannote pipeline: fix and rerun
             raise StageError(f"diarization: {e}", permanent=False) from e
-        result["utterances"], roles = attribute_mono(
-            result["utterances"], who, job.voiceprints, options, normalise_numbers
+        utterances, roles = attribute_mono(
+            transcript.utterances, who, job.voiceprints, options, normalise_numbers
         )
-        result["layout"], result["speakers"] = "mono", len(who.speakers)
+        layout, speakers = "mono", len(who.speakers)
         overlap = round(sum(end - start for start, end in who.overlaps()), 3)
-        result["diarization"] = {"backend": who.backend, "overlap_seconds": overlap}
-    result["roles_from"], result["roles_confidence"] = roles.method, roles.confidence
-    speech = [SimpleNamespace(**u) for u in result["utterances"]]
-    metrics = conversation_metrics(speech, transcript.duration, [len(u.words) for u in speech])
-    result["metrics"] = dataclasses.asdict(metrics)
-    return result
+        summary = DiarizationSummary(who.backend, overlap)
+    metrics = conversation_metrics(utterances, transcript.duration, [len(u.words) for u in utterances])
+    return TranscribeResult(
+        utterances=utterances,
+        language=transcript.language,
+        language_probability=transcript.language_probability,
+        confidence=transcript.confidence,
+        low_confidence=transcript.low_confidence,
+        model=transcript.model,
+        duration=transcript.duration,
+        flags=transcript.flags,
+        layout=layout,
+        speakers=speakers,
+        roles_from=roles.method,
+        roles_confidence=roles.confidence,
+        metrics=metrics,
+        diarization=summary,
+    )
 
 
-def _persist(conn: Connection, stage: Stage, recording_id: int, result: dict) -> None:
+def stored_summary(result: TranscribeResult) -> dict:
+    """The stage's stored result: everything but the utterances (kept in their own table), and their count.
+
+    `diarization` is there for mono calls only, as it always was.
+    """
+    summary = dataclasses.asdict(dataclasses.replace(result, utterances=[]))
+    summary["utterances"] = len(result.utterances)
+    if summary["diarization"] is None:
+        del summary["diarization"]
+    return summary
+
+
+def load_summary(stored: dict) -> TranscribeResult:
+    """A stored transcription result, without its utterances (stages that need them get the transcript)."""
+    return from_json(TranscribeResult, {**stored, "utterances": []})
+
+
+def _persist(conn: Connection, stage: Stage, recording_id: int, result: TranscribeResult) -> None:
     from classifiers.text import stems
 
-    for utterance in result["utterances"]:
-        utterance["search_text"] = " ".join(stems(utterance.get("normalized_text") or utterance["text"]))
-    replace_transcript(conn, recording_id, stage.version, result["utterances"])
-    summary = {k: v for k, v in result.items() if k != "utterances"}
-    summary["utterances"] = len(result["utterances"])
-    save_stage_result(conn, recording_id, stage.name, stage.version, summary)
+    rows = []
+    for utterance in result.utterances:
+        row = dataclasses.asdict(utterance)
+        row["search_text"] = " ".join(stems(utterance.normalized_text or utterance.text))
+        rows.append(row)
+    replace_transcript(conn, recording_id, stage.version, rows)
+    save_stage_result(conn, recording_id, stage.name, stage.version, stored_summary(result))
+
+
+def _version(options: StageOptions) -> str:
+    return f"{asr_options(options).model}+{diarization_options(options).backend}"
 
 
 TRANSCRIBE = Stage(
@@ -110,6 +143,8 @@ TRANSCRIBE = Stage(
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
-    versioned_by=lambda options: f"{asr_options(options).model}+{diarization_options(options).backend}",
+    versioned_by=_version,
     uses_voiceprints=True,
+    result_type=TranscribeResult,
+    load=load_summary,
 )
