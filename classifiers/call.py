@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 from asr import Utterance
 from classifiers.compliance import CallContext, Checklist, ComplianceResult, evaluate
-from classifiers.exclusions import ExclusionRules
 from classifiers.identifiers import identifiers
 from classifiers.pii import find_pii
 from classifiers.purpose import PurposeModel, PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 from classifiers.transfers import TransferFinding, spoken_transfer, target_extension
+from contracts import CallRules
 
 # A call's purpose is stated in its first minutes; the model reads that much (long calls cost no more).
 PURPOSE_CHARS = 2500
@@ -27,7 +27,7 @@ class ClassifierSet:
     taxonomy: Taxonomy
     checklist: Checklist
     model: PurposeModel | None = None
-    rules: ExclusionRules = field(default_factory=ExclusionRules)
+    rules: CallRules = field(default_factory=CallRules)
     encoder: str | None = None  # sentence encoder for checklist items with semantic examples
 
     @property
@@ -140,9 +140,7 @@ def classify_call(
         for i, u in enumerate(utterances)
         for s in find_pii(u.normalized_text or u.text or "")
     ]
-    internal = len((records.caller_number or "").strip()) in range(
-        1, classifiers.rules.internal_number_max_length + 1
-    )
+    internal = classifiers.rules.is_internal_number((records.caller_number or "").strip())
     return ClassifyResult(
         purpose=purpose,
         article=classifiers.taxonomy.article(purpose.label),
