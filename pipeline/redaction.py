@@ -1,4 +1,8 @@
-"""A redacted copy of a call's audio: card numbers (and their CVV) muted, found through word timestamps."""
+"""A redacted copy of a call's audio: card numbers (and their CVV) muted, found through word timestamps.
+
+One code path for the `redact` stage and `callqa redact`: spans from the stored transcript (utterance
+texts and their timed words), audio decoded and muted here, never in the store.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,15 @@ import re
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from asr.numbers import NUMBER_WORDS
-from classifiers.pii import find_pii
-from store.schema import Call, Recording, Utterance, Word
+from contracts.pii import find_pii
+from store.speech import call_recording, load_transcript
 
 MUTED_KINDS = ("card", "cvv")
 PAD_SECONDS = 0.15
+SAMPLE_RATE = 16000
 
 
 def _is_number_word(word: str) -> bool:
@@ -39,32 +44,35 @@ def muted_spans(utterances: list[tuple[str, list[tuple[float, float, str]]]]) ->
     return spans
 
 
-def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
-    """Write a WAV copy of the call's recording with card numbers muted; returns how many spans were muted."""
+def transcript_spans(transcript: list[dict]) -> list[tuple[float, float]]:
+    """`muted_spans` of a stored transcript (utterance dicts with `words`, as `store.speech` loads them)."""
+    return muted_spans(
+        [
+            (u.get("normalized_text") or "", [(w["start"], w["end"], w["word"]) for w in u.get("words", [])])
+            for u in transcript
+        ]
+    )
+
+
+def write_redacted(recording: str | Path, spans: list[tuple[float, float]], out: Path) -> None:
+    """Decode `recording`, silence `spans` on every channel and write a 16 kHz PCM WAV to `out`."""
     from ingest import decode_audio
     from ingest.encode import write_audio
 
+    audio = decode_audio(recording, split_channels=True)
+    for start, end in spans:
+        audio[:, int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)] = 0.0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_audio(Path(out), audio.astype(np.float32), SAMPLE_RATE, "pcm")
+
+
+def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
+    """Write a WAV copy of the call's recording with card numbers muted; returns how many spans were muted."""
     with engine.connect() as conn:
-        recording = conn.execute(
-            select(Recording.id, Recording.path)
-            .join(Call, Call.id == Recording.call_id)
-            .where(Call.uniqueid == uniqueid, Recording.status == "accepted")
-        ).first()
+        recording = call_recording(conn, uniqueid)
         if recording is None:
             raise LookupError(f"call {uniqueid} has no accepted recording")
-        utterances = []
-        for utterance_id, text in conn.execute(
-            select(Utterance.id, Utterance.normalized_text).where(Utterance.recording_id == recording.id)
-        ):
-            words = conn.execute(
-                select(Word.start, Word.end, Word.word)
-                .where(Word.utterance_id == utterance_id)
-                .order_by(Word.idx)
-            ).all()
-            utterances.append((text or "", [tuple(w) for w in words]))
-    audio = decode_audio(recording.path, split_channels=True)
-    spans = muted_spans(utterances)
-    for start, end in spans:
-        audio[:, int(start * 16000) : int(end * 16000)] = 0.0
-    write_audio(Path(out), audio.astype(np.float32), 16000, "pcm")
+        transcript = load_transcript(conn, recording[0])
+    spans = transcript_spans(transcript)
+    write_redacted(recording[1], spans, out)
     return len(spans)

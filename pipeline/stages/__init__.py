@@ -12,6 +12,7 @@ import hashlib
 from pipeline.stages.audio_quality import AUDIO_QUALITY
 from pipeline.stages.base import Stage, StageError, StageInput, result_to_json
 from pipeline.stages.classify import CLASSIFY
+from pipeline.stages.redact import REDACT
 from pipeline.stages.transcribe import TRANSCRIBE
 
 __all__ = [
@@ -69,3 +70,4 @@ def get_stage(name: str) -> Stage:
 register_stage(AUDIO_QUALITY)
 register_stage(TRANSCRIBE)
 register_stage(CLASSIFY)
+register_stage(REDACT)
