@@ -74,7 +74,6 @@ __all__ = [
     "parse",
     "query_stems",
     "record_export",
-    "record_listen",
     "record_sign_in",
     "respond",
     "save_view",
@@ -237,11 +236,6 @@ def call_audio(conn: Connection, viewer: Viewer, call_id: int) -> CallAudio:
             return CallAudio(None, True, "The redacted audio is not made yet: run `callqa run`.")
     audit(conn, viewer.username, "listen", "call", call["uniqueid"], {"redacted": redacted})
     return CallAudio(path, redacted)
-
-
-def record_listen(conn: Connection, viewer: Viewer, call_id: int, redacted: bool) -> None:
-    call = _visible(conn, viewer, call_id)
-    audit(conn, viewer.username, "listen", "call", call["uniqueid"], {"redacted": redacted})
 
 
 def override_verdict(

@@ -164,12 +164,14 @@ def export_calls_command(
     role: Annotated[
         str, typer.Option(help=f"Mask personal data as for this role: {', '.join(ROLES)}.")
     ] = "analyst",
-    operator: Annotated[str | None, typer.Option(help="Only this operator's calls (code).")] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Only this operator's calls (code; required with --role operator).")
+    ] = None,
     team: Annotated[str | None, typer.Option(help="Only this team's calls.")] = None,
     since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
 ) -> None:
-    """Per call everything the analysis decided, personal data masked for the role."""
+    """Per call everything the analysis decided, as the role would see it: its scope, personal data masked."""
     from store import current_actor
     from store.api import Viewer, export_calls
 
