@@ -30,11 +30,12 @@ def _call_id() -> int | None:
 
 def _audio(call: dict) -> None:
     who = viewer()
-    # Asked once per opened call: every click on a turn reruns the page, and each ask is an audited listen.
-    if st.session_state.get("audio_of") != call["id"]:
+    # Asked once per opened call and viewer: every click on a turn reruns the page, and each ask is an
+    # audited listen.
+    if st.session_state.get("audio_of") != (who.username, call["id"]):
         with engine().begin() as conn:
             st.session_state["audio"] = call_audio(conn, who, call["id"])
-        st.session_state["audio_of"] = call["id"]
+        st.session_state["audio_of"] = (who.username, call["id"])
     audio = st.session_state["audio"]
     if audio.path is None or not Path(audio.path).exists():
         st.info(audio.message or "No recording for this call.")
