@@ -25,11 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import write_section  # noqa: E402
-from classifiers.search_query import parse  # noqa: E402
-from classifiers.text import stems  # noqa: E402
+from contracts.text import stems  # noqa: E402
 from store import open_store  # noqa: E402
-from store.access import Viewer  # noqa: E402
+from store.api import Viewer  # noqa: E402
 from store.search import SearchFilter, search_utterances  # noqa: E402
+from store.search_query import parse  # noqa: E402
 
 QUERIES = [
     ("обращение", None),
@@ -141,9 +141,8 @@ def search_latency(url: str, rounds: int = 5) -> tuple[float, float]:
 
 def page_times(url: str) -> tuple[float, float, int]:
     """Seconds to build the Calls table and the operators' scorecard for an admin."""
-    from pipeline.reporting import kpi_table
     from qa_dashboard.pages_calls import PAGE_SIZE, table_rows
-    from store.access import count_visible_calls, list_calls
+    from store.api import count_visible_calls, kpi_table, list_calls
 
     engine = open_store(url, migrate=False)
     admin = Viewer("admin", "admin")
@@ -151,10 +150,11 @@ def page_times(url: str) -> tuple[float, float, int]:
     with engine.connect() as conn:
         total = count_visible_calls(conn, admin)
         rows = list_calls(conn, admin, None, PAGE_SIZE, 0)
-    table_rows(rows, admin)
+    table_rows(rows)
     calls_page = time.perf_counter() - started
     started = time.perf_counter()
-    kpi_table(engine, "operator")
+    with engine.connect() as conn:
+        kpi_table(conn, admin, "operator")
     scorecard = time.perf_counter() - started
     engine.dispose()
     return calls_page, scorecard, total

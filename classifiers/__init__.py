@@ -1,4 +1,4 @@
-"""Judgements on transcribed calls: exclusions, transfers, purpose, compliance, incident links, PII, KPIs."""
+"""Judgements on transcribed calls: exclusions, transfers, purpose, compliance, incident links, PII."""
 
 from classifiers.call import (
     ClassifierSet,
@@ -12,23 +12,19 @@ from classifiers.call import (
 from classifiers.compliance import Checklist, ComplianceResult, evaluate, load_checklist
 from classifiers.exclusions import CallFacts, ExclusionRules, exclusion_reasons, registration_rate
 from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
-from classifiers.kpi import CallKpiFacts, CompositeOptions, KpiRow, add_composite, geometric_mean, kpi_rows
 from classifiers.linking import LinkingOptions, duplicate_incidents, rank_candidates, repeat_contacts
-from classifiers.pii import find_pii, mask
+from classifiers.pii import find_pii
 from classifiers.purpose import PurposeModel, PurposePrediction, cross_validate, predict_with_phrases
 from classifiers.taxonomy import ConfigFileError, Taxonomy, load_taxonomy
 
 __all__ = [
     "CallFacts",
-    "CallKpiFacts",
     "Checklist",
     "ClassifierSet",
     "ClassifyResult",
     "ComplianceResult",
-    "CompositeOptions",
     "ConfigFileError",
     "ExclusionRules",
-    "KpiRow",
     "LinkingOptions",
     "PiiFinding",
     "PurposeModel",
@@ -36,7 +32,6 @@ __all__ = [
     "RecordFacts",
     "SaidIdentifiers",
     "Taxonomy",
-    "add_composite",
     "call_text",
     "classify_call",
     "cross_validate",
@@ -44,14 +39,11 @@ __all__ = [
     "evaluate",
     "exclusion_reasons",
     "find_pii",
-    "geometric_mean",
     "identifiers",
     "inn_is_valid",
-    "kpi_rows",
     "load_checklist",
     "load_taxonomy",
     "luhn_is_valid",
-    "mask",
     "predict_with_phrases",
     "rank_candidates",
     "registration_rate",

@@ -283,24 +283,3 @@ def effective_scorecard(items: list[dict], overrides: list[dict]) -> tuple[list[
         if "decided_by" in item:
             item["overridden_by"], item["override_reason"] = item["decided_by"], item["decision_reason"]
     return merged, total
-
-
-def agreement(machine: dict[str, str], calibrations: list[dict]) -> dict[str, float | None]:
-    """Blind calibration: how often evaluators agree with each other and with the machine (per item)."""
-    by_evaluator: dict[str, dict[str, str]] = {}
-    for c in calibrations:
-        by_evaluator.setdefault(c["evaluator"], {})[c["item_id"]] = c["verdict"]
-    people = list(by_evaluator.values())
-    pairs = same = 0
-    for i, a in enumerate(people):
-        for b in people[i + 1 :]:
-            for item in set(a) & set(b):
-                pairs += 1
-                same += a[item] == b[item]
-    judged = [(item, v) for person in people for item, v in person.items() if item in machine]
-    with_machine = sum(machine[item] == v for item, v in judged)
-    return {
-        "evaluators": len(people),
-        "between_evaluators": same / pairs if pairs else None,
-        "with_machine": with_machine / len(judged) if judged else None,
-    }

@@ -7,48 +7,9 @@ from __future__ import annotations
 
 import re
 
-DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[\d\- ]*\d)?(?!\d)")
-_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_A = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_B = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+from contracts.pii import digit_runs, inn_is_valid, is_phone, luhn_is_valid
 
-
-def _check(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
-
-
-def inn_is_valid(inn: str) -> bool:
-    """Russian INN checksum: 10 digits (organisation) or 12 (person or entrepreneur)."""
-    if not inn.isdigit():
-        return False
-    if len(inn) == 10:
-        return _check(inn, _INN10) == int(inn[9])
-    if len(inn) == 12:
-        return _check(inn, _INN12_A) == int(inn[10]) and _check(inn, _INN12_B) == int(inn[11])
-    return False
-
-
-def luhn_is_valid(number: str) -> bool:
-    """Luhn checksum of a card number (13-19 digits)."""
-    if not number.isdigit() or not 13 <= len(number) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def is_phone(digits: str) -> bool:
-    """A Russian phone number: 11 digits from 7 or 8, or 10 digits of a mobile (9…)."""
-    return (len(digits) == 11 and digits[0] in "78") or (len(digits) == 10 and digits[0] == "9")
-
-
-def digit_runs(text: str) -> list[tuple[str, int, int]]:
-    """Digit strings with their character spans; "12 34-56" is one run "123456"."""
-    return [(re.sub(r"\D", "", m.group()), m.start(), m.end()) for m in DIGIT_RUN.finditer(text)]
+__all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid", "phone_digits"]
 
 
 def phone_digits(number: str | None) -> str | None:

@@ -1,55 +1,13 @@
-"""Text normalisation and stemming shared by the classifiers (Russian first, English too)."""
+"""Text matching for the classifiers: fuzzy stems and phrases (stemming itself is `contracts.text`)."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
+from contracts.text import WORD, normalise, stem, stems, token_spans, tokens
 
-
-def normalise(text: str) -> str:
-    """Lower case, ё as е: how phrases and transcripts are compared."""
-    return text.lower().replace("ё", "е")
-
-
-@lru_cache(maxsize=2)
-def _stemmer(language: str):
-    import snowballstemmer
-
-    return snowballstemmer.stemmer(language)
-
-
-def _language_of(word: str) -> str:
-    return "english" if word.isascii() else "russian"
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """Snowball stem of one word, so "здравствуйте" and "здравствуй" (or "переводу"/"перевожу") meet."""
-    word = normalise(word)
-    if word.isdigit():
-        return word
-    return _stemmer(_language_of(word)).stemWord(word)
-
-
-def tokens(text: str) -> list[str]:
-    """Words of a text, normalised."""
-    return [normalise(m.group()) for m in WORD.finditer(text)]
-
-
-def stems(text: str) -> list[str]:
-    """Stems of a text's words, in order."""
-    return [stem(w) for w in tokens(text)]
-
-
-@lru_cache(maxsize=4096)
-def token_spans(text: str) -> tuple[tuple[str, int, int], ...]:
-    """(stem, start, end) for each word, with character offsets into `text` (for evidence highlighting).
-
-    Cached: every checklist item reads the same turns.
-    """
-    return tuple((stem(m.group()), m.start(), m.end()) for m in WORD.finditer(text))
+__all__ = ["WORD", "edit_distance", "find_phrase", "normalise", "similar", "stem", "stems", "token_spans",
+           "tokens"]  # fmt: skip
 
 
 @lru_cache(maxsize=500_000)

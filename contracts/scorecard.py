@@ -53,3 +53,27 @@ def apply_decisions(
         ScoredItem(i["id"], i["verdict"], i.get("weight", 1.0), i.get("critical", False)) for i in merged
     ]
     return merged, scorecard_score(scored, forbidden)
+
+
+def agreement(machine: Mapping[str, str], calibrations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Blind calibration: how often evaluators agree with each other and with the machine (per item).
+
+    `machine` maps item ids to the machine's verdicts; each calibration has `evaluator`, `item_id`, `verdict`.
+    """
+    by_evaluator: dict[str, dict[str, str]] = {}
+    for c in calibrations:
+        by_evaluator.setdefault(c["evaluator"], {})[c["item_id"]] = c["verdict"]
+    people = list(by_evaluator.values())
+    pairs = same = 0
+    for i, a in enumerate(people):
+        for b in people[i + 1 :]:
+            for item in set(a) & set(b):
+                pairs += 1
+                same += a[item] == b[item]
+    judged = [(item, v) for person in people for item, v in person.items() if item in machine]
+    with_machine = sum(machine[item] == v for item, v in judged)
+    return {
+        "evaluators": len(people),
+        "between_evaluators": same / pairs if pairs else None,
+        "with_machine": with_machine / len(judged) if judged else None,
+    }

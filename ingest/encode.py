@@ -64,3 +64,15 @@ def _write_gsm_with_sox(path: Path, audio: np.ndarray, rate: int) -> None:
         [sox, "-q", str(temporary), "-r", "8000", "-c", "1", "-e", "gsm-full-rate", str(path)], check=True
     )
     temporary.unlink()
+
+
+def write_muted_copy(recording: str | Path, spans: list[tuple[float, float]], out: Path) -> None:
+    """Decode `recording`, silence `spans` (seconds) on every channel, write a 16 kHz PCM WAV to `out`."""
+    from ingest.audio import decode_audio
+
+    rate = 16000
+    audio = decode_audio(recording, split_channels=True)
+    for start, end in spans:
+        audio[:, int(start * rate) : int(end * rate)] = 0.0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_audio(Path(out), audio.astype(np.float32), rate, "pcm")

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from asr.transcribe import AsrOptions
-from classifiers.kpi import CompositeOptions
 from classifiers.linking import LinkingOptions
 from contracts import CallRules
 from diarization.types import DiarizationOptions
 from ingest.validate import ValidationOptions
 from store.engine import default_url
+from store.kpi import CompositeOptions
 
 CONFIG_FILE = "callqa.toml"
 
@@ -58,6 +58,8 @@ class StageOptions:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     # Which stereo channel carries the operator on this PBX.
     operator_channel: str = "left"
+    # Where the redact stage writes the copies of calls with card numbers muted.
+    redaction_folder: str = "callqa-redacted"
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Settings:
     raw_sample_rate: int | None = None
     # Which stereo channel carries the operator on this PBX (MixMonitor: left = the channel that dialled in).
     operator_channel: str = "left"
+    # Where the `redact` stage writes copies with card numbers muted (what non-admins listen to).
+    redacted_audio_dir: str = "callqa-redacted"
     validation: ValidationOptions = field(default_factory=ValidationOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     asr: AsrOptions = field(default_factory=AsrOptions)
@@ -81,6 +85,7 @@ class Settings:
             diarization=deepcopy(self.diarization),
             analytics=deepcopy(self.analytics),
             operator_channel=self.operator_channel,
+            redaction_folder=self.redacted_audio_dir,
         )
 
     def __post_init__(self) -> None:
@@ -119,6 +124,7 @@ def _apply(target: object, values: dict, where: str) -> None:
 
 _ENV = {
     "CALLQA_DB": ("db",),
+    "CALLQA_REDACTED_AUDIO_DIR": ("redacted_audio_dir",),
     "CALLQA_WORKERS": ("pipeline", "workers"),
     "CALLQA_EXECUTOR": ("pipeline", "executor"),
     "CALLQA_RAY_ADDRESS": ("pipeline", "ray_address"),

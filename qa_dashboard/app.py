@@ -9,15 +9,7 @@ from qa_dashboard.pages_call import call_page
 from qa_dashboard.pages_calls import calls_page, review_page
 from qa_dashboard.pages_insight import audit_page, kpis_page, operators_page, search_page
 from qa_dashboard.users import UsersFileError, authenticate, load_users
-from store import audit
-
-ROLE_TITLES = {
-    "admin": "Admin",
-    "quality_controller": "Quality controller",
-    "team_lead": "Team lead",
-    "analyst": "Analyst",
-    "operator": "Operator",
-}
+from store.api import ROLE_TITLES, record_sign_in, visible_pages
 
 
 def _oidc_configured() -> bool:
@@ -41,7 +33,7 @@ def _sign_in() -> None:
             st.error(str(e))
             return
         with engine().begin() as conn:
-            audit(conn, username or "?", "sign_in" if user else "sign_in_failed", "user", username)
+            record_sign_in(conn, username, user is not None)
         if user is None:
             st.error("Wrong user name or password.")
             return
@@ -77,18 +69,15 @@ def main() -> None:
         "kpis": st.Page(kpis_page, title="KPIs", icon=":material/monitoring:", url_path="kpis"),
         "audit": st.Page(audit_page, title="Audit log", icon=":material/receipt_long:", url_path="audit"),
     }
-    visible = {
-        "operator": ["calls", "call"],
-        "analyst": ["calls", "call", "operators", "search", "kpis"],
-        "team_lead": ["calls", "call", "review", "operators", "search", "kpis"],
-        "quality_controller": ["calls", "call", "review", "operators", "search", "kpis"],
-        "admin": list(pages),
-    }[who.role]
+    visible = visible_pages(who.role)
     st.session_state["pages"] = pages
-    st.sidebar.markdown(f"**{who.username}** · {ROLE_TITLES[who.role]}")
+    st.sidebar.markdown(f"**{who.username}** · {ROLE_TITLES.get(who.role, who.role)}")
     if st.sidebar.button("Sign out"):
         del st.session_state["viewer"]
         st.rerun()
+    if not visible:
+        st.error(f"The role {who.role!r} sees nothing here: ask an admin for one of the known roles.")
+        return
     st.navigation([pages[name] for name in visible]).run()
 
 

@@ -1,30 +1,34 @@
-"""What every page shares: the store engine, the signed-in viewer, formatting and masking."""
+"""What every page shares: the store engine, the signed-in viewer, formatting, purpose titles.
+
+The dashboard reads only through `store.api`, which scopes and masks for the viewer; what it needs of the
+settings (the database, purpose titles, KPI options) `callqa dashboard` passes in the environment.
+"""
 
 from __future__ import annotations
+
+import json
+import os
 
 import streamlit as st
 from sqlalchemy import Engine
 
-from classifiers.pii import mask
-from store.access import Viewer
-
-PURPOSE_TITLES: dict[str, str] = {}
+from store.api import CompositeOptions, Viewer, open_engine
 
 
 @st.cache_resource
 def engine() -> Engine:
-    """One engine per server process, on the configured database (CALLQA_DB or ./callqa.db)."""
-    from store import open_store
-
-    return open_store(settings().db)
+    """One engine per server process, on the database in CALLQA_DB (or the default ./callqa.db)."""
+    return open_engine(os.environ.get("CALLQA_DB") or None)
 
 
-@st.cache_resource
-def settings():
-    """The settings the dashboard was started with (callqa.toml and CALLQA_* variables)."""
-    from pipeline.config import load_settings
-
-    return load_settings()
+def kpi_options() -> CompositeOptions:
+    """The composite KPI's options `callqa dashboard` passed (CALLQA_KPI_OPTIONS), or the defaults."""
+    raw = os.environ.get("CALLQA_KPI_OPTIONS")
+    if not raw:
+        return CompositeOptions()
+    values = json.loads(raw)
+    values["components"] = tuple(values.get("components", CompositeOptions().components))
+    return CompositeOptions(**values)
 
 
 def viewer() -> Viewer:
@@ -38,19 +42,18 @@ def clock(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def shown(text: str | None, who: Viewer) -> str:
-    """Text as this viewer may see it (personal data masked by role)."""
-    return mask(text or "", who.role)
-
-
 def purpose_title(label: str | None) -> str:
+    """A purpose's title as the site's taxonomy names it (CALLQA_PURPOSE_TITLES), else its label."""
     if not label:
         return "–"
-    if not PURPOSE_TITLES:
-        from classifiers.taxonomy import load_taxonomy
+    return _purpose_titles().get(label, label)
 
-        PURPOSE_TITLES.update({k: t.title for k, t in load_taxonomy().topics.items()})
-    return PURPOSE_TITLES.get(label, label)
+
+def _purpose_titles() -> dict[str, str]:
+    try:
+        return json.loads(os.environ.get("CALLQA_PURPOSE_TITLES") or "{}")
+    except ValueError:
+        return {}
 
 
 def open_call_link(call_id: int, at: float | None = None) -> None:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from classifiers.compliance import agreement, effective_scorecard
-from qa_dashboard.common import clock, engine, purpose_title, shown, viewer
-from store.access import (
+from qa_dashboard.common import clock, engine, purpose_title, viewer
+from store.api import (
     AccessDenied,
     add_coaching_note,
+    agreement,
+    call_audio,
     decide_candidate,
     link_incident_by_number,
     open_call,
     override_verdict,
-    record_listen,
     respond,
 )
 
@@ -29,32 +28,23 @@ def _call_id() -> int | None:
         return None
 
 
-@st.cache_data(max_entries=20, show_spinner="Preparing the audio …")
-def _redacted_audio(uniqueid: str) -> bytes:
-    """The call's audio with card numbers muted (cached: every click on a turn reruns the page)."""
-    from pipeline.redaction import redact_call_audio
-
-    with tempfile.NamedTemporaryFile(suffix=".wav") as handle:
-        redact_call_audio(engine(), uniqueid, Path(handle.name))
-        return Path(handle.name).read_bytes()
-
-
 def _audio(call: dict) -> None:
     who = viewer()
-    if not call.get("recording") or not Path(call["recording"]).exists():
-        st.info("No recording for this call.")
-        return
-    redacted = who.role != "admin"  # card numbers are muted for everyone but admins
-    data = _redacted_audio(call["uniqueid"]) if redacted else Path(call["recording"]).read_bytes()
-    st.audio(data, format="audio/wav", start_time=int(st.session_state.get("start_time", 0)))
-    if st.session_state.get("listened") != call["id"]:
+    # Asked once per opened call and viewer: every click on a turn reruns the page, and each ask is an
+    # audited listen.
+    if st.session_state.get("audio_of") != (who.username, call["id"]):
         with engine().begin() as conn:
-            record_listen(conn, who, call["id"], redacted)
-        st.session_state["listened"] = call["id"]
+            st.session_state["audio"] = call_audio(conn, who, call["id"])
+        st.session_state["audio_of"] = (who.username, call["id"])
+    audio = st.session_state["audio"]
+    if audio.path is None or not Path(audio.path).exists():
+        st.info(audio.message or "No recording for this call.")
+        return
+    st.audio(Path(audio.path).read_bytes(), format="audio/wav",
+             start_time=int(st.session_state.get("start_time", 0)))  # fmt: skip
 
 
 def _transcript(call: dict) -> None:
-    who = viewer()
     st.subheader("Transcript")
     for i, u in enumerate(call["utterances"]):
         left, right = st.columns([1, 6])
@@ -66,14 +56,14 @@ def _transcript(call: dict) -> None:
             "customer": ":material/person: Customer",
         }.get(u["role"], ":material/help: Unknown")
         flag = " · overlap" if u.get("overlap") else ""
-        right.markdown(f"**{speaker}**{flag}: {shown(u['normalized_text'] or u['text'], who)}")
+        right.markdown(f"**{speaker}**{flag}: {u['normalized_text'] or u['text']}")
 
 
 def _scorecard(call: dict) -> None:
     who = viewer()
     classified = call.get("classify") or {}
     machine_items = (classified.get("compliance") or {}).get("items", [])
-    items, score = effective_scorecard(machine_items, call["evaluations"])
+    items, score = call["scorecard"]["items"], call["scorecard"]["score"]  # people's overrides applied
     st.subheader(f"Scorecard: {'–' if score is None else f'{score:.0f}'} / 100")
     for item in items:
         evidence = item.get("evidence")
@@ -82,8 +72,8 @@ def _scorecard(call: dict) -> None:
         ]
         cols = st.columns([5, 2, 3])
         note = (
-            f" (overridden by {item['overridden_by']}: {item['override_reason']})"
-            if item.get("overridden_by")
+            f" (overridden by {item['decided_by']}: {item['decision_reason']})"
+            if item.get("decided_by")
             else ""
         )
         cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{note}")

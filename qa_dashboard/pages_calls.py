@@ -8,26 +8,32 @@ from datetime import date, datetime, time
 import pandas as pd
 import streamlit as st
 
-from qa_dashboard.common import clock, engine, open_call_link, purpose_title, shown, viewer
+from qa_dashboard.common import clock, engine, open_call_link, purpose_title, viewer
 from qa_dashboard.sampling import STRATEGIES, review_queue
-from store import audit
-from store.access import Viewer, count_visible_calls, disputed_calls, list_calls, save_view, saved_views
-from store.queries import CallFilter
+from store.api import (
+    CallFilter,
+    count_visible_calls,
+    disputed_calls,
+    list_calls,
+    record_export,
+    save_view,
+    saved_views,
+)
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
-    return table_rows(rows, viewer())
+    return table_rows(rows)
 
 
-def table_rows(rows: list[dict], who: Viewer) -> pd.DataFrame:
-    """The Calls table as the viewer may see it (caller numbers masked by role)."""
+def table_rows(rows: list[dict]) -> pd.DataFrame:
+    """The Calls table of rows from `store.api.list_calls` (caller numbers already masked for the viewer)."""
     return pd.DataFrame(
         [
             {
                 "date": r["start_at"],
                 "operator": r["operator"],
                 "team": r["team"],
-                "caller": shown(r["caller_number"], who),
+                "caller": r["caller_number"] or "",
                 "purpose": purpose_title(r["purpose"]),
                 "score": r["compliance_score"],
                 "excluded": ", ".join(r["exclusion_reasons"]) or "",
@@ -88,7 +94,7 @@ def _export(frame: pd.DataFrame) -> None:
 
     def exported(kind: str) -> None:
         with engine().begin() as conn:
-            audit(conn, who.username, "export", "calls", None, {"rows": len(frame), "format": kind})
+            record_export(conn, who, len(frame), {"format": kind})
 
     left.download_button("Export CSV", frame.to_csv(index=False).encode("utf-8"), "calls.csv", "text/csv",
                          on_click=exported, args=("csv",))  # fmt: skip

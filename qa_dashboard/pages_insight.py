@@ -8,12 +8,22 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from classifiers.search_query import QuerySyntaxError, parse, query_stems
-from classifiers.text import token_spans
-from pipeline.reporting import kpi_table
-from qa_dashboard.common import clock, engine, open_call_link, purpose_title, settings, shown, viewer
-from store.access import audit_entries, list_calls, save_view, saved_views, scoped, search
-from store.search import SearchFilter
+from qa_dashboard.common import clock, engine, kpi_options, open_call_link, purpose_title, viewer
+from store.api import (
+    CallFilter,
+    QuerySyntaxError,
+    SearchFilter,
+    audit_entries,
+    duplicate_pairs,
+    kpi_table,
+    list_calls,
+    parse,
+    query_stems,
+    save_view,
+    saved_views,
+    search,
+    token_spans,
+)
 
 KPI_COLUMNS = ["calls", "handle_time", "repeat_rate", "fcr", "registration_rate", "compliance", "composite"]
 
@@ -24,8 +34,8 @@ def operators_page() -> None:
     if not who.may("scorecards"):
         st.error("Scorecards are for team leads, quality controllers and analysts.")
         return
-    where = scoped(who)
-    rows = kpi_table(engine(), "operator", where, settings().analytics.kpi)
+    with engine().connect() as conn:
+        rows = kpi_table(conn, who, "operator", None, kpi_options())
     frame = pd.DataFrame([{"operator": r.group, **{c: getattr(r, c) for c in KPI_COLUMNS},
                            "far from the others": ", ".join(r.outliers)} for r in rows])  # fmt: skip
     st.caption(
@@ -34,9 +44,9 @@ def operators_page() -> None:
     st.dataframe(frame, hide_index=True, use_container_width=True)
     weekly = []
     for operator in [r.group for r in rows]:
-        where = scoped(who)
-        where.operator = operator
-        for r in kpi_table(engine(), "week", where):
+        with engine().connect() as conn:
+            by_week = kpi_table(conn, who, "week", CallFilter(operator=operator))
+        for r in by_week:
             weekly.append({"operator": operator, "week": r.group, "handle time": r.handle_time,
                            "compliance": r.compliance})  # fmt: skip
     if weekly:
@@ -45,10 +55,8 @@ def operators_page() -> None:
             x="week:N", y=f"{measure}:Q", color="operator:N"), use_container_width=True)  # fmt: skip
     chosen = st.selectbox("Drill down to an operator's calls", ["—", *[r.group for r in rows]])
     if chosen != "—":
-        where = scoped(who)
-        where.operator = chosen
         with engine().connect() as conn:
-            calls = list_calls(conn, who, where)
+            calls = list_calls(conn, who, CallFilter(operator=chosen))
         for call in calls:
             label = (
                 f"{call['start_at']} · {purpose_title(call['purpose'])} · score {call['compliance_score']}"
@@ -113,7 +121,7 @@ def search_page() -> None:
     st.caption(f"{len(hits)} hit(s)")
     wanted = query_stems(tree)
     for i, hit in enumerate(hits):
-        text = shown(hit["normalized_text"] or hit["text"], who)
+        text = hit["normalized_text"] or hit["text"]  # masked for the viewer by the store
         label = f"{hit['start_at']} · {hit['operator'] or '–'} · {hit['role']} at {clock(hit['start'])}"
         st.markdown(f"{label}: {_highlight(text, wanted)}")
         if st.button("Open at this moment", key=f"hit-{i}"):
@@ -167,10 +175,8 @@ def kpis_page() -> None:
     )
     if event.selection.rows:
         open_call_link(int(unlinked.iloc[event.selection.rows[0]]["id"]))
-    from store.queries import duplicate_pairs
-
     with engine().connect() as conn:
-        duplicates = duplicate_pairs(conn)
+        duplicates = duplicate_pairs(conn, who)
     st.subheader("Duplicate incidents")
     st.dataframe(pd.DataFrame(duplicates, columns=["incident", "duplicate"]), hide_index=True)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from store.access import ROLES, Viewer
+from store.api import ROLES, Viewer
 
 DEFAULT_FILE = "users.yaml"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}

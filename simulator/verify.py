@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from store.queries import analysed_calls, call_details, duplicate_pairs
+from store.queries import analysed_calls, call_details, duplicate_pairs_where
 
 
 @dataclass
@@ -58,7 +58,7 @@ def verify(engine: Engine, truth: dict) -> dict[str, Score]:
     with engine.connect() as conn:
         rows = {r["uniqueid"]: r for r in analysed_calls(conn)}
         details = call_details(conn, [r["id"] for r in rows.values()])
-        duplicates = set(duplicate_pairs(conn))
+        duplicates = set(duplicate_pairs_where(conn))
     by_call_id = {r["id"]: uid for uid, r in rows.items()}
     scores: dict[str, Score] = {}
 
@@ -158,7 +158,10 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
             save_roster(conn, read_roster(source / "operators.csv").entries, "callqa")
     from pipeline.config import AnalyticsSettings, StageOptions
 
-    options = StageOptions(analytics=AnalyticsSettings(models_dir=str(folder / "models")))
+    options = StageOptions(
+        analytics=AnalyticsSettings(models_dir=str(folder / "models")),
+        redaction_folder=str(folder / "redacted"),
+    )
     started = time.perf_counter()
     request = IngestRequest(source / "recordings", cdr=source / "Master.csv", queue_log=source / "queue_log",
                             incidents=source / "incidents.csv")  # fmt: skip

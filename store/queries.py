@@ -156,12 +156,41 @@ def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:
     return details
 
 
-def duplicate_pairs(conn: Connection) -> list[tuple[str, str]]:
-    """(earlier, later) incident numbers flagged as duplicates."""
+def duplicate_pairs_where(
+    conn: Connection, operator: str | None = None, team: str | None = None, nothing: bool = False
+) -> list[tuple[str, str]]:
+    """(earlier, later) incident numbers flagged as duplicates, optionally only those whose later incident
+    was registered by this operator or team (unscoped: readers go through `store.api.duplicate_pairs`)."""
+    if nothing:
+        return []
     earlier = Incident.__table__.alias("earlier")
-    rows = conn.execute(
+    query = (
         select(earlier.c.external_id, Incident.external_id)
         .join(DuplicateIncident, DuplicateIncident.incident_id == Incident.id)
         .join(earlier, earlier.c.id == DuplicateIncident.duplicate_of_id)
+        .outerjoin(Operator, Operator.id == Incident.operator_id)
     )
-    return sorted((a, b) for a, b in rows)
+    if operator:
+        query = query.where(Operator.code == operator)
+    if team:
+        query = query.where(Operator.team == team)
+    return sorted((a, b) for a, b in conn.execute(query))
+
+
+def stage_result(conn: Connection, recording_id: int, stage: str) -> dict | None:
+    """The latest stored result of one stage for a recording, or None."""
+    return conn.execute(
+        select(StageResult.result)
+        .where(StageResult.recording_id == recording_id, StageResult.stage == stage)
+        .order_by(StageResult.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def busiest_operator(conn: Connection) -> tuple[str, str | None] | None:
+    """(code, team) of the operator with the most calls, or None when no call has an operator."""
+    row = conn.execute(
+        select(Operator.code, Operator.team).join(Call, Call.operator_id == Operator.id)
+        .group_by(Operator.code, Operator.team).order_by(func.count().desc()).limit(1)
+    ).first()  # fmt: skip
+    return (row[0], row[1]) if row else None

@@ -80,7 +80,7 @@ _FILTERS = (
 def search_utterances(
     conn: Connection, query, where: SearchFilter | None = None, limit: int = 200
 ) -> list[dict]:
-    """Utterances matching a parsed query (see classifiers.search_query), latest processed first.
+    """Utterances matching a parsed query (see store.search_query), latest processed first.
 
     SQLite walks the FTS5 index backwards from the newest row and stops at `limit` hits that pass the
     filters, so a common word costs no more than a rare one; PostgreSQL takes the top rows of its GIN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select
 
-from store.schema import Recording, Utterance, Word
+from store.schema import Call, Recording, Utterance, Word
 
 
 def replace_transcript(conn: Connection, recording_id: int, version: str, utterances: list[dict]) -> int:
@@ -53,20 +53,32 @@ def replace_transcript(conn: Connection, recording_id: int, version: str, uttera
 
 
 def load_transcript(conn: Connection, recording_id: int) -> list[dict]:
-    """A recording's utterances in order, as dicts (role, speaker, times, texts, confidence)."""
-    rows = conn.execute(
-        select(Utterance.__table__).where(Utterance.recording_id == recording_id).order_by(Utterance.idx)
-    ).mappings()
-    keep = (
-        "idx",
-        "role",
-        "speaker",
-        "channel",
-        "start",
-        "end",
-        "text",
-        "normalized_text",
-        "confidence",
-        "overlap",
+    """A recording's utterances in order, as dicts (role, speaker, times, texts, confidence, timed words)."""
+    rows = (
+        conn.execute(
+            select(Utterance.__table__).where(Utterance.recording_id == recording_id).order_by(Utterance.idx)
+        )
+        .mappings()
+        .all()
     )
-    return [{k: row[k] for k in keep} for row in rows]
+    keep = ("idx", "role", "speaker", "channel", "start", "end", "text", "normalized_text", "confidence",
+            "overlap")  # fmt: skip
+    words: dict[int, list[dict]] = {}
+    for utterance_id, start, end, word in conn.execute(
+        select(Word.utterance_id, Word.start, Word.end, Word.word)
+        .join(Utterance, Utterance.id == Word.utterance_id)
+        .where(Utterance.recording_id == recording_id)
+        .order_by(Word.utterance_id, Word.idx)
+    ):  # one query for every word of the recording
+        words.setdefault(utterance_id, []).append({"start": start, "end": end, "word": word})
+    return [{**{k: row[k] for k in keep}, "words": words.get(row["id"], [])} for row in rows]
+
+
+def call_recording(conn: Connection, uniqueid: str) -> tuple[int, str] | None:
+    """(recording id, path) of the call's accepted recording, or None."""
+    row = conn.execute(
+        select(Recording.id, Recording.path)
+        .join(Call, Call.id == Recording.call_id)
+        .where(Call.uniqueid == uniqueid, Recording.status == "accepted")
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -18,13 +18,13 @@ from ingest import decode_audio
 from pipeline.config import AnalyticsSettings, StageOptions
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
-from pipeline.redaction import redact_call_audio
-from pipeline.reporting import export_calls, kpi_table
 from pipeline.runner import run_jobs
 from pipeline.stages import registered_stages
 from pipeline.stages.outcomes import analyse
+from pipeline.stages.redact import redact_call_audio
 from simulator.verify import verify
 from store import JobQueue
+from store.api import Viewer, export_calls, kpi_table
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"
@@ -58,7 +58,9 @@ def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, mod
     for name in PICKED:
         shutil.copy(DEMO / calls[name]["recording"], folder)
     analytics = AnalyticsSettings(models_dir=str(models_dir))
-    options = StageOptions(asr=AsrOptions(cpu_threads=2), analytics=analytics)
+    options = StageOptions(
+        asr=AsrOptions(cpu_threads=2), analytics=analytics, redaction_folder=str(tmp_path / "redacted")
+    )
     request = IngestRequest(folder, cdr=DEMO / "Master.csv", queue_log=DEMO / "queue_log",
                             incidents=DEMO / "incidents.csv")  # fmt: skip
     ingest(engine, request, workers=1, stage_options=options)
@@ -69,7 +71,8 @@ def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, mod
     analyse(engine)
 
     scores = verify(engine, truth)
-    exported = {row["uniqueid"]: row for row in export_calls(engine, "analyst")}
+    with engine.begin() as conn:
+        exported = {row["uniqueid"]: row for row in export_calls(conn, Viewer("analyst", "analyst"))}
     for name in PICKED:
         row = exported[calls[name]["uniqueid"]]
         assert sorted(row["exclusion_reasons"]) == sorted(calls[name]["exclusion_reasons"]), name
@@ -94,7 +97,8 @@ def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, mod
     original = decode_audio(DEMO / calls["call-008"]["recording"])
     redacted = decode_audio(out)
     assert len(redacted) == len(original) and np.count_nonzero(redacted == 0) > 16000, "seconds of silence"
-    rows = kpi_table(engine, "operator")
+    with engine.connect() as conn:
+        rows = kpi_table(conn, Viewer("admin", "admin"), "operator")
     assert {r.group for r in rows} == {o["code"] for o in truth["operators"]}
     assert sum(r.calls for r in rows) == sum(row["counted"] for row in exported.values())
     assert all(len(r.call_ids) == r.calls and r.composite is not None for r in rows), "traceable to calls"

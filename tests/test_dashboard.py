@@ -157,3 +157,15 @@ def test_an_operator_disputes_and_the_team_lead_resolves(data):
     with engine.connect() as conn:
         actions = [a for (a,) in conn.execute(select(AuditEntry.action).order_by(AuditEntry.id))]
     assert actions.count("dispute") == 1 and actions.count("resolve") == 1
+
+
+def test_an_analyst_hears_the_redacted_copy_and_the_listen_is_audited(data):
+    card_call = _calls(data)[data["truth"]["call-008"]["uniqueid"]]
+    app = page("call", "analyst", call=str(card_call["id"]))
+    assert not app.exception and not [i.value for i in app.info if "not made yet" in i.value]
+    engine = open_store(data["url"], migrate=False)
+    with engine.connect() as conn:
+        listens = conn.execute(
+            select(AuditEntry.actor, AuditEntry.details).where(AuditEntry.action == "listen")
+        ).all()
+    assert ("analyst", {"redacted": True}) in [(actor, details) for actor, details in listens]

@@ -12,21 +12,18 @@ from hypothesis import strategies as st
 from asr import Utterance
 from classifiers import (
     CallFacts,
-    CallKpiFacts,
-    CompositeOptions,
-    add_composite,
     exclusion_reasons,
-    geometric_mean,
     inn_is_valid,
-    kpi_rows,
     luhn_is_valid,
     registration_rate,
 )
 from classifiers.identifiers import identifiers
 from classifiers.linking import ContactFacts, IncidentFacts, duplicate_incidents, repeat_contacts
-from classifiers.pii import find_pii, mask
+from classifiers.pii import find_pii
 from classifiers.transfers import spoken_transfer, target_extension
 from contracts import CallRules
+from store.kpi import CallKpiFacts, CompositeOptions, add_composite, geometric_mean, kpi_rows
+from store.policy import mask
 
 
 def call(talk=60.0, answered=True, transferred=False, number="79001234567", linked=True) -> CallFacts:

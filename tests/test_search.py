@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert
 
-from classifiers.search_query import QuerySyntaxError, parse
-from classifiers.text import stems
+from contracts.text import stems
 from store.schema import Call, Operator, Recording, Utterance
 from store.search import SearchFilter, search_utterances
+from store.search_query import QuerySyntaxError, parse
 
 SAID = [
     ("operator", "Здравствуйте, компания Контур, меня зовут Анна."),

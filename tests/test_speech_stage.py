@@ -42,7 +42,7 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
     )
     stages = registered_stages(None, OPTIONS)
     summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), stages, options=OPTIONS)
-    assert summary.failed == 0 and summary.done == 6, "audio_quality, transcribe, classify for each"
+    assert summary.failed == 0 and summary.done == 8, "audio_quality, transcribe, classify, redact for each"
 
     with engine.connect() as conn:
         rows = conn.execute(
@@ -75,7 +75,7 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
     other = StageOptions(asr=AsrOptions(model="bundled:tiny.en"), operator_channel="left")
     queue = JobQueue(engine)
     added = queue.enqueue_missing([s.key for s in registered_stages(None, other)])
-    assert added == 4, "transcription and what depends on it, not audio quality"
+    assert added == 6, "transcription and what depends on it, not audio quality"
     with engine.connect() as conn:
         versions = set(conn.execute(select(Job.version).where(Job.stage == "transcribe")).scalars())
     models = {v.split("@")[0] for v in versions}

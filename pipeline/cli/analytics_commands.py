@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import app, ctx
+from store.policy import ROLES
 
 train_app = typer.Typer(help="Train classifiers from labelled data.", no_args_is_help=True)
 predict_app = typer.Typer(help="Label texts with a trained classifier.", no_args_is_help=True)
@@ -18,8 +19,6 @@ export_app = typer.Typer(help="Export analysed data.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(predict_app, name="predict")
 app.add_typer(export_app, name="export")
-
-ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
 
 
 def run_analysis() -> None:
@@ -145,7 +144,7 @@ def predict_purpose(
 
 
 def _filter(operator: str | None, team: str | None, since: str | None, until: str | None):
-    from store.queries import CallFilter
+    from store.api import CallFilter
 
     try:
         return CallFilter(
@@ -165,14 +164,16 @@ def export_calls_command(
     role: Annotated[
         str, typer.Option(help=f"Mask personal data as for this role: {', '.join(ROLES)}.")
     ] = "analyst",
-    operator: Annotated[str | None, typer.Option(help="Only this operator's calls (code).")] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Only this operator's calls (code; required with --role operator).")
+    ] = None,
     team: Annotated[str | None, typer.Option(help="Only this team's calls.")] = None,
     since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
 ) -> None:
-    """Per call everything the analysis decided, personal data masked for the role."""
-    from pipeline.reporting import export_calls
-    from store import audit, current_actor
+    """Per call everything the analysis decided, as the role would see it: its scope, personal data masked."""
+    from store import current_actor
+    from store.api import Viewer, export_calls
 
     if role not in ROLES:
         ctx.console.print(f"[red]--role:[/red] one of {', '.join(ROLES)}")
@@ -180,8 +181,9 @@ def export_calls_command(
     if out_path.suffix not in (".json", ".csv"):
         ctx.console.print("[red]--out:[/red] the file must end in .json or .csv")
         raise typer.Exit(2)
-    engine = ctx.engine()
-    rows = export_calls(engine, role, _filter(operator, team, since, until))
+    viewer = Viewer(current_actor(), role, operator_code=operator, team=team)
+    with ctx.engine().begin() as conn:
+        rows = export_calls(conn, viewer, _filter(operator, team, since, until), {"file": str(out_path)})
     if out_path.suffix == ".json":
         out_path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     else:
@@ -196,15 +198,6 @@ def export_calls_command(
                 }
                 flat["transcript"] = " / ".join(f"{u['role']}: {u['text']}" for u in row["utterances"])
                 writer.writerow(flat)
-    with engine.begin() as conn:
-        audit(
-            conn,
-            current_actor(),
-            "export",
-            "calls",
-            None,
-            {"rows": len(rows), "role": role, "file": str(out_path)},
-        )
     ctx.out.print(f"exported {len(rows)} calls to {out_path} (masked for {role})")
 
 
@@ -219,10 +212,15 @@ def kpi_command(
     """KPIs of counted calls: handle time, repeat contacts, FCR, registration rate, compliance, composite."""
     from rich.table import Table
 
-    from pipeline.reporting import kpi_table
+    from store import current_actor
+    from store.api import Viewer, kpi_table
 
+    viewer = Viewer(current_actor(), "admin")  # the command line reads every team's figures
     try:
-        rows = kpi_table(ctx.engine(), by, _filter(operator, team, since, until), ctx.settings.analytics.kpi)
+        with ctx.engine().connect() as conn:
+            rows = kpi_table(
+                conn, viewer, by, _filter(operator, team, since, until), ctx.settings.analytics.kpi
+            )
     except ValueError as e:
         ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
@@ -256,7 +254,7 @@ def redact_command(
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the redacted WAV.")],
 ) -> None:
     """Write a copy of a call's recording with spoken card numbers and CVV codes muted."""
-    from pipeline.redaction import redact_call_audio
+    from pipeline.stages.redact import redact_call_audio
     from store import audit, current_actor
 
     engine = ctx.engine()

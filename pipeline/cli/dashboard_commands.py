@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -32,11 +34,26 @@ def dashboard(
         ctx.console.print(
             f"[yellow]no users in {users_path()}: add one with `callqa users add NAME --role admin`[/yellow]"
         )
-    env = {**os.environ, "CALLQA_DB": ctx.settings.db, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, **dashboard_environment(), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
                "--server.address", address, "--server.headless", "true"]  # fmt: skip
     ctx.out.print(f"dashboard at http://{address}:{port}")
     raise typer.Exit(subprocess.call(command, env=env))
+
+
+def dashboard_environment() -> dict[str, str]:
+    """What the dashboard process reads instead of the settings and the classifiers: the database, the
+    purposes' titles and the composite KPI's options."""
+    from classifiers import load_taxonomy
+
+    analytics = ctx.settings.analytics
+    taxonomy = load_taxonomy(Path(analytics.taxonomy) if analytics.taxonomy else None)
+    titles = {label: topic.title for label, topic in taxonomy.topics.items()}
+    return {
+        "CALLQA_DB": ctx.settings.db,
+        "CALLQA_PURPOSE_TITLES": json.dumps(titles, ensure_ascii=False),
+        "CALLQA_KPI_OPTIONS": json.dumps(dataclasses.asdict(analytics.kpi)),
+    }
 
 
 @users_app.command("add")
@@ -67,16 +84,11 @@ def users_add(
 @users_app.command("demo")
 def users_demo() -> None:
     """Create one demo user per role with fresh passwords and print them (for the demo call centre)."""
-    from sqlalchemy import func, select
-
     from qa_dashboard.users import demo_users, users_path
-    from store.schema import Call, Operator
+    from store.api import busiest_operator_of
 
     with ctx.engine().connect() as conn:
-        busiest = conn.execute(
-            select(Operator.code, Operator.team).join(Call, Call.operator_id == Operator.id)
-            .group_by(Operator.code, Operator.team).order_by(func.count().desc()).limit(1)
-        ).first()  # fmt: skip
+        busiest = busiest_operator_of(conn)
     code, team = busiest if busiest else ("101", "")
     passwords = demo_users(code, team or "")
     ctx.out.print(f"demo users in {users_path()} (operator = {code}, team lead of {team or '–'}):")

@@ -14,6 +14,7 @@ from pipeline.config import StageOptions
 from pipeline.stages.audio_quality import AUDIO_QUALITY
 from pipeline.stages.base import Stage, StageError, StageInput, result_to_json
 from pipeline.stages.classify import CLASSIFY
+from pipeline.stages.redact import REDACT
 from pipeline.stages.transcribe import TRANSCRIBE
 
 __all__ = [
@@ -78,3 +79,4 @@ def load_upstream(stage: Stage, stored: dict[str, dict]) -> dict[str, Any]:
 register_stage(AUDIO_QUALITY)
 register_stage(TRANSCRIBE)
 register_stage(CLASSIFY)
+register_stage(REDACT)

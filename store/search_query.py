@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from classifiers.text import stems
+from contracts.text import stems
 
 _TOKEN = re.compile(r'"([^"]*)"|(\()|(\))|(\S+)')
 _NEAR = re.compile(r"^(?:NEAR|РЯДОМ)(?:/(\d+))?$", re.IGNORECASE)

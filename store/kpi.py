@@ -12,6 +12,8 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import Connection
+
 # Direction of each KPI: True when lower is better.
 LOWER_IS_BETTER = {
     "handle_time": True,
@@ -156,3 +158,36 @@ def outliers(rows: list[KpiRow], name: str, mads: float = 2.0) -> list[str]:
     if mad == 0:
         return []
     return sorted(g for g, v in values.items() if abs(v - centre) > mads * mad)
+
+
+GROUPINGS = ("operator", "team", "day", "week", "month")
+
+
+def _group(value, by: str) -> str:
+    """The group label of a call: its operator or team, or its day / ISO week / month."""
+    if by in ("operator", "team") or value is None:
+        return value or "unknown"
+    if by == "day":
+        return value.strftime("%Y-%m-%d")
+    if by == "week":
+        year, week, _ = value.isocalendar()
+        return f"{year}-W{week:02d}"
+    return value.strftime("%Y-%m")
+
+
+def kpi_table_rows(
+    conn: Connection, by: str = "operator", where=None, options: CompositeOptions | None = None
+) -> list[KpiRow]:
+    """KPIs of counted calls matching `where` grouped `by` operator, team, day, week or month.
+
+    Unscoped: readers go through `store.api.kpi_table`, which narrows `where` to the viewer.
+    """
+    from store.queries import kpi_facts
+
+    if by not in GROUPINGS:
+        raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
+    facts = [
+        CallKpiFacts(call, _group(key, by), handle or 0.0, repeat is not None, bool(then), bool(link), score)
+        for call, key, handle, repeat, then, link, score in kpi_facts(conn, where, by)
+    ]
+    return add_composite(kpi_rows(facts), options)

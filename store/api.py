@@ -1,6 +1,9 @@
-"""Who may see and change what. Every dashboard read and write goes through here, so the rules hold
-whatever page, link or query parameter asks: an operator reaches only own calls, a team lead only the
-team's, and every view, listen, export and change lands in the audit log."""
+"""The viewer-scoped store API: every reader and writer outside the store goes through here.
+
+Whatever page, link, query parameter or command asks, the rules hold: an operator reaches only own calls,
+a team lead only the team's, an unknown role nothing; texts, caller numbers and exports come out already
+masked for the viewer's role (`store.policy`); every view, listen, export and change lands in the audit log.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,21 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
+from contracts.scorecard import agreement, apply_decisions
+from contracts.text import token_spans
 from store.audit import audit
-from store.queries import CallFilter, analysed_calls, call_details, count_calls
+from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
+from store.policy import ROLE_TITLES, ROLES, may, visible_pages
+from store.policy import mask as _mask
+from store.queries import (
+    CallFilter,
+    analysed_calls,
+    busiest_operator,
+    call_details,
+    count_calls,
+    duplicate_pairs_where,
+    stage_result,
+)
 from store.schema import (
     AuditEntry,
     Call,
@@ -24,20 +40,49 @@ from store.schema import (
     SavedView,
 )
 from store.search import SearchFilter, search_utterances
+from store.search_query import QuerySyntaxError, parse, query_stems
 from store.sql import utcnow
 
-ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
-MAY = {
-    "override": {"admin", "quality_controller"},
-    "calibrate": {"admin", "quality_controller", "team_lead"},
-    "decide_links": {"admin", "quality_controller"},
-    "coach": {"admin", "team_lead"},
-    "respond": {"operator"},
-    "resolve": {"admin", "team_lead"},
-    "audit_log": {"admin"},
-    "search": {"admin", "quality_controller", "team_lead", "analyst"},
-    "scorecards": {"admin", "quality_controller", "team_lead", "analyst"},
-}
+__all__ = [
+    "ROLES",
+    "ROLE_TITLES",
+    "AccessDenied",
+    "CallAudio",
+    "CallFilter",
+    "CompositeOptions",
+    "KpiRow",
+    "QuerySyntaxError",
+    "SearchFilter",
+    "Viewer",
+    "add_coaching_note",
+    "agreement",
+    "audit_entries",
+    "busiest_operator_of",
+    "call_audio",
+    "count_visible_calls",
+    "decide_candidate",
+    "disputed_calls",
+    "duplicate_pairs",
+    "export_calls",
+    "kpi_table",
+    "link_incident",
+    "link_incident_by_number",
+    "list_calls",
+    "open_call",
+    "open_engine",
+    "override_verdict",
+    "parse",
+    "query_stems",
+    "record_export",
+    "record_sign_in",
+    "respond",
+    "save_view",
+    "saved_views",
+    "scoped",
+    "search",
+    "token_spans",
+    "visible_pages",
+]
 
 
 class AccessDenied(PermissionError):
@@ -54,7 +99,11 @@ class Viewer:
     team: str | None = None
 
     def may(self, action: str) -> bool:
-        return self.role in MAY[action]
+        return may(self.role, action)
+
+    def masked(self, text: str | None) -> str:
+        """Text as this viewer may read it (personal data masked by role)."""
+        return _mask(text or "", self.role)
 
     def require(self, action: str) -> None:
         if not self.may(action):
@@ -64,7 +113,9 @@ class Viewer:
 def scoped(viewer: Viewer, where: CallFilter | None = None) -> CallFilter:
     """The viewer's filter, narrowed to what the role may see."""
     where = where or CallFilter()
-    if viewer.role == "operator":
+    if viewer.role not in ROLES:
+        where.call_id = -1  # an unknown role sees nothing
+    elif viewer.role == "operator":
         where.operator = viewer.operator_code or "\0"  # an operator without a code sees nothing
     elif viewer.role == "team_lead" and viewer.team:
         where.team = viewer.team
@@ -78,8 +129,13 @@ def list_calls(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict]:
-    """Analysed calls the viewer may see (newest first when paged)."""
-    return analysed_calls(conn, scoped(viewer, where), limit, offset, newest_first=limit is not None)
+    """Analysed calls the viewer may see (newest first when paged), caller numbers masked for the role."""
+    rows = analysed_calls(conn, scoped(viewer, where), limit, offset, newest_first=limit is not None)
+    return [_masked_row(row, viewer) for row in rows]
+
+
+def _masked_row(row: dict, viewer: Viewer) -> dict:
+    return {**row, "caller_number": viewer.masked(row.get("caller_number")) or None}
 
 
 def count_visible_calls(conn: Connection, viewer: Viewer, where: CallFilter | None = None) -> int:
@@ -94,6 +150,8 @@ def _visible(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     ).first()
     if row is None:
         raise LookupError(f"no call {call_id}")
+    if viewer.role not in ROLES:
+        raise AccessDenied(f"the role {viewer.role!r} may open no call")
     if viewer.role == "operator" and row.code != viewer.operator_code:
         raise AccessDenied("an operator may open only own calls")
     if viewer.role == "team_lead" and viewer.team and row.team != viewer.team:
@@ -105,7 +163,9 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     """Everything about one call (or AccessDenied / LookupError); the view is audited."""
     call = _visible(conn, viewer, call_id)
     outcome = next(iter(analysed_calls(conn, CallFilter(call_id=call_id))), None)
+    outcome = _masked_row(outcome, viewer) if outcome else None
     detail = call_details(conn, [call_id])[call_id]
+    detail["utterances"] = [_masked_utterance(u, viewer) for u in detail["utterances"]]
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
     ).scalar()
@@ -129,13 +189,53 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
             select(CoachingNote.__table__).where(CoachingNote.call_id == call_id).order_by(CoachingNote.id)
         ).mappings()
     ]
+    detail["scorecard"] = _effective_scorecard(detail)
     audit(conn, viewer.username, "view", "call", call["uniqueid"])
     return {**call, "outcome": outcome, **detail}
 
 
-def record_listen(conn: Connection, viewer: Viewer, call_id: int, redacted: bool) -> None:
+def _masked_utterance(utterance: dict, viewer: Viewer) -> dict:
+    texts = {k: viewer.masked(utterance[k]) if utterance.get(k) else utterance.get(k)
+             for k in ("text", "normalized_text")}  # fmt: skip
+    return {**utterance, **texts}
+
+
+def _effective_scorecard(detail: dict) -> dict:
+    """The machine checklist with people's overrides applied: {"items": [...], "score": ...}."""
+    machine = ((detail.get("classify") or {}).get("compliance") or {}).get("items", [])
+    decisions = [{**e, "by": e["evaluator"]} for e in detail["evaluations"] if e["kind"] == "override"]
+    items, score = apply_decisions(machine, decisions)
+    return {"items": items, "score": score}
+
+
+@dataclass(frozen=True)
+class CallAudio:
+    """What a viewer may play of a call: a file (redacted for all but admins), or why there is none."""
+
+    path: str | None
+    redacted: bool
+    message: str = ""
+
+
+def call_audio(conn: Connection, viewer: Viewer, call_id: int) -> CallAudio:
+    """The recording to play: the original for admins, the redacted copy the `redact` stage made for
+    everyone else (none, with a message, until it is made: never the original). Audited as a listen."""
     call = _visible(conn, viewer, call_id)
+    recording = conn.execute(
+        select(Recording.id, Recording.path).where(
+            Recording.call_id == call_id, Recording.status == "accepted"
+        )
+    ).first()
+    if recording is None:
+        return CallAudio(None, False, "No recording for this call.")
+    redacted = not viewer.may("unredacted_audio")
+    path = recording.path
+    if redacted:
+        path = (stage_result(conn, recording.id, "redact") or {}).get("path")
+        if not path:
+            return CallAudio(None, True, "The redacted audio is not made yet: run `callqa run`.")
     audit(conn, viewer.username, "listen", "call", call["uniqueid"], {"redacted": redacted})
+    return CallAudio(path, redacted)
 
 
 def override_verdict(
@@ -242,14 +342,105 @@ def disputed_calls(conn: Connection) -> set[int]:
 def search(
     conn: Connection, viewer: Viewer, query, where: SearchFilter | None = None, limit: int = 200
 ) -> list[dict]:
-    """Transcript search within what the viewer may see; audited."""
+    """Transcript search (a query string or a parsed tree) within what the viewer may see, hits masked for the
+    role; audited."""
     viewer.require("search")
+    tree = parse(query) if isinstance(query, str) else query  # QuerySyntaxError says what is wrong
     where = where or SearchFilter()
     if viewer.role == "team_lead" and viewer.team:
         where.only_team = viewer.team
-    hits = search_utterances(conn, query, where, limit)
+    hits = [_masked_utterance(hit, viewer) for hit in search_utterances(conn, tree, where, limit)]
     audit(conn, viewer.username, "search", "utterances", None, {"hits": len(hits)})
     return hits
+
+
+def kpi_table(
+    conn: Connection,
+    viewer: Viewer,
+    by: str = "operator",
+    where: CallFilter | None = None,
+    options: CompositeOptions | None = None,
+) -> list[KpiRow]:
+    """KPIs of the counted calls the viewer may see, grouped `by` operator, team, day, week or month."""
+    return kpi_table_rows(conn, by, scoped(viewer, where), options)
+
+
+def duplicate_pairs(conn: Connection, viewer: Viewer) -> list[tuple[str, str]]:
+    """(earlier, later) duplicate incident numbers, of the viewer's scope (the later incident's operator)."""
+    where = scoped(viewer)
+    return duplicate_pairs_where(conn, where.operator, where.team, nothing=where.call_id == -1)
+
+
+def export_calls(
+    conn: Connection, viewer: Viewer, where: CallFilter | None = None, details: dict | None = None
+) -> list[dict]:
+    """Per visible call everything the analysis decided, caller numbers and transcripts masked for the role;
+    audited as an export (with `details`, e.g. the file written)."""
+    rows = analysed_calls(conn, scoped(viewer, where))
+    everything = call_details(conn, [r["id"] for r in rows])
+    by_id = {r["id"]: r["uniqueid"] for r in rows}
+    out = []
+    for row in rows:
+        detail = everything[row["id"]]
+        classified = detail["classify"] or {}
+        out.append(
+            {
+                "uniqueid": row["uniqueid"],
+                "start": row["start_at"].isoformat(sep=" ") if row["start_at"] else None,
+                "operator": row["operator"],
+                "team": row["team"],
+                "caller_number": viewer.masked(row["caller_number"]),
+                "talk_seconds": row["billsec"],
+                "counted": row["counted"],
+                "exclusion_reasons": row["exclusion_reasons"],
+                "transfer": row["transfer"],
+                "purpose": row["purpose"],
+                "purpose_probability": row["purpose_probability"],
+                "caller_type": row["caller_type"],
+                "compliance_score": row["compliance_score"],
+                "checklist": {
+                    i["id"]: i["verdict"] for i in (classified.get("compliance") or {}).get("items", [])
+                },
+                "asr_confidence": row["asr_confidence"],
+                "linked": row["linked"],
+                "links": detail["links"],
+                "candidates": detail["candidates"],
+                "repeat_of": by_id.get(row["repeat_of_call_id"]),
+                "followed_by_repeat": row["followed_by_repeat"],
+                "utterances": [
+                    {"role": u["role"], "start": u["start"], "end": u["end"],
+                     "text": viewer.masked(u["normalized_text"] or u["text"])}
+                    for u in detail["utterances"]
+                ],
+            }
+        )  # fmt: skip
+    record_export(conn, viewer, len(out), details)
+    return out
+
+
+def record_export(conn: Connection, viewer: Viewer, rows: int, details: dict | None = None) -> None:
+    """Audit an export of `rows` calls (the dashboard's download buttons, the CLI's files)."""
+    audit(
+        conn, viewer.username, "export", "calls", None, {"rows": rows, "role": viewer.role, **(details or {})}
+    )
+
+
+def record_sign_in(conn: Connection, username: str, succeeded: bool) -> None:
+    """Audit a sign-in attempt."""
+    audit(conn, username or "?", "sign_in" if succeeded else "sign_in_failed", "user", username)
+
+
+def busiest_operator_of(conn: Connection) -> tuple[str, str | None] | None:
+    """(code, team) of the operator with the most calls, or None (to set up demo users)."""
+    return busiest_operator(conn)
+
+
+def open_engine(url: str | None = None):
+    """An engine on `url` (default: the embedded database), the schema brought up to date."""
+    from store import open_store
+    from store.engine import default_url
+
+    return open_store(url or default_url())
 
 
 def audit_entries(conn: Connection, viewer: Viewer, limit: int = 500) -> list[dict]:

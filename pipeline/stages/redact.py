@@ -1,0 +1,81 @@
+"""The redaction stage: a copy of the recording with spoken card numbers and CVV codes muted.
+
+Listeners other than admins only ever get this copy (`store.api.call_audio`), so it is made once, when
+the call is processed, not on every play. A recording with nothing to mute needs no copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from pipeline.config import StageOptions
+from pipeline.stages.base import Stage, StageError, StageInput
+
+DEFAULT_FOLDER = "callqa-redacted"
+
+
+@dataclass
+class RedactResult:
+    """Where the audio to play lives (`path`) and how many spans were muted; `path` is the recording
+    itself when there was nothing to mute."""
+
+    path: str
+    muted: int
+    redacted: bool
+
+
+def redacted_folder(options: StageOptions) -> Path:
+    """The configured folder for redacted copies, relative to the working directory."""
+    return Path(options.redaction_folder or DEFAULT_FOLDER)
+
+
+def redact(job: StageInput) -> RedactResult:
+    """Mute the card numbers said in one transcribed recording."""
+    from classifiers.redaction import muted_spans
+    from ingest import IngestError
+    from ingest.encode import write_muted_copy
+
+    spans = muted_spans(job.transcript)
+    if not spans:
+        return RedactResult(path=job.path, muted=0, redacted=False)
+    digest = hashlib.sha256(job.path.encode()).hexdigest()[:8]
+    out = redacted_folder(job.options).resolve() / f"{job.recording_id}-{Path(job.path).stem}-{digest}.wav"
+    try:
+        write_muted_copy(job.path, spans, out)
+    except IngestError as e:
+        raise StageError(e.message, permanent=True) from e
+    except OSError as e:
+        raise StageError(f"{out}: cannot write the redacted copy ({e.strerror})", permanent=False) from e
+    return RedactResult(path=str(out), muted=len(spans), redacted=True)
+
+
+def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
+    """Write a WAV copy of the call's recording with card numbers muted; returns how many spans were muted."""
+    from asr.transcribe import Utterance
+    from classifiers.redaction import muted_spans
+    from contracts.serialise import from_json
+    from ingest.encode import write_muted_copy
+    from store.speech import call_recording, load_transcript
+
+    with engine.connect() as conn:
+        recording = call_recording(conn, uniqueid)
+        if recording is None:
+            raise LookupError(f"call {uniqueid} has no accepted recording")
+        transcript = [from_json(Utterance, u) for u in load_transcript(conn, recording[0])]
+    spans = muted_spans(transcript)
+    write_muted_copy(recording[1], spans, out)
+    return len(spans)
+
+
+REDACT = Stage(
+    name="redact",
+    version="1",
+    run=redact,
+    depends_on=("transcribe",),
+    versioned_by=lambda options: str(redacted_folder(options)),
+    uses_transcript=True,
+)

@@ -1,0 +1,64 @@
+"""Role policy, in one place: the roles, what each may read and write, which dashboard pages it sees, and
+which kinds of personal data it sees unmasked. A role not named here may do and see nothing."""
+
+from __future__ import annotations
+
+from contracts.pii import PiiSpan, mask_spans
+
+ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
+ROLE_TITLES = {
+    "admin": "Admin",
+    "quality_controller": "Quality controller",
+    "team_lead": "Team lead",
+    "analyst": "Analyst",
+    "operator": "Operator",
+}
+MAY = {
+    "override": {"admin", "quality_controller"},
+    "calibrate": {"admin", "quality_controller", "team_lead"},
+    "decide_links": {"admin", "quality_controller"},
+    "coach": {"admin", "team_lead"},
+    "respond": {"operator"},
+    "resolve": {"admin", "team_lead"},
+    "audit_log": {"admin"},
+    "search": {"admin", "quality_controller", "team_lead", "analyst"},
+    "scorecards": {"admin", "quality_controller", "team_lead", "analyst"},
+    "unredacted_audio": {"admin"},
+}
+PAGES = ("calls", "call", "review", "operators", "search", "kpis", "audit")
+VISIBLE_PAGES = {
+    "operator": ("calls", "call"),
+    "analyst": ("calls", "call", "operators", "search", "kpis"),
+    "team_lead": ("calls", "call", "review", "operators", "search", "kpis"),
+    "quality_controller": ("calls", "call", "review", "operators", "search", "kpis"),
+    "admin": PAGES,
+}
+# Who sees what unmasked: quality controllers and admins need the card-free truth to judge a call; nobody
+# sees card numbers or CVV codes.
+UNMASKED = {
+    "admin": frozenset({"phone", "email", "inn", "passport"}),
+    "quality_controller": frozenset({"phone", "inn"}),
+    "team_lead": frozenset({"inn"}),
+    "analyst": frozenset(),
+    "operator": frozenset({"inn"}),
+}
+
+
+def may(role: str, action: str) -> bool:
+    """Whether `role` may do `action` (unknown roles and unknown actions: no)."""
+    return role in MAY.get(action, ())
+
+
+def visible_pages(role: str) -> tuple[str, ...]:
+    """The dashboard pages `role` sees, in menu order (none for an unknown role)."""
+    return VISIBLE_PAGES.get(role, ())
+
+
+def unmasked_kinds(role: str) -> frozenset[str]:
+    """The kinds of personal data `role` reads as said (none for an unknown role)."""
+    return UNMASKED.get(role, frozenset())
+
+
+def mask(text: str, role: str, spans: list[PiiSpan] | None = None) -> str:
+    """`text` with every span the role may not see replaced by "[kind]"; unknown roles see nothing."""
+    return mask_spans(text, unmasked_kinds(role), spans)

@@ -1,0 +1,168 @@
+"""The store as the boundary: every reader gets scope and masking from `store.api`, whatever the backend."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import insert, select
+
+from asr.transcribe import Utterance as SpokenUtterance
+from asr.transcribe import Word
+from contracts.text import stems
+from ingest import decode_audio
+from ingest.encode import write_audio
+from pipeline.config import StageOptions
+from pipeline.stages import StageInput, get_stage, result_to_json
+from store.api import (
+    AccessDenied,
+    Viewer,
+    call_audio,
+    duplicate_pairs,
+    export_calls,
+    kpi_table,
+    list_calls,
+    open_call,
+    search,
+    visible_pages,
+)
+from store.results import save_stage_result
+from store.schema import (
+    AuditEntry,
+    Call,
+    CallOutcome,
+    DuplicateIncident,
+    Incident,
+    Operator,
+    Recording,
+    Utterance,
+)
+
+CARD = "4111 1111 1111 1111"  # Luhn-valid
+PHONE = "79001234567"
+SAID = f"Номер карты {CARD}, телефон {PHONE}."
+ANALYST = Viewer("ann", "analyst")
+LEAD_A = Viewer("lea", "team_lead", team="A")
+STRANGER = Viewer("who", "auditor")  # a role the policy does not know
+ADMIN = Viewer("root", "admin")
+
+
+@pytest.fixture
+def centre(engine, tmp_path):
+    """Two teams, one call each (the card read out in team A's), a duplicate incident per team."""
+    audio = np.random.default_rng(0).uniform(-0.3, 0.3, (2, 16000 * 6)).astype(np.float32)
+    recording = tmp_path / "call-1.wav"
+    write_audio(recording, audio, 16000, "pcm")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Operator), [{"id": 1, "code": "101", "team": "A"}, {"id": 2, "code": "201", "team": "B"}]
+        )
+        for i in (1, 2):
+            path = str(recording) if i == 1 else "-"
+            conn.execute(insert(Call).values(
+                id=i, uniqueid=f"{i}.1", operator_id=i, caller_number=PHONE, billsec=60,
+                start_at=datetime(2026, 3, i, 10),
+            ))  # fmt: skip
+            conn.execute(insert(Recording).values(
+                id=i, call_id=i, path=path, sha256=str(i) * 64, size_bytes=0, status="accepted"
+            ))  # fmt: skip
+            conn.execute(insert(CallOutcome).values(
+                call_id=i, counted=True, exclusion_reasons=[], linked=True, handle_seconds=60.0 * i,
+                compliance_score=80.0,
+            ))  # fmt: skip
+            conn.execute(insert(Utterance).values(
+                recording_id=i, call_id=i, version="t", idx=0, role="customer", start=1.0, end=5.0, text=SAID,
+                normalized_text=SAID, search_text=" ".join(stems(SAID)),
+            ))  # fmt: skip
+        conn.execute(insert(Incident), [
+            {"id": n, "external_id": f"INC{n}", "operator_id": 1 if n < 3 else 2} for n in (1, 2, 3, 4)
+        ])  # fmt: skip
+        conn.execute(insert(DuplicateIncident), [{"incident_id": 2, "duplicate_of_id": 1},
+                                                 {"incident_id": 4, "duplicate_of_id": 3}])  # fmt: skip
+    return {"engine": engine, "recording": recording, "tmp": tmp_path}
+
+
+def _no_card_or_phone(text: str) -> bool:
+    flat = text.replace(" ", "")
+    return "4111111111111111" not in flat and PHONE not in flat and "[card]" in text and "[phone]" in text
+
+
+def test_an_analyst_reads_search_hits_exports_and_transcripts_masked(centre):
+    with centre["engine"].begin() as conn:
+        hits = search(conn, ANALYST, "карта")
+        exported = export_calls(conn, ANALYST)
+        call = open_call(conn, ANALYST, 1)
+        rows = list_calls(conn, ANALYST)
+    assert len(hits) == 2 and all(_no_card_or_phone(h["text"]) for h in hits)
+    assert all(_no_card_or_phone(h["normalized_text"]) for h in hits)
+    assert len(exported) == 2 and all(_no_card_or_phone(u["text"]) for r in exported for u in r["utterances"])
+    assert all(r["caller_number"] == "[phone]" for r in exported)
+    assert _no_card_or_phone(call["utterances"][0]["normalized_text"])
+    assert call["outcome"]["caller_number"] == "[phone]" and {r["caller_number"] for r in rows} == {"[phone]"}
+    with centre["engine"].begin() as conn:
+        controller = open_call(conn, Viewer("qc", "quality_controller"), 1)
+    assert PHONE in controller["utterances"][0]["text"] and "[card]" in controller["utterances"][0]["text"]
+
+
+def test_a_team_lead_gets_only_the_teams_duplicates_and_kpi_rows(centre):
+    with centre["engine"].begin() as conn:
+        assert duplicate_pairs(conn, LEAD_A) == [("INC1", "INC2")]
+        assert duplicate_pairs(conn, ADMIN) == [("INC1", "INC2"), ("INC3", "INC4")]
+        assert [r.group for r in kpi_table(conn, LEAD_A, "operator")] == ["101"]
+        assert [r.group for r in kpi_table(conn, LEAD_A, "team")] == ["A"]
+        assert sorted(r.group for r in kpi_table(conn, ADMIN, "operator")) == ["101", "201"]
+        assert [r["operator"] for r in export_calls(conn, LEAD_A)] == ["101"]
+        assert {h["operator"] for h in search(conn, LEAD_A, "карта")} == {"101"}
+
+
+def test_an_unknown_role_sees_nothing(centre):
+    with centre["engine"].begin() as conn:
+        assert list_calls(conn, STRANGER) == [] and export_calls(conn, STRANGER) == []
+        assert kpi_table(conn, STRANGER) == [] and duplicate_pairs(conn, STRANGER) == []
+        for reader in (open_call, call_audio):
+            with pytest.raises(AccessDenied):
+                reader(conn, STRANGER, 1)
+        with pytest.raises(AccessDenied):
+            search(conn, STRANGER, "карта")
+    assert visible_pages(STRANGER.role) == ()
+    assert not STRANGER.may("search") and STRANGER.masked(SAID).count("[") == 2
+
+
+def test_the_redact_stage_mutes_the_card_and_only_its_copy_is_served_to_non_admins(centre):
+    engine, recording = centre["engine"], centre["recording"]
+    with engine.begin() as conn:
+        before = call_audio(conn, ANALYST, 1)
+    assert before.path is None and before.redacted and "not made yet" in before.message, "fail closed"
+    words = [("номер", 1.0, 1.4), ("карты", 1.5, 1.9)] + [
+        (w, 2.0 + 0.25 * i, 2.2 + 0.25 * i) for i, w in enumerate(CARD.replace(" ", ""))
+    ]
+    transcript = [SpokenUtterance(1.0, 5.0, SAID, SAID, 0.9, role="customer",
+                            words=[Word(s, e, w, 0.9) for w, s, e in words])]  # fmt: skip
+    stage = get_stage("redact")
+    options = StageOptions(redaction_folder=str(centre["tmp"] / "redacted"))
+    result = stage.run(
+        StageInput(recording_id=1, path=str(recording), options=options, transcript=transcript)
+    )
+    assert result.redacted and result.muted == 16
+    muted = decode_audio(result.path, split_channels=True)
+    original = decode_audio(recording, split_channels=True)
+    assert muted.shape == original.shape
+    assert not muted[:, int(2.0 * 16000) : int(5.8 * 16000)].any(), "the card digits are silent"
+    assert np.abs(muted[:, : int(1.5 * 16000)]).max() > 0.1, "the rest is not"
+    with engine.begin() as conn:
+        save_stage_result(conn, 1, "redact", stage.version, result_to_json(result))
+        served = call_audio(conn, ANALYST, 1)
+        admin = call_audio(conn, ADMIN, 1)
+        listens = (
+            conn.execute(select(AuditEntry.details).where(AuditEntry.action == "listen")).scalars().all()
+        )
+    assert served.path == result.path and served.redacted
+    assert admin.path == str(recording) and not admin.redacted
+    assert [d["redacted"] for d in listens] == [True, False], "every served listen is audited"
+    with pytest.raises(AccessDenied), engine.begin() as conn:
+        call_audio(conn, LEAD_A, 2)  # team B's call
+    said = [dataclasses.replace(transcript[0], normalized_text="Добрый день")]
+    clean = stage.run(StageInput(recording_id=1, path=str(recording), options=options, transcript=said))
+    assert not clean.redacted and clean.path == str(recording), "nothing to mute, no copy"
