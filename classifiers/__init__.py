@@ -7,7 +7,14 @@ from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
 from classifiers.kpi import CallKpiFacts, CompositeOptions, KpiRow, add_composite, geometric_mean, kpi_rows
 from classifiers.linking import LinkingOptions, duplicate_incidents, rank_candidates, repeat_contacts
 from classifiers.pii import find_pii, mask
-from classifiers.purpose import PurposeModel, PurposePrediction, cross_validate, predict_with_phrases
+from classifiers.purpose import (
+    PurposeMetrics,
+    PurposeModel,
+    PurposePrediction,
+    as_purpose_model,
+    cross_validate,
+    predict_with_phrases,
+)
 from classifiers.taxonomy import ConfigFileError, Taxonomy, load_taxonomy
 
 __all__ = [
@@ -21,11 +28,13 @@ __all__ = [
     "ExclusionRules",
     "KpiRow",
     "LinkingOptions",
+    "PurposeMetrics",
     "PurposeModel",
     "PurposePrediction",
     "RecordFacts",
     "Taxonomy",
     "add_composite",
+    "as_purpose_model",
     "call_text",
     "classify_call",
     "cross_validate",

@@ -31,7 +31,7 @@ class ClassifierSet:
 
     @property
     def version(self) -> str:
-        model = self.model.version if self.model else "phrases"
+        model = self.model.version_ if self.model else "phrases"
         return f"{model}+checklist{self.checklist.version}+{self.encoder or 'no-encoder'}"
 
 
@@ -84,7 +84,7 @@ def classify_call(utterances: list[dict], records: RecordFacts, classifiers: Cla
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
     elif classifiers.model is not None:
-        purpose = classifiers.model.predict([text[:PURPOSE_CHARS]])[0]
+        purpose = classifiers.model.predict_ranked([text[:PURPOSE_CHARS]])[0]
     else:
         purpose = predict_with_phrases(text, classifiers.taxonomy)
     transfer = _transfer(utterances, records)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from pipeline.stages.base import Stage, StageError, StageInput
@@ -23,10 +22,9 @@ def _file_digest(path: str, default: str) -> str:
 
 def current_model_version(models_dir: str) -> str:
     """The purpose model in use: the current trained version, or "phrases" when none is trained."""
-    pointer = Path(models_dir) / "purpose" / "current.json"
-    if not pointer.exists():
-        return "phrases"
-    return json.loads(pointer.read_text(encoding="utf-8"))["version"]
+    from models import trained
+
+    return trained.current_version(Path(models_dir), "purpose") or "phrases"
 
 
 def classifiers_version(options: dict) -> str:
@@ -41,8 +39,9 @@ def classifiers_version(options: dict) -> str:
 
 def classifier_set(options: dict):
     """Taxonomy, checklist, rules and the trained model, loaded once per worker and version."""
-    from classifiers import ClassifierSet, ExclusionRules, PurposeModel, load_checklist, load_taxonomy
+    from classifiers import ClassifierSet, ExclusionRules, as_purpose_model, load_checklist, load_taxonomy
     from classifiers.taxonomy import ConfigFileError
+    from models import trained
 
     analytics = options.get("analytics", {})
     key = classifiers_version(options)
@@ -52,7 +51,8 @@ def classifier_set(options: dict):
             checklist = load_checklist(Path(analytics["checklist"]) if analytics.get("checklist") else None)
         except ConfigFileError as e:
             raise StageError(str(e), permanent=False) from e
-        model = PurposeModel.load_current(Path(analytics.get("models_dir", "callqa-models")) / "purpose")
+        saved = trained.load_current(Path(analytics.get("models_dir", "callqa-models")), "purpose")
+        model = as_purpose_model(saved.estimator, saved.version) if saved else None
         rules = ExclusionRules(**{**analytics.get("exclusions", {})})
         encoder = analytics.get("checklist_encoder") or None
         _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules, encoder)
