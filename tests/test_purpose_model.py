@@ -139,3 +139,22 @@ def test_a_model_saved_as_a_bare_pipeline_still_loads(tmp_path, examples):
     assert list(restored.predict(texts[:20])) == list(model.predict(texts[:20]))
     with pytest.raises(TypeError, match="not a purpose model"):
         as_purpose_model({"weights": []}, "x")
+
+
+def test_the_classify_stage_uses_the_current_saved_model(tmp_path, examples):
+    from classifiers import RecordFacts, classify_call
+    from pipeline.stages.classify import classifier_set, classifiers_version
+
+    options = {"analytics": {"models_dir": str(tmp_path)}}
+    assert classifiers_version(options).startswith("phrases+"), "no trained model: the phrases decide"
+    texts, labels = examples
+    model = PurposeModel().fit(texts, labels)
+    trained.save(model, "purpose", models_dir=tmp_path)
+
+    assert classifiers_version(options).startswith(model.version_ + "+")
+    loaded = classifier_set(options)
+    assert loaded.model.version_ == model.version_
+    said = [{"role": "customer", "start": 0.0, "end": 9.0, "text": texts[labels.index("billing")]}]
+    result = classify_call(said, RecordFacts(talk_seconds=60, duration=60), loaded)
+    assert result["purpose"]["method"] == "model" and result["purpose"]["model_version"] == model.version_
+    assert result["purpose"]["label"] == "billing"
