@@ -7,14 +7,7 @@ from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
 from classifiers.kpi import CallKpiFacts, CompositeOptions, KpiRow, add_composite, geometric_mean, kpi_rows
 from classifiers.linking import LinkingOptions, duplicate_incidents, rank_candidates, repeat_contacts
 from classifiers.pii import find_pii, mask
-from classifiers.purpose import (
-    PurposeMetrics,
-    PurposeModel,
-    PurposePrediction,
-    as_purpose_model,
-    cross_validate,
-    predict_with_phrases,
-)
+from classifiers.purpose_base import PurposeMetrics, PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import ConfigFileError, Taxonomy, load_taxonomy
 
 __all__ = [
@@ -55,3 +48,14 @@ __all__ = [
     "registration_rate",
     "repeat_contacts",
 ]
+
+_SCIKIT_LEARN = ("PurposeModel", "as_purpose_model", "cross_validate")
+
+
+def __getattr__(name: str):
+    # The estimator imports scikit-learn (seconds); only what trains or predicts pays for it.
+    if name in _SCIKIT_LEARN:
+        from classifiers import purpose
+
+        return getattr(purpose, name)
+    raise AttributeError(f"module 'classifiers' has no attribute {name!r}")

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from classifiers.compliance import CallContext, Checklist, evaluate
 from classifiers.exclusions import ExclusionRules
 from classifiers.identifiers import identifiers
 from classifiers.pii import find_pii
-from classifiers.purpose import PurposeModel, PurposePrediction, predict_with_phrases
+from classifiers.purpose_base import PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 from classifiers.transfers import TransferFinding, spoken_transfer, target_extension
+
+if TYPE_CHECKING:
+    from classifiers.purpose import PurposeModel
 
 # A call's purpose is stated in its first minutes; the model reads that much (long calls cost no more).
 PURPOSE_CHARS = 2500

@@ -1,8 +1,9 @@
 """Call purpose: word and character TF-IDF into a linear model with calibrated probabilities.
 
-`PurposeModel` is a scikit-learn estimator: trained from a labelled CSV (`callqa train purpose`), saved
-through `models.trained` as a versioned artifact with its cross-validated metrics; when no model is
-trained, the taxonomy's example phrases decide.
+`PurposeModel` is a scikit-learn estimator, trained from a labelled CSV (`callqa train purpose`) and
+saved through `models.trained` as a versioned artifact with its cross-validated metrics. This module
+imports scikit-learn; the results and the phrase fallback (used while no model is trained) live in
+classifiers/purpose_base.py.
 """
 
 from __future__ import annotations
@@ -12,37 +13,23 @@ import json
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from classifiers.taxonomy import Taxonomy, phrase_scores
+from classifiers.purpose_base import PurposeMetrics, PurposePrediction, predict_with_phrases
 from classifiers.text import stems
 
-
-@dataclass
-class PurposeMetrics:
-    """Cross-validated quality of a trained model."""
-
-    folds: int
-    accuracy: float
-    macro_f1: float
-    examples: int
-    labels: int
-    train_seconds: float
-
-
-@dataclass
-class PurposePrediction:
-    """The purpose with its probability, the runners-up, and how it was decided."""
-
-    label: str | None
-    probability: float
-    alternatives: list[tuple[str, float]] = field(default_factory=list)
-    method: str = "model"  # model | phrases | none
-    model_version: str | None = None
+__all__ = [
+    "PurposeMetrics",
+    "PurposeModel",
+    "PurposePrediction",
+    "as_purpose_model",
+    "cross_validate",
+    "predict_with_phrases",
+    "text_features",
+]
 
 
 def _analyzer_text(text: str) -> str:
@@ -223,19 +210,4 @@ def cross_validate(
         examples=len(texts),
         labels=len(Counter(labels)),
         train_seconds=round(time.perf_counter() - started, 2),
-    )
-
-
-def predict_with_phrases(text: str, taxonomy: Taxonomy) -> PurposePrediction:
-    """The fallback: the topic whose example phrases are found most; no phrase, no purpose."""
-    scores = phrase_scores(text, taxonomy)
-    if not scores:
-        return PurposePrediction(None, 0.0, [], "none")
-    ranked = sorted(scores.items(), key=lambda pair: -pair[1])
-    total = sum(scores.values())
-    return PurposePrediction(
-        ranked[0][0],
-        round(ranked[0][1] / total, 4),
-        [(label, round(score / total, 4)) for label, score in ranked[1:3]],
-        "phrases",
     )
