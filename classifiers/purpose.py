@@ -171,7 +171,9 @@ def as_purpose_model(artifact, version: str) -> PurposeModel:
     if isinstance(artifact, PurposeModel):
         model = artifact
     elif hasattr(artifact, "predict_proba") and hasattr(artifact, "classes_"):
-        model = PurposeModel()
+        steps = getattr(artifact, "named_steps", {})
+        features = dict(getattr(steps.get("features"), "transformer_list", []))
+        model = PurposeModel(encoder=getattr(features.get("embedding"), "encoder", None))
         model.pipeline_ = artifact
         model.classes_ = artifact.classes_
     else:
