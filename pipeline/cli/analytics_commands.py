@@ -87,6 +87,8 @@ def train_purpose(
 ) -> None:
     """Train the call-purpose classifier, report cross-validated accuracy and macro-F1, save it."""
     from classifiers import PurposeModel, cross_validate
+    from classifiers.encoders import EncoderUnavailable
+    from models import trained
 
     texts, labels = _read_labelled(labels_csv, text_column, label_column)
     if len(set(labels)) < 2:
@@ -97,19 +99,17 @@ def train_purpose(
     ctx.console.print(
         f"training on {len(texts)} examples, {len(set(labels))} labels; {cv}-fold cross-validation …"
     )
-    from classifiers.encoders import EncoderUnavailable
-
+    estimator = PurposeModel(encoder=encoder)
     try:
-        metrics = cross_validate(texts, labels, cv, encoder=encoder)
-        model = PurposeModel.train(texts, labels, encoder=encoder)
+        metrics = cross_validate(texts, labels, cv, estimator=estimator)
+        model = estimator.fit(texts, labels)
     except EncoderUnavailable as e:
         ctx.console.print(f"[red]--encoder:[/red] {e}")
         raise typer.Exit(2) from e
-    model.metrics = metrics
-    folder = model.save(Path(ctx.settings.analytics.models_dir) / "purpose")
+    folder = trained.save(model, "purpose", metrics, models_dir=Path(ctx.settings.analytics.models_dir))
     ctx.out.print(
         f"accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f} ({metrics.folds}-fold); "
-        f"saved {model.version} to {folder}"
+        f"saved {model.version_} to {folder}"
     )
 
 
@@ -120,18 +120,19 @@ def predict_purpose(
     text_column: Annotated[str, typer.Option(help="Column with the text.")] = "text",
 ) -> None:
     """Label texts with the current purpose model (or the taxonomy's phrases when none is trained)."""
-    from classifiers import PurposeModel, load_taxonomy, predict_with_phrases
+    from classifiers import as_purpose_model, load_taxonomy, predict_with_phrases
+    from models import trained
 
     texts, _ = _read_labelled(texts_csv, text_column, None)
-    model = PurposeModel.load_current(Path(ctx.settings.analytics.models_dir) / "purpose")
-    if model is None:
+    saved = trained.load_current(Path(ctx.settings.analytics.models_dir), "purpose")
+    if saved is None:
         ctx.console.print("[yellow]no trained model: using the taxonomy's example phrases[/yellow]")
         taxonomy = load_taxonomy(
             Path(ctx.settings.analytics.taxonomy) if ctx.settings.analytics.taxonomy else None
         )
         predictions = [predict_with_phrases(t, taxonomy) for t in texts]
     else:
-        predictions = model.predict(texts)
+        predictions = as_purpose_model(saved.estimator, saved.version).predict_ranked(texts)
     with out_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([text_column, "purpose", "probability", "alternatives", "method", "model"])

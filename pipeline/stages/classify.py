@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from classifiers.call import ClassifyResult
@@ -25,10 +24,9 @@ def _file_digest(path: str, default: str) -> str:
 
 def current_model_version(models_dir: str) -> str:
     """The purpose model in use: the current trained version, or "phrases" when none is trained."""
-    pointer = Path(models_dir) / "purpose" / "current.json"
-    if not pointer.exists():
-        return "phrases"
-    return json.loads(pointer.read_text(encoding="utf-8"))["version"]
+    from models import trained
+
+    return trained.current_version(Path(models_dir), "purpose") or "phrases"
 
 
 def classifiers_version(options: StageOptions) -> str:
@@ -43,8 +41,9 @@ def classifiers_version(options: StageOptions) -> str:
 
 def classifier_set(options: StageOptions):
     """Taxonomy, checklist, rules and the trained model, loaded once per worker and version."""
-    from classifiers import ClassifierSet, PurposeModel, load_checklist, load_taxonomy
+    from classifiers import ClassifierSet, as_purpose_model, load_checklist, load_taxonomy
     from classifiers.taxonomy import ConfigFileError
+    from models import trained
 
     analytics = options.analytics
     key = classifiers_version(options)
@@ -54,7 +53,8 @@ def classifier_set(options: StageOptions):
             checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None)
         except ConfigFileError as e:
             raise StageError(str(e), permanent=False) from e
-        model = PurposeModel.load_current(Path(analytics.models_dir) / "purpose")
+        saved = trained.load_current(Path(analytics.models_dir), "purpose")
+        model = as_purpose_model(saved.estimator, saved.version) if saved else None
         rules = analytics.exclusions
         encoder = analytics.checklist_encoder or None
         _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules, encoder)
