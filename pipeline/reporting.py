@@ -58,7 +58,6 @@ def export_calls(engine: Engine, role: str, where: CallFilter | None = None) -> 
     out = []
     for row in rows:
         detail = details[row["id"]]
-        classified = detail["classify"] or {}
         out.append(
             {
                 "uniqueid": row["uniqueid"],
@@ -73,10 +72,11 @@ def export_calls(engine: Engine, role: str, where: CallFilter | None = None) -> 
                 "purpose": row["purpose"],
                 "purpose_probability": row["purpose_probability"],
                 "caller_type": row["caller_type"],
+                # The effective scorecard: the machine's verdicts with people's decisions applied.
                 "compliance_score": row["compliance_score"],
-                "checklist": {
-                    i["id"]: i["verdict"] for i in (classified.get("compliance") or {}).get("items", [])
-                },
+                "machine_compliance_score": row["machine_compliance_score"],
+                "review_state": row["review_state"],
+                "checklist": {i["id"]: i["verdict"] for i in (row["scorecard"] or {}).get("items", [])},
                 "asr_confidence": row["asr_confidence"],
                 "linked": row["linked"],
                 "links": detail["links"],

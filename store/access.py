@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 
 from store.audit import audit
+from store.outcomes import call_scorecard, refresh_scorecard
 from store.queries import CallFilter, analysed_calls, call_details, count_calls
 from store.schema import (
     AuditEntry,
@@ -129,6 +130,9 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
             select(CoachingNote.__table__).where(CoachingNote.call_id == call_id).order_by(CoachingNote.id)
         ).mappings()
     ]
+    detail["scorecard"] = call_scorecard(
+        conn, call_id
+    )  # effective: {items, score, machine_score, review_state}
     audit(conn, viewer.username, "view", "call", call["uniqueid"])
     return {**call, "outcome": outcome, **detail}
 
@@ -156,6 +160,7 @@ def override_verdict(
     call = _visible(conn, viewer, call_id)
     values = {"item_id": item_id, "verdict": verdict, "reason": reason.strip(), "kind": kind}
     conn.execute(insert(Evaluation).values(call_id=call_id, evaluator=viewer.username, **values))
+    refresh_scorecard(conn, call_id)  # the decision counts at once, everywhere
     audit(
         conn,
         viewer.username,
@@ -166,17 +171,35 @@ def override_verdict(
     )
 
 
-def respond(conn: Connection, viewer: Viewer, call_id: int, action: str, comment: str = "") -> None:
-    """An operator acknowledges or disputes the evaluation of an own call; a team lead resolves a dispute."""
+def respond(
+    conn: Connection,
+    viewer: Viewer,
+    call_id: int,
+    action: str,
+    comment: str = "",
+    verdicts: dict[str, str] | None = None,
+) -> None:
+    """An operator acknowledges or disputes the evaluation of an own call; a team lead resolves a dispute,
+    optionally settling checklist items (`verdicts`: item id -> pass / fail / n/a, the comment as reason)."""
     viewer.require("resolve" if action == "resolve" else "respond")
     if action not in ("acknowledge", "dispute", "resolve"):
         raise ValueError("acknowledge, dispute or resolve")
     if action in ("dispute", "resolve") and not comment.strip():
         raise ValueError("say why")
     call = _visible(conn, viewer, call_id)
+    if verdicts and action != "resolve":
+        raise ValueError("only a resolution settles checklist items")
+    if any(v not in ("pass", "fail", "n/a") for v in (verdicts or {}).values()):
+        raise ValueError("a verdict is pass, fail or n/a")
     values = {"action": action, "comment": comment.strip() or None, "author": viewer.username}
     conn.execute(insert(EvaluationResponse).values(call_id=call_id, **values))
-    audit(conn, viewer.username, action, "call", call["uniqueid"], {"comment": comment})
+    for item_id, verdict in (verdicts or {}).items():
+        conn.execute(insert(Evaluation).values(call_id=call_id, item_id=item_id, verdict=verdict,
+                                               reason=comment.strip(), kind="resolution",
+                                               evaluator=viewer.username))  # fmt: skip
+    refresh_scorecard(conn, call_id)  # review state (and settled items) count at once
+    details = {"comment": comment, **({"verdicts": verdicts} if verdicts else {})}
+    audit(conn, viewer.username, action, "call", call["uniqueid"], details)
 
 
 def add_coaching_note(conn: Connection, viewer: Viewer, call_id: int, note: str) -> None:
