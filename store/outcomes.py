@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from contracts import apply_decisions
 from store.schema import (
@@ -290,6 +290,10 @@ def save_analysis(
     decisions are applied here, inside the writing transaction, so one made while the analysis ran is
     never lost.
     """
+    if conn.dialect.name == "postgresql":
+        # One writer of outcomes at a time (two drivers finishing together; a decision's refresh waits for
+        # the new rows and then applies itself to them). SQLite serialises writers anyway.
+        conn.execute(text("LOCK TABLE call_outcomes IN SHARE ROW EXCLUSIVE MODE"))
     evaluations, responses = _decisions_by_call(conn)
     rows = []
     now = utcnow()
