@@ -248,3 +248,25 @@ def test_an_override_on_a_processed_call_changes_every_reader(engine, db_url, tm
     assert status["jobs"]["outcomes"] == {"done": 1}
     assert "outcomes: up to date" not in _callqa("run", "--stages", "outcomes", cwd=tmp_path, url=db_url)
     assert "outcomes: up to date" in _callqa("run", "--stages", "outcomes", cwd=tmp_path, url=db_url)
+
+
+@pytest.mark.slow
+def test_callqa_run_alone_leaves_every_calls_outcome_and_a_rerun_with_nothing_new_skips_it(tmp_path):
+    from simulator.loadgen import make_call_centre
+
+    make_call_centre(tmp_path, calls=2, seconds=20, unanswered=1, seed=5)
+    url = f"sqlite:///{tmp_path / 'callqa.db'}"
+    records = ("--cdr", "Master.csv", "--incidents", "incidents.csv")
+    _callqa("ingest", "recordings", *records, cwd=tmp_path, url=url)
+    first = _callqa("run", "--workers", "0", cwd=tmp_path, url=url)
+    assert "analysed 3 calls" in first, first
+    status = json.loads(_callqa("status", "--json", cwd=tmp_path, url=url))
+    assert status["jobs"]["classify"] == {"done": 2} and status["jobs"]["outcomes"] == {"done": 1}
+    second = _callqa("run", "--workers", "0", cwd=tmp_path, url=url)
+    assert "analysed" not in second and "outcomes: up to date" in second, second
+    again = _callqa("ingest", "recordings", *records, cwd=tmp_path, url=url)
+    assert "0 accepted" in again
+    third = _callqa("run", "--workers", "0", cwd=tmp_path, url=url)
+    assert "analysed 3 calls" in third, "an ingest may have changed records: the outcomes are recomputed"
+    analysed = _callqa("analyse", cwd=tmp_path, url=url)
+    assert "analysed 3 calls" in analysed, "`callqa analyse` runs the stage even with nothing new"
