@@ -215,11 +215,15 @@ def analyse(
     return summary
 
 
-def _analysis_settings(options: Mapping[str, Any]) -> tuple[ExclusionRules, LinkingOptions]:
-    """The exclusion rules and linking options from the stage options (`Settings.stage_options`)."""
-    analytics = options.get("analytics") or {}
+def _analysis_settings(options: Any) -> tuple[ExclusionRules, LinkingOptions]:
+    """The exclusion rules and linking options from the stage options (`Settings.stage_options`), given as
+    plain data or as dataclasses."""
+    if isinstance(options, Mapping):
+        analytics = options.get("analytics") or {}
+    else:
+        analytics = getattr(options, "analytics", None) or {}
     if not isinstance(analytics, Mapping):
-        analytics = dataclasses.asdict(analytics)
+        analytics = {"exclusions": analytics.exclusions, "linking": analytics.linking}
     rules, linking = analytics.get("exclusions") or {}, analytics.get("linking") or {}
     if isinstance(rules, Mapping):
         rules = ExclusionRules(**{k: tuple(v) if k == "disabled" else v for k, v in rules.items()})
@@ -228,11 +232,11 @@ def _analysis_settings(options: Mapping[str, Any]) -> tuple[ExclusionRules, Link
     return rules, linking
 
 
-def _run(engine: Engine, options: dict) -> AnalysisSummary:
+def _run(engine: Engine, options: Any) -> AnalysisSummary:
     return analyse(engine, *_analysis_settings(options))
 
 
-def _options_version(options: dict) -> str:
+def _options_version(options: Any) -> str:
     rules, linking = _analysis_settings(options)
     settings = json.dumps(
         [dataclasses.asdict(rules), dataclasses.asdict(linking)], sort_keys=True, default=str
