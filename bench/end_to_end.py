@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import write_section  # noqa: E402
-from simulator.verify import process_call_centre, report, verify  # noqa: E402
+from pipeline.batch import process_call_centre  # noqa: E402
+from simulator.verify import report, verify  # noqa: E402
 
 DEMO = REPO / "demo"
 

@@ -10,7 +10,7 @@ from classifiers.call import (
     classify_call,
 )
 from classifiers.compliance import Checklist, ComplianceResult, evaluate, load_checklist
-from classifiers.exclusions import CallFacts, ExclusionRules, exclusion_reasons, registration_rate
+from classifiers.exclusions import CallFacts, exclusion_reasons, registration_rate
 from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
 from classifiers.linking import LinkingOptions, duplicate_incidents, rank_candidates, repeat_contacts
 from classifiers.pii import find_pii
@@ -24,7 +24,6 @@ __all__ = [
     "ClassifyResult",
     "ComplianceResult",
     "ConfigFileError",
-    "ExclusionRules",
     "LinkingOptions",
     "PiiFinding",
     "PurposeMetrics",

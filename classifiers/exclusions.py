@@ -11,9 +11,6 @@ from dataclasses import dataclass
 
 from contracts import CallRules
 
-# Former name of the call rules, kept while callers move to `contracts.CallRules`.
-ExclusionRules = CallRules
-
 
 @dataclass
 class CallFacts:

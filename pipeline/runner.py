@@ -1,7 +1,9 @@
-"""The batch loop: claim runnable jobs, run them on an executor, persist results, retry failures.
+"""The batch loop: claim runnable jobs, run them on an executor, persist results, retry failures; then
+the site-wide stages (call outcomes) once the per-recording work has drained.
 
 The driver is the only writer: workers (processes or Ray tasks) never touch the database, so the
-same loop serves SQLite and PostgreSQL, local pools and clusters.
+same loop serves SQLite and PostgreSQL, local pools and clusters. Site-wide stages run in the driver:
+they read and write the store and are cheap next to transcription.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from asr import Utterance
 from contracts.serialise import from_json
 from pipeline.config import StageOptions
 from pipeline.executors import Executor
-from pipeline.stages import Stage, StageError, StageInput, load_upstream
+from pipeline.stages import SiteStage, Stage, StageError, StageInput, load_upstream, site_stages
 from store.operators import load_voiceprints
-from store.queue import ClaimedJob, JobQueue
-from store.results import load_stage_results
-from store.schema import Call, Recording
+from store.queue import ClaimedJob, JobQueue, record_site_run, site_stage_due
+from store.results import load_call_facts, load_recording, load_stage_results
 from store.speech import load_transcript
 from store.transfers import call_transfers
 
@@ -44,23 +46,14 @@ class RunSummary:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    site_results: dict[str, Any] = field(default_factory=dict)  # site-wide stage -> its summary
+    site_up_to_date: list[str] = field(default_factory=list)  # site-wide stages with nothing new to do
 
 
 def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: StageOptions) -> StageInput:
     with engine.connect() as conn:
-        recording = conn.execute(select(Recording.__table__).where(Recording.id == job.recording_id)).one()
-        call = None
-        if recording.call_id is not None:
-            row = conn.execute(select(Call.__table__).where(Call.id == recording.call_id)).one()
-            call = {
-                "uniqueid": row.uniqueid,
-                "direction": row.direction,
-                "caller_number": row.caller_number,
-                "callee_number": row.callee_number,
-                "billsec": row.billsec,
-                "duration": row.duration,
-                "operator_id": row.operator_id,
-            }
+        recording = load_recording(conn, job.recording_id)
+        call = load_call_facts(conn, recording.call_id) if recording.call_id is not None else None
         upstream = load_stage_results(conn, job.recording_id) if stage.depends_on else {}
         voiceprints = load_voiceprints(conn, call and call["operator_id"]) if stage.uses_voiceprints else {}
         transcript = load_transcript(conn, job.recording_id) if stage.uses_transcript else []
@@ -96,10 +89,14 @@ def run_jobs(
     progress: ProgressCallback | None = None,
     max_wait_seconds: float = 900.0,
     options: StageOptions | None = None,
+    site: Sequence[SiteStage] | None = None,
 ) -> RunSummary:
-    """Process every runnable job of `stages` until none is left (waiting out retry backoffs).
+    """Process every runnable job of `stages` until none is left (waiting out retry backoffs), then run
+    the site-wide stages whose inputs changed since their last run.
 
     `options` (settings such as the ASR model and the stereo channel map) reach every stage function.
+    `site`: the site-wide stages to end with; by default those whose prerequisites are all in `stages`
+    (a run that classifies ends with the call outcomes).
 
     On KeyboardInterrupt the jobs in flight are handed back to the queue before re-raising.
     """
@@ -179,6 +176,59 @@ def run_jobs(
         queue.release(list(in_flight.values()))
         executor.close(cancel=True)
         raise
+    if site is None:
+        site = site_stages([s.name for s in stages], options) if stages else []
+    for site_stage in site:
+        _run_site_stage(engine, site_stage, options or StageOptions(), summary, stage_time, force=False)
     summary.seconds = time.monotonic() - started
     summary.stage_seconds = dict(stage_time)
     return summary
+
+
+def run_site_stages(
+    engine: Engine, stages: Sequence[SiteStage], options: StageOptions | None = None, force: bool = False
+) -> RunSummary:
+    """Run site-wide stages on their own (`callqa analyse`): with `force`, even when nothing changed."""
+    summary = RunSummary()
+    started = time.monotonic()
+    stage_time: Counter[str] = Counter()
+    for stage in stages:
+        _run_site_stage(engine, stage, options or StageOptions(), summary, stage_time, force)
+    summary.seconds = time.monotonic() - started
+    summary.stage_seconds = dict(stage_time)
+    return summary
+
+
+def _run_site_stage(
+    engine: Engine,
+    stage: SiteStage,
+    options: StageOptions,
+    summary: RunSummary,
+    stage_time: Counter[str],
+    force: bool,
+) -> None:
+    """Run one site-wide stage if forced or its version or inputs changed since its last successful run."""
+    with engine.connect() as conn:
+        # Taken before the run reads: whatever lands meanwhile makes the next run due again.
+        mark = stage.inputs_mark(conn)
+        due = force or site_stage_due(conn, stage.name, stage.version, mark)
+    if not due:
+        logger.info("%s: nothing new since its last run", stage.name)
+        summary.site_up_to_date.append(stage.name)
+        return
+    started = time.monotonic()
+    try:
+        result = stage.run(engine, options)
+    except Exception as e:
+        seconds = time.monotonic() - started
+        logger.exception("site-wide stage %s failed", stage.name)
+        with engine.begin() as conn:
+            record_site_run(conn, stage.name, stage.version, "failed", mark, seconds, _describe(e))
+        summary.failed += 1
+        summary.errors.append(f"{stage.name}: {_describe(e)}")
+        return
+    seconds = time.monotonic() - started
+    with engine.begin() as conn:
+        record_site_run(conn, stage.name, stage.version, "done", mark, seconds)
+    summary.site_results[stage.name] = result
+    stage_time[stage.name] += seconds

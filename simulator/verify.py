@@ -6,11 +6,8 @@ accuracy), so a regression shows where it is.
 
 from __future__ import annotations
 
-import csv
-import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -129,51 +126,3 @@ def report(scores: dict[str, Score]) -> list[str]:
     for name, s in sorted(scores.items()):
         rows.append(f"| {name} | {s.total} | {fmt(s.precision)} | {fmt(s.recall)} | {fmt(s.accuracy)} |")
     return rows
-
-
-def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
-    """Run everything on a simulated call centre folder (as `callqa simulate` writes it) into a fresh
-    database under `folder`: train the purpose model, ingest, all stages on a local pool, the analysis.
-
-    Returns (engine, run summary, seconds end to end, seconds in the stages, seconds per step).
-    """
-    from classifiers import PurposeModel
-    from models import trained
-    from pipeline.executors import make_executor
-    from pipeline.ingest_run import IngestRequest, ingest
-    from pipeline.runner import run_jobs
-    from pipeline.stages import registered_stages
-    from pipeline.stages.outcomes import analyse
-    from store import JobQueue, open_store
-
-    rows = list(csv.DictReader((source / "purpose_train.csv").open(encoding="utf-8")))
-    model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
-    trained.save(model, "purpose", models_dir=folder / "models")
-    engine = open_store(f"sqlite:///{folder / 'callqa.db'}")
-    if (source / "operators.csv").exists():
-        from ingest.roster import read_roster
-        from store.operators import save_roster
-
-        with engine.begin() as conn:
-            save_roster(conn, read_roster(source / "operators.csv").entries, "callqa")
-    from pipeline.config import AnalyticsSettings, StageOptions
-
-    options = StageOptions(
-        analytics=AnalyticsSettings(models_dir=str(folder / "models")),
-        redaction_folder=str(folder / "redacted"),
-    )
-    started = time.perf_counter()
-    request = IngestRequest(source / "recordings", cdr=source / "Master.csv", queue_log=source / "queue_log",
-                            incidents=source / "incidents.csv")  # fmt: skip
-    ingest(engine, request, workers=workers, stage_options=options)
-    ingested = time.perf_counter()
-    pool = make_executor("local", workers, None)
-    try:
-        summary = run_jobs(engine, JobQueue(engine), pool, registered_stages(None, options), options=options)
-    finally:
-        pool.close()
-    processed = time.perf_counter()
-    analysis = analyse(engine)
-    finished = time.perf_counter()
-    timings = {"ingest": ingested - started, **summary.stage_seconds, "analysis": analysis.seconds}
-    return engine, summary, finished - started, processed - ingested, timings

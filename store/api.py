@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
-from contracts.scorecard import agreement, apply_decisions
+from contracts.scorecard import agreement
 from contracts.text import token_spans
 from store.audit import audit
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
+from store.outcomes import call_scorecard, refresh_scorecard
 from store.policy import ROLE_TITLES, ROLES, may, visible_pages
 from store.policy import mask as _mask
 from store.queries import (
@@ -189,7 +190,10 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
             select(CoachingNote.__table__).where(CoachingNote.call_id == call_id).order_by(CoachingNote.id)
         ).mappings()
     ]
-    detail["scorecard"] = _effective_scorecard(detail)
+    # The effective scorecard: the machine's verdicts with people's decisions applied, as stored.
+    detail["scorecard"] = call_scorecard(conn, call_id) or {
+        "items": [], "score": None, "machine_score": None, "review_state": "not_reviewed"
+    }  # fmt: skip
     audit(conn, viewer.username, "view", "call", call["uniqueid"])
     return {**call, "outcome": outcome, **detail}
 
@@ -198,14 +202,6 @@ def _masked_utterance(utterance: dict, viewer: Viewer) -> dict:
     texts = {k: viewer.masked(utterance[k]) if utterance.get(k) else utterance.get(k)
              for k in ("text", "normalized_text")}  # fmt: skip
     return {**utterance, **texts}
-
-
-def _effective_scorecard(detail: dict) -> dict:
-    """The machine checklist with people's overrides applied: {"items": [...], "score": ...}."""
-    machine = ((detail.get("classify") or {}).get("compliance") or {}).get("items", [])
-    decisions = [{**e, "by": e["evaluator"]} for e in detail["evaluations"] if e["kind"] == "override"]
-    items, score = apply_decisions(machine, decisions)
-    return {"items": items, "score": score}
 
 
 @dataclass(frozen=True)
@@ -256,6 +252,7 @@ def override_verdict(
     call = _visible(conn, viewer, call_id)
     values = {"item_id": item_id, "verdict": verdict, "reason": reason.strip(), "kind": kind}
     conn.execute(insert(Evaluation).values(call_id=call_id, evaluator=viewer.username, **values))
+    refresh_scorecard(conn, call_id)  # the decision counts at once, everywhere
     audit(
         conn,
         viewer.username,
@@ -266,17 +263,35 @@ def override_verdict(
     )
 
 
-def respond(conn: Connection, viewer: Viewer, call_id: int, action: str, comment: str = "") -> None:
-    """An operator acknowledges or disputes the evaluation of an own call; a team lead resolves a dispute."""
+def respond(
+    conn: Connection,
+    viewer: Viewer,
+    call_id: int,
+    action: str,
+    comment: str = "",
+    verdicts: dict[str, str] | None = None,
+) -> None:
+    """An operator acknowledges or disputes the evaluation of an own call; a team lead resolves a dispute,
+    optionally settling checklist items (`verdicts`: item id -> pass / fail / n/a, the comment as reason)."""
     viewer.require("resolve" if action == "resolve" else "respond")
     if action not in ("acknowledge", "dispute", "resolve"):
         raise ValueError("acknowledge, dispute or resolve")
     if action in ("dispute", "resolve") and not comment.strip():
         raise ValueError("say why")
     call = _visible(conn, viewer, call_id)
+    if verdicts and action != "resolve":
+        raise ValueError("only a resolution settles checklist items")
+    if any(v not in ("pass", "fail", "n/a") for v in (verdicts or {}).values()):
+        raise ValueError("a verdict is pass, fail or n/a")
     values = {"action": action, "comment": comment.strip() or None, "author": viewer.username}
     conn.execute(insert(EvaluationResponse).values(call_id=call_id, **values))
-    audit(conn, viewer.username, action, "call", call["uniqueid"], {"comment": comment})
+    for item_id, verdict in (verdicts or {}).items():
+        conn.execute(insert(Evaluation).values(call_id=call_id, item_id=item_id, verdict=verdict,
+                                               reason=comment.strip(), kind="resolution",
+                                               evaluator=viewer.username))  # fmt: skip
+    refresh_scorecard(conn, call_id)  # review state (and settled items) count at once
+    details = {"comment": comment, **({"verdicts": verdicts} if verdicts else {})}
+    audit(conn, viewer.username, action, "call", call["uniqueid"], details)
 
 
 def add_coaching_note(conn: Connection, viewer: Viewer, call_id: int, note: str) -> None:
@@ -382,7 +397,6 @@ def export_calls(
     out = []
     for row in rows:
         detail = everything[row["id"]]
-        classified = detail["classify"] or {}
         out.append(
             {
                 "uniqueid": row["uniqueid"],
@@ -397,10 +411,11 @@ def export_calls(
                 "purpose": row["purpose"],
                 "purpose_probability": row["purpose_probability"],
                 "caller_type": row["caller_type"],
+                # The effective scorecard: the machine's verdicts with people's decisions applied.
                 "compliance_score": row["compliance_score"],
-                "checklist": {
-                    i["id"]: i["verdict"] for i in (classified.get("compliance") or {}).get("items", [])
-                },
+                "machine_compliance_score": row["machine_compliance_score"],
+                "review_state": row["review_state"],
+                "checklist": {i["id"]: i["verdict"] for i in (row["scorecard"] or {}).get("items", [])},
                 "asr_confidence": row["asr_confidence"],
                 "linked": row["linked"],
                 "links": detail["links"],

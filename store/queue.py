@@ -1,4 +1,5 @@
-"""The job queue: one job per (recording, stage, stage version), leased to one worker at a time.
+"""The job queue: one job per (recording, stage, stage version), leased to one worker at a time; and the
+record of site-wide stages (one run over all calls, due when their inputs changed).
 
 Exactly-once effects come from fencing: each claim bumps `lease_token`, and a result is written in
 the same transaction that moves the job to `done` only if the token is still the one claimed. A
@@ -14,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, and_, exists, func, literal, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from store.schema import Job, Recording
+from store.schema import Job, Recording, SiteStageRun
 from store.sql import utcnow
 
 logger = logging.getLogger("callqa.store")
@@ -341,3 +342,52 @@ class JobQueue:
         if soonest is None:
             return None
         return max((soonest - now).total_seconds(), 0.0)
+
+
+# ---------------------------------------------------------------- site-wide stages
+
+
+@dataclass
+class SiteRun:
+    """The last run of a site-wide stage: its version, outcome and the fingerprint of what it read."""
+
+    stage: str
+    version: str
+    state: str  # done | failed
+    inputs_mark: str | None
+    runs: int
+    finished_at: object | None = None
+    duration_seconds: float | None = None
+    last_error: str | None = None
+
+
+def site_runs(conn: Connection) -> dict[str, SiteRun]:
+    """Every site-wide stage's last run, by stage name."""
+    rows = conn.execute(select(SiteStageRun.__table__)).mappings()
+    return {row["stage"]: SiteRun(**row) for row in rows}
+
+
+def site_stage_due(conn: Connection, stage: str, version: str, inputs_mark: str) -> bool:
+    """True unless the stage's last run succeeded with this version over inputs with this fingerprint."""
+    last = site_runs(conn).get(stage)
+    return last is None or last.state != "done" or last.version != version or last.inputs_mark != inputs_mark
+
+
+def record_site_run(
+    conn: Connection,
+    stage: str,
+    version: str,
+    state: str,
+    inputs_mark: str | None,
+    seconds: float | None,
+    error: str | None = None,
+) -> None:
+    """Remember a site-wide stage's run (replacing the previous record)."""
+    values = {"version": version, "state": state, "inputs_mark": inputs_mark,
+              "last_error": error and error[:4000], "finished_at": utcnow(),
+              "duration_seconds": seconds}  # fmt: skip
+    updated = conn.execute(
+        update(SiteStageRun).where(SiteStageRun.stage == stage).values(runs=SiteStageRun.runs + 1, **values)
+    ).rowcount
+    if not updated:
+        conn.execute(insert(SiteStageRun).values(stage=stage, runs=1, **values))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
+from store.queue import site_runs
 from store.schema import Call, IngestIssue, Job, Recording
 
 
@@ -73,4 +74,9 @@ def status_report(conn: Connection) -> StatusReport:
         .order_by(Recording.path)
     ):
         report.problems.append(Problem(f"job:{stage}", path, None, "failed", error or ""))
+    # Site-wide stages (one run over all calls) show as one job in their last state.
+    for name, run in site_runs(conn).items():
+        report.jobs[name] = {run.state: 1}
+        if run.state == "failed":
+            report.problems.append(Problem(f"job:{name}", "all calls", None, "failed", run.last_error or ""))
     return report

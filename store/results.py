@@ -1,10 +1,32 @@
-"""Writing a stage's result for a recording: replace-by-key, inside the job's completing transaction."""
+"""A stage's inputs and results for a recording: the recording and call facts a stage reads, and its result
+written replace-by-key inside the job's completing transaction."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from typing import Any
 
-from store.schema import StageResult
+from sqlalchemy import Connection, Row, delete, select
+
+from store.schema import Call, Recording, StageResult
+
+
+def load_recording(conn: Connection, recording_id: int) -> Row:
+    """The recording's row (path, channels, sample rate, decoded duration, call id)."""
+    return conn.execute(select(Recording.__table__).where(Recording.id == recording_id)).one()
+
+
+def load_call_facts(conn: Connection, call_id: int) -> dict[str, Any]:
+    """What stages read of a call record: ids, numbers, talk and total seconds, operator."""
+    row = conn.execute(select(Call.__table__).where(Call.id == call_id)).one()
+    return {
+        "uniqueid": row.uniqueid,
+        "direction": row.direction,
+        "caller_number": row.caller_number,
+        "callee_number": row.callee_number,
+        "billsec": row.billsec,
+        "duration": row.duration,
+        "operator_id": row.operator_id,
+    }
 
 
 def save_stage_result(conn: Connection, recording_id: int, stage: str, version: str, result: dict) -> None:

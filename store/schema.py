@@ -311,7 +311,14 @@ class CallOutcome(Base):
     purpose_probability: Mapped[float | None] = mapped_column(Float)
     caller_type: Mapped[str | None] = mapped_column(String(16))
     registration: Mapped[str | None] = mapped_column(String(16))  # regular | special | none
+    # The effective score everybody reads: the machine's verdicts with people's decisions applied.
     compliance_score: Mapped[float | None] = mapped_column(Float)
+    machine_compliance_score: Mapped[float | None] = mapped_column(Float)
+    machine_scorecard: Mapped[dict | None] = mapped_column(JSON)  # {"items": [...], "forbidden": bool}
+    scorecard: Mapped[dict | None] = mapped_column(JSON)  # {"items": [...]}, changed items say who and why
+    review_state: Mapped[str] = mapped_column(
+        String(16), default="not_reviewed", server_default="not_reviewed", index=True
+    )
     asr_confidence: Mapped[float | None] = mapped_column(Float)
     linked: Mapped[bool] = mapped_column(Boolean, default=False)
     repeat_of_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
@@ -319,6 +326,20 @@ class CallOutcome(Base):
     handle_seconds: Mapped[float | None] = mapped_column(Float)
     versions: Mapped[dict] = mapped_column(JSON, default=dict)  # stage versions the outcome was built from
     computed_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class SiteStageRun(Base):
+    """The last run of a site-wide stage (one that looks across calls), and what its inputs were then."""
+
+    __tablename__ = "site_stage_runs"
+    stage: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))  # done | failed
+    inputs_mark: Mapped[str | None] = mapped_column(String(512))  # fingerprint of the inputs it read
+    last_error: Mapped[str | None] = mapped_column(Text)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class IncidentCandidate(Base):
@@ -357,7 +378,7 @@ class Evaluation(Base):
     item_id: Mapped[str] = mapped_column(String(64))
     verdict: Mapped[str] = mapped_column(String(8))  # pass | fail | n/a
     reason: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(16), default="override")  # override | calibration
+    kind: Mapped[str] = mapped_column(String(16), default="override")  # override | calibration | resolution
     evaluator: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
 

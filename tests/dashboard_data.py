@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+from pipeline.batch import process_call_centre
 from qa_dashboard.users import add_user
-from simulator.verify import process_call_centre
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from simulator.verify import process_call_centre, verify
+from pipeline.batch import process_call_centre
+from simulator.verify import verify
 from store.api import Viewer, export_calls
 from tests.conftest import REPO
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from pipeline.ingest_run import IngestRequest, ingest
 from simulator.loadgen import make_call_centre
 from store import open_store
-from store.schema import Job, Recording, StageResult
+from store.schema import Call, CallOutcome, Job, Recording, StageResult
 from tests.conftest import _free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
@@ -58,9 +58,17 @@ def _results(url: str) -> dict[str, dict]:
             )
         ).all()
         states = set(conn.execute(select(Job.state).where(Job.stage == "audio_quality")).scalars())
+        outcomes = conn.execute(
+            select(Call.uniqueid, CallOutcome.counted, CallOutcome.exclusion_reasons).join(
+                CallOutcome, CallOutcome.call_id == Call.id
+            )
+        ).all()
+        calls = conn.execute(select(Call.uniqueid)).scalars().all()
     engine.dispose()
     assert states == {"done"}
-    return {f"{Path(path).name}:{stage}": result for path, stage, result in rows}
+    assert sorted(u for u, *_ in outcomes) == sorted(calls), "the run ends with every call's outcome"
+    results = {f"{Path(path).name}:{stage}": result for path, stage, result in rows}
+    return {**results, **{f"{u}:outcome": [counted, sorted(reasons)] for u, counted, reasons in outcomes}}
 
 
 def test_ray_cluster_gives_the_local_results(tmp_path, ray_cluster):
@@ -77,7 +85,7 @@ def test_ray_cluster_gives_the_local_results(tmp_path, ray_cluster):
         engine.dispose()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     local = subprocess.run(
-        [*CALLQA, "--db", urls["local"], "run", "--workers", "2", "--stages", "audio_quality"],
+        [*CALLQA, "--db", urls["local"], "run", "--workers", "2", "--stages", "audio_quality,outcomes"],
         capture_output=True,
         text=True,
         env=env,
@@ -90,7 +98,7 @@ def test_ray_cluster_gives_the_local_results(tmp_path, ray_cluster):
             urls["ray"],
             "run",
             "--stages",
-            "audio_quality",
+            "audio_quality,outcomes",
             "--executor",
             "ray",
             "--address",
@@ -103,6 +111,7 @@ def test_ray_cluster_gives_the_local_results(tmp_path, ray_cluster):
     )
     assert remote.returncode == 0, remote.stdout + remote.stderr
     assert "Ray cluster at" in remote.stderr
+    assert "analysed" in remote.stdout, "the Ray run ends with the call outcomes"
     local_results, ray_results = _results(urls["local"]), _results(urls["ray"])
-    assert len(local_results) == 8
+    assert len([k for k in local_results if k.endswith(":audio_quality")]) == 8
     assert ray_results == local_results

@@ -21,12 +21,11 @@ app.add_typer(predict_app, name="predict")
 app.add_typer(export_app, name="export")
 
 
-def run_analysis() -> None:
-    """Recompute call outcomes and print what they say (also the last step of `callqa run`)."""
-    from pipeline.stages.outcomes import analyse
-
-    settings = ctx.settings.analytics
-    summary = analyse(ctx.engine(), settings.exclusions, settings.linking)
+def print_site_results(results: dict) -> None:
+    """Say what the site-wide stages of a run found (the call outcomes' counts)."""
+    summary = results.get("outcomes")
+    if summary is None:
+        return
     excluded = ", ".join(f"{k} {v}" for k, v in sorted(summary.excluded.items())) or "none"
     ctx.out.print(
         f"analysed {summary.calls} calls in {summary.seconds:.2f} s: counted {summary.counted}, "
@@ -36,9 +35,24 @@ def run_analysis() -> None:
     )
 
 
+def run_analysis() -> None:
+    """Recompute the call outcomes now (the outcomes stage alone, even with nothing new); print them."""
+    from pipeline.runner import run_site_stages
+    from pipeline.stages import site_stages
+
+    options = ctx.settings.stage_options()
+    summary = run_site_stages(ctx.engine(), site_stages(["outcomes"], options), options, force=True)
+    for error in summary.errors:
+        ctx.out.print(f"  [red]x[/red] {error}")
+    if summary.failed:
+        raise typer.Exit(1)
+    print_site_results(summary.site_results)
+
+
 @app.command("analyse")
 def analyse_command() -> None:
-    """Exclusions, transfers, incident links and candidates, repeat contacts, duplicates for every call."""
+    """Exclusions, transfers, incident links and candidates, repeat contacts, duplicates and scorecards for
+    every call (the outcomes stage alone; `callqa run` ends with it whenever something changed)."""
     run_analysis()
 
 

@@ -106,15 +106,18 @@ def run(
     stages: Annotated[str | None, typer.Option(help="Comma-separated stages to run (default: all).")] = None,
 ) -> None:
     """Process pending jobs until none is left; safe to interrupt and to rerun."""
+    from pipeline.cli.analytics_commands import print_site_results
     from pipeline.executors import make_executor
     from pipeline.runner import run_jobs
-    from pipeline.stages import registered_stages
+    from pipeline.stages import registered_stages, site_stages
     from store import JobQueue, audit, current_actor
 
     settings = ctx.settings.pipeline
     options = ctx.settings.stage_options()
     try:
-        selected = registered_stages(stages.split(",") if stages else None, options)
+        names = stages.split(",") if stages else None
+        selected = registered_stages(names, options)
+        site = site_stages(names, options)
     except ValueError as e:
         ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
@@ -130,7 +133,7 @@ def run(
     queue = JobQueue(
         engine, lease_seconds=settings.lease_seconds, retry_backoff_seconds=settings.retry_backoff_seconds
     )
-    ctx.console.print(f"running {', '.join(s.name for s in selected)} on {pool.description}")
+    ctx.console.print(f"running {', '.join(s.name for s in [*selected, *site])} on {pool.description}")
     try:
         with ctx.progress() as progress:
             task = progress.add_task("processing", total=None)
@@ -141,6 +144,7 @@ def run(
                 selected,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
                 options=options,
+                site=site,
             )
     except KeyboardInterrupt:
         ctx.console.print(
@@ -159,10 +163,9 @@ def run(
     )
     for error in summary.errors:
         ctx.out.print(f"  [red]x[/red] {error}")
-    if any(s.name == "classify" for s in selected):
-        from pipeline.cli.analytics_commands import run_analysis
-
-        run_analysis()
+    print_site_results(summary.site_results)
+    for name in summary.site_up_to_date:
+        ctx.out.print(f"{name}: up to date (nothing new since its last run)")
     if summary.failed and not summary.done:
         raise typer.Exit(1)
 

@@ -1,22 +1,70 @@
-"""The call-level analysis over all calls: incident links, transfers, exclusions, repeats, duplicates.
+"""The call outcomes stage: incident links, transfers, exclusions, repeats, duplicates and scorecards.
 
-Runs after the per-recording stages (at the end of `callqa run`, or as `callqa analyse`). It is cheap and
-deterministic, so it is recomputed as a whole each time and written in one transaction; decisions that
-people made (accepted or rejected candidates, manual links) are kept.
+A site-wide stage (repeats and duplicates look across calls): the runner runs it once after
+classification whenever its inputs changed (`callqa run`, locally or on Ray); `callqa analyse` runs just it.
+It is cheap and deterministic, so it is recomputed as a whole and written in one transaction; decisions
+that people made (accepted or rejected candidates, manual links, verdicts) are kept, and the store applies
+people's verdicts to the machine scorecard as it writes the outcome (the effective scorecard).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
-from classifiers import ExclusionRules, LinkingOptions, exclusion_reasons, rank_candidates, repeat_contacts
+from classifiers import LinkingOptions, exclusion_reasons, rank_candidates, repeat_contacts
 from classifiers.exclusions import CallFacts as ExclusionFacts
-from classifiers.linking import CallFacts, ContactFacts, automatic_links, duplicate_incidents
+from classifiers.linking import CallFacts, ContactFacts, IncidentFacts, automatic_links, duplicate_incidents
+from classifiers.text import stems
 from classifiers.transfers import target_extension
-from store.outcomes import CallRow, decided_candidates, load_calls, load_incidents, save_analysis
+from contracts import CallRules
+from pipeline.config import StageOptions
+from pipeline.stages.site import SiteStage
+from store.outcomes import (
+    CallRow,
+    decided_candidates,
+    index_search_text,
+    inputs_mark,
+    load_calls,
+    load_incidents,
+    save_analysis,
+)
+
+
+@dataclass
+class Outcome:
+    """What the analysis decided about one call, with the machine's scorecard.
+
+    The effective scorecard (people's decisions applied), its score and the review state are set by the
+    store when it writes the outcome; until then they are the machine's.
+    """
+
+    call_id: int
+    counted: bool
+    exclusion_reasons: list[str] = field(default_factory=list)
+    transfer: dict | None = None
+    purpose: str | None = None
+    purpose_probability: float | None = None
+    caller_type: str | None = None
+    registration: str | None = None
+    machine_compliance_score: float | None = None
+    machine_scorecard: dict | None = None  # {"items": [...], "forbidden": bool, "score": float | None}
+    compliance_score: float | None = None
+    scorecard: dict | None = None
+    review_state: str = "not_reviewed"
+    asr_confidence: float | None = None
+    linked: bool = False
+    handle_seconds: float | None = None
+    repeat_of_call_id: int | None = None
+    followed_by_repeat: bool = False
+    versions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,33 +107,33 @@ def _transfer(call: CallRow) -> dict | None:
     return call.results.get("classify", {}).get("transfer")
 
 
+def _machine_scorecard(classified: Mapping[str, Any]) -> dict | None:
+    compliance = classified.get("compliance")
+    if not compliance:
+        return None
+    return {
+        "items": compliance.get("items") or [],
+        "forbidden": bool(compliance.get("forbidden")),
+        "score": compliance.get("score"),
+    }
+
+
 def backfill_search_text(engine: Engine) -> int:
     """Index utterances stored before search existed (their stems were never computed)."""
-    from sqlalchemy import select, update
-
-    from classifiers.text import stems
-    from store.schema import Utterance
-
     with engine.begin() as conn:
-        unindexed = Utterance.search_text.is_(None)
-        columns = (Utterance.id, Utterance.normalized_text, Utterance.text)
-        rows = conn.execute(select(*columns).where(unindexed)).all()
-        for utterance_id, normalized, raw in rows:
-            stemmed = " ".join(stems(normalized or raw or ""))
-            conn.execute(update(Utterance).where(Utterance.id == utterance_id).values(search_text=stemmed))
-    return len(rows)
+        return index_search_text(conn, stems)
 
 
 def analyse(
-    engine: Engine, rules: ExclusionRules | None = None, linking: LinkingOptions | None = None
+    engine: Engine, rules: CallRules | None = None, linking: LinkingOptions | None = None
 ) -> AnalysisSummary:
-    """Recompute every call's outcome and store it; returns counts for the report."""
+    """Recompute every call's outcome and store it; returns counts for the report (`callqa analyse`)."""
     started = time.perf_counter()
     backfill_search_text(engine)
-    rules, linking = rules or ExclusionRules(), linking or LinkingOptions()
+    rules, linking = rules or CallRules(), linking or LinkingOptions()
     with engine.connect() as conn:
         calls = load_calls(conn)
-        incidents = load_incidents(conn)
+        incidents = [IncidentFacts(*row) for row in load_incidents(conn)]
         decided = decided_candidates(conn)
     numbers = {i.id: i.number for i in incidents}
     summary = AnalysisSummary(calls=len(calls))
@@ -123,46 +171,71 @@ def analyse(
             rules,
         )
         purpose = classified.get("purpose", {})
+        machine = _machine_scorecard(classified)
+        score = (classified.get("compliance") or {}).get("score")
         outcomes.append(
-            {
-                "call_id": call.id,
-                "counted": not reasons,
-                "exclusion_reasons": reasons,
-                "transfer": transfer,
-                "purpose": purpose.get("label"),
-                "purpose_probability": purpose.get("probability"),
-                "caller_type": classified.get("caller_type"),
-                "registration": classified.get("registration"),
-                "compliance_score": (classified.get("compliance") or {}).get("score"),
-                "asr_confidence": call.results.get("transcribe", {}).get("confidence"),
-                "linked": linked,
-                "handle_seconds": call.billsec,
-                "repeat_of_call_id": None,
-                "followed_by_repeat": False,
-                "versions": call.versions,
-            }
+            Outcome(
+                call_id=call.id,
+                counted=not reasons,
+                exclusion_reasons=reasons,
+                transfer=transfer,
+                purpose=purpose.get("label"),
+                purpose_probability=purpose.get("probability"),
+                caller_type=classified.get("caller_type"),
+                registration=classified.get("registration"),
+                machine_compliance_score=score,
+                machine_scorecard=machine,
+                compliance_score=score,
+                scorecard={"items": machine["items"]} if machine else None,
+                asr_confidence=call.results.get("transcribe", {}).get("confidence"),
+                linked=linked,
+                handle_seconds=call.billsec,
+                versions=call.versions,
+            )
         )
-    by_id = {o["call_id"]: o for o in outcomes}
+    by_id = {o.call_id: o for o in outcomes}
     contacts = [
-        ContactFacts(
-            c.id, str(c.client_id) if c.client_id else c.caller_number, by_id[c.id]["purpose"], c.start
-        )
+        ContactFacts(c.id, str(c.client_id) if c.client_id else c.caller_number, by_id[c.id].purpose, c.start)
         for c in calls
-        if by_id[c.id]["counted"]
+        if by_id[c.id].counted
     ]
     for later, earlier in repeat_contacts(contacts, linking.repeat_days).items():
-        by_id[later]["repeat_of_call_id"] = earlier
-        by_id[earlier]["followed_by_repeat"] = True
+        by_id[later].repeat_of_call_id = earlier
+        by_id[earlier].followed_by_repeat = True
     duplicates = duplicate_incidents(incidents, linking.duplicate_days)
     ids = {number: incident_id for incident_id, number in numbers.items()}
     with engine.begin() as conn:
         save_analysis(conn, outcomes, candidates, links, [(ids[a], ids[b]) for a, b in duplicates])
     for outcome in outcomes:
-        for reason in outcome["exclusion_reasons"]:
+        for reason in outcome.exclusion_reasons:
             summary.excluded[reason] = summary.excluded.get(reason, 0) + 1
-    summary.counted = sum(o["counted"] for o in outcomes)
+    summary.counted = sum(o.counted for o in outcomes)
     summary.linked = sum(linked_ids.values())
-    summary.repeats = sum(1 for o in outcomes if o.get("repeat_of_call_id"))
+    summary.repeats = sum(1 for o in outcomes if o.repeat_of_call_id)
     summary.duplicates = len(duplicates)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+def _run(engine: Engine, options: StageOptions) -> AnalysisSummary:
+    return analyse(engine, options.analytics.exclusions, options.analytics.linking)
+
+
+def _options_version(options: StageOptions) -> str:
+    analytics = options.analytics
+    settings = json.dumps(
+        [dataclasses.asdict(analytics.exclusions), dataclasses.asdict(analytics.linking)],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(settings.encode()).hexdigest()[:8]
+
+
+OUTCOMES = SiteStage(
+    name="outcomes",
+    version="1",
+    run=_run,
+    inputs_mark=inputs_mark,
+    depends_on=("classify",),
+    versioned_by=_options_version,
+)
