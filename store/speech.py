@@ -64,13 +64,21 @@ def load_transcript(conn: Connection, recording_id: int) -> list[dict]:
     keep = ("idx", "role", "speaker", "channel", "start", "end", "text", "normalized_text", "confidence",
             "overlap")  # fmt: skip
     words: dict[int, list[dict]] = {}
-    for utterance_id, start, end, word in conn.execute(
-        select(Word.utterance_id, Word.start, Word.end, Word.word)
+    for utterance_id, start, end, word, probability, overlap in conn.execute(
+        select(Word.utterance_id, Word.start, Word.end, Word.word, Word.probability, Word.overlap)
         .join(Utterance, Utterance.id == Word.utterance_id)
         .where(Utterance.recording_id == recording_id)
         .order_by(Word.utterance_id, Word.idx)
     ):  # one query for every word of the recording
-        words.setdefault(utterance_id, []).append({"start": start, "end": end, "word": word})
+        words.setdefault(utterance_id, []).append(
+            {
+                "start": start,
+                "end": end,
+                "word": word,
+                "probability": probability or 0.0,
+                "overlap": bool(overlap),
+            }
+        )
     return [{**{k: row[k] for k in keep}, "words": words.get(row["id"], [])} for row in rows]
 
 
