@@ -11,7 +11,7 @@ from asr import Utterance
 from classifiers.identifiers import identifiers
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import find_phrase, stems, token_spans
-from contracts import ScoredItem, apply_decisions, scorecard_score
+from contracts import ScoredItem, scorecard_score
 
 CONDITIONS = ("short", "transferred", "dropped", "special", "no_registration")
 
@@ -273,13 +273,3 @@ def score(items: list[ItemVerdict], forbidden: list[ItemVerdict] | None = None) 
     """Weighted share of applicable items passed (0-100); 0 on a failed critical or forbidden item."""
     scored = [ScoredItem(i.id, i.verdict, i.weight, i.critical) for i in items]
     return scorecard_score(scored, bool(forbidden))
-
-
-def effective_scorecard(items: list[dict], overrides: list[dict]) -> tuple[list[dict], float | None]:
-    """Machine verdicts with people's latest overrides applied (item dicts as stored), and the score."""
-    decisions = [{**o, "by": o["evaluator"]} for o in overrides if o.get("kind", "override") == "override"]
-    merged, total = apply_decisions(items, decisions)
-    for item in merged:
-        if "decided_by" in item:
-            item["overridden_by"], item["override_reason"] = item["decided_by"], item["decision_reason"]
-    return merged, total

@@ -93,6 +93,18 @@ def test_package_imports_only_what_its_layer_allows(package):
     assert not broken, f"{package} may import only {sorted(allowed)}:\n" + "\n".join(broken)
 
 
+def test_the_dashboard_reads_only_through_the_store_api():
+    """Scope and masking hold on every page because no page can reach past `store.api`."""
+    broken = sorted(
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if module.startswith("qa_dashboard")
+        for target in targets
+        if target.startswith("store") and target != "store.api"
+    )
+    assert not broken, "\n".join(broken)
+
+
 def test_no_sql_outside_the_store():
     """Only the store speaks SQL: nobody else builds statements from sqlalchemy or the store's tables."""
     statement_builders = {"select", "insert", "update", "delete", "text", "func", "and_", "or_"}

@@ -41,20 +41,22 @@ _REGISTRY: dict[str, Stage] = {}
 _SITE: dict[str, SiteStage] = {}
 
 
-def register_stage(stage: Stage) -> Stage:
-    """Add (or replace) a stage; its prerequisites must be registered first."""
+def _require_prerequisites(stage: Stage | SiteStage) -> None:
     missing = [d for d in stage.depends_on if d not in _REGISTRY]
     if missing:
         raise ValueError(f"stage {stage.name!r} depends on unknown stage(s): {', '.join(missing)}")
+
+
+def register_stage(stage: Stage) -> Stage:
+    """Add (or replace) a stage; its prerequisites must be registered first."""
+    _require_prerequisites(stage)
     _REGISTRY[stage.name] = stage
     return stage
 
 
 def register_site_stage(stage: SiteStage) -> SiteStage:
     """Add (or replace) a site-wide stage; its prerequisites must be registered per-recording stages."""
-    missing = [d for d in stage.depends_on if d not in _REGISTRY]
-    if missing:
-        raise ValueError(f"stage {stage.name!r} depends on unknown stage(s): {', '.join(missing)}")
+    _require_prerequisites(stage)
     _SITE[stage.name] = stage
     return stage
 
