@@ -5,21 +5,15 @@ All work on the number-normalised text (spoken digits already joined into digit 
 
 from __future__ import annotations
 
-import re
-
+from contracts.phones import canonical_phone
 from contracts.pii import digit_runs, inn_is_valid, is_phone, luhn_is_valid
 
-__all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid", "phone_digits"]
-
-
-def phone_digits(number: str | None) -> str | None:
-    """A phone number reduced to its last 10 digits (drops +7 / 8 prefixes), None when too short."""
-    digits = re.sub(r"\D", "", number or "")
-    return digits[-10:] if len(digits) >= 10 else None
+__all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
 
 
 def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[str, list[str]]:
-    """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones, Luhn-valid cards, incident numbers.
+    """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones (canonical, `contracts.phones`),
+    Luhn-valid cards, incident numbers.
 
     Incident numbers are digit runs of `incident_digits` length that are not part of another identifier.
     """
@@ -33,7 +27,7 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
         elif len(digits) == 9:
             found["kpp"].append(digits)
         elif is_phone(digits):
-            found["phone"].append(digits[-10:])
+            found["phone"].append(canonical_phone(digits) or digits)
         elif low <= len(digits) <= high:
             found["incident"].append(digits)
     return {k: list(dict.fromkeys(v)) for k, v in found.items()}

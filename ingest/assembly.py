@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from contracts import CallRules
+from contracts.phones import normalise_phone
 from ingest.audio import AUDIO_EXTENSIONS
 from ingest.queue_log import agent_code
 from ingest.records import CallRecord, QueueLogEvent
@@ -134,8 +135,8 @@ def assemble_call(
         direction=direction,
         answered=bool(answered),
         linkedid=first.linkedid or hint.linkedid,
-        caller_number=first.src,
-        callee_number=first.dst,
+        caller_number=normalise_phone(first.src, rules),
+        callee_number=normalise_phone(first.dst, rules),
         start_at=min(starts) if starts else None,
         answer_at=min((leg.answer for leg in answered if leg.answer), default=None),
         end_at=max(ends) if ends else None,

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from contracts.phones import split_phones
 from ingest.errors import InputFileError
 from ingest.mapping import ColumnMapping
 from ingest.records import ImportResult, IncidentRecord, RowProblem
@@ -17,7 +18,20 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "created_at": ("created_at", "created", "date", "дата", "дата создания", "создан"),
     "inn": ("inn", "инн"),
     "kpp": ("kpp", "кпп"),
-    "phone": ("phone", "client_phone", "caller", "телефон", "номер телефона"),
+    "phone": ("phone", "phones", "client_phone", "caller", "телефон", "телефоны", "номер телефона"),
+    "account": (
+        "account",
+        "account_number",
+        "contract",
+        "contract_number",
+        "лицевой счёт",
+        "лицевой счет",
+        "л/с",
+        "номер счёта",
+        "номер счета",
+        "договор",
+        "номер договора",
+    ),
     "knowledge_article": ("knowledge_article", "article", "kb_article", "знание", "статья"),
     "operator": ("operator", "agent", "оператор", "сотрудник"),
     "status": ("status", "статус"),
@@ -50,6 +64,7 @@ def _record(values: dict[str, object], source: str, line: int, fmt: str | None) 
         call_ids = [str(c).strip() for c in calls if str(c).strip()]
     else:
         call_ids = [c for c in _LIST_SPLIT.split(text("call_uniqueids") or "") if c]
+    phone = values.get("phone")  # a JSON export may give a list
     inn = text("inn")
     if inn is not None and not re.fullmatch(r"\d{10}|\d{12}", inn):
         raise ValueError(f"INN {inn!r} is not 10 or 12 digits")
@@ -63,7 +78,8 @@ def _record(values: dict[str, object], source: str, line: int, fmt: str | None) 
         source_line=line,
         inn=inn,
         kpp=text("kpp"),
-        phone=text("phone"),
+        phones=split_phones(", ".join(map(str, phone)) if isinstance(phone, list) else text("phone")),
+        account=text("account"),
         knowledge_article=text("knowledge_article"),
         operator=text("operator"),
         status=text("status"),

@@ -14,9 +14,10 @@ from sqlalchemy import Connection, insert, select, update
 from contracts.scorecard import agreement
 from contracts.text import token_spans
 from store.audit import audit
+from store.clients import client_calls, client_card, client_incidents, find_clients, identifier_kind
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
 from store.outcomes import call_scorecard, refresh_scorecard
-from store.policy import ROLE_TITLES, ROLES, may, visible_pages
+from store.policy import ROLE_TITLES, ROLES, may, unmasked_kinds, visible_pages
 from store.policy import mask as _mask
 from store.queries import (
     CallFilter,
@@ -41,7 +42,7 @@ from store.schema import (
     SavedView,
 )
 from store.search import SearchFilter, search_utterances
-from store.search_query import QuerySyntaxError, parse, query_stems
+from store.search_query import Phone, QuerySyntaxError, parse, query_stems
 from store.sql import utcnow
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "audit_entries",
     "busiest_operator_of",
     "call_audio",
+    "client_history",
     "count_visible_calls",
     "decide_candidate",
     "disputed_calls",
@@ -364,9 +366,68 @@ def search(
     where = where or SearchFilter()
     if viewer.role == "team_lead" and viewer.team:
         where.only_team = viewer.team
-    hits = [_masked_utterance(hit, viewer) for hit in search_utterances(conn, tree, where, limit)]
+    # A number the role may not read finds nothing: the hits would say whose calls these are.
+    hidden = isinstance(tree, Phone) and "phone" not in unmasked_kinds(viewer.role)
+    found = [] if hidden else search_utterances(conn, tree, where, limit)
+    hits = [_masked_utterance(hit, viewer) for hit in found]
     audit(conn, viewer.username, "search", "utterances", None, {"hits": len(hits)})
     return hits
+
+
+def client_history(
+    conn: Connection,
+    viewer: Viewer,
+    client_id: int | None = None,
+    *,
+    identifier: str | None = None,
+    call_id: int | None = None,
+) -> dict:
+    """A client's card, calls and incidents as far as the viewer may see them, masked for the role; audited.
+
+    The client is named by id, by an identifier (INN or INN-KPP, a phone in any written form, a contract or
+    account number: the first client it names), or as the client of a call the viewer may open. An operator
+    gets own calls and incidents only, a team lead the team's. LookupError when there is no such client;
+    AccessDenied for an unknown role, or a lookup by personal data the role may not read.
+    """
+    if viewer.role not in ROLES:
+        raise AccessDenied(f"the role {viewer.role!r} may see no client")
+    if [client_id, identifier, call_id].count(None) != 2:
+        raise ValueError("name the client by one of: id, identifier, call")
+    if identifier is not None:
+        kind = identifier_kind(identifier)
+        if kind in ("inn", "phone") and kind not in unmasked_kinds(viewer.role):
+            raise AccessDenied(f"a {ROLE_TITLES[viewer.role].lower()} may not look clients up by {kind}")
+        client_id = next(iter(find_clients(conn, identifier)), None)
+    elif call_id is not None:
+        _visible(conn, viewer, call_id)
+        client_id = conn.execute(select(Call.client_id).where(Call.id == call_id)).scalar()
+    card = client_card(conn, client_id) if client_id is not None else None
+    if card is None:
+        raise LookupError("no such client")
+    where = scoped(viewer)
+    operator = where.operator if viewer.role == "operator" else None
+    calls = client_calls(conn, card["id"], operator, where.team)
+    visible = {c["id"] for c in calls}
+    incidents = client_incidents(conn, card["id"], operator, where.team)
+    shown = unmasked_kinds(viewer.role)
+    card = {
+        **card,
+        "inn": card["inn"] if "inn" in shown or not card["inn"] else "[inn]",
+        "phones": [p if "phone" in shown else viewer.masked(p) for p in card["phones"]],
+    }
+    calls = [
+        {**c, "caller_number": viewer.masked(c["caller_number"]) or None,
+         "callee_number": viewer.masked(c["callee_number"]) or None}
+        for c in calls
+    ]  # fmt: skip
+    incidents = [
+        {**i, "summary": viewer.masked(i["summary"]) or None,
+         "inn": i["inn"] if "inn" in shown or not i["inn"] else "[inn]",
+         "call_ids": [c for c in i["call_ids"] if c in visible]}
+        for i in incidents
+    ]  # fmt: skip
+    audit(conn, viewer.username, "view", "client", str(card["id"]), {"calls": len(calls)})
+    return {"client": card, "calls": calls, "incidents": incidents}
 
 
 def kpi_table(

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from contracts.phones import canonical_phone
 from store.schema import (
     Call,
     CallIncidentLink,
     CallLeg,
     Client,
+    ClientIdentifier,
     Incident,
     IngestIssue,
     Job,
@@ -88,24 +90,65 @@ def operator_ids(conn: Connection, codes: Iterable[str | None]) -> dict[str, int
     return dict(rows.all())
 
 
+def _known_phones(numbers: Iterable[str]) -> list[str]:
+    # Only real phone numbers identify a client: a cell that said "нет" must not join every such client.
+    return [n for n in dict.fromkeys(numbers) if canonical_phone(n) == n]
+
+
 def _client_id(
-    conn: Connection, phone: str | None, inn: str | None, kpp: str | None, name: str | None
+    conn: Connection,
+    inn: str | None,
+    kpp: str | None,
+    phones: Sequence[str] = (),
+    account: str | None = None,
+    name: str | None = None,
 ) -> int | None:
-    if not (phone or inn):
+    """The client these identifiers name, created when none does; its phones and account are added.
+
+    INN-KPP names a client first; else a contract or account number, else any of its phones. A client
+    found by account or phone that has no INN yet takes the INN given; one with another INN is another
+    client (a phone may be shared).
+    """
+    phones = _known_phones(phones)
+    if not (inn or phones or account):
         return None
-    condition = (
-        and_(Client.inn == inn, Client.kpp.is_(None) if kpp is None else Client.kpp == kpp)
-        if inn
-        else Client.phone == phone
-    )
-    existing = conn.execute(select(Client.id, Client.phone).where(condition).limit(1)).first()
-    if existing:
-        if phone and not existing.phone:
-            conn.execute(update(Client).where(Client.id == existing.id).values(phone=phone))
-        return existing.id
-    return conn.execute(
-        Client.__table__.insert().values(phone=phone, inn=inn, kpp=kpp, name=name).returning(Client.id)
-    ).scalar_one()
+    client_id = None
+    if inn:
+        client_id = conn.execute(
+            select(Client.id)
+            .where(Client.inn == inn, Client.kpp.is_(None) if kpp is None else Client.kpp == kpp)
+            .order_by(Client.id)
+            .limit(1)
+        ).scalar()
+    for kind, values in (("account", [account] if account else []), ("phone", phones)):
+        if client_id is not None or not values:
+            continue
+        for candidate, candidate_inn in conn.execute(
+            select(ClientIdentifier.client_id, Client.inn)
+            .join(Client, Client.id == ClientIdentifier.client_id)
+            .where(ClientIdentifier.kind == kind, ClientIdentifier.value.in_(values))
+            .order_by(ClientIdentifier.client_id)
+        ):
+            if not inn or candidate_inn is None:
+                client_id = candidate
+                break
+    if client_id is None:
+        client_id = conn.execute(
+            Client.__table__.insert().values(inn=inn, kpp=kpp, name=name).returning(Client.id)
+        ).scalar_one()
+    else:
+        if inn:
+            conn.execute(
+                update(Client).where(Client.id == client_id, Client.inn.is_(None)).values(inn=inn, kpp=kpp)
+            )
+        if name:
+            unnamed = and_(Client.id == client_id, Client.name.is_(None))
+            conn.execute(update(Client).where(unnamed).values(name=name))
+    identifiers = [{"client_id": client_id, "kind": "phone", "value": p} for p in phones]
+    if account:
+        identifiers.append({"client_id": client_id, "kind": "account", "value": account})
+    insert_ignore(conn, ClientIdentifier.__table__, identifiers, ["kind", "value", "client_id"])
+    return client_id
 
 
 # ---------------------------------------------------------------- recordings
@@ -424,7 +467,9 @@ def register_incidents(conn: Connection, incidents: Sequence[Any]) -> RegisterCo
             "client_name": incident.client_name,
             "call_uniqueids": incident.call_uniqueids,
             "source_file": incident.source_file,
-            "client_id": _client_id(conn, incident.phone, incident.inn, incident.kpp, incident.client_name),
+            "client_id": _client_id(
+                conn, incident.inn, incident.kpp, incident.phones, incident.account, incident.client_name
+            ),
         }
         current = conn.execute(
             select(Incident.__table__).where(Incident.external_id == incident.external_id)
@@ -486,16 +531,47 @@ def link_helpdesk_incidents(conn: Connection) -> int:
     return insert_ignore(conn, CallIncidentLink.__table__, links, ["call_id", "incident_id"])
 
 
-def link_call_clients(conn: Connection) -> None:
-    """Identify the client of inbound calls by the caller's number (АОН) where a client has that phone."""
-    conn.execute(
-        update(Call)
-        .where(Call.client_id.is_(None), Call.caller_number.is_not(None))
-        .values(
-            client_id=select(Client.id)
-            .where(Client.phone == Call.caller_number)
-            .order_by(Client.id)
-            .limit(1)
-            .scalar_subquery()
-        )
+def _phone_owner(number):
+    """The client a phone number belongs to (the first, when several share it), as a scalar subquery."""
+    return (
+        select(ClientIdentifier.client_id)
+        .where(ClientIdentifier.kind == "phone", ClientIdentifier.value == number)
+        .order_by(ClientIdentifier.client_id)
+        .limit(1)
+        .scalar_subquery()
     )
+
+
+def link_call_clients(conn: Connection) -> None:
+    """Identify the client of calls not yet identified by the customer's number: the caller's (АОН), or on
+    an outbound call the number dialled, where a client has that phone."""
+    customer = case((Call.direction == "outbound", Call.callee_number), else_=Call.caller_number)
+    unknown = and_(Call.client_id.is_(None), customer.is_not(None))
+    conn.execute(update(Call).where(unknown).values(client_id=_phone_owner(customer)))
+
+
+def link_clients_by_said_phones(conn: Connection, said: Mapping[int, Sequence[str]]) -> dict[int, int]:
+    """Identify the client of calls still without one by a phone said in the call (canonical numbers, by
+    call id; the first that belongs to a client wins). Returns the clients found, by call id."""
+    waiting = [call_id for call_id, numbers in said.items() if numbers]
+    if not waiting:
+        return {}
+    open_ids = set(
+        conn.execute(select(Call.id).where(Call.id.in_(waiting), Call.client_id.is_(None))).scalars()
+    )
+    wanted = {n for call_id in open_ids for n in said[call_id]}
+    owners: dict[str, int] = {}
+    for value, client_id in conn.execute(
+        select(ClientIdentifier.value, ClientIdentifier.client_id)
+        .where(ClientIdentifier.kind == "phone", ClientIdentifier.value.in_(sorted(wanted)))
+        .order_by(ClientIdentifier.client_id.desc())
+    ):
+        owners[value] = client_id  # descending, so the lowest id is kept
+    found = {
+        call_id: owners[number]
+        for call_id in sorted(open_ids)
+        if (number := next((n for n in said[call_id] if n in owners), None))
+    }
+    for call_id, client_id in found.items():
+        conn.execute(update(Call).where(Call.id == call_id).values(client_id=client_id))
+    return found

@@ -52,14 +52,29 @@ class Operator(Base):
 
 
 class Client(Base):
-    """A caller's organisation or person, identified by phone (АОН) and/or INN/KPP."""
+    """A caller's organisation or person: INN/KPP here, its phones and contract or account numbers in
+    `client_identifiers` (a client has many)."""
 
     __tablename__ = "clients"
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str | None] = mapped_column(String(32), index=True)
     inn: Mapped[str | None] = mapped_column(String(12), index=True)
     kpp: Mapped[str | None] = mapped_column(String(9))
     name: Mapped[str | None] = mapped_column(String(256))
+
+
+class ClientIdentifier(Base):
+    """One way to recognise a client: a phone (canonical digits, `contracts.phones`) or a contract or
+    account number. The same phone may belong to several clients (one accountant for many firms)."""
+
+    __tablename__ = "client_identifiers"
+    __table_args__ = (
+        UniqueConstraint("kind", "value", "client_id", name="uq_client_identifiers_kind_value_client"),
+        Index("ix_client_identifiers_lookup", "kind", "value"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # phone | account
+    value: Mapped[str] = mapped_column(String(64))
 
 
 class Call(Base):

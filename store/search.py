@@ -88,7 +88,16 @@ def search_utterances(
     """
     where = where or SearchFilter()
     params: dict = {"limit": limit}
-    if conn.dialect.name == "sqlite":
+    if type(query).__name__ == "Phone":
+        # The calls of one number: each call's first utterance (on the side asked for) stands for it.
+        source = "utterances u"
+        side = "AND f.role = :role" if where.role is not None else ""
+        match = f"""u.id IN (SELECT min(f.id) FROM utterances f JOIN calls fc ON fc.id = f.call_id
+                    WHERE (fc.caller_number = :phone OR fc.callee_number = :phone) {side}
+                    GROUP BY f.call_id)"""
+        order = "c.start_at DESC, u.id DESC"
+        params["phone"] = query.number
+    elif conn.dialect.name == "sqlite":
         source = "utterances_fts f JOIN utterances u ON u.id = f.rowid"
         match, order = "utterances_fts MATCH :match", "f.rowid DESC"
         params["match"] = _fts5(query)

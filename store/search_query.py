@@ -1,5 +1,6 @@
 """The transcript search language: words (all must occur), "exact phrases", OR / ИЛИ, NOT / НЕ / -word,
 and proximity `word NEAR/5 word` (РЯДОМ/5). Words are reduced to Snowball stems, so any form matches.
+A query that is one phone number, in any written form, finds the calls to or from that number.
 """
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from contracts.phones import canonical_phone
+from contracts.pii import inn_is_valid
 from contracts.text import stems
 
 _TOKEN = re.compile(r'"([^"]*)"|(\()|(\))|(\S+)')
@@ -25,6 +28,13 @@ class Term:
 @dataclass(frozen=True)
 class Phrase:
     stems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phone:
+    """Calls to or from one number (canonical digits, `contracts.phones`)."""
+
+    number: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,9 @@ def _word(text: str):
 
 
 def parse(query: str):
-    """The query as a tree of All / Any / Not / Term / Phrase / Near nodes."""
+    """The query as a tree of All / Any / Not / Term / Phrase / Near nodes, or one Phone."""
+    if number := phone_query(query):
+        return Phone(number)
     groups: list[list] = [[]]
     negate, near = False, None
     for phrase, _open, _close, word in (m.groups() for m in _TOKEN.finditer(query)):
@@ -95,6 +107,15 @@ def parse(query: str):
             raise QuerySyntaxError("a search needs at least one word to find, not only words to exclude")
     alternatives = tuple(All(tuple(g)) for g in groups)
     return alternatives[0] if len(alternatives) == 1 else Any(alternatives)
+
+
+def phone_query(query: str) -> str | None:
+    """The canonical number when the whole query is one phone number. Ten bare digits that are a valid INN
+    read as that INN, unless they start with 9 like a mobile number (and almost no INN)."""
+    text = query.strip().strip('"').strip()
+    if text.isdigit() and len(text) == 10 and not text.startswith("9") and inn_is_valid(text):
+        return None
+    return canonical_phone(text)
 
 
 def query_stems(node) -> set[str]:

@@ -116,7 +116,7 @@ def test_identifiers_said_in_a_call():
     assert said == {
         "inn": ["7707083893"],
         "kpp": ["773601001"],
-        "phone": ["9001234567"],
+        "phone": ["79001234567"],
         "card": [],
         "incident": ["204817"],
     }

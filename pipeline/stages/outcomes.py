@@ -25,8 +25,10 @@ from classifiers.linking import CallFacts, ContactFacts, IncidentFacts, automati
 from classifiers.text import stems
 from classifiers.transfers import target_extension
 from contracts import CallRules
+from contracts.phones import canonical_phone
 from pipeline.config import StageOptions
 from pipeline.stages.site import SiteStage
+from store.call_records import link_clients_by_said_phones
 from store.outcomes import (
     CallRow,
     decided_candidates,
@@ -100,6 +102,22 @@ def _linking_facts(call: CallRow, article: str | None) -> CallFacts:
     )
 
 
+def _identify_by_said_phones(engine: Engine, calls: list[CallRow]) -> None:
+    """A call from an unknown number whose customer said a client's phone is that client's call."""
+    said = {
+        call.id: [n for p in call.results.get("classify", {}).get("said", {}).get("phone", [])
+                  if (n := canonical_phone(p))]
+        for call in calls
+        if call.client_id is None
+    }  # fmt: skip
+    if not any(said.values()):
+        return
+    with engine.begin() as conn:
+        found = link_clients_by_said_phones(conn, said)
+    for call in calls:
+        call.client_id = found.get(call.id, call.client_id)
+
+
 def _transfer(call: CallRow) -> dict | None:
     if call.transfers:
         last = call.transfers[-1]
@@ -135,6 +153,7 @@ def analyse(
         calls = load_calls(conn)
         incidents = [IncidentFacts(*row) for row in load_incidents(conn)]
         decided = decided_candidates(conn)
+    _identify_by_said_phones(engine, calls)
     numbers = {i.id: i.number for i in incidents}
     summary = AnalysisSummary(calls=len(calls))
     outcomes, candidates, links = [], [], []
