@@ -10,12 +10,22 @@ from sqlalchemy import insert, select, text, update
 from contracts.text import stems
 from ingest import read_incidents
 from pipeline.ingest_run import IngestRequest, ingest
+from pipeline.stages.outcomes import analyse
 from store import make_engine, upgrade
 from store.api import AccessDenied, Viewer, client_history, search
 from store.call_records import link_clients_by_said_phones
 from store.clients import find_clients
 from store.migrate import alembic_config
-from store.schema import Call, ClientIdentifier, Incident, Operator, Recording, Utterance
+from store.results import save_stage_result
+from store.schema import (
+    Call,
+    ClientIdentifier,
+    Incident,
+    IncidentCandidate,
+    Operator,
+    Recording,
+    Utterance,
+)
 from store.search import search_utterances
 from store.search_query import Phone, parse
 
@@ -238,3 +248,21 @@ def test_the_export_reader_takes_phones_and_contract_numbers_under_english_or_ru
     (en,) = read_incidents(english).rows
     assert ru.phones == ["79161234567", "78126407788"] and ru.account == "Д-17"
     assert en.phones == ["нет"] and en.account == "LS-0042"
+
+
+def test_the_analysis_identifies_a_caller_from_an_unknown_number_by_the_phone_said(site):
+    with site.begin() as conn:
+        call = conn.execute(select(Call.id).where(Call.uniqueid == "4.1")).scalar()
+        conn.execute(insert(Recording).values(
+            id=9, call_id=call, path="9.wav", sha256="9" * 64, size_bytes=0, status="accepted"
+        ))  # fmt: skip
+        # A result stored before phones were canonical: ten digits, no country code.
+        save_stage_result(conn, 9, "classify", "v", {"said": {"phone": ["9161234567"]}, "purpose": {}})
+    analyse(site)
+    calls, incidents = _clients(site)
+    assert calls["4.1"] == incidents["INC1"]
+    with site.connect() as conn:
+        reasons = conn.execute(
+            select(IncidentCandidate.reasons).where(IncidentCandidate.call_id == call)
+        ).scalars()
+        assert any("same client" in r for found in reasons for r in found)
