@@ -26,7 +26,7 @@ from store.schema import (
     Recording,
     Utterance,
 )
-from store.search import search_utterances
+from store.search import SearchFilter, search_utterances
 from store.search_query import Phone, parse
 
 QC = Viewer("qc", "quality_controller")
@@ -202,7 +202,10 @@ def test_a_phone_typed_in_any_form_finds_the_calls_of_that_number(site):
     with site.begin() as conn:
         assert len(search(conn, QC, "8 916 123 45 67")) == 2
         assert search(conn, ANALYST, "8 916 123 45 67") == []
-        assert [h["uniqueid"] for h in search(conn, LEAD_A, "88126407788")] == []  # team B's call
+        assert search(conn, LEAD_A, "8 916 123 45 67") == []  # a team lead reads no phones
+        assert [h["uniqueid"] for h in search(conn, QC, "88126407788")] == ["2.1"]
+        in_team = search_utterances(conn, parse("+7 812 640-77-88"), SearchFilter(only_team="A"))
+        assert in_team == []  # scope holds for a number too
 
 
 def test_existing_numbers_and_client_phones_are_normalised_by_the_migration(db_url):
