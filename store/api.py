@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 from contracts.scorecard import agreement
 from contracts.text import token_spans
 from store.audit import audit
-from store.clients import client_calls, client_card, client_incidents, find_clients, identifier_kind
+from store.clients import client_calls, client_card, client_incidents, find_clients, identifier_kinds
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
 from store.outcomes import call_scorecard, refresh_scorecard
 from store.policy import ROLE_TITLES, ROLES, may, unmasked_kinds, visible_pages
@@ -394,10 +394,14 @@ def client_history(
     if [client_id, identifier, call_id].count(None) != 2:
         raise ValueError("name the client by one of: id, identifier, call")
     if identifier is not None:
-        kind = identifier_kind(identifier)
-        if kind in ("inn", "phone") and kind not in unmasked_kinds(viewer.role):
-            raise AccessDenied(f"a {ROLE_TITLES[viewer.role].lower()} may not look clients up by {kind}")
-        client_id = next(iter(find_clients(conn, identifier)), None)
+        # Personal data finds a client only for roles that may read it; a contract number for everyone.
+        allowed = tuple(
+            k for k in identifier_kinds(identifier) if k == "account" or k in unmasked_kinds(viewer.role)
+        )
+        client_id = next(iter(find_clients(conn, identifier, allowed)), None)
+        hidden = [k for k in identifier_kinds(identifier) if k not in allowed]
+        if client_id is None and hidden:
+            raise AccessDenied(f"a {ROLE_TITLES[viewer.role].lower()} may not look clients up by {hidden[0]}")
     elif call_id is not None:
         _visible(conn, viewer, call_id)
         client_id = conn.execute(select(Call.client_id).where(Call.id == call_id)).scalar()

@@ -15,32 +15,39 @@ from store.schema import Call, CallIncidentLink, CallOutcome, Client, ClientIden
 _INN_KPP = re.compile(r"(\d{10}|\d{12})(?:\s*[-/ ]\s*(\d{9}))?")
 
 
-def identifier_kind(identifier: str) -> str:
-    """What a typed identifier is: inn (INN or INN-KPP), phone (any written form) or account."""
+def identifier_kinds(identifier: str) -> tuple[str, ...]:
+    """What a typed identifier may be, most specific first: inn (INN or INN-KPP), phone (any written
+    form), and always account (a contract or account number may look like either)."""
     text = identifier.strip()
-    if _INN_KPP.fullmatch(text):
-        return "inn"
+    kinds = ("inn",) if _INN_KPP.fullmatch(text) else ()
     if canonical_phone(text):
-        return "phone"
-    return "account"
+        kinds += ("phone",)
+    return (*kinds, "account")
 
 
-def find_clients(conn: Connection, identifier: str) -> list[int]:
-    """Ids of the clients an identifier names, lowest first: an INN (with its KPP when given, every branch
-    without), a phone in any written form, or a contract or account number."""
+def find_clients(
+    conn: Connection, identifier: str, kinds: tuple[str, ...] = ("inn", "phone", "account")
+) -> list[int]:
+    """Ids of the clients an identifier names, lowest first, read as each of `kinds` it may be: an INN
+    (with its KPP when given, every branch without), a phone in any written form, a contract or account
+    number."""
     text = identifier.strip()
-    kind = identifier_kind(text)
-    if kind == "inn":
-        inn, kpp = _INN_KPP.fullmatch(text).groups()
-        query = select(Client.id).where(Client.inn == inn)
-        if kpp:
-            query = query.where(Client.kpp == kpp)
-    else:
-        value = canonical_phone(text) if kind == "phone" else text
-        query = select(ClientIdentifier.client_id).where(
-            ClientIdentifier.kind == kind, ClientIdentifier.value == value
-        )
-    return sorted(set(conn.execute(query).scalars()))
+    found: set[int] = set()
+    for kind in identifier_kinds(text):
+        if kind not in kinds:
+            continue
+        if kind == "inn":
+            inn, kpp = _INN_KPP.fullmatch(text).groups()
+            query = select(Client.id).where(Client.inn == inn)
+            if kpp:
+                query = query.where(Client.kpp == kpp)
+        else:
+            value = canonical_phone(text) if kind == "phone" else text
+            query = select(ClientIdentifier.client_id).where(
+                ClientIdentifier.kind == kind, ClientIdentifier.value == value
+            )
+        found.update(conn.execute(query).scalars())
+    return sorted(found)
 
 
 def client_card(conn: Connection, client_id: int) -> dict | None:

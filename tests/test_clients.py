@@ -42,6 +42,7 @@ INCIDENTS = (
     "INC3,2026-03-04 11:00:00,,,8-903-000-11-22,Д-2026/17,201,тариф\n"
     "INC4,2026-03-05 12:00:00,7728168971,,,Д-2026/17,101,тариф\n"
     "INC5,2026-03-05 13:00:00,,,нет,,101,без телефона\n"
+    "INC6,2026-03-06 13:00:00,,,,4951234567,101,лицевой счёт как номер\n"
 )
 
 
@@ -176,6 +177,10 @@ def test_the_history_is_masked_for_roles_that_may_not_read_phones(site):
         assert {c["caller_number"] for c in seen["calls"]} <= {"[phone]", "101"}
         assert all("89161234567" not in (i["summary"] or "") for i in seen["incidents"])
         assert client_history(conn, ANALYST, identifier="Д-2026/17")["incidents"]
+        # An account number that reads like a phone is still an account number, for any role.
+        assert [
+            i["external_id"] for i in client_history(conn, ANALYST, identifier="4951234567")["incidents"]
+        ] == ["INC6"]
         with pytest.raises(LookupError):
             client_history(conn, QC, identifier="+7 900 000-00-00")
 
