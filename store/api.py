@@ -142,7 +142,9 @@ def list_calls(
 
 
 def _masked_row(row: dict, viewer: Viewer) -> dict:
-    return {**row, "caller_number": viewer.masked_number(row.get("caller_number")) or None}
+    """A call row as the viewer may read it: the caller number, and the scorecards' evidence (turns' text)."""
+    cards = {k: _masked_tree(row[k], viewer) for k in ("scorecard", "machine_scorecard") if row.get(k)}
+    return {**row, **cards, "caller_number": viewer.masked_number(row.get("caller_number")) or None}
 
 
 def count_visible_calls(conn: Connection, viewer: Viewer, where: CallFilter | None = None) -> int:
