@@ -29,6 +29,8 @@ ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
         ("перезвоните мне на 8 (916) 123-45-67 после 18", "перезвоните мне на [phone] после 18"),
         ("паспорт серия 45 06 номер 123 456", "паспорт серия [passport] номер [passport]"),
         ("9161234567 это мой мобильный", "[phone] это мой мобильный"),
+        ("карта 4111 1111 годна до 08/27", "карта [card] годна до [expiry]"),  # a unit-like word after it
+        ("три цифры с обратной стороны: 4 1 7", "три цифры с обратной стороны: [cvv]"),
         (
             "записывайте: 1234 5678 9012 34",
             "записывайте: [number]",
@@ -51,6 +53,8 @@ def test_personal_digits_are_masked_for_an_analyst_whatever_recognition_did(said
         "номер договора 1234567890, лицевой счёт 40817810",
         "срок 3 дня, звонок длился 15 минут",
         "заказ 4111 1111 1111 1112",  # an order number: no card words, fails Luhn
+        "серийный номер 20481733, код ошибки 417, картридж 12345",
+        "последний раз 2 года назад, 5 лет работаем",
     ],
 )
 def test_numbers_that_are_not_personal_stay_readable(said):
