@@ -170,12 +170,14 @@ def _shape(digits: str) -> str | None:
 
 
 def _classify(
-    digits: str, context: str | None, personal: bool, unit_after: bool, incident_digits: tuple[int, int]
+    said: str, context: str | None, personal: bool, unit_after: bool, incident_digits: tuple[int, int]
 ) -> str | None:
-    """The kind of personal data a run is, or None when it stays readable."""
-    low, high = incident_digits
-    if context == "incident" and low <= len(digits) <= high and not luhn_is_valid(digits):
-        return None  # an incident number said as such: how calls are linked, visible
+    """The kind of personal data a run (`said`: its text) is, or None when it stays readable."""
+    digits, low, high = re.sub(r"\D", "", said), *incident_digits
+    groups = re.findall(r"\d+", said)  # «обращения 204817, 204818»: a list of incident numbers
+    incidents = low <= len(digits) <= high or (len(groups) > 1 and all(low <= len(g) <= high for g in groups))
+    if context == "incident" and incidents and not luhn_is_valid(digits):
+        return None  # incident numbers said as such: how calls are linked, visible
     labels = [label for label in (_shape(digits),) if label]
     if (
         context in MIN_DIGITS
@@ -203,11 +205,12 @@ def find_pii(
     whole = joined + text
     keywords = _keywords(whole)
     spans = []
-    for digits, start, end in pii_runs(text):
+    for _digits, start, end in pii_runs(text):
         context, personal = _context(keywords, start + offset, end + offset)
         if context == "expiry" and not _card_nearby(keywords, start + offset):
             context = None  # «срок 3 дня» is not a card's expiry
-        kind = _classify(digits, context, personal, bool(UNIT_AFTER.match(text, end)), incident_digits)
+        said = text[start:end]
+        kind = _classify(said, context, personal, bool(UNIT_AFTER.match(text, end)), incident_digits)
         if kind:
             spans.append(PiiSpan(kind, start, end))
     for m in MONTH_EXPIRY.finditer(text):

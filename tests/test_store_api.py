@@ -298,3 +298,24 @@ def test_an_index_written_before_holds_no_personal_digits_after_reindexing(centr
         assert reindex_search_text(conn, only_missing=False) == 2
         assert search(conn, ANALYST, "4111") == [] and search(conn, ANALYST, "7900") == []
         assert len(search(conn, ANALYST, "карта")) == 2
+
+
+def test_upgrading_a_database_takes_personal_digits_out_of_its_search_index(db_url):
+    from store import open_store
+    from store.migrate import upgrade
+
+    engine = open_store(db_url, migrate=False)
+    upgrade(engine, "0004")  # before the index left personal data out
+    with engine.begin() as conn:
+        conn.execute(insert(Call).values(id=1, uniqueid="1.1"))
+        conn.execute(insert(Recording).values(id=1, call_id=1, path="-", sha256="1" * 64, size_bytes=0,
+                                              status="accepted"))  # fmt: skip
+        conn.execute(insert(Utterance).values(recording_id=1, call_id=1, version="t", idx=0, role="customer",
+                                              start=1.0, end=5.0, text=SAID, normalized_text=SAID,
+                                              search_text=" ".join(stems(SAID))))  # fmt: skip
+        assert search(conn, ADMIN, "4111") and search(conn, ADMIN, "790")
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert search(conn, ADMIN, "4111") == [] and search(conn, ADMIN, "790") == []
+        assert len(search(conn, ADMIN, "карта")) == 1
+    engine.dispose()
