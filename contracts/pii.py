@@ -187,8 +187,6 @@ def _classify(
         labels.append(context)  # an amount or a duration next to a card word is not the card
     if not labels and len(digits) >= LONG_RUN and (context not in ("identifier", "incident") or personal):
         labels.append("number")  # a long number with nothing to say what it is: fail closed
-    if context == "phone" and "number" in labels:
-        labels.append("phone")
     return min(labels, key=RESTRICTIVENESS.index) if labels else None
 
 

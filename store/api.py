@@ -176,11 +176,8 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     detail = call_details(conn, [call_id])[call_id]
     detail["utterances"] = _masked_turns(detail["utterances"], viewer)
     detail["candidates"] = _masked_tree(detail["candidates"], viewer)
-    if detail.get("classify"):  # identifiers said, checklist evidence (a turn's text), keywords
-        said = ("said", "compliance", "keywords")
-        detail["classify"] = {
-            k: _masked_tree(v, viewer) if k in said else v for k, v in detail["classify"].items()
-        }
+    # Identifiers said, checklist evidence (a turn's text), keywords, a spoken transfer target: all of it.
+    detail["classify"] = _masked_tree(detail["classify"], viewer)
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
     ).scalar()
