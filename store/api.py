@@ -213,6 +213,10 @@ def _masked_utterance(utterance: dict, viewer: Viewer, before: dict | None = Non
     """A turn's texts masked for the viewer, each read after the previous turn's same text (its context)."""
     texts = {k: viewer.masked(utterance[k], (before or {}).get(k)) if utterance.get(k) else utterance.get(k)
              for k in ("text", "normalized_text")}  # fmt: skip
+    if texts["normalized_text"] and texts["normalized_text"] != utterance["normalized_text"]:
+        # Something was masked: the recognised words may spell the same digits out («четыре один …»),
+        # which no digit pattern sees, so the raw text is served as its masked normalised form.
+        texts["text"] = texts["normalized_text"]
     return {**utterance, **texts}
 
 
