@@ -26,7 +26,7 @@ Recognition breaks checksums, lengths and grouping, so detection is driven by co
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[\d\- ]*\d)?(?!\d)")
@@ -219,6 +219,11 @@ def find_pii(
             spans.append(PiiSpan("expiry", m.start(), m.end()))
     spans += [PiiSpan("email", m.start(), m.end()) for m in EMAIL.finditer(text)]
     return _merged(spans)
+
+
+def find_pii_in_turns(texts: Sequence[str]) -> list[list[PiiSpan]]:
+    """`find_pii` of each turn of a conversation, each read after the turn before it."""
+    return [find_pii(text, texts[i - 1] if i else "") for i, text in enumerate(texts)]
 
 
 def _card_nearby(keywords: list[tuple[str, int, int]], position: int) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.pii import find_pii, unreadable
+from contracts.pii import find_pii, find_pii_in_turns, unreadable
 from store.policy import mask, mask_number
 
 ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
@@ -72,6 +72,8 @@ def test_the_turn_before_is_context():
     assert [s.kind for s in find_pii("4111 1111 1111 1112")] == ["number"]  # long: masked, kind unknown
     assert [s.kind for s in find_pii("4111 1111 1111 1112", before="Назовите номер вашей карты.")] == ["card"]
     assert mask("2005 1234 5677", "analyst", before="диктую номер карты") == "[card]"
+    turns = ["Диктую номер карты.", "2005 1234 5677", "Обращение 204817."]
+    assert [[s.kind for s in spans] for spans in find_pii_in_turns(turns)] == [[], ["card"], []]
 
 
 def test_nobody_reads_card_digits_and_the_index_holds_no_personal_digits():
