@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from contracts.pii import PiiSpan, find_pii
+from contracts.pii import PiiSpan, find_pii, find_pii_in_turns
 
-__all__ = ["PiiSpan", "find_pii"]
+__all__ = ["PiiSpan", "find_pii", "find_pii_in_turns"]

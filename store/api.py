@@ -17,7 +17,7 @@ from store.audit import audit
 from store.clients import client_calls, client_card, client_incidents, find_clients, identifier_kinds
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
 from store.outcomes import call_scorecard, refresh_scorecard
-from store.policy import ROLE_TITLES, ROLES, may, unmasked_kinds, visible_pages
+from store.policy import ROLE_TITLES, ROLES, mask_number, may, unmasked_kinds, visible_pages
 from store.policy import mask as _mask
 from store.queries import (
     CallFilter,
@@ -43,6 +43,7 @@ from store.schema import (
 )
 from store.search import SearchFilter, search_utterances
 from store.search_query import Phone, QuerySyntaxError, parse, query_stems
+from store.speech import previous_turns
 from store.sql import utcnow
 
 __all__ = [
@@ -104,9 +105,14 @@ class Viewer:
     def may(self, action: str) -> bool:
         return may(self.role, action)
 
-    def masked(self, text: str | None) -> str:
-        """Text as this viewer may read it (personal data masked by role)."""
-        return _mask(text or "", self.role)
+    def masked(self, text: str | None, before: str | None = None) -> str:
+        """Text as this viewer may read it (personal data masked by role; `before`: the turn said before it,
+        whose words are context for this one's digits)."""
+        return _mask(text or "", self.role, before=before or "")
+
+    def masked_number(self, number: str | None) -> str | None:
+        """A caller number as this viewer may read it."""
+        return mask_number(number, self.role)
 
     def require(self, action: str) -> None:
         if not self.may(action):
@@ -138,7 +144,9 @@ def list_calls(
 
 
 def _masked_row(row: dict, viewer: Viewer) -> dict:
-    return {**row, "caller_number": viewer.masked(row.get("caller_number")) or None}
+    """A call row as the viewer may read it: the caller number, and the scorecards' evidence (turns' text)."""
+    cards = {k: _masked_tree(row[k], viewer) for k in ("scorecard", "machine_scorecard") if row.get(k)}
+    return {**row, **cards, "caller_number": viewer.masked_number(row.get("caller_number")) or None}
 
 
 def count_visible_calls(conn: Connection, viewer: Viewer, where: CallFilter | None = None) -> int:
@@ -168,18 +176,21 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     outcome = next(iter(analysed_calls(conn, CallFilter(call_id=call_id))), None)
     outcome = _masked_row(outcome, viewer) if outcome else None
     detail = call_details(conn, [call_id])[call_id]
-    detail["utterances"] = [_masked_utterance(u, viewer) for u in detail["utterances"]]
+    detail["utterances"] = _masked_turns(detail["utterances"], viewer)
+    detail["candidates"] = _masked_tree(detail["candidates"], viewer)
+    # Identifiers said, checklist evidence (a turn's text), keywords, a spoken transfer target: all of it.
+    detail["classify"] = _masked_tree(detail["classify"], viewer)
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
     ).scalar()
     detail["evaluations"] = [
-        dict(r)
+        {**r, "reason": viewer.masked(r["reason"])}
         for r in conn.execute(
             select(Evaluation.__table__).where(Evaluation.call_id == call_id).order_by(Evaluation.id)
         ).mappings()
     ]
     detail["responses"] = [
-        dict(r)
+        {**r, "comment": viewer.masked(r["comment"]) if r["comment"] else r["comment"]}
         for r in conn.execute(
             select(EvaluationResponse.__table__)
             .where(EvaluationResponse.call_id == call_id)
@@ -187,23 +198,44 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
         ).mappings()
     ]
     detail["coaching"] = [
-        dict(r)
+        {**r, "note": viewer.masked(r["note"])}
         for r in conn.execute(
             select(CoachingNote.__table__).where(CoachingNote.call_id == call_id).order_by(CoachingNote.id)
         ).mappings()
     ]
     # The effective scorecard: the machine's verdicts with people's decisions applied, as stored.
-    detail["scorecard"] = call_scorecard(conn, call_id) or {
+    detail["scorecard"] = _masked_tree(call_scorecard(conn, call_id), viewer) or {
         "items": [], "score": None, "machine_score": None, "review_state": "not_reviewed"
     }  # fmt: skip
     audit(conn, viewer.username, "view", "call", call["uniqueid"])
     return {**call, "outcome": outcome, **detail}
 
 
-def _masked_utterance(utterance: dict, viewer: Viewer) -> dict:
-    texts = {k: viewer.masked(utterance[k]) if utterance.get(k) else utterance.get(k)
+def _masked_utterance(utterance: dict, viewer: Viewer, before: dict | None = None) -> dict:
+    """A turn's texts masked for the viewer, each read after the previous turn's same text (its context)."""
+    texts = {k: viewer.masked(utterance[k], (before or {}).get(k)) if utterance.get(k) else utterance.get(k)
              for k in ("text", "normalized_text")}  # fmt: skip
+    if texts["normalized_text"] and texts["normalized_text"] != utterance["normalized_text"]:
+        # Something was masked: the recognised words may spell the same digits out («четыре один …»),
+        # which no digit pattern sees, so the raw text is served as its masked normalised form.
+        texts["text"] = texts["normalized_text"]
     return {**utterance, **texts}
+
+
+def _masked_tree(value, viewer: Viewer):
+    """Every string of a stored judgement (evidence quotes, identifiers said, reasons), masked."""
+    if isinstance(value, str):
+        return viewer.masked(value)
+    if isinstance(value, dict):
+        return {k: _masked_tree(v, viewer) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked_tree(v, viewer) for v in value]
+    return value
+
+
+def _masked_turns(utterances: list[dict], viewer: Viewer) -> list[dict]:
+    """A call's turns in order, masked, each with the turn before it as context."""
+    return [_masked_utterance(u, viewer, utterances[i - 1] if i else None) for i, u in enumerate(utterances)]
 
 
 @dataclass(frozen=True)
@@ -369,7 +401,8 @@ def search(
     # A number the role may not read finds nothing: the hits would say whose calls these are.
     hidden = isinstance(tree, Phone) and "phone" not in unmasked_kinds(viewer.role)
     found = [] if hidden else search_utterances(conn, tree, where, limit)
-    hits = [_masked_utterance(hit, viewer) for hit in found]
+    before = previous_turns(conn, [hit["id"] for hit in found])
+    hits = [_masked_utterance(hit, viewer, _both(before.get(hit["id"]))) for hit in found]
     audit(conn, viewer.username, "search", "utterances", None, {"hits": len(hits)})
     return hits
 
@@ -420,8 +453,8 @@ def client_history(
         "phones": [p if "phone" in shown else viewer.masked(p) for p in card["phones"]],
     }
     calls = [
-        {**c, "caller_number": viewer.masked(c["caller_number"]) or None,
-         "callee_number": viewer.masked(c["callee_number"]) or None}
+        {**c, "caller_number": viewer.masked_number(c["caller_number"]) or None,
+         "callee_number": viewer.masked_number(c["callee_number"]) or None}
         for c in calls
     ]  # fmt: skip
     incidents = [
@@ -432,6 +465,10 @@ def client_history(
     ]  # fmt: skip
     audit(conn, viewer.username, "view", "client", str(card["id"]), {"calls": len(calls)})
     return {"client": card, "calls": calls, "incidents": incidents}
+
+
+def _both(text: str | None) -> dict | None:
+    return {"text": text, "normalized_text": text} if text else None
 
 
 def kpi_table(
@@ -462,13 +499,16 @@ def export_calls(
     out = []
     for row in rows:
         detail = everything[row["id"]]
+        said = [{**u, "said": u["normalized_text"] or u["text"]} for u in detail["utterances"]]
+        turns = [{**u, "said": viewer.masked(u["said"], said[i - 1]["said"] if i else None)}
+                 for i, u in enumerate(said)]  # fmt: skip
         out.append(
             {
                 "uniqueid": row["uniqueid"],
                 "start": row["start_at"].isoformat(sep=" ") if row["start_at"] else None,
                 "operator": row["operator"],
                 "team": row["team"],
-                "caller_number": viewer.masked(row["caller_number"]),
+                "caller_number": viewer.masked_number(row["caller_number"]),
                 "talk_seconds": row["billsec"],
                 "counted": row["counted"],
                 "exclusion_reasons": row["exclusion_reasons"],
@@ -484,14 +524,11 @@ def export_calls(
                 "asr_confidence": row["asr_confidence"],
                 "linked": row["linked"],
                 "links": detail["links"],
-                "candidates": detail["candidates"],
+                "candidates": _masked_tree(detail["candidates"], viewer),
                 "repeat_of": by_id.get(row["repeat_of_call_id"]),
                 "followed_by_repeat": row["followed_by_repeat"],
-                "utterances": [
-                    {"role": u["role"], "start": u["start"], "end": u["end"],
-                     "text": viewer.masked(u["normalized_text"] or u["text"])}
-                    for u in detail["utterances"]
-                ],
+                "utterances": [{"role": u["role"], "start": u["start"], "end": u["end"], "text": u["said"]}
+                               for u in turns],
             }
         )  # fmt: skip
     record_export(conn, viewer, len(out), details)

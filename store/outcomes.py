@@ -41,8 +41,8 @@ from store.schema import (
     Recording,
     StageResult,
     Transfer,
-    Utterance,
 )
+from store.speech import reindex_search_text
 from store.sql import utcnow
 
 
@@ -322,12 +322,9 @@ def save_analysis(
         )
 
 
-def index_search_text(conn: Connection, stems) -> int:
-    """Compute the search stems of utterances stored before search existed; how many there were."""
-    rows = conn.execute(
-        select(Utterance.id, Utterance.normalized_text, Utterance.text).where(Utterance.search_text.is_(None))
-    ).all()
-    for utterance_id, normalized, raw in rows:
-        stemmed = " ".join(stems(normalized or raw or ""))
-        conn.execute(update(Utterance).where(Utterance.id == utterance_id).values(search_text=stemmed))
-    return len(rows)
+def index_search_text(conn: Connection, stems=None) -> int:
+    """Compute the search stems of utterances stored before search existed; how many there were.
+
+    The store computes them itself (`store.speech.search_text`: personal data left out); `stems` is not used.
+    """
+    return reindex_search_text(conn)

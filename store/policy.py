@@ -3,7 +3,9 @@ which kinds of personal data it sees unmasked. A role not named here may do and 
 
 from __future__ import annotations
 
-from contracts.pii import PiiSpan, mask_spans
+import re
+
+from contracts.pii import PiiSpan, find_pii, mask_spans
 
 ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
 ROLE_TITLES = {
@@ -34,10 +36,11 @@ VISIBLE_PAGES = {
     "admin": PAGES,
 }
 # Who sees what unmasked: quality controllers and admins need the card-free truth to judge a call; nobody
-# sees card numbers or CVV codes.
+# sees card numbers, their expiry or CVV codes. "number" is a long number nothing says the kind of (it may be
+# a phone or a card recognition broke): only the roles that see phones read it.
 UNMASKED = {
-    "admin": frozenset({"phone", "email", "inn", "passport"}),
-    "quality_controller": frozenset({"phone", "inn"}),
+    "admin": frozenset({"phone", "number", "email", "inn", "passport"}),
+    "quality_controller": frozenset({"phone", "number", "inn"}),
     "team_lead": frozenset({"inn"}),
     "analyst": frozenset(),
     "operator": frozenset({"inn"}),
@@ -59,6 +62,21 @@ def unmasked_kinds(role: str) -> frozenset[str]:
     return UNMASKED.get(role, frozenset())
 
 
-def mask(text: str, role: str, spans: list[PiiSpan] | None = None) -> str:
-    """`text` with every span the role may not see replaced by "[kind]"; unknown roles see nothing."""
-    return mask_spans(text, unmasked_kinds(role), spans)
+def mask(text: str, role: str, spans: list[PiiSpan] | None = None, before: str = "") -> str:
+    """`text` with every span the role may not see replaced by "[kind]"; unknown roles see nothing.
+
+    `before` is the turn said just before, whose words count as context («номер карты» / the digits).
+    """
+    return mask_spans(text, unmasked_kinds(role), spans if spans is not None else find_pii(text, before))
+
+
+# A caller number field holds a phone by definition: no context is needed to know what it is. Extensions
+# (the PBX's own short numbers) stay readable.
+EXTENSION_DIGITS = 5
+
+
+def mask_number(number: str | None, role: str) -> str | None:
+    """A caller number as the role may read it: "[phone]" unless the role sees phones or it is short."""
+    if not number or "phone" in unmasked_kinds(role):
+        return number
+    return "[phone]" if len(re.sub(r"\D", "", number)) > EXTENSION_DIGITS else mask(number, role)

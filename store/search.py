@@ -1,4 +1,10 @@
-"""Full-text search over utterances: SQLite FTS5 or PostgreSQL tsquery, from a parsed query tree."""
+"""Full-text search over utterances: SQLite FTS5 or PostgreSQL tsquery, from a parsed query tree.
+
+Personal data cannot be searched for: the index (`utterances.search_text`, computed by `store.speech`) holds
+no card, phone, passport or INN digits, for any role. A search for a card number, a phone or a prefix of
+either finds nothing, so masked digits cannot be recovered one by one through prefix queries; other numbers
+(incident numbers, amounts) are searched as words. Calls are found by phone through the caller number.
+"""
 
 from __future__ import annotations
 

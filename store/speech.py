@@ -1,10 +1,23 @@
-"""Writing transcripts: utterances and their words, replaced as a whole for a recording."""
+"""Writing transcripts: utterances and their words, replaced as a whole for a recording; the search index.
+
+The search index (`utterances.search_text`, read by SQLite FTS5 and PostgreSQL's GIN index) is computed here,
+from the text with every piece of personal data blanked out (`contracts.pii.unreadable`, the turn before as
+context). No role can find a card, phone, passport or INN by its digits, nor recover one digit by digit with
+prefix searches: the digits are not in the index. Incident and other short numbers stay searchable.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
+from contracts.pii import unreadable
+from contracts.text import stems
 from store.schema import Call, Recording, Utterance, Word
+
+
+def search_text(text: str | None, before: str | None = None) -> str:
+    """The stems a turn is indexed under: its words and non-personal numbers (`before`: the previous turn)."""
+    return " ".join(stems(unreadable(text or "", before or "")))
 
 
 def replace_transcript(conn: Connection, recording_id: int, version: str, utterances: list[dict]) -> int:
@@ -13,6 +26,7 @@ def replace_transcript(conn: Connection, recording_id: int, version: str, uttera
     if not utterances:
         return 0
     call_id = conn.execute(select(Recording.call_id).where(Recording.id == recording_id)).scalar()
+    said = [u.get("normalized_text") or u["text"] for u in utterances]
     rows = [
         {
             "recording_id": recording_id,
@@ -28,7 +42,8 @@ def replace_transcript(conn: Connection, recording_id: int, version: str, uttera
             "normalized_text": u.get("normalized_text"),
             "confidence": u.get("confidence"),
             "overlap": bool(u.get("overlap", False)),
-            "search_text": u.get("search_text"),
+            # Computed here whatever the caller passed: the index must never hold personal digits.
+            "search_text": search_text(said[index], said[index - 1] if index else None),
         }
         for index, u in enumerate(utterances)
     ]
@@ -90,3 +105,51 @@ def call_recording(conn: Connection, uniqueid: str) -> tuple[int, str] | None:
         .where(Call.uniqueid == uniqueid, Recording.status == "accepted")
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def reindex_search_text(conn: Connection, only_missing: bool = True) -> int:
+    """(Re)compute the search stems of stored turns (those without any, or all); how many were written."""
+    query = select(
+        Utterance.id, Utterance.recording_id, Utterance.idx, Utterance.normalized_text, Utterance.text
+    )
+    if only_missing:
+        ids = set(conn.execute(select(Utterance.id).where(Utterance.search_text.is_(None))).scalars())
+        if not ids:
+            return 0
+        recordings = select(Utterance.recording_id).where(Utterance.id.in_(ids)).distinct()
+        query = query.where(Utterance.recording_id.in_(recordings))
+    written, previous = 0, (None, None)
+    for uid, recording_id, _idx, normalized, raw in conn.execute(
+        query.order_by(Utterance.recording_id, Utterance.idx)
+    ):
+        said = normalized or raw or ""
+        if not only_missing or uid in ids:
+            before = previous[1] if previous[0] == recording_id else None
+            conn.execute(
+                update(Utterance).where(Utterance.id == uid).values(search_text=search_text(said, before))
+            )
+            written += 1
+        previous = (recording_id, said)
+    return written
+
+
+def previous_turns(conn: Connection, utterance_ids: list[int]) -> dict[int, str]:
+    """The text said just before each of these turns (same recording), for masking in context."""
+    if not utterance_ids:
+        return {}
+    turns = conn.execute(
+        select(Utterance.id, Utterance.recording_id, Utterance.idx).where(Utterance.id.in_(utterance_ids))
+    ).all()
+    wanted = {(recording_id, idx - 1): uid for uid, recording_id, idx in turns if idx > 0}
+    if not wanted:
+        return {}
+    recordings = {recording_id for recording_id, _ in wanted}
+    out = {}
+    for recording_id, idx, normalized, raw in conn.execute(
+        select(Utterance.recording_id, Utterance.idx, Utterance.normalized_text, Utterance.text).where(
+            Utterance.recording_id.in_(recordings), Utterance.idx.in_({idx for _, idx in wanted})
+        )
+    ):
+        if (recording_id, idx) in wanted:
+            out[wanted[(recording_id, idx)]] = normalized or raw or ""
+    return out

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
+import json
+import re
 from datetime import datetime
 
 import numpy as np
@@ -34,11 +38,14 @@ from store.schema import (
     Call,
     CallOutcome,
     DuplicateIncident,
+    Evaluation,
     Incident,
+    IncidentCandidate,
     Operator,
     Recording,
     Utterance,
 )
+from store.speech import reindex_search_text, replace_transcript
 
 CARD = "4111 1111 1111 1111"  # Luhn-valid
 PHONE = "79001234567"
@@ -166,3 +173,155 @@ def test_the_redact_stage_mutes_the_card_and_only_its_copy_is_served_to_non_admi
     said = [dataclasses.replace(transcript[0], normalized_text="Добрый день")]
     clean = stage.run(StageInput(recording_id=1, path=str(recording), options=options, transcript=said))
     assert not clean.redacted and clean.path == str(recording), "nothing to mute, no copy"
+
+
+# A call as recognition leaves it: the card read out in the turn after «номер карты», 12 digits that fail
+# Luhn; its expiry and CVV; a phone scattered with dots; a garbled 11-digit personal INN; a passport. The
+# incident number and an amount are what an analyst must still read.
+GARBLED = [
+    ("customer", "Хочу оплатить, диктую номер карты."),
+    ("customer", "2005 1234 5677, срок 08 27, cvv 4 1 7."),
+    ("customer", "Плюс 7.92.1.4.5.6.789. Это мой телефон."),
+    ("customer", "ИНН 5001 0073 225, паспорт 45 06 123456."),
+    ("operator", "Зарегистрировала обращение 204817, к оплате 1500 рублей."),
+]
+SECRETS = ("200512345677", "7921456789", "50010073225", "4506123456")
+# What recognition wrote before number normalisation: the card's digits spelt out.
+SPELT = {
+    1: "двадцать ноль пять двенадцать тридцать четыре пятьдесят шесть семьдесят семь, срок 08 27, cvv 417"
+}
+CALLER = "+7 916 123-45-67"
+
+
+def _leaks(text: str) -> list[str]:
+    """Pieces of 4+ personal digits (or the whole expiry / CVV) readable in `text`, separators ignored."""
+    flat = re.sub(r"[\s.,\-–()/]", "", text)
+    pieces = [s[i : i + 4] for s in (*SECRETS, "79161234567") for i in range(len(s) - 3)] + ["0827", "417"]
+    return [p for p in pieces if p in flat]
+
+
+@pytest.fixture
+def garbled(engine):
+    """One call of team A with the turns above, stored through the store (which computes the index)."""
+    with engine.begin() as conn:
+        conn.execute(insert(Operator).values(id=1, code="101", team="A"))
+        conn.execute(insert(Call).values(id=1, uniqueid="7.1", operator_id=1, caller_number=CALLER,
+                                         billsec=60, start_at=datetime(2026, 3, 2, 10)))  # fmt: skip
+        conn.execute(insert(Recording).values(id=1, call_id=1, path="-", sha256="7" * 64, size_bytes=0,
+                                              status="accepted"))  # fmt: skip
+        replace_transcript(conn, 1, "t", [
+            {"role": role, "start": 2.0 * i, "end": 2.0 * i + 1.5, "text": SPELT.get(i, said),
+             # The stems a caller may pass (card digits and all): the store computes its own.
+             "normalized_text": said, "search_text": " ".join(stems(said))}
+            for i, (role, said) in enumerate(GARBLED)
+        ])  # fmt: skip
+        evidence = {"index": 2, "start": 4.0, "text": GARBLED[2][1], "matched": "мой телефон"}
+        conn.execute(insert(CallOutcome).values(
+            call_id=1, counted=True, exclusion_reasons=[], linked=True, handle_seconds=60.0,
+            compliance_score=80.0,
+            scorecard={"items": [{"id": "contact", "verdict": "pass", "evidence": evidence}]},
+        ))  # fmt: skip
+        save_stage_result(conn, 1, "classify", "t", {
+            "said": {"inn": [], "kpp": [], "phone": ["9214567890"], "card": [], "incident": ["204817"]},
+            "compliance": {"items": [{"id": "contact", "verdict": "pass", "evidence": evidence}]},
+            "keywords": ["оплатить", "телефон"], "transfer": None,
+        })  # fmt: skip
+        conn.execute(insert(Incident).values(id=1, external_id="204817", operator_id=1))
+        conn.execute(insert(IncidentCandidate).values(call_id=1, incident_id=1, rank=1, confidence=0.9,
+                                                      reasons=["INN 50010073225 said"]))  # fmt: skip
+        conn.execute(insert(Evaluation).values(call_id=1, item_id="contact", verdict="pass",
+                                               kind="override", evaluator="qc",
+                                               reason="назвал телефон 8 921 456 78 90"))  # fmt: skip
+    return engine
+
+
+def test_no_reader_gives_an_analyst_personal_digits_recognition_broke(garbled, tmp_path):
+    with garbled.begin() as conn:
+        hits = search(conn, ANALYST, "оплатить OR срок OR телефон OR паспорт OR обращение")
+        call = open_call(conn, ANALYST, 1)
+        exported = export_calls(conn, ANALYST)
+        rows = list_calls(conn, ANALYST)
+        kpis = kpi_table(conn, ANALYST, "operator")
+        duplicates = duplicate_pairs(conn, ANALYST)
+    assert len(hits) == 5 and len(exported) == 1
+    kpis = [dataclasses.asdict(r) for r in kpis]
+    for reader, value in [("search", hits), ("call", call), ("export", exported), ("calls", rows),
+                          ("kpi", kpis), ("duplicates", duplicates)]:  # fmt: skip
+        assert _leaks(json.dumps(value, ensure_ascii=False, default=str)) == [], reader
+    assert "двадцать" not in json.dumps([call, hits, exported], ensure_ascii=False, default=str)
+    shown = " ".join(u["text"] for u in call["utterances"])
+    assert "204817" in shown and "1500" in shown, "incident numbers and amounts stay readable"
+    assert "[card]" in shown and "[expiry]" in shown and "[cvv]" in shown and "[phone]" in shown
+    assert rows[0]["caller_number"] == exported[0]["caller_number"] == "[phone]"
+    assert call["classify"]["said"]["incident"] == ["204817"]
+    with garbled.begin() as conn:
+        controller = open_call(conn, Viewer("qc", "quality_controller"), 1)
+    assert (
+        "7.92.1.4.5.6.789" in controller["utterances"][2]["text"]
+        and controller["outcome"]["caller_number"] == CALLER
+    )
+    assert "[card]" in controller["utterances"][1]["text"], "nobody reads a card"
+
+
+def test_the_cli_export_gives_an_analyst_no_personal_digits(garbled, tmp_path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    url = garbled.url.render_as_string(hide_password=False)
+    for name in ("calls.json", "calls.csv"):
+        out = tmp_path / name
+        result = CliRunner().invoke(
+            app, ["--db", url, "export", "calls", "--out", str(out), "--role", "analyst"]
+        )
+        assert result.exit_code == 0, result.output
+        written = out.read_text(encoding="utf-8")
+        cells = (
+            [c for row in csv.reader(io.StringIO(written)) for c in row]
+            if name.endswith("csv")
+            else [written]
+        )
+        assert "204817" in written and [_leaks(c) for c in cells if _leaks(c)] == [], name
+
+
+def test_an_analyst_cannot_find_or_recover_personal_digits_by_search(garbled):
+    probes = [d[:n] for d in (*SECRETS, "0827", "417") for n in range(1, len(d) + 1)]
+    probes += ['"2005 1234 5677"', "2005 1234", '"92 1"', "5001 0073", '"45 06"', "08 27", "4 1 7"]
+    with garbled.begin() as conn:
+        for viewer in (ANALYST, ADMIN):  # the index holds no personal digits: nobody finds them
+            for probe in probes:
+                found = {h["start"] for h in search(conn, viewer, probe)}
+                assert found <= {8.0}, (viewer.role, probe)  # only the operator's turn (204817, 1500)
+        assert [h["start"] for h in search(conn, ANALYST, "204817")] == [8.0], (
+            "incident numbers are searchable"
+        )
+        assert [h["start"] for h in search(conn, ANALYST, "2048")] == [8.0]
+
+
+def test_an_index_written_before_holds_no_personal_digits_after_reindexing(centre):
+    with centre["engine"].begin() as conn:
+        assert search(conn, ANALYST, "4111"), "the fixture wrote card digits into the index"
+        assert reindex_search_text(conn, only_missing=False) == 2
+        assert search(conn, ANALYST, "4111") == [] and search(conn, ANALYST, "7900") == []
+        assert len(search(conn, ANALYST, "карта")) == 2
+
+
+def test_upgrading_a_database_takes_personal_digits_out_of_its_search_index(db_url):
+    from store import open_store
+    from store.migrate import upgrade
+
+    engine = open_store(db_url, migrate=False)
+    upgrade(engine, "0004")  # before the index left personal data out
+    with engine.begin() as conn:
+        conn.execute(insert(Call).values(id=1, uniqueid="1.1"))
+        conn.execute(insert(Recording).values(id=1, call_id=1, path="-", sha256="1" * 64, size_bytes=0,
+                                              status="accepted"))  # fmt: skip
+        conn.execute(insert(Utterance).values(recording_id=1, call_id=1, version="t", idx=0, role="customer",
+                                              start=1.0, end=5.0, text=SAID, normalized_text=SAID,
+                                              search_text=" ".join(stems(SAID))))  # fmt: skip
+        assert search(conn, ADMIN, "4111") and search(conn, ADMIN, "790")
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert search(conn, ADMIN, "4111") == [] and search(conn, ADMIN, "790") == []
+        assert len(search(conn, ADMIN, "карта")) == 1
+    engine.dispose()
