@@ -18,14 +18,32 @@ def phone_digits(number: str | None) -> str | None:
     return digits[-10:] if len(digits) >= 10 else None
 
 
+# A digit run followed by a unit is an amount, a duration or a count ("12000 рублей", "204 минуты"),
+# not an identifier.
+_UNIT_WORDS = frozenset({"раз", "шт", "лет", "день", "%", "₽"})
+_UNIT_STEMS = ("руб", "коп", "процент", "тыс", "млн", "млрд", "минут", "секунд", "час", "сут", "дн",
+               "недел", "месяц", "год", "штук", "человек")  # fmt: skip
+_NEXT_WORD = re.compile(r"\s*([^\s\d]+)")
+
+
+def _is_quantity(text: str, end: int) -> bool:
+    """Whether the digit run ending at `end` is followed by a unit of measure or money."""
+    found = _NEXT_WORD.match(text, end)
+    word = found.group(1).lower().strip(".,;:!?") if found else ""
+    return bool(word) and (word in _UNIT_WORDS or word.startswith(_UNIT_STEMS))
+
+
 def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[str, list[str]]:
     """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones, Luhn-valid cards, incident numbers.
 
     Incident numbers are digit runs of `incident_digits` length that are not part of another identifier.
+    Amounts, durations and counts (a run followed by its unit: "12000 рублей") are no identifiers.
     """
     found: dict[str, list[str]] = {"inn": [], "kpp": [], "phone": [], "card": [], "incident": []}
     low, high = incident_digits
-    for digits, _, _ in digit_runs(text):
+    for digits, _, end in digit_runs(text):
+        if _is_quantity(text, end):
+            continue
         if luhn_is_valid(digits) and len(digits) >= 15:
             found["card"].append(digits)
         elif len(digits) in (10, 12) and inn_is_valid(digits):
