@@ -69,7 +69,7 @@ _HALF = {"полтора", "полторы", "полутора"}  # one and a ha
 _ORDINAL_STEMS = {
     "перв": (1, 1), "втор": (2, 1), "трет": (3, 1), "четверт": (4, 1), "пят": (5, 1), "шест": (6, 1),
     "седьм": (7, 1), "восьм": (8, 1), "девят": (9, 1),
-    **{stem + "": (v, 10) for stem, v in _TEEN_STEMS.items()},
+    **{stem: (v, 10) for stem, v in _TEEN_STEMS.items()},
     "двадцат": (20, 10), "тридцат": (30, 10), "сороков": (40, 10), "пятидесят": (50, 10),
     "шестидесят": (60, 10), "семидесят": (70, 10), "восьмидесят": (80, 10), "девяност": (90, 10),
     "сот": (100, 100), "двухсот": (200, 100), "трехсот": (300, 100), "четырехсот": (400, 100),
@@ -98,6 +98,10 @@ NUMBER_WORDS = frozenset(
 _TOKEN = re.compile(r"\w+|[^\w]+", re.UNICODE)
 # Number tokens of a run may be separated by spaces, commas or hyphens (Whisper writes "6-6-5-8").
 _JOINER = re.compile(r"^[\s,\-–—]*$")
+# Digits dictated one by one or in groups that Whisper wrote with dots ("2.4.8.4", "2 .4 .829",
+# "7.921.456.78.90"); times, versions, dates and addresses ("10.30", "3.5.1", "01.03.2026",
+# "192.168.1.10") stay as written.
+_DOT_CHAIN = re.compile(r"(?<!\d)(?<!\d\.)\d{1,3}(?:\s?\.\s?\d{1,3}){2,}(?![\d])")
 _ABBREVIATIONS = (  # spelled letter names of the identifiers' own names
     (re.compile(r"\bи[\s\-]*эн[\s\-]*эн\b", re.I), "ИНН"),
     (re.compile(r"\bк[аэ][\s\-]*пэ[\s\-]*пэ\b", re.I), "КПП"),
@@ -275,21 +279,22 @@ def _read_run(tokens: list[str], start: int, stop: int) -> tuple[int, str]:
         if current.ordinal or following >= stop or not _JOINER.match(tokens[index + 1]):
             break
         candidate = _classify(tokens[following])
-        if candidate is None or not _continues(candidate, current, tokens, following, stop):
+        if candidate is None or not _continues(candidate, items[-1], current, tokens, following, stop):
             break
         joiner, index = tokens[index + 1], following
     groups.append(current)
-    if any(n.kind == "zero_slip" for n in items) and sum(_single_digit(n) for n in items) < 4:
-        # «на» between a couple of numbers is the preposition ("два на четыре метра"): stop before it.
+    said = sum(len(str(n.raw or n.value)) for n in items if n.kind != "zero_slip")
+    if any(n.kind == "zero_slip" for n in items) and said < 4:
+        # «на» between a couple of digits is the preposition ("два на четыре метра"): stop before it.
         slip = next(i for i in range(start, index + 1) if _lower(tokens[i]) == _ZERO_SLIP)
         return _read_run(tokens, start, slip)
     return index + 1, _render(groups, joiners)
 
 
-def _continues(num: _Num, current: _Group, tokens: list[str], index: int, stop: int) -> bool:
-    """Whether tokens[index] (a number token) belongs to the run being read."""
+def _continues(num: _Num, previous: _Num, current: _Group, tokens: list[str], index: int, stop: int) -> bool:
+    """Whether tokens[index] (a number token) belongs to the run being read (`previous` its last token)."""
     if num.kind == "zero_slip":  # «на» only between two dictated digits (or more «на»)
-        if current.low is None or current.rank != 1 or current.quantity:
+        if not (_single_digit(previous) or previous.kind == "zero_slip") or current.quantity:
             return False
         after = index
         while after + 2 < stop and tokens[after + 1].isspace() and _lower(tokens[after + 2]) == _ZERO_SLIP:
@@ -312,11 +317,21 @@ def _render(groups: list[_Group], joiners: list[str]) -> str:
     return out
 
 
+def _dot_chain(found: re.Match[str]) -> str:
+    """A dotted chain of dictated digits as a hyphenated one (read as one run), other chains unchanged."""
+    groups = re.findall(r"\d+", found.group())
+    singles = sum(len(g) == 1 for g in groups)
+    if sum(map(len, groups)) >= 4 and (len(groups) >= 5 or (len(groups[0]) == 1 and singles >= 2)):
+        return "-".join(groups)
+    return found.group()
+
+
 def normalise_numbers(text: str) -> str:
     """`text` with spoken and written numbers as digits: compound numbers read as numbers, dictated
     digit groups joined into one digit string."""
     for pattern, name in _ABBREVIATIONS:
         text = pattern.sub(name, text)
+    text = _DOT_CHAIN.sub(_dot_chain, text)
     tokens = _TOKEN.findall(text)
     result: list[str] = []
     index = 0
