@@ -24,6 +24,33 @@ _UNIT_WORDS = frozenset({"раз", "шт", "лет", "день", "%", "₽"})
 _UNIT_STEMS = ("руб", "коп", "процент", "тыс", "млн", "млрд", "минут", "секунд", "час", "сут", "дн",
                "недел", "месяц", "год", "штук", "человек")  # fmt: skip
 _NEXT_WORD = re.compile(r"\s*([^\s\d]+)")
+_PAUSE = re.compile(r"\s*[,.]\s*")  # a pause in dictation, or the end of one recognised utterance
+
+
+def _runs(text: str) -> list[tuple[str, int, int]]:
+    """Digit runs, with two runs split by a pause joined when together they are a valid INN: a dictated
+    INN cut where the speaker paused ("6658, 517818")."""
+    runs = digit_runs(text)
+    joined: list[tuple[str, int, int]] = []
+    index = 0
+    while index < len(runs):
+        digits, start, end = runs[index]
+        if index + 1 < len(runs):
+            after, after_start, after_end = runs[index + 1]
+            together = digits + after
+            if (
+                _PAUSE.fullmatch(text, end, after_start)
+                and len(together) in (10, 12)
+                and inn_is_valid(together)
+                and not inn_is_valid(digits)
+                and not inn_is_valid(after)
+            ):
+                joined.append((together, start, after_end))
+                index += 2
+                continue
+        joined.append((digits, start, end))
+        index += 1
+    return joined
 
 
 def _is_quantity(text: str, end: int) -> bool:
@@ -41,7 +68,7 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
     """
     found: dict[str, list[str]] = {"inn": [], "kpp": [], "phone": [], "card": [], "incident": []}
     low, high = incident_digits
-    for digits, _, end in digit_runs(text):
+    for digits, _, end in _runs(text):
         if _is_quantity(text, end):
             continue
         if luhn_is_valid(digits) and len(digits) >= 15:

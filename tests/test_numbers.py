@@ -204,3 +204,9 @@ def test_dictated_identifiers_are_found_as_digits():
     )
     said = identifiers(text)
     assert (said["inn"], said["kpp"], said["incident"]) == (["7707083893"], ["773601001"], ["204817"])
+
+
+def test_an_inn_cut_by_a_pause_is_found_whole():
+    said = identifiers("ИНН 6658, 517818. Записали? Номер 204 817, сумма 12, 300 рублей")
+    assert (said["inn"], said["incident"], said["kpp"]) == (["6658517818"], ["204817"], [])
+    assert identifiers("6658, 517819")["inn"] == [], "no valid INN: the runs stay apart"
