@@ -62,7 +62,9 @@ _MULTIPLIERS = {
     **dict.fromkeys(("миллионам", "миллионами", "миллионах"), 10**6),
     **dict.fromkeys(("миллиард", "миллиарда", "миллиардов", "миллиарду", "миллиардом"), 10**9),
 }
-_MULTIPLIER_ALONE = {"тысяча", "тысячу", "миллион", "миллиард"}
+_MULTIPLIER_ALONE = {"тысяча", "тысячу", "тысячей", "тысяче", "миллион", "миллиард"}
+# «тысячи» alone is "thousands" ("тысячи клиентов") but one thousand after these ("до тысячи рублей").
+_BEFORE_ONE_THOUSAND = {"до", "около", "от", "из", "свыше", "более", "менее", "больше", "меньше", "порядка"}
 _HALF = {"полтора", "полторы", "полутора"}  # one and a half, only before a multiplier
 
 # Ordinals: stem -> (value, the place it needs free). An ordinal ends the number it closes.
@@ -219,12 +221,14 @@ def _next_word(tokens: list[str], index: int) -> str:
 
 def _starts_group(num: _Num, tokens: list[str], index: int) -> bool:
     """Whether `num` (tokens[index]) may open a new number on its own."""
-    if num.kind in ("weak", "zero_slip"):
+    if num.kind == "zero_slip":
         return False
-    if num.kind == "half":
-        return _lower(_next_word(tokens, index)) in _MULTIPLIERS
+    if num.kind in ("half", "weak"):  # «полторы тысячи», «одну тысячу»
+        return _next_word(tokens, index) in _MULTIPLIERS
     if num.kind == "multiplier":
-        return _lower(tokens[index]) in _MULTIPLIER_ALONE
+        word = _lower(tokens[index])
+        before = _lower(tokens[index - 2]) if index >= 2 and tokens[index - 1].isspace() else ""
+        return word in _MULTIPLIER_ALONE or (word == "тысячи" and before in _BEFORE_ONE_THOUSAND)
     if num.kind == "ordinal":
         return _next_word(tokens, index) in _DATE_WORDS
     return True

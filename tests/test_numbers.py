@@ -57,6 +57,40 @@ def test_a_number_said_in_words_comes_back_as_that_number(n, bare_thousand):
     assert normalise_numbers(f"сумма {say(n, bare_thousand)} рублей") == f"сумма {n} рублей"
 
 
+_GENITIVE_UNITS = ["", "одного", "двух", "трёх", "четырёх", "пяти", "шести", "семи", "восьми", "девяти"]
+_GENITIVE_TENS = ["", "", "двадцати", "тридцати", "сорока", "пятидесяти", "шестидесяти", "семидесяти",
+                  "восьмидесяти", "девяноста"]  # fmt: skip
+_GENITIVE_HUNDREDS = ["", "ста", "двухсот", "трёхсот", "четырёхсот", "пятисот", "шестисот", "семисот",
+                      "восьмисот", "девятисот"]  # fmt: skip
+
+
+def _genitive_below_thousand(n: int, feminine: bool = False) -> list[str]:
+    words = [_GENITIVE_HUNDREDS[n // 100]] if n >= 100 else []
+    rest = n % 100
+    if 10 <= rest < 20:
+        return [*words, _TEENS[rest - 10][:-1] + "и"]
+    if rest >= 20:
+        words.append(_GENITIVE_TENS[rest // 10])
+    if rest % 10:
+        words.append("одной" if feminine and rest % 10 == 1 else _GENITIVE_UNITS[rest % 10])
+    return words
+
+
+def say_genitive(n: int) -> str:
+    """`n` (1..999999) in the genitive: "двенадцати тысяч трёхсот"."""
+    thousands, rest = divmod(n, 1000)
+    words = []
+    if thousands:
+        one = thousands % 10 == 1 and thousands % 100 != 11
+        words += [*_genitive_below_thousand(thousands, feminine=True), "тысячи" if one else "тысяч"]
+    return " ".join(words + _genitive_below_thousand(rest))
+
+
+@given(st.integers(1, 999_999))
+def test_a_number_in_the_genitive_comes_back_as_that_number(n):
+    assert normalise_numbers(f"скидка до {say_genitive(n)} рублей") == f"скидка до {n} рублей"
+
+
 @given(st.integers(1, 999_999))
 def test_digits_and_words_mixed_read_as_one_number(n):
     thousands, rest = divmod(n, 1000)
@@ -179,6 +213,8 @@ CASES = [
     ("Подождите одну минуту", "Подождите одну минуту"),
     ("В одном месте работает, в другом нет", "В одном месте работает, в другом нет"),
     ("У нас тысячи клиентов", "У нас тысячи клиентов"),
+    ("Штраф до тысячи рублей", "Штраф до 1000 рублей"),
+    ("Одну тысячу внесли наличными", "1000 внесли наличными"),
     ("Это заняло полтора часа", "Это заняло полтора часа"),
     ("Звоню за всю семью", "Звоню за всю семью"),
     ("в сотый раз звоню", "в сотый раз звоню"),
