@@ -5,12 +5,16 @@ compound numbers: "две тысячи двадцать шестой год" →
 "полторы тысячи" → "1500". Identifiers (incident numbers, INN, KPP, phones) are dictated digit by digit
 or in groups: "семьсот семьдесят, ноль, двенадцать" → "770012". A run of number words is read into
 compound numbers place by place (a word whose place is already taken starts the next group), and the
-groups of a run join into one digit string, which is how identifiers are dictated. A quantity (a number
-with тысяча/миллион) or an ordinal keeps its own digits and is never glued to its neighbours.
+groups of a run join into one digit string, which is how identifiers are dictated. A comma (a pause)
+or a hyphen ends a compound number ("семьсот, двенадцать" is two groups); a quantity (a number with
+тысяча/миллион) or an ordinal keeps its own digits and is never glued to its neighbours; two numbers
+joined by a hyphen are a range ("две-три минуты" → "2-3 минуты"). A lone ordinal is a number only in
+a date ("третьего марта" → "3 марта"), so "в первую очередь" stays as said.
 
-Recognition slips handled: Whisper's own digits ("6-6-5-8", "204 818") join the same way; «на» standing
-for «ноль» inside a dictated run of digit words ("два на четыре восемь один семь") is a zero, an ordinary
-«на» ("два на четыре метра") is left alone; spelled letter names «и эн эн», «ка пэ пэ» become ИНН, КПП.
+Recognition slips handled: Whisper's own digits ("6-6-5-8", "204 818", "2.4.8.1.7") join the same way;
+«на» standing for «ноль» inside a dictated run of digits ("два на четыре восемь один семь") is a zero, an
+ordinary «на» ("два на четыре метра") is left alone; spelled letter names «и эн эн», «ка пэ пэ» become
+ИНН, КПП. Digits that recognition dropped cannot be restored here.
 """
 
 from __future__ import annotations
