@@ -11,15 +11,60 @@ from contracts.pii import digit_runs, inn_is_valid, is_phone, luhn_is_valid
 __all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
 
 
+# A digit run followed by a unit is an amount, a duration or a count ("12000 рублей", "204 минуты"),
+# not an identifier.
+_UNIT_WORDS = frozenset({"раз", "шт", "лет", "день", "%", "₽"})
+_UNIT_STEMS = ("руб", "коп", "процент", "тыс", "млн", "млрд", "минут", "секунд", "час", "сут", "дн",
+               "недел", "месяц", "год", "штук", "человек")  # fmt: skip
+_NEXT_WORD = re.compile(r"\s*([^\s\d]+)")
+_PAUSE = re.compile(r"\s*[,.]\s*")  # a pause in dictation, or the end of one recognised utterance
+
+
+def _runs(text: str) -> list[tuple[str, int, int]]:
+    """Digit runs, with two runs split by a pause joined when together they are a valid INN: a dictated
+    INN cut where the speaker paused ("6658, 517818")."""
+    runs = digit_runs(text)
+    joined: list[tuple[str, int, int]] = []
+    index = 0
+    while index < len(runs):
+        digits, start, end = runs[index]
+        if index + 1 < len(runs):
+            after, after_start, after_end = runs[index + 1]
+            together = digits + after
+            if (
+                _PAUSE.fullmatch(text, end, after_start)
+                and len(together) in (10, 12)
+                and inn_is_valid(together)
+                and not inn_is_valid(digits)
+                and not inn_is_valid(after)
+            ):
+                joined.append((together, start, after_end))
+                index += 2
+                continue
+        joined.append((digits, start, end))
+        index += 1
+    return joined
+
+
+def _is_quantity(text: str, end: int) -> bool:
+    """Whether the digit run ending at `end` is followed by a unit of measure or money."""
+    found = _NEXT_WORD.match(text, end)
+    word = found.group(1).lower().strip(".,;:!?") if found else ""
+    return bool(word) and (word in _UNIT_WORDS or word.startswith(_UNIT_STEMS))
+
+
 def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[str, list[str]]:
     """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones (canonical, `contracts.phones`),
     Luhn-valid cards, incident numbers.
 
     Incident numbers are digit runs of `incident_digits` length that are not part of another identifier.
+    Amounts, durations and counts (a run followed by its unit: "12000 рублей") are no identifiers.
     """
     found: dict[str, list[str]] = {"inn": [], "kpp": [], "phone": [], "card": [], "incident": []}
     low, high = incident_digits
-    for digits, _, _ in digit_runs(text):
+    for digits, _, end in _runs(text):
+        if _is_quantity(text, end):
+            continue
         if luhn_is_valid(digits) and len(digits) >= 15:
             found["card"].append(digits)
         elif len(digits) in (10, 12) and inn_is_valid(digits):
