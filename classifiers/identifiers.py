@@ -5,6 +5,8 @@ All work on the number-normalised text (spoken digits already joined into digit 
 
 from __future__ import annotations
 
+import re
+
 from contracts.phones import canonical_phone
 from contracts.pii import digit_runs, inn_is_valid, is_phone, luhn_is_valid
 

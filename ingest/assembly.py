@@ -15,7 +15,7 @@ from pathlib import Path
 from contracts import CallRules
 from contracts.phones import normalise_phone
 from ingest.audio import AUDIO_EXTENSIONS
-from ingest.queue_log import agent_code
+from ingest.identities import OperatorIdentity, operator_identity
 from ingest.records import CallRecord, QueueLogEvent
 
 # Dialplan contexts through which calls come in from outside.
@@ -41,7 +41,7 @@ class AssembledCall:
     disposition: str | None = None
     queue: str | None = None
     recording_file: str | None = None  # the file name a record names, if any
-    operator: str | None = None  # the operator's code
+    operator: OperatorIdentity | None = None  # how the answering leg names the operator
 
 
 @dataclass
@@ -62,7 +62,7 @@ class QueueFindings:
     queue: str | None = None
     direction: str | None = None  # "inbound" once the call entered a queue
     wait_seconds: float | None = None
-    operator: str | None = None  # the agent who took the call
+    operator: OperatorIdentity | None = None  # the agent who took the call
     connected: bool = False
     abandoned: bool = False
     transfers: list[TransferEvent] = field(default_factory=list)
@@ -100,9 +100,10 @@ def leg_answered(leg: CallRecord) -> bool:
     return leg.answer is not None or (leg.billsec or 0) > 0
 
 
-def leg_operator(leg: CallRecord, direction: str) -> str | None:
+def leg_operator(leg: CallRecord, direction: str) -> OperatorIdentity | None:
     """The operator on an answered leg: the callee's channel, or the caller's on outbound calls."""
-    return agent_code(leg.channel if direction == "outbound" else leg.dstchannel)
+    channel = leg.channel if direction == "outbound" else leg.dstchannel
+    return operator_identity(channel, leg.source_file, leg.source_line)
 
 
 def named_recording(record: CallRecord) -> str | None:
@@ -128,8 +129,8 @@ def assemble_call(
     starts = [leg.start for leg in legs if leg.start]
     ends = [leg.end for leg in legs if leg.end]
     direction = infer_direction(first.src, first.dst, first.dcontext, hint.direction, rules)
-    operator = hint.operator or next(
-        (code for leg in answered if (code := leg_operator(leg, direction))), None
+    operator = operator_identity(hint.operator, hint.source_file, hint.source_line) or next(
+        (who for leg in answered if (who := leg_operator(leg, direction))), None
     )
     return AssembledCall(
         direction=direction,
@@ -168,8 +169,8 @@ def read_queue_events(events: Sequence[QueueLogEvent]) -> QueueFindings:
             found.direction = "inbound"
         elif event.event == "CONNECT":
             found.connected = True
-            if code := agent_code(event.agent):
-                found.operator = code
+            if who := operator_identity(event.agent, event.source_file, event.source_line):
+                found.operator = who
             # CONNECT|holdtime|bridged channel uniqueid|ringtime
             if data and data[0].isdigit():
                 found.wait_seconds = float(data[0])

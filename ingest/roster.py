@@ -1,25 +1,50 @@
-"""The operator roster: operator code (PBX extension / agent), name and team, from a CSV export."""
+"""The operator roster: code, name, team and every identity by which records name an operator.
+
+An operator is one person with several names: the extension(s) in the call records, the agent name in
+queue_log (`Agent/101`, `PJSIP/a.petrova`, a free name), a PJSIP channel, the helpdesk login (`a.petrova`).
+The roster says which of them belong together; a cell may hold several values separated by `;` or `,`.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.identities import identity_candidates
 from ingest.tabular import clean, iter_csv_rows
 
-# Accepted headers, English and Russian.
+# Accepted headers, English and Russian (compared case-blind, `_` and `-` read as spaces).
 COLUMNS = {
-    "code": ("code", "operator", "agent", "extension", "код", "оператор", "добавочный"),
-    "name": ("name", "full_name", "имя", "фио"),
+    "code": ("code", "operator", "operator code", "agent", "extension", "код", "оператор", "добавочный"),
+    "name": ("name", "full name", "имя", "фио"),
     "team": ("team", "group", "команда", "группа", "отдел"),
-}
+    "extensions": (
+        "extensions", "extension", "ext", "exten", "добавочные", "добавочный", "внутренний номер",
+        "внутренний",
+    ),
+    "agents": ("agents", "agent", "queue agent", "queue agents", "агент", "агенты", "агент очереди"),
+    "channels": ("channels", "channel", "pjsip", "sip", "канал", "каналы"),
+    "logins": (
+        "logins", "login", "helpdesk login", "username", "user", "логин", "логины", "учётная запись",
+        "учетная запись", "пользователь",
+    ),
+}  # fmt: skip
+# Identity columns: roster key -> the identity's kind.
+IDENTITY_KINDS = {"extensions": "extension", "agents": "agent", "channels": "channel", "logins": "login"}
+_SPLIT = re.compile(r"[;,]")
 
 
 @dataclass
 class RosterEntry:
+    """One operator of the roster. `identities` are (kind, value): extension, agent, channel or login."""
+
     code: str
     name: str | None
     team: str | None
+    identities: list[tuple[str, str]] = field(default_factory=list)
+    source: str | None = None
+    line: int | None = None
 
 
 @dataclass
@@ -34,8 +59,29 @@ def _cell(cells: list[str], index: int) -> str | None:
     return clean(cells[index]) if 0 <= index < len(cells) else None
 
 
+def _header_key(name: str) -> str:
+    return " ".join(re.sub(r"[_\-]", " ", name.strip().lower()).split())
+
+
+def split_values(cell: str | None) -> list[str]:
+    """The values of a multi-valued cell (`3105; 3106`, `a.petrova, anna`), in order, each once."""
+    values = [v.strip() for v in _SPLIT.split(cell or "")]
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def identity_value(kind: str, value: str) -> str:
+    """An identity as records will name it: a channel or agent interface without a per-call suffix."""
+    if kind in ("agent", "channel") and "/" in value:
+        return identity_candidates(value)[0] or value
+    return value
+
+
 def read_roster(path: Path) -> Roster:
-    """Read `code,name,team` rows (header required; any column order; `,` or `;`)."""
+    """Read roster rows (header required; any column order; `,` or `;` between columns).
+
+    Columns: code (required), name, team, and optional identity columns: extension(s), queue_log agent
+    name(s), channel(s), helpdesk login(s).
+    """
     roster = Roster()
     delimiter = ";" if ";" in Path(path).read_text(encoding="utf-8-sig").splitlines()[0] else ","
     positions: dict[str, int] = {}
@@ -44,7 +90,7 @@ def read_roster(path: Path) -> Roster:
             roster.problems.append(f"{path}:{line}: {error}")
             continue
         if not positions:
-            header = [c.strip().lower() for c in cells]
+            header = [_header_key(c) for c in cells]
             positions = {
                 key: next((header.index(n) for n in names if n in header), -1)
                 for key, names in COLUMNS.items()
@@ -57,5 +103,11 @@ def read_roster(path: Path) -> Roster:
         if code is None:
             roster.problems.append(f"{path}:{line}: no operator code")
             continue
-        roster.entries.append(RosterEntry(code, name, team))
+        identities = [
+            (kind, identity_value(kind, value))
+            for key, kind in IDENTITY_KINDS.items()
+            if positions[key] >= 0 and positions[key] != positions["code"]
+            for value in split_values(_cell(cells, positions[key]))
+        ]
+        roster.entries.append(RosterEntry(code, name, team, identities, str(path), line))
     return roster

@@ -113,11 +113,28 @@ def _import(
         with engine.begin() as conn:
             call_records.record_problems(conn, kind, [problem])
         return None
-    summary.problems.extend(result.problems)
     with engine.begin() as conn:
         counts = register(conn, result.rows)
-        call_records.record_problems(conn, kind, result.problems)
+        problems = result.problems + unknown_operator_problems(counts.unknown_operators, kind)
+        call_records.record_problems(conn, kind, problems)
+    summary.problems.extend(problems)
     return counts
+
+
+def unknown_operator_problems(
+    unknown: Iterable[tuple[str, str | None, int | None]], kind: str
+) -> list[RowProblem]:
+    """One problem per operator name that no roster identity matches, at its first row in each file."""
+    rows: dict[tuple[str, str], list[int | None]] = {}
+    for name, source, line in unknown:
+        rows.setdefault((name, source or kind), []).append(line)
+    problems = []
+    for (name, source), lines in rows.items():
+        more = f" (and {len(lines) - 1} more row(s))" if len(lines) > 1 else ""
+        problems.append(
+            RowProblem(source, lines[0], "unknown_operator", f"unknown operator identity '{name}'{more}")
+        )
+    return problems
 
 
 def _parallel_map(func, items: list, pool: ProcessPoolExecutor | None, workers: int) -> Iterator:
@@ -141,18 +158,19 @@ def register_call_records(
             call_id: assemble_call([CallRecord(**leg) for leg in call_legs], changed[call_id], rules)
             for call_id, call_legs in legs.items()
         }
-        call_records.save_calls(conn, assembled)
+        counts.unknown_operators.extend(call_records.save_calls(conn, assembled))
     return counts
 
 
-def apply_queue_events(conn: Connection) -> int:
-    """Read every call's queue events again and keep what they say (queue, operator, wait, transfers)."""
+def apply_queue_events(conn: Connection) -> list[RowProblem]:
+    """Read every call's queue events again and keep what they say (queue, operator, wait, transfers);
+    returns the agents no roster identity matches."""
     findings = {
         call_id: read_queue_events([QueueLogEvent(**event) for event in events])
         for call_id, events in call_records.queue_events_by_call(conn).items()
     }
-    call_records.save_queue_findings(conn, findings)
-    return len(findings)
+    unknown = call_records.save_queue_findings(conn, findings)
+    return unknown_operator_problems(unknown, "queue_log")
 
 
 def attach_recordings(conn: Connection, options: ValidationOptions | None = None) -> list[RowProblem]:
@@ -323,7 +341,9 @@ def ingest(
         summary.problems.extend(late)
         summary.conflicts = sum(p.code == "conflict" for p in late)
         summary.rejected_after_matching = len(late) - summary.conflicts
-        apply_queue_events(conn)
+        unknown_agents = apply_queue_events(conn)
+        call_records.record_problems(conn, "queue_log", unknown_agents)
+        summary.problems.extend(unknown_agents)
         call_records.link_helpdesk_incidents(conn)
         call_records.link_call_clients(conn)
         audit(

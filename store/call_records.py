@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.phones import canonical_phone
+from store.operators import Resolution, resolve_operators
 from store.schema import (
     Call,
     CallIncidentLink,
@@ -29,7 +30,6 @@ from store.schema import (
     Incident,
     IngestIssue,
     Job,
-    Operator,
     QueueEvent,
     Recording,
     RecordingPath,
@@ -55,6 +55,16 @@ class RegisterCounts:
     unchanged: int = 0
     problems: int = 0
     details: dict[str, int] = field(default_factory=dict)
+    # Operator names no roster identity matches: (name, source file, line).
+    unknown_operators: list[tuple[str, str | None, int | None]] = field(default_factory=list)
+
+
+def _unknown(
+    ref: Any, source: str | None = None, line: int | None = None
+) -> tuple[str, str | None, int | None]:
+    """An unknown operator reference as (name, source file, line) for the import's report."""
+    name = getattr(ref, "value", ref)
+    return name, getattr(ref, "source", None) or source, getattr(ref, "line", None) or line
 
 
 # ---------------------------------------------------------------- problems
@@ -80,14 +90,9 @@ def record_problems(conn: Connection, kind: str, problems: Iterable[Any]) -> int
 # ---------------------------------------------------------------- operators and clients
 
 
-def operator_ids(conn: Connection, codes: Iterable[str | None]) -> dict[str, int]:
-    """Ids for operator codes, creating operators seen for the first time."""
-    wanted = sorted({c for c in codes if c})
-    if not wanted:
-        return {}
-    insert_ignore(conn, Operator.__table__, [{"code": c} for c in wanted], ["code"])
-    rows = conn.execute(select(Operator.code, Operator.id).where(Operator.code.in_(wanted)))
-    return dict(rows.all())
+def operator_ids(conn: Connection, refs: Iterable[Any]) -> Resolution:
+    """Operator ids for the names records give (see `store.operators.resolve_operators` for the rule)."""
+    return resolve_operators(conn, refs)
 
 
 def _known_phones(numbers: Iterable[str]) -> list[str]:
@@ -353,11 +358,13 @@ def call_legs(conn: Connection, call_ids: Sequence[int]) -> dict[int, list[dict]
     return dict(legs)
 
 
-def save_calls(conn: Connection, calls: Mapping[int, Any]) -> None:
-    """Write assembled calls (`ingest.assembly.AssembledCall`, by call id) onto their rows."""
+def save_calls(conn: Connection, calls: Mapping[int, Any]) -> list[tuple[str, str | None, int | None]]:
+    """Write assembled calls (`ingest.assembly.AssembledCall`, by call id) onto their rows; returns the
+    operator names no roster identity matches."""
     if not calls:
-        return
-    operators = operator_ids(conn, [call.operator for call in calls.values()])
+        return []
+    resolved = operator_ids(conn, [call.operator for call in calls.values()])
+    operators = resolved.ids
     now = utcnow()
     conn.execute(
         update(Call.__table__).where(Call.__table__.c.id == bindparam("call_id")),
@@ -371,6 +378,7 @@ def save_calls(conn: Connection, calls: Mapping[int, Any]) -> None:
             for call_id, call in calls.items()
         ],
     )
+    return [_unknown(ref) for ref in resolved.unknown]
 
 
 # ---------------------------------------------------------------- queue_log
@@ -427,15 +435,21 @@ def queue_events_by_call(conn: Connection) -> dict[int, list[dict]]:
     return dict(events)
 
 
-def save_queue_findings(conn: Connection, findings: Mapping[int, Any]) -> None:
+def save_queue_findings(
+    conn: Connection, findings: Mapping[int, Any]
+) -> list[tuple[str, str | None, int | None]]:
     """Apply what queue events say (`ingest.assembly.QueueFindings`, by call id) to the calls: queue,
-    direction, wait, operator and abandon where they say something, and the transfers they logged."""
-    ids = operator_ids(conn, [f.operator for f in findings.values()])
+    direction, wait, operator and abandon where they say something, and the transfers they logged.
+
+    Returns the agent names no roster identity matches (the call keeps the operator its call record gave).
+    """
+    resolved = operator_ids(conn, [f.operator for f in findings.values()])
+    ids = resolved.ids
     transfers = []
     for call_id, found in findings.items():
         values = {k: getattr(found, k) for k in ("queue", "direction", "wait_seconds", "disposition")}
         values = {k: v for k, v in values.items() if v is not None}
-        if found.operator:
+        if found.operator in ids:
             values["operator_id"] = ids[found.operator]
         if values:
             conn.execute(update(Call).where(Call.id == call_id).values(**values))
@@ -445,6 +459,7 @@ def save_queue_findings(conn: Connection, findings: Mapping[int, Any]) -> None:
             for t in found.transfers
         )  # fmt: skip
     insert_ignore(conn, Transfer.__table__, transfers, ["fingerprint"])
+    return [_unknown(ref) for ref in resolved.unknown]
 
 
 # ---------------------------------------------------------------- incidents
@@ -454,14 +469,20 @@ def register_incidents(conn: Connection, incidents: Sequence[Any]) -> RegisterCo
     """Insert new incidents (`ingest.IncidentRecord`) and update changed ones (helpdesk exports are
     snapshots of a living system)."""
     counts = RegisterCounts()
-    ids = operator_ids(conn, [i.operator for i in incidents])
+    resolved = operator_ids(conn, [i.operator for i in incidents])
+    ids = resolved.ids
+    unknown = set(resolved.unknown)
     for incident in incidents:
+        if incident.operator in unknown:
+            counts.unknown_operators.append(
+                _unknown(incident.operator, incident.source_file, incident.source_line)
+            )
         values = {
             "created_at": incident.created_at,
             "inn": incident.inn,
             "kpp": incident.kpp,
             "knowledge_article": incident.knowledge_article,
-            "operator_id": ids.get(incident.operator) if incident.operator else None,
+            "operator_id": ids.get(incident.operator),
             "status": incident.status,
             "summary": incident.summary,
             "client_name": incident.client_name,

@@ -51,6 +51,20 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
 
 
+class OperatorIdentity(Base):
+    """A name by which records know an operator: roster code, extension, queue agent, channel, helpdesk login.
+
+    `key` is the name case-folded; one name belongs to one operator.
+    """
+
+    __tablename__ = "operator_identities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # code | extension | agent | channel | login
+    value: Mapped[str] = mapped_column(String(256))
+    key: Mapped[str] = mapped_column(String(256), unique=True)
+
+
 class Client(Base):
     """A caller's organisation or person: INN/KPP here, its phones and contract or account numbers in
     `client_identifiers` (a client has many)."""

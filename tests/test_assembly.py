@@ -68,7 +68,7 @@ def test_a_transferred_call_is_assembled_from_all_its_legs():
     ]  # fmt: skip
     call = assemble_call(legs)
     assert call.direction == "inbound" and call.answered
-    assert call.operator == "101"  # the first answered leg's callee
+    assert call.operator.candidates == ("SIP/101", "101")  # the first answered leg's callee
     assert (call.caller_number, call.callee_number, call.linkedid) == ("79161234567", "8800", "1772442000.1")
     assert call.start_at == T0 and call.end_at == T0 + timedelta(seconds=130)
     assert call.answer_at == T0 + timedelta(seconds=4)
@@ -83,15 +83,15 @@ def test_answered_unanswered_and_the_operator_of_outbound_calls():
     assert unanswered.operator is None and unanswered.answer_at is None and unanswered.billsec == 0
     # Talk time alone (no answer time in the record) counts as answered.
     talked = assemble_call([leg(src="79161234567", dst="8800", billsec=12, dstchannel="SIP/105-00000021")])
-    assert talked.answered and talked.disposition == "ANSWERED" and talked.operator == "105"
+    assert talked.answered and talked.disposition == "ANSWERED" and talked.operator.code == "105"
     outbound = leg(src="101", dst="79161234567", channel="PJSIP/101-0000000a", dstchannel="SIP/trunk-1",
                    answer=3, billsec=40)  # fmt: skip
-    assert assemble_call([outbound]).operator == "101"
+    assert assemble_call([outbound]).operator.code == "101"
     # A mapped operator column wins over channels; mapped queue and recording come from the new leg.
     mapped = leg(src="79160001122", operator="ivanova", queue="sales", recording="/rec/call-0001.MP3",
                  answer=2, billsec=30, dstchannel="SIP/101-1")  # fmt: skip
     call = assemble_call([mapped])
-    assert (call.operator, call.queue, call.recording_file) == ("ivanova", "sales", "call-0001.MP3")
+    assert (call.operator.code, call.queue, call.recording_file) == ("ivanova", "sales", "call-0001.MP3")
 
 
 def test_the_recording_a_record_names():
@@ -111,10 +111,10 @@ def test_queue_events_give_queue_operator_wait_and_transfers():
             event("BLINDTRANSFER", "2050", "from-internal", "7", "60", "1", agent="SIP/101", at=67),
         ]
     )
-    assert (found.queue, found.direction, found.operator, found.wait_seconds) == (
+    assert (found.queue, found.direction, found.operator.candidates, found.wait_seconds) == (
         "support",
         "inbound",
-        "101",
+        ("SIP/101", "101"),
         7,
     )
     assert found.connected and found.disposition is None

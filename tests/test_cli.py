@@ -154,3 +154,26 @@ def test_the_operator_roster_gives_names_and_teams_and_reports_bad_rows(tmp_path
     (tmp_path / "bad.csv").write_text("name,team\nАнна,X\n", encoding="utf-8")
     bad = callqa("operators", "import", str(tmp_path / "bad.csv"), cwd=tmp_path)
     assert bad.returncode == 2 and "no operator code column" in bad.stdout + bad.stderr
+
+
+def test_the_roster_import_reports_identities_another_operator_has(tmp_path):
+    from store import open_store
+    from store.operators import operator_identities
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "code,name,extension,agent,login\n"
+        "A-17,Анна Петрова,3105;3106,PJSIP/a.petrova,a.petrova\n"
+        "A-18,Иван Орлов,3106,Agent/3107,i.orlov\n",
+        encoding="utf-8",
+    )
+    done = callqa("operators", "import", str(roster), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 operator(s) imported, 0 row(s) skipped; 8 identities, 1 refused" in done.stdout
+    assert "roster.csv:3: extension '3106' of operator A-18 already belongs to operator A-17" in done.stderr
+    with open_store(f"sqlite:///{tmp_path / 'callqa.db'}").connect() as conn:
+        assert operator_identities(conn)["A-18"] == [
+            ("code", "A-18"),
+            ("agent", "Agent/3107"),
+            ("login", "i.orlov"),
+        ]

@@ -267,10 +267,15 @@ def operators_enrol(
 @operators_app.command("import")
 def operators_import(
     roster: Annotated[
-        Path, typer.Argument(help="CSV with operator code, name and team columns (header row).")
+        Path,
+        typer.Argument(
+            help="CSV with operator code, name, team and optional extension(s), queue agent(s), channel(s) "
+            "and helpdesk login(s) columns (header row; several values per cell separated by ';' or ',')."
+        ),
     ],
 ) -> None:
-    """Import the operator roster: names and teams for scorecards and team leads."""
+    """Import the operator roster: names and teams for scorecards and team leads, and every identity by which
+    call records, queue_log and the helpdesk name an operator."""
     from ingest.errors import InputFileError
     from ingest.roster import read_roster
     from store.audit import current_actor
@@ -284,8 +289,13 @@ def operators_import(
     for problem in result.problems:
         ctx.console.print(f"[yellow]{problem}[/yellow]")
     with ctx.engine().begin() as conn:
-        applied = save_roster(conn, result.entries, current_actor())
-    ctx.out.print(f"roster: {applied} operator(s) imported, {len(result.problems)} row(s) skipped")
+        outcome = save_roster(conn, result.entries, current_actor())
+    for conflict in outcome.conflicts:
+        ctx.console.print(f"[yellow]{conflict}[/yellow]")
+    ctx.out.print(
+        f"roster: {outcome.applied} operator(s) imported, {len(result.problems)} row(s) skipped; "
+        f"{outcome.identities} identities, {len(outcome.conflicts)} refused as another operator's"
+    )
 
 
 @db_app.command("upgrade")
