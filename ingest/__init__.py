@@ -6,6 +6,7 @@ Pure functions and dataclasses; storing what they return is the pipeline's job.
 from ingest.assembly import AssembledCall, QueueFindings, TransferEvent, assemble_call, read_queue_events
 from ingest.audio import AUDIO_EXTENSIONS, AudioInfo, decode_audio, inspect_audio
 from ingest.cdr import read_master_csv
+from ingest.copies import CopyOptions, RecordingCopy, best_copy, copy_rank
 from ingest.encode import CODECS, write_audio
 from ingest.errors import IngestError, InputFileError
 from ingest.examine import FileIdentity, RecordingFacts, examine_recording, find_recordings, identify
@@ -31,6 +32,7 @@ __all__ = [
     "AudioInfo",
     "CallRecord",
     "ColumnMapping",
+    "CopyOptions",
     "FileIdentity",
     "ImportResult",
     "IncidentRecord",
@@ -39,6 +41,7 @@ __all__ = [
     "MatchVerdict",
     "QueueFindings",
     "QueueLogEvent",
+    "RecordingCopy",
     "RecordingFacts",
     "RecordingName",
     "Rejection",
@@ -47,7 +50,9 @@ __all__ = [
     "ValidationOptions",
     "agent_code",
     "assemble_call",
+    "best_copy",
     "check_against_call_record",
+    "copy_rank",
     "decode_audio",
     "examine_recording",
     "find_recordings",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.audio import AudioInfo
+from ingest.copies import CopyOptions, RecordingCopy, best_copy, difference
 
 
 @dataclass
@@ -85,11 +86,16 @@ def check_against_call_record(
 
 @dataclass
 class MatchVerdict:
-    """What becomes of a recording once matched to its call: rejected, or a conflict with another file."""
+    """What becomes of a recording once matched to its call.
 
-    status: str  # rejected | conflict
+    `status` is the new file's: rejected, conflict, alternative (a worse copy of the call's recording), or
+    accepted with `replaces` set (a better copy: the call's recording so far becomes its alternative).
+    """
+
+    status: str  # rejected | conflict | alternative | accepted
     code: str
     message: str
+    replaces: bool = False
 
 
 def judge_match(
@@ -99,22 +105,44 @@ def judge_match(
     uniqueid: str,
     holder_path: str | None,
     options: ValidationOptions | None = None,
+    *,
+    copy: RecordingCopy | None = None,
+    holder: RecordingCopy | None = None,
+    copy_options: CopyOptions | None = None,
 ) -> MatchVerdict | None:
-    """A recording matched to a call: None to attach it as it is, or why it cannot be the call's recording.
+    """A recording matched to a call: None to attach it as it is, or what else it is for the call.
 
-    Only an accepted file is judged. A second file for a call that already has an accepted recording is a
-    conflict; a file whose length disagrees with the call's talk time is rejected (`duration_mismatch`).
+    Only an accepted file is judged. A second file for a call that already has an accepted recording
+    (`holder_path`) is a copy when both files' facts (`copy`, `holder`) agree in length and parties
+    (`ingest.copies.difference`): the better copy (`ingest.copies.best_copy`) is the call's recording and
+    the other its alternative. A file that differs, or one whose facts are unknown, is a conflict. A file
+    whose length disagrees with the call's talk time is rejected (`duration_mismatch`).
     """
     if status != "accepted":
         return None
     if holder_path is not None:
-        return MatchVerdict(
-            "conflict",
-            "conflict",
-            f"call {uniqueid} already has recording {holder_path}; this different file was not used "
-            f"(remove one of them and ingest again)",
-        )
+        why = difference(copy, holder, copy_options) if copy and holder else "nothing to compare"
+        if why:
+            return MatchVerdict(
+                "conflict",
+                "conflict",
+                f"call {uniqueid} already has recording {holder_path}; this different file ({why}) was "
+                f"not used (remove one of them and ingest again)",
+            )
+        if best_copy([holder, copy]) == 0:
+            return MatchVerdict(
+                "alternative",
+                "alternative",
+                f"a copy of call {uniqueid}; {holder_path} is the better copy and is transcribed",
+            )
     mismatch = check_against_call_record(decoded_duration or 0.0, billsec, options)
     if mismatch:
         return MatchVerdict("rejected", mismatch.code, mismatch.message)
+    if holder_path is not None:
+        return MatchVerdict(
+            "accepted",
+            "better_copy",
+            f"a better copy of call {uniqueid} than {holder_path}, which becomes its alternative",
+            replaces=True,
+        )
     return None

@@ -23,6 +23,7 @@ from ingest import (
     ImportResult,
     InputFileError,
     QueueLogEvent,
+    RecordingCopy,
     RecordingFacts,
     RowProblem,
     ValidationOptions,
@@ -59,6 +60,8 @@ class IngestSummary:
     accepted: int = 0
     rejected: int = 0
     conflicts: int = 0
+    # Copies of a call's recording kept beside the better one (or set aside when a better one came).
+    alternatives: int = 0
     rejected_after_matching: int = 0
     recordings_unchanged: int = 0
     records_unchanged: int = 0
@@ -177,19 +180,48 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
     """Link recordings that have no call yet to their call, judging each against its call record.
 
     A recording whose length disagrees with the call's talk time is rejected (`duration_mismatch`);
-    a second file for a call that already has an accepted recording becomes a `conflict`; a new file
-    for a call whose only recording was rejected takes its place.
+    a copy of the call's recording (same length and parties) is an `alternative`, and when it is the
+    better copy it takes over as the call's recording (the other becomes the alternative and its work
+    is retired); a different second file becomes a `conflict`; a new file for a call whose only
+    recording was rejected takes its place. Alternatives are returned with code `alternative`.
     """
     problems: list[RowProblem] = []
     for match in call_records.unattached_recordings(conn):
-        holder = (
-            call_records.accepted_recording_path(conn, match.call_id) if match.status == "accepted" else None
+        holder = call_records.accepted_recording(conn, match.call_id) if match.status == "accepted" else None
+        copy = RecordingCopy(
+            match.path, match.channels, match.sample_rate, match.codec, match.decoded_duration
+        )
+        holder_copy = (
+            RecordingCopy(
+                holder["path"],
+                holder["channels"],
+                holder["sample_rate"],
+                holder["codec"],
+                holder["decoded_duration"],
+            )
+            if holder
+            else None
         )
         verdict = judge_match(
-            match.status, match.decoded_duration, match.billsec, match.uniqueid, holder, options
+            match.status,
+            match.decoded_duration,
+            match.billsec,
+            match.uniqueid,
+            holder["path"] if holder else None,
+            options,
+            copy=copy,
+            holder=holder_copy,
         )
         if verdict is None:
             call_records.attach_recording(conn, match.recording_id, match.call_id)
+            continue
+        if verdict.replaces:
+            # The worse copy steps aside first: a call has one accepted recording at a time.
+            reason = f"a copy of call {match.uniqueid}; {match.path} is the better copy and is transcribed"
+            call_records.make_alternative(conn, holder["id"], reason)
+            call_records.attach_recording(conn, match.recording_id, match.call_id)
+            logger.info("%s replaces %s as call %s's recording", match.path, holder["path"], match.uniqueid)
+            problems.append(RowProblem(holder["path"], None, "alternative", reason))
             continue
         call_records.attach_recording(
             conn, match.recording_id, match.call_id, verdict.status, verdict.code, verdict.message
@@ -337,7 +369,10 @@ def ingest(
             )
     with engine.begin() as conn:
         # Matching runs over everything stored, so records and recordings may arrive in any order.
-        late = attach_recordings(conn, options)
+        matched = attach_recordings(conn, options)
+        # Copies of a call's recording are listed, not problems.
+        late = [p for p in matched if p.code != "alternative"]
+        summary.alternatives = len(matched) - len(late)
         summary.problems.extend(late)
         summary.conflicts = sum(p.code == "conflict" for p in late)
         summary.rejected_after_matching = len(late) - summary.conflicts

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 from contracts.scorecard import agreement
 from contracts.text import token_spans
 from store.audit import audit
+from store.call_records import recording_alternatives
 from store.clients import client_calls, client_card, client_incidents, find_clients, identifier_kinds
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
 from store.outcomes import call_scorecard, refresh_scorecard
@@ -183,6 +184,17 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
     ).scalar()
+    # Other copies of the call's recording (e.g. a mono MP3 beside the stereo WAV transcribed).
+    detail["alternatives"] = [
+        {
+            "path": viewer.masked(row["path"]),
+            "channels": row["channels"],
+            "sample_rate": row["sample_rate"],
+            "codec": row["codec"],
+            "reason": viewer.masked(row["reason"]),
+        }
+        for row in recording_alternatives(conn, [call_id])
+    ]
     detail["evaluations"] = [
         {**r, "reason": viewer.masked(r["reason"])}
         for r in conn.execute(

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.phones import canonical_phone
 from store.operators import Resolution, resolve_operators
+from store.queue import retire_work
 from store.schema import (
     Call,
     CallIncidentLink,
@@ -29,7 +30,6 @@ from store.schema import (
     ClientIdentifier,
     Incident,
     IngestIssue,
-    Job,
     QueueEvent,
     Recording,
     RecordingPath,
@@ -222,6 +222,9 @@ class RecordingMatch:
     call_id: int
     uniqueid: str
     billsec: float | None
+    channels: int | None = None
+    sample_rate: int | None = None
+    codec: str | None = None
 
 
 def unattached_recordings(conn: Connection) -> list[RecordingMatch]:
@@ -236,6 +239,9 @@ def unattached_recordings(conn: Connection) -> list[RecordingMatch]:
             Call.id,
             Call.uniqueid,
             Call.billsec,
+            Recording.channels,
+            Recording.sample_rate,
+            Recording.codec,
         )
         .join(
             Call,
@@ -261,6 +267,23 @@ def accepted_recording_path(conn: Connection, call_id: int) -> str | None:
     ).scalar()
 
 
+def accepted_recording(conn: Connection, call_id: int) -> dict | None:
+    """The call's accepted recording (id, path, channels, sample_rate, codec, decoded_duration), if any."""
+    row = conn.execute(
+        select(
+            Recording.id,
+            Recording.path,
+            Recording.channels,
+            Recording.sample_rate,
+            Recording.codec,
+            Recording.decoded_duration,
+        )
+        .where(Recording.call_id == call_id, Recording.status == "accepted")
+        .limit(1)
+    ).first()
+    return dict(row._mapping) if row else None
+
+
 def attach_recording(
     conn: Connection,
     recording_id: int,
@@ -269,13 +292,47 @@ def attach_recording(
     code: str | None = None,
     reason: str | None = None,
 ) -> None:
-    """Link a recording to its call; with a `status` (rejected, conflict), record that verdict too."""
+    """Link a recording to its call; with a `status` (rejected, conflict, alternative), record that verdict
+    too, and take back the work queued or done for the file (it is not the call's recording)."""
     values: dict = {"call_id": call_id}
-    if status:
+    if status and status != "accepted":
         values.update(status=status, reject_code=code, reject_reason=reason)
-        # Work queued before the call record arrived must not go on for a file now rejected.
-        conn.execute(delete(Job).where(Job.recording_id == recording_id, Job.state == "pending"))
+        # Work queued before the call record arrived must not go on for a file that is not used.
+        retire_work(conn, recording_id)
     conn.execute(update(Recording).where(Recording.id == recording_id).values(**values))
+
+
+def make_alternative(conn: Connection, recording_id: int, reason: str) -> None:
+    """A call's recording steps aside for a better copy: it stays listed as `alternative`, and its
+    pending and done work is retired so that the call is processed and counted once, from the better copy."""
+    conn.execute(
+        update(Recording)
+        .where(Recording.id == recording_id)
+        .values(status="alternative", reject_code="alternative", reject_reason=reason)
+    )
+    retire_work(conn, recording_id)
+
+
+def recording_alternatives(conn: Connection, call_ids: Sequence[int] | None = None) -> list[dict]:
+    """Recordings kept as alternatives (call_id, uniqueid, path, format, reason), by call then path;
+    all of them, or those of `call_ids`."""
+    query = (
+        select(
+            Recording.call_id,
+            Call.uniqueid,
+            Recording.path,
+            Recording.channels,
+            Recording.sample_rate,
+            Recording.codec,
+            Recording.reject_reason.label("reason"),
+        )
+        .join(Call, Call.id == Recording.call_id)
+        .where(Recording.status == "alternative")
+        .order_by(Recording.call_id, Recording.path)
+    )
+    if call_ids is not None:
+        query = query.where(Recording.call_id.in_(list(call_ids)))
+    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 # ---------------------------------------------------------------- call records

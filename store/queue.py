@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from store.schema import Job, Recording, SiteStageRun
+from store.schema import Job, Recording, SiteStageRun, StageResult, Utterance
 from store.sql import utcnow
 
 logger = logging.getLogger("callqa.store")
@@ -359,6 +359,19 @@ class SiteRun:
     finished_at: object | None = None
     duration_seconds: float | None = None
     last_error: str | None = None
+
+
+def retire_work(conn: Connection, recording_id: int) -> int:
+    """Take back everything the pipeline queued or made for a recording that is no longer a call's
+    recording (a worse copy, a rejected file): its jobs in any state, stage results and transcript.
+
+    A worker still running one of its jobs loses the lease and its result is dropped (`complete`), so
+    nothing of the retired file is counted next to the call's recording. Returns the jobs removed.
+    """
+    removed = conn.execute(delete(Job).where(Job.recording_id == recording_id)).rowcount
+    conn.execute(delete(StageResult).where(StageResult.recording_id == recording_id))
+    conn.execute(delete(Utterance).where(Utterance.recording_id == recording_id))
+    return removed
 
 
 def site_runs(conn: Connection) -> dict[str, SiteRun]:

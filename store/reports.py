@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
+from store.call_records import recording_alternatives
 from store.queue import site_runs
 from store.schema import Call, IngestIssue, Job, Recording
 
@@ -31,6 +32,8 @@ class StatusReport:
     recordings_without_call: int = 0
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Copies of a call's recording kept beside the one transcribed: not problems, but listed.
+    alternatives: list[dict] = field(default_factory=list)
 
 
 def status_report(conn: Connection) -> StatusReport:
@@ -57,10 +60,11 @@ def status_report(conn: Connection) -> StatusReport:
         report.jobs.setdefault(stage, {})[state] = count
     for path, code, reason in conn.execute(
         select(Recording.path, Recording.reject_code, Recording.reject_reason)
-        .where(Recording.status != "accepted")
+        .where(Recording.status.not_in(("accepted", "alternative")))
         .order_by(Recording.path)
     ):
         report.problems.append(Problem("recording", path, None, code or "rejected", reason or ""))
+    report.alternatives = recording_alternatives(conn)
     for kind, source, line, code, message in conn.execute(
         select(IngestIssue.kind, IngestIssue.source, IngestIssue.line, IngestIssue.code, IngestIssue.message)
         .where(IngestIssue.kind != "recording")

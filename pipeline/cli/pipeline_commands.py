@@ -79,6 +79,11 @@ def ingest(
         f"{summary.same_content_other_name} same content under another name, "
         f"{summary.recordings_unchanged} already known"
     )
+    if summary.alternatives:
+        ctx.out.print(
+            f"{summary.alternatives} copy(ies) of a call's recording kept as alternative(s) "
+            f"(the best copy is transcribed)"
+        )
     if summary.conflicts or summary.rejected_after_matching:
         ctx.out.print(
             f"after matching to call records: {summary.conflicts} conflicting file(s), "
@@ -191,6 +196,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     for stage, counts in report.jobs.items():
         table.add_row(stage, *(str(counts.get(s, 0)) for s in ("pending", "running", "done", "failed")))
     ctx.out.print(table)
+    if report.alternatives:
+        ctx.out.print(f"alternative copies ({len(report.alternatives)}), not transcribed:")
+        for a in report.alternatives:
+            ctx.out.print(f"  call {a['uniqueid']}: {a['path']}  [dim]({a['reason']})[/dim]")
     if report.problems:
         ctx.out.print(f"problems ({len(report.problems)}):")
         for p in report.problems:
