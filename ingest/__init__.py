@@ -6,7 +6,14 @@ Pure functions and dataclasses; storing what they return is the pipeline's job.
 from ingest.assembly import AssembledCall, QueueFindings, TransferEvent, assemble_call, read_queue_events
 from ingest.audio import AUDIO_EXTENSIONS, AudioInfo, decode_audio, inspect_audio
 from ingest.cdr import read_master_csv
-from ingest.copies import CopyOptions, RecordingCopy, best_copy, copy_rank
+from ingest.copies import (
+    CopyOptions,
+    RecordingCopy,
+    best_copy,
+    content_envelope,
+    content_similarity,
+    copy_rank,
+)
 from ingest.encode import CODECS, write_audio
 from ingest.errors import IngestError, InputFileError
 from ingest.examine import FileIdentity, RecordingFacts, examine_recording, find_recordings, identify
@@ -52,6 +59,8 @@ __all__ = [
     "assemble_call",
     "best_copy",
     "check_against_call_record",
+    "content_envelope",
+    "content_similarity",
     "copy_rank",
     "decode_audio",
     "examine_recording",

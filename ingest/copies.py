@@ -14,10 +14,17 @@ The order of copies, best first (`copy_rank`):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from ingest.audio import decode_audio
+from ingest.errors import IngestError
 from ingest.filenames import parse_recording_name
+
+logger = logging.getLogger("callqa.ingest")
 
 _LOSSLESS = frozenset({"pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_u8", "pcm_s16be", "flac"})
 _G711 = frozenset({"pcm_mulaw", "pcm_alaw"})
@@ -32,6 +39,8 @@ class RecordingCopy:
     sample_rate: int | None = None
     codec: str | None = None
     decoded_duration: float | None = None
+    # Loudness per frame of the mono mix (`content_envelope`): what the file says, whatever its format.
+    envelope: np.ndarray | None = None
 
 
 @dataclass
@@ -40,6 +49,46 @@ class CopyOptions:
 
     duration_tolerance_seconds: float = 1.0
     duration_tolerance_ratio: float = 0.02
+    # Copies' loudness envelopes correlate closely; another conversation of the same length does not.
+    min_content_similarity: float = 0.6
+    # Copies may start a little apart (one recorder joined later): envelopes are compared up to this shift.
+    max_shift_seconds: float = 0.5
+
+
+_ENVELOPE_RATE = 8000
+_FRAME_SECONDS = 0.05
+
+
+def content_envelope(path: str | Path, raw_sample_rate: int | None = None) -> np.ndarray | None:
+    """RMS of the mono mix per 50 ms frame; None when the file cannot be decoded."""
+    try:
+        audio = decode_audio(path, _ENVELOPE_RATE, raw_sample_rate=raw_sample_rate)
+    except (IngestError, OSError, ValueError) as e:
+        logger.warning("cannot compare %s with another copy: %s", path, e)
+        return None
+    frame = int(_ENVELOPE_RATE * _FRAME_SECONDS)
+    frames = len(audio) // frame
+    if frames == 0:
+        return np.zeros(0, dtype=np.float32)
+    blocks = audio[: frames * frame].reshape(frames, frame)
+    return np.sqrt(np.mean(blocks.astype(np.float64) ** 2, axis=1)).astype(np.float32)
+
+
+def content_similarity(a: np.ndarray, b: np.ndarray, max_shift_frames: int = 10) -> float | None:
+    """Best Pearson correlation of two envelopes over small shifts (1.0: the same conversation); None
+    when they are too short or too flat to compare."""
+    best: float | None = None
+    for shift in range(-max_shift_frames, max_shift_frames + 1):
+        x, y = (a[shift:], b) if shift >= 0 else (a, b[-shift:])
+        n = min(len(x), len(y))
+        if n < 20:
+            continue
+        x, y = x[:n].astype(np.float64), y[:n].astype(np.float64)
+        if x.std() == 0 or y.std() == 0:
+            continue
+        value = float(np.corrcoef(x, y)[0, 1])
+        best = value if best is None else max(best, value)
+    return best
 
 
 def codec_fidelity(codec: str | None) -> int:
@@ -81,8 +130,9 @@ def _parties(path: str) -> tuple[str, str] | None:
 def difference(a: RecordingCopy, b: RecordingCopy, options: CopyOptions | None = None) -> str | None:
     """None when `a` and `b` are copies of one call, else what tells them apart (in plain words).
 
-    Copies have the same length within a tolerance and, where both file names say who spoke, the same
-    parties. A file of unknown length cannot be shown to be a copy.
+    Copies have the same length within a tolerance, the same parties where both file names say who
+    spoke, and the same conversation where both envelopes are known (loudness over time correlates
+    closely). A file of unknown length cannot be shown to be a copy.
     """
     options = options or CopyOptions()
     if a.decoded_duration is None or b.decoded_duration is None:
@@ -94,4 +144,9 @@ def difference(a: RecordingCopy, b: RecordingCopy, options: CopyOptions | None =
     parties_a, parties_b = _parties(a.path), _parties(b.path)
     if parties_a and parties_b and parties_a != parties_b:
         return f"parties {'/'.join(parties_a)} against {'/'.join(parties_b)}"
+    if a.envelope is not None and b.envelope is not None:
+        shift = round(options.max_shift_seconds / _FRAME_SECONDS)
+        similarity = content_similarity(a.envelope, b.envelope, shift)
+        if similarity is not None and similarity < options.min_content_similarity:
+            return f"another conversation: loudness over time correlates {similarity:.2f}"
     return None

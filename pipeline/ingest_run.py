@@ -28,6 +28,7 @@ from ingest import (
     RowProblem,
     ValidationOptions,
     assemble_call,
+    content_envelope,
     examine_recording,
     find_recordings,
     identify,
@@ -188,20 +189,25 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
     problems: list[RowProblem] = []
     for match in call_records.unattached_recordings(conn):
         holder = call_records.accepted_recording(conn, match.call_id) if match.status == "accepted" else None
-        copy = RecordingCopy(
-            match.path, match.channels, match.sample_rate, match.codec, match.decoded_duration
-        )
-        holder_copy = (
-            RecordingCopy(
+        copy = holder_copy = None
+        if holder:
+            # Two files for one call: what they say decides between copy and conflict.
+            copy = RecordingCopy(
+                match.path,
+                match.channels,
+                match.sample_rate,
+                match.codec,
+                match.decoded_duration,
+                content_envelope(match.path),
+            )
+            holder_copy = RecordingCopy(
                 holder["path"],
                 holder["channels"],
                 holder["sample_rate"],
                 holder["codec"],
                 holder["decoded_duration"],
+                content_envelope(holder["path"]),
             )
-            if holder
-            else None
-        )
         verdict = judge_match(
             match.status,
             match.decoded_duration,
