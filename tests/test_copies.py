@@ -288,3 +288,26 @@ def test_callqa_status_lists_the_alternatives(db_url, tmp_path):
     as_json = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, timeout=120)
     report = json.loads(as_json.stdout)
     assert [a["path"] for a in report["alternatives"]] == [str(mp3)]
+
+
+@pytest.mark.slow
+def test_the_stereo_copy_is_the_one_transcribed(engine, tmp_path):
+    from asr.transcribe import AsrOptions
+    from pipeline.config import StageOptions
+    from pipeline.executors import InlineExecutor
+    from pipeline.runner import run_jobs
+
+    calls = make_call_centre(tmp_path, calls=1, seconds=20, stereo=True, seed=27)
+    mp3 = _mono_copy(calls[0], tmp_path / "recordings")
+    options = StageOptions(asr=AsrOptions(cpu_threads=2))
+    stages = registered_stages(["audio_quality", "transcribe"], options)
+    ingest(engine, _request(tmp_path), workers=1, stage_options=options)
+    summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), stages, options=options, site=[])
+    assert summary.failed == 0
+    found = _recordings(engine, calls[0].uniqueid)
+    with engine.connect() as conn:
+        transcribed = set(
+            conn.execute(select(StageResult.recording_id).where(StageResult.stage == "transcribe")).scalars()
+        )
+    assert transcribed == {found[str(calls[0].path)][1]}
+    assert found[str(mp3)][0] == "alternative"
