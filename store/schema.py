@@ -162,7 +162,8 @@ class QueueEvent(Base):
 
 
 class Recording(Base):
-    """An audio file, by content. `status` is accepted, rejected or conflict (see `reject_code`)."""
+    """An audio file, by content. `status` is accepted, rejected, conflict (see `reject_code`) or
+    alternative (a copy of its call's accepted recording, kept listed but not processed)."""
 
     __tablename__ = "recordings"
     __table_args__ = (
