@@ -17,7 +17,7 @@ from ingest.copies import (
 from ingest.encode import CODECS, write_audio
 from ingest.errors import IngestError, InputFileError
 from ingest.examine import FileIdentity, RecordingFacts, examine_recording, find_recordings, identify
-from ingest.filenames import RecordingName, parse_recording_name
+from ingest.filenames import RecordingCall, RecordingName, parse_recording_name, recording_call, same_call
 from ingest.generic_csv import read_mapped_csv
 from ingest.incidents import read_incidents
 from ingest.mapping import ColumnMapping, load_mapping
@@ -48,6 +48,7 @@ __all__ = [
     "MatchVerdict",
     "QueueFindings",
     "QueueLogEvent",
+    "RecordingCall",
     "RecordingCopy",
     "RecordingFacts",
     "RecordingName",
@@ -75,6 +76,8 @@ __all__ = [
     "read_master_csv",
     "read_queue_events",
     "read_queue_log",
+    "recording_call",
+    "same_call",
     "validate_audio",
     "write_audio",
 ]

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -38,6 +39,8 @@ from ingest import (
     read_master_csv,
     read_queue_events,
     read_queue_log,
+    recording_call,
+    same_call,
 )
 from pipeline.config import call_rules
 from pipeline.process import worker_pool
@@ -177,7 +180,11 @@ def apply_queue_events(conn: Connection) -> list[RowProblem]:
     return unknown_operator_problems(unknown, "queue_log")
 
 
-def attach_recordings(conn: Connection, options: ValidationOptions | None = None) -> list[RowProblem]:
+def attach_recordings(
+    conn: Connection,
+    options: ValidationOptions | None = None,
+    claimed: list[call_records.RecordingMatch] | None = None,
+) -> list[RowProblem]:
     """Link recordings that have no call yet to their call, judging each against its call record.
 
     A recording whose length disagrees with the call's talk time is rejected (`duration_mismatch`);
@@ -185,9 +192,13 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
     better copy it takes over as the call's recording (the other becomes the alternative and its work
     is retired); a different second file becomes a `conflict`; a new file for a call whose only
     recording was rejected takes its place. Alternatives are returned with code `alternative`.
+    `claimed` are matches made elsewhere (a recording's call merged into its call record), judged first.
     """
     problems: list[RowProblem] = []
-    for match in call_records.unattached_recordings(conn):
+    claimed = claimed or []
+    done = {m.recording_id for m in claimed}
+    found = [m for m in call_records.unattached_recordings(conn) if m.recording_id not in done]
+    for match in claimed + found:
         holder = call_records.accepted_recording(conn, match.call_id) if match.status == "accepted" else None
         copy = holder_copy = None
         if holder:
@@ -234,6 +245,81 @@ def attach_recordings(conn: Connection, options: ValidationOptions | None = None
         )
         problems.append(RowProblem(match.path, None, verdict.code, verdict.message))
     return problems
+
+
+_SAME_CALL_SECONDS = 5.0
+# A recording starts at the answer, which may follow the call record's start by the queue wait.
+_LONGEST_WAIT = timedelta(hours=1)
+
+
+def merge_recording_calls(conn: Connection) -> list[call_records.RecordingMatch]:
+    """Calls known only from their recording whose call record has arrived become that record's call.
+
+    The record is the same call when it has the recording's uniqueid, names the recording's file (any
+    extension), or has the same caller and started (or was answered) when the recording began. The
+    recordings are returned, unlinked, as matches to judge against the record like any recording; the
+    transcript and results stay with them, and the recording-only call is folded into the record's.
+    """
+    claimed: list[call_records.RecordingMatch] = []
+    for orphan in call_records.recording_only_calls(conn):
+        target = orphan.call_id if orphan.has_legs else _record_call(conn, orphan)
+        if target is None:
+            continue
+        released = call_records.release_recordings(conn, orphan.call_id)
+        if target == orphan.call_id:
+            call_records.mark_call_record_arrived(conn, target)
+        else:
+            call_records.merge_recording_call(conn, orphan.call_id, target)
+        logger.info("the recording-only call %s now has its call record", orphan.uniqueid)
+        claimed += call_records.recording_matches(conn, [(rid, target) for rid in released])
+    return claimed
+
+
+def _record_call(conn: Connection, orphan: call_records.RecordingOnlyCall) -> int | None:
+    """The call from call records that is this recording-only call, if one is."""
+    if orphan.recording_file:
+        named = call_records.calls_naming(conn, [orphan.recording_file], source="cdr")
+        if ids := named.get(Path(orphan.recording_file).stem):
+            return ids[0]
+    if orphan.start_at is None or not orphan.caller_number:
+        return None
+    window = timedelta(seconds=_SAME_CALL_SECONDS)
+    for call in call_records.record_calls_between(
+        conn, orphan.start_at - _LONGEST_WAIT, orphan.start_at + window, orphan.caller_number
+    ):
+        parties = (call["caller_number"], call["callee_number"])
+        if same_call(
+            orphan.start_at,
+            (orphan.caller_number, orphan.callee_number),
+            call["start_at"],
+            call["answer_at"],
+            parties,
+            _SAME_CALL_SECONDS,
+        ):
+            return call["id"]
+    return None
+
+
+def make_recording_calls(conn: Connection, rules: CallRules | None = None) -> int:
+    """Make a call of every accepted recording no call record claims (time, parties and direction from
+    its file name where the pattern says so), marked as having no call record; copies of one recording
+    (same uniqueid, or the same name with another extension) make one call. Returns the calls created.
+
+    The recordings are linked to their calls by `attach_recordings`, which judges copies.
+    """
+    calls = {}
+    stems: set[str] = set()
+    for row in call_records.unclaimed_recordings(conn):
+        stem = Path(row["file_name"]).stem
+        try:
+            call = recording_call(row["path"], row["sha256"], row["decoded_duration"], rules)
+        except OSError:
+            continue  # the file went away since it was examined; the next ingest will see
+        if call.uniqueid in calls or stem in stems:
+            continue
+        calls[call.uniqueid] = call
+        stems.add(stem)
+    return call_records.add_recording_calls(conn, list(calls.values()))
 
 
 def _register_records(
@@ -375,7 +461,11 @@ def ingest(
             )
     with engine.begin() as conn:
         # Matching runs over everything stored, so records and recordings may arrive in any order.
-        matched = attach_recordings(conn, options)
+        claimed = merge_recording_calls(conn)
+        matched = attach_recordings(conn, options, claimed)
+        # What no call record claims is a call of its own, known from its recording.
+        if make_recording_calls(conn, rules):
+            matched += attach_recordings(conn, options)
         # Copies of a call's recording are listed, not problems.
         late = [p for p in matched if p.code != "alternative"]
         summary.alternatives = len(matched) - len(late)

@@ -41,12 +41,14 @@ def table_rows(rows: list[dict]) -> pd.DataFrame:
                 "transfer": (r["transfer"] or {}).get("target") or ("yes" if r["transfer"] else ""),
                 "ASR confidence": r["asr_confidence"],
                 "duration": clock(r["billsec"]),
+                # A call known only from its recording: time and parties come from the file name.
+                "call record": "none" if r.get("source") == "recording" else "",
                 "id": r["id"],
             }
             for r in rows
         ],
         columns=["date", "operator", "team", "caller", "purpose", "score", "excluded", "linked", "transfer",
-                 "ASR confidence", "duration", "id"],
+                 "ASR confidence", "duration", "call record", "id"],
     )  # fmt: skip
 
 

@@ -522,6 +522,8 @@ def export_calls(
                 "team": row["team"],
                 "caller_number": viewer.masked_number(row["caller_number"]),
                 "talk_seconds": row["billsec"],
+                # False for a call known only from its recording (no call record describes it).
+                "call_record": row["source"] != "recording",
                 "counted": row["counted"],
                 "exclusion_reasons": row["exclusion_reasons"],
                 "transfer": row["transfer"],

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,14 +26,20 @@ from store.schema import (
     Call,
     CallIncidentLink,
     CallLeg,
+    CallOutcome,
     Client,
     ClientIdentifier,
+    CoachingNote,
+    Evaluation,
+    EvaluationResponse,
     Incident,
+    IncidentCandidate,
     IngestIssue,
     QueueEvent,
     Recording,
     RecordingPath,
     Transfer,
+    Utterance,
 )
 from store.sql import insert_ignore, utcnow
 
@@ -257,7 +263,57 @@ def unattached_recordings(conn: Connection) -> list[RecordingMatch]:
     for row in rows:
         if row[0] not in matches:
             matches[row[0]] = RecordingMatch(*row)
-    return list(matches.values())
+    # Another copy of the file a call record names (x.mp3 beside the x.wav named): the same stem.
+    waiting = conn.execute(
+        select(Recording.id, Recording.file_name)
+        .where(Recording.call_id.is_(None), Recording.status.in_(("accepted", "rejected")))
+        .order_by(Recording.id)
+    ).all()
+    waiting = [(rid, name) for rid, name in waiting if rid not in matches]
+    naming = calls_naming(conn, [name for _, name in waiting])
+    pairs = [(rid, naming[Path(name).stem][0]) for rid, name in waiting if Path(name).stem in naming]
+    matches.update({m.recording_id: m for m in recording_matches(conn, pairs)})
+    return sorted(matches.values(), key=lambda m: m.recording_id)
+
+
+def recording_matches(conn: Connection, pairs: Sequence[tuple[int, int]]) -> list[RecordingMatch]:
+    """(recording id, call id) pairs as matches to judge, in the order given."""
+    matches = []
+    for recording_id, call_id in pairs:
+        row = conn.execute(
+            select(
+                Recording.id, Recording.path, Recording.status, Recording.decoded_duration, Call.id,
+                Call.uniqueid, Call.billsec, Recording.channels, Recording.sample_rate, Recording.codec,
+            )
+            .join(Call, Call.id == call_id)
+            .where(Recording.id == recording_id)
+        ).first()  # fmt: skip
+        if row is not None:
+            matches.append(RecordingMatch(*row))
+    return matches
+
+
+def calls_naming(
+    conn: Connection, file_names: Sequence[str], source: str | None = None
+) -> dict[str, list[int]]:
+    """Stem -> ids of the calls (of `source`, or any) whose named recording has that stem, whatever its
+    extension."""
+    stems = sorted({Path(name).stem for name in file_names if name})
+    found: dict[str, list[int]] = defaultdict(list)
+    for start in range(0, len(stems), 200):
+        chunk = stems[start : start + 200]
+        rows = conn.execute(
+            select(Call.id, Call.recording_file)
+            .where(
+                Call.source == source if source else True,
+                or_(*[Call.recording_file.startswith(stem + ".", autoescape=True) for stem in chunk]),
+            )
+            .order_by(Call.id)
+        )
+        for call_id, named in rows:
+            if Path(named).stem in chunk:
+                found[Path(named).stem].append(call_id)
+    return dict(found)
 
 
 def accepted_recording_path(conn: Connection, call_id: int) -> str | None:
@@ -300,6 +356,8 @@ def attach_recording(
         # Work queued before the call record arrived must not go on for a file that is not used.
         retire_work(conn, recording_id)
     conn.execute(update(Recording).where(Recording.id == recording_id).values(**values))
+    # A transcript made before the recording had its call (or under another call) follows it.
+    conn.execute(update(Utterance).where(Utterance.recording_id == recording_id).values(call_id=call_id))
 
 
 def make_alternative(conn: Connection, recording_id: int, reason: str) -> None:
@@ -333,6 +391,114 @@ def recording_alternatives(conn: Connection, call_ids: Sequence[int] | None = No
     if call_ids is not None:
         query = query.where(Recording.call_id.in_(list(call_ids)))
     return [dict(row._mapping) for row in conn.execute(query)]
+
+
+# ---------------------------------------------------------------- calls known only from a recording
+
+
+def unclaimed_recordings(conn: Connection) -> list[dict]:
+    """Accepted recordings no call has claimed (id, path, file_name, sha256, decoded_duration), by id."""
+    rows = conn.execute(
+        select(
+            Recording.id, Recording.path, Recording.file_name, Recording.sha256, Recording.decoded_duration
+        )
+        .where(Recording.call_id.is_(None), Recording.status == "accepted")
+        .order_by(Recording.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def add_recording_calls(conn: Connection, calls: Sequence[Any]) -> int:
+    """Create the calls recordings stand for (`ingest.RecordingCall`), marked `source = "recording"`
+    (no call record); a call already known by the uniqueid is left as it is. Returns the calls created.
+
+    The recording starts at the answer, so the call counts as answered; its talk time is the recording's.
+    """
+    now = utcnow()
+    rows = [
+        {
+            "uniqueid": c.uniqueid, "source": "recording", "direction": c.direction,
+            "caller_number": c.caller_number, "callee_number": c.callee_number, "start_at": c.start_at,
+            "answer_at": c.start_at, "end_at": c.end_at, "duration": c.talk_seconds,
+            "billsec": c.talk_seconds, "recording_file": c.recording_file, "updated_at": now,
+        }
+        for c in calls
+    ]  # fmt: skip
+    return insert_ignore(conn, Call.__table__, rows, ["uniqueid"])
+
+
+@dataclass
+class RecordingOnlyCall:
+    """A call known only from its recording, as matching a later call record reads it."""
+
+    call_id: int
+    uniqueid: str
+    start_at: Any
+    caller_number: str | None
+    callee_number: str | None
+    recording_file: str | None
+    has_legs: bool  # a call record with the same uniqueid has arrived
+
+
+def recording_only_calls(conn: Connection) -> list[RecordingOnlyCall]:
+    """Every call still marked as known only from its recording, by id."""
+    has_legs = select(CallLeg.id).where(CallLeg.call_id == Call.id).exists()
+    rows = conn.execute(
+        select(
+            Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.callee_number,
+            Call.recording_file, has_legs,
+        ).where(Call.source == "recording").order_by(Call.id)
+    ).all()  # fmt: skip
+    return [RecordingOnlyCall(*row) for row in rows]
+
+
+def record_calls_between(conn: Connection, earliest: Any, latest: Any, caller_number: str) -> list[dict]:
+    """Calls from call records with this caller that started between `earliest` and `latest`
+    (id, start_at, answer_at, caller_number, callee_number), by start."""
+    rows = conn.execute(
+        select(Call.id, Call.start_at, Call.answer_at, Call.caller_number, Call.callee_number)
+        .where(
+            Call.source == "cdr",
+            Call.caller_number == caller_number,
+            Call.start_at.between(earliest, latest),
+        )
+        .order_by(Call.start_at, Call.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def release_recordings(conn: Connection, call_id: int) -> list[int]:
+    """Unlink the call's accepted recordings (to be judged against the call record that arrived); their
+    transcripts and results stay with them. Returns their ids."""
+    ids = list(
+        conn.execute(
+            select(Recording.id).where(Recording.call_id == call_id, Recording.status == "accepted")
+        ).scalars()
+    )
+    if ids:
+        conn.execute(update(Recording).where(Recording.id.in_(ids)).values(call_id=None))
+    return ids
+
+
+def mark_call_record_arrived(conn: Connection, call_id: int) -> None:
+    """The call's own call record has arrived: it is no longer known only from its recording."""
+    conn.execute(update(Call).where(Call.id == call_id).values(source="cdr", updated_at=utcnow()))
+
+
+def merge_recording_call(conn: Connection, from_call_id: int, into_call_id: int) -> None:
+    """Fold a call known only from its recording into the call its call record describes: what people
+    and the pipeline attached to it moves over, its computed outcome goes (it is recomputed), and the
+    call itself is removed, so nothing is counted twice."""
+    for table in (Recording, Utterance, Transfer, QueueEvent, Evaluation, EvaluationResponse, CoachingNote):
+        conn.execute(update(table).where(table.call_id == from_call_id).values(call_id=into_call_id))
+    links = conn.execute(
+        select(CallIncidentLink.__table__).where(CallIncidentLink.call_id == from_call_id)
+    ).mappings()
+    moved = [{k: v for k, v in {**row, "call_id": into_call_id}.items() if k != "id"} for row in links]
+    insert_ignore(conn, CallIncidentLink.__table__, moved, ["call_id", "incident_id"])
+    for table in (CallIncidentLink, CallOutcome, IncidentCandidate):
+        conn.execute(delete(table).where(table.call_id == from_call_id))
+    conn.execute(delete(Call).where(Call.id == from_call_id))
 
 
 # ---------------------------------------------------------------- call records

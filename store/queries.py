@@ -60,7 +60,7 @@ def analysed_calls(
     order = (Call.start_at.desc(), Call.id.desc()) if newest_first else (Call.start_at, Call.id)
     query = (
         select(
-            Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.billsec,
+            Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.billsec, Call.source,
             Operator.code.label("operator"), Operator.team, CallOutcome,
         )
         .join(CallOutcome, CallOutcome.call_id == Call.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from store.call_records import recording_alternatives
 from store.queue import site_runs
@@ -49,10 +49,12 @@ def status_report(conn: Connection) -> StatusReport:
     report.answered_calls_without_recording = conn.execute(
         select(func.count()).select_from(Call).where(Call.disposition == "ANSWERED", ~has_recording)
     ).scalar_one()
+    # A recording whose call is known only from it (no call record yet) is still without a call record.
     report.recordings_without_call = conn.execute(
         select(func.count())
         .select_from(Recording)
-        .where(Recording.call_id.is_(None), Recording.status == "accepted")
+        .outerjoin(Call, Call.id == Recording.call_id)
+        .where(or_(Recording.call_id.is_(None), Call.source == "recording"), Recording.status == "accepted")
     ).scalar_one()
     for stage, state, count in conn.execute(
         select(Job.stage, Job.state, func.count()).group_by(Job.stage, Job.state).order_by(Job.stage)
