@@ -114,7 +114,7 @@ class Call(Base):
     # The recording's file name when the call record names it (a mapped column or Asterisk userfield).
     recording_file: Mapped[str | None] = mapped_column(String(512), index=True)
     # "cdr": assembled from call records; "recording": known only from its recording (no call record yet).
-    source: Mapped[str] = mapped_column(String(16), default="cdr", server_default="cdr")
+    source: Mapped[str] = mapped_column(String(16), server_default="cdr")
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
