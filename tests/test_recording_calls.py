@@ -13,8 +13,9 @@ from contracts.phones import normalise_phone
 from ingest import decode_audio, parse_recording_name, recording_call, same_call
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.stages.outcomes import analyse
+from qa_dashboard.pages_calls import table_rows
 from simulator.loadgen import cdr_row, make_call_centre, mixmonitor_name, write_audio
-from store.api import Viewer, export_calls, list_calls
+from store.api import Viewer, export_calls, list_calls, search
 from store.schema import Call, Recording, Utterance
 from store.speech import replace_transcript
 
@@ -101,7 +102,10 @@ def test_a_folder_of_recordings_alone_makes_calls_that_merge_with_their_records_
     with engine.begin() as conn:
         listed = list_calls(conn, ADMIN)
         exported = export_calls(conn, ADMIN)
+        hits = search(conn, ADMIN, "добрый")
+    assert [h["call_id"] for h in hits] == [found[0].id]
     assert len(listed) == 3 and {r["source"] for r in listed} == {"recording"}
+    assert list(table_rows(listed)["call record"]) == ["none"] * 3  # the Calls page shows the mark
     assert len(exported) == 3 and not any(e["call_record"] for e in exported)
     assert [e["start"] for e in exported] == [f"{c.start:%Y-%m-%d %H:%M:%S}" for c in calls]
     assert [e["caller_number"] for e in exported] == [normalise_phone(c.src) for c in calls]
@@ -119,11 +123,13 @@ def test_a_folder_of_recordings_alone_makes_calls_that_merge_with_their_records_
     analyse(engine)
     with engine.begin() as conn:
         exported = export_calls(conn, ADMIN)
+        listed = list_calls(conn, ADMIN)
         accepted = conn.execute(
             select(func.count()).select_from(Recording).where(Recording.status == "accepted")
         ).scalar_one()
         kept = conn.execute(select(Utterance.call_id).where(Utterance.recording_id == first)).scalars().all()
     assert len(exported) == 3 and all(e["call_record"] for e in exported) and accepted == 3
+    assert list(table_rows(listed)["call record"]) == [""] * 3
     assert kept == [found[0].id] and exported[0]["utterances"][0]["text"] == "добрый день"
 
 
