@@ -67,6 +67,9 @@ class IngestSummary:
     # Copies of a call's recording kept beside the better one (or set aside when a better one came).
     alternatives: int = 0
     rejected_after_matching: int = 0
+    # Calls known only from their recording (no call record names them), and those a record now describes.
+    calls_from_recordings: int = 0
+    recording_calls_matched: int = 0
     recordings_unchanged: int = 0
     records_unchanged: int = 0
     same_content_other_name: int = 0
@@ -462,9 +465,11 @@ def ingest(
     with engine.begin() as conn:
         # Matching runs over everything stored, so records and recordings may arrive in any order.
         claimed = merge_recording_calls(conn)
+        summary.recording_calls_matched = len({m.call_id for m in claimed})
         matched = attach_recordings(conn, options, claimed)
         # What no call record claims is a call of its own, known from its recording.
-        if make_recording_calls(conn, rules):
+        summary.calls_from_recordings = make_recording_calls(conn, rules)
+        if summary.calls_from_recordings:
             matched += attach_recordings(conn, options)
         # Copies of a call's recording are listed, not problems.
         late = [p for p in matched if p.code != "alternative"]

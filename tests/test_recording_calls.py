@@ -86,7 +86,10 @@ def test_a_folder_of_recordings_alone_makes_calls_that_merge_with_their_records_
     calls = make_call_centre(tmp_path, calls=3, seconds=(25, 40), seed=41)
     folder = tmp_path / "recordings"
     summary = ingest(engine, IngestRequest(recordings_dir=folder), workers=1)
-    assert summary.accepted == 3 and not summary.problems
+    assert summary.accepted == 3 and not summary.problems and summary.calls_from_recordings == 3
+    # Ingesting the folder again makes nothing new.
+    repeat = ingest(engine, IngestRequest(recordings_dir=folder), workers=1)
+    assert repeat.calls_from_recordings == 0 and repeat.jobs_enqueued == 0
     found = _calls(engine)
     assert len(found) == 3 and {c.source for c in found} == {"recording"}
     for call, row in zip(calls, found, strict=True):
@@ -117,6 +120,7 @@ def test_a_folder_of_recordings_alone_makes_calls_that_merge_with_their_records_
     cdr = _write_cdr(tmp_path, calls)
     again = ingest(engine, IngestRequest(recordings_dir=folder, cdr=cdr), workers=1)
     assert again.call_legs_added == 3 and not again.problems and again.jobs_enqueued == 0
+    assert again.recording_calls_matched == 3 and again.calls_from_recordings == 0
     found = _calls(engine)
     assert len(found) == 3 and {c.source for c in found} == {"cdr"}
     assert [c.answer_at for c in found] != [c.start for c in calls]  # the record's answer time now

@@ -84,6 +84,11 @@ def ingest(
             f"{summary.alternatives} copy(ies) of a call's recording kept as alternative(s) "
             f"(the best copy is transcribed)"
         )
+    if summary.calls_from_recordings or summary.recording_calls_matched:
+        ctx.out.print(
+            f"calls known only from their recording (no call record): {summary.calls_from_recordings} new, "
+            f"{summary.recording_calls_matched} matched to the call record that arrived"
+        )
     if summary.conflicts or summary.rejected_after_matching:
         ctx.out.print(
             f"after matching to call records: {summary.conflicts} conflicting file(s), "
