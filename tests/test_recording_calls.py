@@ -171,6 +171,12 @@ def test_a_copy_with_the_named_recordings_stem_is_an_alternative_of_that_call(en
     summary = ingest(engine, IngestRequest(recordings_dir=folder), workers=1)
     assert summary.accepted == 3 and summary.alternatives == 1 and summary.conflicts == 0
     assert len(_calls(engine)) == 2
+    analyse(engine)
+    with engine.begin() as conn:
+        unnamed = [e for e in export_calls(conn, ADMIN) if e["uniqueid"].startswith("recording-")]
+    # No parties in the name: none of the rules that need a caller or a call record fires.
+    assert len(unnamed) == 1 and unnamed[0]["caller_number"] is None and not unnamed[0]["call_record"]
+    assert unnamed[0]["counted"] and unnamed[0]["exclusion_reasons"] == []
     # The record names support-0001.wav: the copies become that call's, the MP3 stays an alternative.
     cdr = _write_cdr(tmp_path, calls, {first.uniqueid: "support-0001.wav"})
     again = ingest(engine, IngestRequest(recordings_dir=folder, cdr=cdr), workers=1)
