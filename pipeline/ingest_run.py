@@ -263,9 +263,11 @@ def merge_recording_calls(conn: Connection) -> list[call_records.RecordingMatch]
     recordings are returned, unlinked, as matches to judge against the record like any recording; the
     transcript and results stay with them, and the recording-only call is folded into the record's.
     """
+    orphans = call_records.recording_only_calls(conn)
+    targets = _record_calls(conn, [o for o in orphans if not o.has_legs])
     claimed: list[call_records.RecordingMatch] = []
-    for orphan in call_records.recording_only_calls(conn):
-        target = orphan.call_id if orphan.has_legs else _record_call(conn, orphan)
+    for orphan in orphans:
+        target = orphan.call_id if orphan.has_legs else targets.get(orphan.call_id)
         if target is None:
             continue
         released = call_records.release_recordings(conn, orphan.call_id)
@@ -278,29 +280,39 @@ def merge_recording_calls(conn: Connection) -> list[call_records.RecordingMatch]
     return claimed
 
 
-def _record_call(conn: Connection, orphan: call_records.RecordingOnlyCall) -> int | None:
-    """The call from call records that is this recording-only call, if one is."""
-    if orphan.recording_file:
-        named = call_records.calls_naming(conn, [orphan.recording_file], source="cdr")
-        if ids := named.get(Path(orphan.recording_file).stem):
-            return ids[0]
-    if orphan.start_at is None or not orphan.caller_number:
-        return None
+def _record_calls(conn: Connection, orphans: list[call_records.RecordingOnlyCall]) -> dict[int, int]:
+    """For recording-only calls, the call from call records each one is (by call id), where one is."""
+    named = call_records.calls_naming(conn, [o.recording_file for o in orphans if o.recording_file], "cdr")
+    found = {
+        o.call_id: named[stem][0]
+        for o in orphans
+        if o.recording_file and (stem := Path(o.recording_file).stem) in named
+    }
+    timed = [o for o in orphans if o.call_id not in found and o.start_at is not None and o.caller_number]
+    if not timed:
+        return found
     window = timedelta(seconds=_SAME_CALL_SECONDS)
-    for call in call_records.record_calls_between(
-        conn, orphan.start_at - _LONGEST_WAIT, orphan.start_at + window, orphan.caller_number
-    ):
-        parties = (call["caller_number"], call["callee_number"])
-        if same_call(
-            orphan.start_at,
-            (orphan.caller_number, orphan.callee_number),
-            call["start_at"],
-            call["answer_at"],
-            parties,
-            _SAME_CALL_SECONDS,
-        ):
-            return call["id"]
-    return None
+    by_caller = call_records.record_calls_of_callers(
+        conn,
+        [o.caller_number for o in timed],
+        min(o.start_at for o in timed) - _LONGEST_WAIT,
+        max(o.start_at for o in timed) + window,
+    )
+    taken = set(found.values())
+    for orphan in timed:
+        for call in by_caller.get(orphan.caller_number, []):
+            if call["id"] not in taken and same_call(
+                orphan.start_at,
+                (orphan.caller_number, orphan.callee_number),
+                call["start_at"],
+                call["answer_at"],
+                (call["caller_number"], call["callee_number"]),
+                _SAME_CALL_SECONDS,
+            ):
+                found[orphan.call_id] = call["id"]
+                taken.add(call["id"])
+                break
+    return found
 
 
 def make_recording_calls(conn: Connection, rules: CallRules | None = None) -> int:

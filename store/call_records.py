@@ -452,19 +452,26 @@ def recording_only_calls(conn: Connection) -> list[RecordingOnlyCall]:
     return [RecordingOnlyCall(*row) for row in rows]
 
 
-def record_calls_between(conn: Connection, earliest: Any, latest: Any, caller_number: str) -> list[dict]:
-    """Calls from call records with this caller that started between `earliest` and `latest`
-    (id, start_at, answer_at, caller_number, callee_number), by start."""
-    rows = conn.execute(
-        select(Call.id, Call.start_at, Call.answer_at, Call.caller_number, Call.callee_number)
-        .where(
-            Call.source == "cdr",
-            Call.caller_number == caller_number,
-            Call.start_at.between(earliest, latest),
-        )
-        .order_by(Call.start_at, Call.id)
-    ).mappings()
-    return [dict(row) for row in rows]
+def record_calls_of_callers(
+    conn: Connection, caller_numbers: Sequence[str], earliest: Any, latest: Any
+) -> dict[str, list[dict]]:
+    """Calls from call records by these callers that started between `earliest` and `latest`, by caller
+    number (id, start_at, answer_at, caller_number, callee_number; by start)."""
+    found: dict[str, list[dict]] = defaultdict(list)
+    numbers = sorted(set(caller_numbers))
+    for start in range(0, len(numbers), _CHUNK):
+        rows = conn.execute(
+            select(Call.id, Call.start_at, Call.answer_at, Call.caller_number, Call.callee_number)
+            .where(
+                Call.source == "cdr",
+                Call.caller_number.in_(numbers[start : start + _CHUNK]),
+                Call.start_at.between(earliest, latest),
+            )
+            .order_by(Call.start_at, Call.id)
+        ).mappings()
+        for row in rows:
+            found[row["caller_number"]].append(dict(row))
+    return dict(found)
 
 
 def release_recordings(conn: Connection, call_id: int) -> list[int]:
