@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from contracts import CallRules
@@ -68,12 +68,14 @@ def recording_call(
     decoded_duration: float | None,
     rules: CallRules | None = None,
     file_time: datetime | None = None,
+    zone: tzinfo | None = None,
 ) -> RecordingCall:
     """The call a recording stands for when no call record names it.
 
     Time, parties and direction come from the file name where its pattern says so (numbers normalised
     like a call record's); otherwise the call starts at `file_time` (default: the file's modification
-    time, less the recording's length) and its parties and direction are unknown. The uniqueid is the
+    time on the PBX's wall clock, `zone`, less the recording's length) and its parties and direction are
+    unknown. Times are the PBX's wall clock, as call records keep them. The uniqueid is the
     name's, so that a call record with it arrives on the same call; else one made from the content.
     """
     path = Path(path)
@@ -81,7 +83,7 @@ def recording_call(
     end = None
     if name is None:
         if file_time is None:
-            modified = datetime.fromtimestamp(path.stat().st_mtime)
+            modified = datetime.fromtimestamp(path.stat().st_mtime, zone).replace(tzinfo=None)
             file_time = modified - timedelta(seconds=decoded_duration or 0)
         start = file_time.replace(microsecond=0)
         caller = callee = None

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 
@@ -315,19 +315,20 @@ def _record_calls(conn: Connection, orphans: list[call_records.RecordingOnlyCall
     return found
 
 
-def make_recording_calls(conn: Connection, rules: CallRules | None = None) -> int:
+def make_recording_calls(conn: Connection, rules: CallRules | None = None, zone: tzinfo | None = None) -> int:
     """Make a call of every accepted recording no call record claims (time, parties and direction from
     its file name where the pattern says so), marked as having no call record; copies of one recording
     (same uniqueid, or the same name with another extension) make one call. Returns the calls created.
 
-    The recordings are linked to their calls by `attach_recordings`, which judges copies.
+    The recordings are linked to their calls by `attach_recordings`, which judges copies. `zone` is the
+    PBX's time zone, for a file's modification time (names already hold the PBX's wall clock).
     """
     calls = {}
     stems: set[str] = set()
     for row in call_records.unclaimed_recordings(conn):
         stem = Path(row["file_name"]).stem
         try:
-            call = recording_call(row["path"], row["sha256"], row["decoded_duration"], rules)
+            call = recording_call(row["path"], row["sha256"], row["decoded_duration"], rules, zone=zone)
         except OSError:
             continue  # the file went away since it was examined; the next ingest will see
         if call.uniqueid in calls or stem in stems:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -50,6 +50,10 @@ def test_a_file_name_without_a_pattern_gives_the_file_time_and_unknown_parties(t
     assert call.start_at == datetime(2026, 3, 5, 14, 28, 30) and call.end_at == ended
     assert (call.caller_number, call.callee_number, call.direction) == (None, None, "unknown")
     assert call.uniqueid == "recording-" + "ef" * 20 and call.recording_file == "conversation 17.wav"
+    # On the PBX's wall clock when its time zone is set.
+    zoned = recording_call(path, "ef" * 32, 90.0, zone=timezone(timedelta(hours=3)))
+    wall_clock = datetime.fromtimestamp(ended.timestamp(), timezone(timedelta(hours=3))).replace(tzinfo=None)
+    assert zoned.end_at == wall_clock
 
 
 def test_same_call_needs_the_caller_and_the_start_or_answer_time():
