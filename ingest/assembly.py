@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -124,12 +124,18 @@ def infer_direction(
 
     The channels and the dialplan context decide: a call that came in on a trunk or through an inbound
     context is inbound; a phone's call that leaves on a trunk or through an outbound route is outbound.
+    Phones are extensions (peers named by an internal number); a named peer facing one is a trunk.
     Only when they say nothing do the numbers' lengths (the rules' internal numbers) decide.
     """
     if mapped:
         return mapped.lower()
     rules = rules or CallRules()
     caller_side, callee_side = channel_kind(channel, rules), channel_kind(dstchannel, rules)
+    # A named peer ('PJSIP/rostelecom-…') facing an extension's phone is the provider's trunk.
+    if caller_side is None and callee_side == "phone" and channel_peer(channel):
+        caller_side = "trunk"
+    elif callee_side is None and caller_side == "phone" and channel_peer(dstchannel):
+        callee_side = "trunk"
     if caller_side == "trunk" or (dcontext and _INBOUND_CONTEXT.search(dcontext)):
         return "inbound"
     if callee_side == "trunk" or (dcontext and _OUTBOUND_CONTEXT.search(dcontext)):
@@ -169,6 +175,18 @@ def call_key(record: CallRecord) -> str:
     uniqueids (FreePBX writes one per channel) are one call, under the first channel's uniqueid.
     """
     return record.linkedid or record.uniqueid
+
+
+def leg_with_times(leg: CallRecord) -> CallRecord:
+    """The leg with answer and end times derived where the export left them out (FreePBX's cdr table has
+    only `calldate`): end = start + duration, answer = end - billsec."""
+    if leg.start is None or (leg.answer and leg.end) or leg.duration is None:
+        return leg
+    end = leg.end or leg.start + timedelta(seconds=leg.duration)
+    answer = leg.answer
+    if answer is None and (leg.billsec or 0) > 0:
+        answer = end - timedelta(seconds=leg.billsec)
+    return replace(leg, answer=answer, end=end)
 
 
 def talk_leg(legs: Sequence[CallRecord], direction: str) -> CallRecord | None:
@@ -233,6 +251,7 @@ def assemble_call(
     if not legs:
         raise ValueError("a call needs at least one call-record leg")
     hint = hint or legs[0]
+    legs = [leg_with_times(leg) for leg in legs]
     first = legs[0]
     answered = [leg for leg in legs if leg_answered(leg)]
     starts = [leg.start for leg in legs if leg.start]
@@ -295,6 +314,7 @@ def read_queue_events(events: Sequence[QueueLogEvent], legs: Sequence[CallRecord
     billsec holds the wait too); a leg answered at CONNECT keeps its own.
     """
     found = QueueFindings()
+    legs = [leg_with_times(leg) for leg in legs]
     connected_at: datetime | None = None
     for event in events:
         if event.queue:
