@@ -25,6 +25,8 @@ _OUTBOUND_CONTEXT = re.compile(r"outrt|outbound|dialout|from-internal-xfer", re.
 # Channel techs and peer names that are lines to the outside world, not phones.
 _TRUNK_PEER = re.compile(r"trunk|provider|gateway|^gw|pstn|sipnet|^dahdi/|^zap/|^khomp/", re.IGNORECASE)
 # queue_log transfer data whose first field names how, not where: the target is in the call records.
+# A channel instance: tech/peer-<unique sequence>; 'Agent/101' or a bare 'SIP/101' name no single call.
+_CHANNEL_INSTANCE = re.compile(r"^(?!local/)[^/]+/.+-[0-9a-f]{6,}$", re.IGNORECASE)
 _BRIDGE_TARGETS = {"BRIDGE", "LINK", "APP", "LOCAL", "THREEWAY", "FAIL"}
 _TRANSFER_EVENTS = {"ATTENDEDTRANSFER": "attended", "BLINDTRANSFER": "blind", "TRANSFER": "blind"}
 _ABANDON_EVENTS = {"ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"}
@@ -187,6 +189,56 @@ def leg_with_times(leg: CallRecord) -> CallRecord:
     if answer is None and (leg.billsec or 0) > 0:
         answer = end - timedelta(seconds=leg.billsec)
     return replace(leg, answer=answer, end=end)
+
+
+def call_keys(records: Sequence[CallRecord]) -> list[str]:
+    """The call each leg belongs to (one key per record, in order), over the legs read together.
+
+    Legs are one call when they share a uniqueid or a linkedid, or a channel instance
+    ('PJSIP/101-00000022') while both are up: Asterisk 12+ without linkedid in its CSV still names the
+    operator's channel on the consultation leg of an attended transfer. A chain's key is its linkedid, else
+    the uniqueid of its earliest leg (the caller's channel, the one queue_log names).
+    """
+    parent = list(range(len(records)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    last_of: dict[tuple[str, str], int] = {}
+    for i, record in enumerate(records):
+        channels = (record.channel, record.dstchannel)
+        names = [("id", record.uniqueid), ("id", record.linkedid or record.uniqueid)]
+        names += [("ch", ch) for ch in channels if ch and _CHANNEL_INSTANCE.match(ch)]
+        for name in names:
+            j = last_of.get(name)
+            if j is not None and j != i and (name[0] == "id" or _overlap(records[i], records[j])):
+                union(i, j)
+            last_of[name] = i
+    members: dict[int, list[int]] = {}
+    for i in range(len(records)):
+        members.setdefault(find(i), []).append(i)
+    keys: dict[int, str] = {}
+    for root, group in members.items():
+        linked = next((records[i].linkedid for i in group if records[i].linkedid), None)
+        earliest = min(group, key=lambda i: (records[i].start or datetime.max, i))
+        keys[root] = linked or records[earliest].uniqueid
+    return [keys[find(i)] for i in range(len(records))]
+
+
+def _overlap(a: CallRecord, b: CallRecord) -> bool:
+    """Whether two legs were up at the same time (a channel name is reused after a PBX restart)."""
+    if not (a.start and b.start):
+        return False
+    a_end, b_end = a.end or a.start, b.end or b.start
+    return a.start <= b_end and b.start <= a_end
 
 
 def talk_leg(legs: Sequence[CallRecord], direction: str) -> CallRecord | None:

@@ -38,7 +38,7 @@ from ingest import (
     read_queue_events,
     read_queue_log,
 )
-from ingest.assembly import call_key
+from ingest.assembly import call_keys
 from ingest.cdr import pbx_zone
 from pipeline.config import call_rules
 from pipeline.process import worker_pool
@@ -153,8 +153,9 @@ def register_call_records(
     conn: Connection, records: list[CallRecord], rules: CallRules | None = None
 ) -> call_records.RegisterCounts:
     """Store call-record legs and assemble again every call that got a new leg (from all its legs: a
-    transfer can add a leg to a known call). Legs chained by a linkedid are one call."""
-    counts, changed = call_records.register_call_legs(conn, records, call_key)
+    transfer can add a leg to a known call). Legs chained by linkedid or a shared channel are one call."""
+    keys = {id(record): key for record, key in zip(records, call_keys(records), strict=True)}
+    counts, changed = call_records.register_call_legs(conn, records, lambda record: keys[id(record)])
     call_ids = list(changed)
     for start in range(0, len(call_ids), _ASSEMBLE_EVERY):
         legs = call_records.call_legs(conn, call_ids[start : start + _ASSEMBLE_EVERY])

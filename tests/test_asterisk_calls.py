@@ -7,6 +7,7 @@ a header, one uniqueid per channel and a billsec that starts when the IVR answer
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from contracts import CallRules
 from ingest import CallRecord, QueueLogEvent, assemble_call, judge_match, load_mapping, read_queue_events
-from ingest.assembly import call_key, channel_kind, channel_peer, infer_direction, talk_leg
+from ingest.assembly import call_key, call_keys, channel_kind, channel_peer, infer_direction, talk_leg
 from ingest.cdr import pbx_time, pbx_zone, read_master_csv
 from ingest.generic_csv import read_mapped_csv
 from ingest.queue_log import read_queue_log
@@ -73,6 +74,24 @@ def test_a_post_transfer_leg_is_the_targets_talk_not_the_operators():
     # The 44 s recording of the operator's conversation agrees with the call's talk time.
     assert judge_match("accepted", 44.4, call.billsec, "1772442000.21", None) is None
     assert judge_match("accepted", 44.4, 258.0, "1772442000.21", None).code == "duration_mismatch"
+
+
+def test_legs_without_linkedid_are_chained_by_the_channels_they_share():
+    # Asterisk 12+ cdr_csv without newcdrcolumns writes no linkedid: the consultation leg is still the
+    # operator's channel of the first leg, and the post-transfer leg the target's channel of the consultation.
+    bare = [replace(one, linkedid=None) for one in ATTENDED]
+    assert call_keys(bare) == ["1772442000.21"] * 3
+    assert call_keys(FREEPBX) == ["1772442300.51"] * 3
+    # A channel name the PBX reuses after a restart, hours later, is another call.
+    hours = timedelta(hours=10)
+    later = replace(bare[1], uniqueid="1772480000.2", start=bare[1].start + hours,
+                    answer=bare[1].answer + hours, end=bare[1].end + hours)  # fmt: skip
+    assert call_keys([*bare, later]) == ["1772442000.21"] * 3 + ["1772480000.2"]
+    # Calls that share nothing stay apart; an agent channel without an instance suffix joins nothing.
+    other = leg("1772442500.71", 0, 60, answer=3, billsec=57, src="79035554433", dst="8800",
+                channel="SIP/trunk-00000071", dstchannel="Agent/101")  # fmt: skip
+    agent = replace(other, uniqueid="1772442500.72", channel="SIP/trunk-00000072")
+    assert call_keys([other, agent]) == ["1772442500.71", "1772442500.72"]
 
 
 def test_a_blind_transfer_has_no_consultation_leg():
@@ -310,6 +329,18 @@ def test_an_asterisk_13_transferred_call_is_one_call_with_its_recording_accepted
         ("attended", "3105", "call_record"),
         ("attended", "3105", "queue_log"),
     ]
+
+
+def test_asterisk_12_without_linkedid_in_its_csv_still_gives_one_call(engine, tmp_path):
+    without = "".join(line.rsplit(",", 3)[0] + "\n" for line in MASTER_13.splitlines())
+    (tmp_path / "Master.csv").write_text(without, encoding="utf-8")
+    assert all(r.linkedid is None for r in read_master_csv(tmp_path / "Master.csv").rows)
+    ingest(engine, IngestRequest(cdr=tmp_path / "Master.csv"), workers=1)
+    with engine.connect() as conn:
+        calls = conn.execute(select(Call.uniqueid, Call.billsec, Call.direction)).all()
+        transfers = conn.execute(select(Transfer.kind, Transfer.target)).all()
+    assert [tuple(c) for c in calls] == [("1772442000.21", 44, "inbound")]
+    assert [tuple(t) for t in transfers] == [("attended", "3105")]
 
 
 FREEPBX_EXPORT = (
