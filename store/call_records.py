@@ -382,6 +382,8 @@ def save_calls(conn: Connection, calls: Mapping[int, Any]) -> list[tuple[str, st
             for call_id, call in calls.items()
         ],
     )
+    # The legs' transfers are what the call's legs show now: a later leg can make a blind one attended.
+    conn.execute(delete(Transfer).where(Transfer.call_id.in_(list(calls)), Transfer.source == "call_record"))
     transfers = [
         {"fingerprint": t.key, "call_id": call_id, "kind": t.kind, "target": t.target, "at": t.at,
          "source": t.source}

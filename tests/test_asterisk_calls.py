@@ -343,6 +343,20 @@ def test_asterisk_12_without_linkedid_in_its_csv_still_gives_one_call(engine, tm
     assert [tuple(t) for t in transfers] == [("attended", "3105")]
 
 
+def test_a_leg_that_arrives_later_changes_what_the_legs_show(engine, tmp_path):
+    lines = MASTER_13.splitlines(keepends=True)
+    (tmp_path / "first.csv").write_text(lines[0] + lines[2], encoding="utf-8")
+    (tmp_path / "second.csv").write_text(lines[1], encoding="utf-8")
+    ingest(engine, IngestRequest(cdr=tmp_path / "first.csv"), workers=1)
+    with engine.connect() as conn:
+        assert conn.execute(select(Transfer.kind, Transfer.target)).all() == [("blind", "3105")]
+    # The consultation leg (same linkedid) shows the transfer was attended: one transfer, now attended.
+    ingest(engine, IngestRequest(cdr=tmp_path / "second.csv"), workers=1)
+    with engine.connect() as conn:
+        assert conn.execute(select(Transfer.kind, Transfer.target)).all() == [("attended", "3105")]
+        assert conn.execute(select(Call.uniqueid, Call.billsec)).all() == [("1772442000.21", 44)]
+
+
 FREEPBX_EXPORT = (
     "calldate,clid,src,dst,dcontext,channel,dstchannel,lastapp,lastdata,duration,billsec,disposition,"
     "amaflags,accountcode,uniqueid,userfield,did,recordingfile,cnum,linkedid,sequence\n"
