@@ -178,3 +178,22 @@ def test_the_demo_profile_is_what_the_simulator_writes(tmp_path):
         "utf-8"
     )
     assert load_profile(REPO / "demo" / "profile.yaml").company == (COMPANY,)
+
+
+def test_the_stage_reads_the_operators_roster_name_with_the_call(engine):
+    from sqlalchemy import insert
+
+    from store.results import load_call_facts
+    from store.schema import Call, Operator
+
+    def add(conn, table, **values) -> int:
+        return conn.execute(insert(table).values(**values).returning(table.id)).scalar_one()
+
+    with engine.begin() as conn:
+        named = add(conn, Operator, code="201", name="Котова Светлана")
+        unnamed = add(conn, Operator, code="202")
+        operators = (named, unnamed, None)
+        calls = [add(conn, Call, uniqueid=f"u.{i}", operator_id=op) for i, op in enumerate(operators)]
+        facts = [load_call_facts(conn, call) for call in calls]
+    assert [f["operator_name"] for f in facts] == ["Котова Светлана", None, None]
+    assert operator_name_forms(facts[0]["operator_name"]) == ("светлана", "света")
