@@ -23,7 +23,7 @@ from ingest.queue_log import read_queue_log
 from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.ingest_run import IngestRequest, ingest
 from simulator.loadgen import speechlike, write_audio
-from store.schema import Call, CallLeg, Operator, Recording, Transfer
+from store.schema import Call, CallLeg, CallOutcome, Operator, Recording, Transfer
 
 T0 = datetime(2026, 3, 2, 9, 0, 0)
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -404,3 +404,30 @@ def test_a_freepbx_export_gives_one_call_per_linkedid_with_the_operators_talk_ti
         ("1772446500.61", "outbound", 83, datetime(2026, 3, 2, 10, 15, 12),
          "out-89031112233-101-20260302-101500-1772446500.61.wav", "101"),
     ]  # fmt: skip
+
+
+def test_an_operators_callback_from_an_extension_is_not_excluded_as_an_internal_call(engine, tmp_path):
+    """The internal-number rule looks at the other party: a callback's customer is the number dialled."""
+    from pipeline.stages.outcomes import analyse
+
+    (tmp_path / "Master.csv").write_text(
+        '"","101","79161234567","from-internal","","PJSIP/101-00000061","PJSIP/mts-00000062","Dial","",'
+        '"2026-03-02 09:10:00","2026-03-02 09:10:12","2026-03-02 09:11:35","95","83","ANSWERED",'
+        '"DOCUMENTATION","1772442600.61",""\n'
+        '"","102","101","from-internal","","PJSIP/102-00000063","PJSIP/101-00000064","Dial","",'
+        '"2026-03-02 09:20:00","2026-03-02 09:20:02","2026-03-02 09:21:02","62","60","ANSWERED",'
+        '"DOCUMENTATION","1772443200.63",""\n',
+        encoding="utf-8",
+    )
+    ingest(engine, IngestRequest(cdr=tmp_path / "Master.csv"), workers=1)
+    analyse(engine)
+    with engine.connect() as conn:
+        reasons = dict(
+            conn.execute(
+                select(Call.uniqueid, CallOutcome.exclusion_reasons).join(
+                    CallOutcome, CallOutcome.call_id == Call.id
+                )
+            ).all()
+        )
+    assert "internal_unlinked" not in reasons["1772442600.61"], "a callback to a customer counts"
+    assert "internal_unlinked" in reasons["1772443200.63"], "a colleague's call stays excluded"
