@@ -38,6 +38,8 @@ system-deps:
 	  fi; \
 	fi
 
+# The demo site's profile (company, products) fills the checklist's placeholders for every demo step.
+demo: export CALLQA_PROFILE := $(DEMO)/profile.yaml
 demo: install
 	rm -f callqa.db callqa.db-wal callqa.db-shm
 	$(CALLQA) train purpose $(DEMO)/purpose_train.csv

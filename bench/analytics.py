@@ -34,6 +34,7 @@ from classifiers import (  # noqa: E402  # noqa: E402
     classify_call,
     cross_validate,
     load_checklist,
+    load_profile,
     load_taxonomy,
 )
 from classifiers.purpose import text_features  # noqa: E402
@@ -96,7 +97,8 @@ and character n-gram variants and C from 0.5 to 2 all gave 0.902-0.903 in cross-
 def _classifier_set(models_dir: Path) -> ClassifierSet:
     rows = list(csv.DictReader((DEMO / "purpose_train.csv").open(encoding="utf-8")))
     model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
-    return ClassifierSet(load_taxonomy(), load_checklist(), model)
+    profile = load_profile(DEMO / "profile.yaml")  # the demo site's company and products
+    return ClassifierSet(load_taxonomy(), load_checklist(profile=profile), model, profile=profile)
 
 
 def _clean_utterances(call: dict) -> list[Utterance]:

@@ -14,6 +14,7 @@ from classifiers.exclusions import CallFacts, exclusion_reasons, registration_ra
 from classifiers.identifiers import identifiers, inn_is_valid, luhn_is_valid
 from classifiers.linking import LinkingOptions, duplicate_incidents, rank_candidates, repeat_contacts
 from classifiers.pii import find_pii
+from classifiers.profile import SiteProfile, load_profile, operator_name_forms
 from classifiers.purpose_base import PurposeMetrics, PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import ConfigFileError, Taxonomy, load_taxonomy
 
@@ -31,6 +32,7 @@ __all__ = [
     "PurposePrediction",
     "RecordFacts",
     "SaidIdentifiers",
+    "SiteProfile",
     "Taxonomy",
     "as_purpose_model",
     "call_text",
@@ -43,8 +45,10 @@ __all__ = [
     "identifiers",
     "inn_is_valid",
     "load_checklist",
+    "load_profile",
     "load_taxonomy",
     "luhn_is_valid",
+    "operator_name_forms",
     "predict_with_phrases",
     "rank_candidates",
     "registration_rate",

@@ -11,6 +11,7 @@ from asr import Utterance
 from classifiers.compliance import CallContext, Checklist, ComplianceResult, evaluate
 from classifiers.identifiers import identifiers
 from classifiers.pii import find_pii
+from classifiers.profile import SiteProfile, operator_name_forms
 from classifiers.purpose_base import PurposePrediction, predict_with_phrases
 from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
@@ -33,11 +34,14 @@ class ClassifierSet:
     model: PurposeModel | None = None
     rules: CallRules = field(default_factory=CallRules)
     encoder: str | None = None  # sentence encoder for checklist items with semantic examples
+    # The site's names and wording; the checklist was loaded with it (placeholders filled).
+    profile: SiteProfile = field(default_factory=SiteProfile)
 
     @property
     def version(self) -> str:
         model = self.model.version_ if self.model else "phrases"
-        return f"{model}+checklist{self.checklist.version}+{self.encoder or 'no-encoder'}"
+        encoder = self.encoder or "no-encoder"
+        return f"{model}+checklist{self.checklist.version}+{encoder}+profile{self.profile.digest}"
 
 
 @dataclass
@@ -48,6 +52,7 @@ class RecordFacts:
     duration: float = 0.0
     caller_number: str | None = None
     transfers: list[dict] = field(default_factory=list)  # from queue_log / call records: kind, target
+    operator_name: str | None = None  # the roster's name of the call's operator ("Анна Смирнова")
 
 
 @dataclass
@@ -136,8 +141,9 @@ def classify_call(
     transfer = _transfer(utterances, records)
     conditions = _conditions(purpose, transfer, records, classifiers)
     duration = max([records.duration] + [u.end for u in utterances])
+    names = operator_name_forms(records.operator_name, classifiers.profile)
     compliance = evaluate(
-        classifiers.checklist, utterances, CallContext(duration, conditions), classifiers.encoder
+        classifiers.checklist, utterances, CallContext(duration, conditions, names), classifiers.encoder
     )
     pii = [
         PiiFinding(i, s.kind, s.start, s.end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,11 +10,19 @@ from pathlib import Path
 
 from asr import Utterance
 from classifiers.identifiers import identifiers
+from classifiers.profile import SiteProfile, name_matches
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
-from classifiers.text import find_phrase, stems, token_spans
+from classifiers.text import normalise, similar, stems, token_spans, tokens
 from contracts import ScoredItem, scorecard_score
 
+logger = logging.getLogger("callqa.classifiers")
+
 CONDITIONS = ("short", "transferred", "dropped", "special", "no_registration")
+PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[A-Za-z0-9_]+)?)\}")
+# A phrase word that is the call's operator's own name (bound per call from the roster).
+NAME_SLOT = "{operator_name}"
+# Placeholders whose values are proper names: matched as whole words, not as stem prefixes.
+_PROPER = ("company", "products")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,13 @@ class ChecklistItem:
         str, ...
     ] = ()  # semantic examples: a turn this close in meaning passes (needs an encoder)
     similarity: float = 0.88
+    unconfigured: tuple[str, ...] = ()  # placeholders the site profile gives no value for
+
+    @property
+    def names_operator(self) -> bool:
+        """The item needs the operator's own name ({operator_name})."""
+        phrases = self.any_of + tuple(p for group in self.all_of for p in group)
+        return any(NAME_SLOT in phrase for phrase in phrases)
 
 
 @dataclass
@@ -81,13 +97,46 @@ class ComplianceResult:
     checklist_version: str
 
 
-def _phrases(values, where: str) -> tuple[tuple[str, ...], ...]:
+def _expand(text: str, profile: SiteProfile, where: str) -> tuple[list[tuple[str, ...]], set[str]]:
+    """A phrase with placeholders as the word sequences it stands for, and the placeholders left empty.
+
+    Words are stems; a proper name's words are "=word" (whole-word match); the operator's name is NAME_SLOT.
+    """
+    parts = PLACEHOLDER.split(text)
+    variants: list[tuple[str, ...]] = [()]
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            variants = [v + tuple(stems(part)) for v in variants]
+        elif part == "operator_name":
+            variants = [(*v, NAME_SLOT) for v in variants]
+        elif part in ("company", "products", "department") or part.startswith("script."):
+            values = profile.values(part)
+            if not values:  # the profile's own wording is optional; its names are not
+                return [], set() if part.startswith("script.") else {part}
+            if part in _PROPER:
+                words = [tuple("=" + w for w in tokens(value)) for value in values]
+            else:
+                words = [tuple(stems(value)) for value in values]
+            variants = [v + w for v in variants for w in words]
+        else:
+            known = "company, products, department, operator_name, script.NAME"
+            raise ConfigFileError(f"{where}: unknown placeholder {{{part}}} (known: {known})")
+    return [v for v in variants if v], set()
+
+
+def _phrases(values, where: str, profile: SiteProfile) -> tuple[tuple[tuple[str, ...], ...], set[str]]:
     if not isinstance(values, list):
         raise ConfigFileError(f"{where}: expected a list of phrases")
-    return tuple(tuple(stems(str(v))) for v in values if not str(v).startswith("{"))
+    phrases: list[tuple[str, ...]] = []
+    missing: set[str] = set()
+    for value in values:
+        expanded, empty = _expand(str(value), profile, where)
+        phrases += expanded
+        missing |= empty
+    return tuple(dict.fromkeys(phrases)), missing
 
 
-def _item(body: dict, where: str) -> ChecklistItem:
+def _item(body: dict, where: str, profile: SiteProfile) -> ChecklistItem:
     if "id" not in body:
         raise ConfigFileError(f"{where}: every item needs an id")
     unknown = set(body.get("not_applicable_when", [])) - set(CONDITIONS)
@@ -97,12 +146,19 @@ def _item(body: dict, where: str) -> ChecklistItem:
     identifier = next(
         (str(v).strip("{}") for v in body.get("evidence_any_speaker", []) if str(v).startswith("{")), None
     )
+    any_of, missing = _phrases(body.get("any_of", []), f"{where}.any_of", profile)
+    all_of = []
+    for group in body.get("all_of", []):
+        phrases, empty = _phrases(group, f"{where}.all_of", profile)
+        missing |= empty
+        if phrases:  # a group the profile leaves empty is not required (and the verdict says so)
+            all_of.append(phrases)
     return ChecklistItem(
         id=str(body["id"]),
         title=str(body.get("title", body["id"])),
         role=str(body.get("role", "operator")),
-        any_of=_phrases(body.get("any_of", []), f"{where}.any_of"),
-        all_of=tuple(_phrases(group, f"{where}.all_of") for group in body.get("all_of", [])),
+        any_of=any_of,
+        all_of=tuple(all_of),
         within_first=body.get("within_first"),
         within_last=body.get("within_last"),
         weight=float(body.get("weight", 1.0)),
@@ -112,17 +168,29 @@ def _item(body: dict, where: str) -> ChecklistItem:
         not_applicable_when=tuple(body.get("not_applicable_when", [])),
         examples=tuple(str(e) for e in body.get("examples", [])),
         similarity=float(body.get("similarity", 0.88)),
+        unconfigured=tuple(sorted(missing)),
     )
 
 
-def load_checklist(path: Path | None = None) -> Checklist:
-    """Read a checklist YAML (default: the shipped Russian support-desk script)."""
+def load_checklist(path: Path | None = None, profile: SiteProfile | None = None) -> Checklist:
+    """Read a checklist YAML (default: the shipped Russian script), its placeholders filled from `profile`.
+
+    A placeholder the profile gives no value for leaves its phrases out: a greeting is then judged
+    without the company name, and an item with nothing left to look for is not applicable.
+    """
     path = path or DEFAULTS / "checklist_ru.yaml"
+    profile = profile or SiteProfile()
     data = read_yaml(path, "checklist")
-    items = [_item(body, f"{path}: items[{i}]") for i, body in enumerate(data.get("items") or [])]
+    items = [_item(body, f"{path}: items[{i}]", profile) for i, body in enumerate(data.get("items") or [])]
     if not items:
         raise ConfigFileError(f"{path}: the checklist has no items")
-    forbidden = [_item(body, f"{path}: forbidden[{i}]") for i, body in enumerate(data.get("forbidden") or [])]
+    forbidden = [
+        _item(body, f"{path}: forbidden[{i}]", profile) for i, body in enumerate(data.get("forbidden") or [])
+    ]
+    unchecked = sorted({p for item in items for p in item.unconfigured})
+    if unchecked:
+        logger.warning("checklist %s: the site profile gives no %s; those phrases are not checked", path,
+                       ", ".join("{" + p + "}" for p in unchecked))  # fmt: skip
     return Checklist(items, forbidden, str(data.get("version", "1")))
 
 
@@ -132,6 +200,7 @@ class CallContext:
 
     duration: float
     conditions: set[str] = field(default_factory=set)
+    operator_names: tuple[str, ...] = ()  # the operator's own first name and its short forms (roster)
 
 
 def _in_window(item: ChecklistItem, start: float, end: float, duration: float) -> bool:
@@ -140,17 +209,40 @@ def _in_window(item: ChecklistItem, start: float, end: float, duration: float) -
     return not (item.within_last is not None and end < duration - item.within_last)
 
 
-def _match(item: ChecklistItem, text: str) -> str | None:
-    """The words that satisfy the item in `text`, or None."""
+def _find(phrase: tuple[str, ...], hit, count: int, gap: int = 2) -> tuple[int, int] | None:
+    """(first, last) word index where the phrase occurs in order, up to `gap` words between its words."""
+    for start in range(count):
+        if not hit(phrase[0], start):
+            continue
+        position = start
+        for wanted in phrase[1:]:
+            window = range(position + 1, min(count, position + 2 + gap))
+            after = next((i for i in window if hit(wanted, i)), None)
+            if after is None:
+                break
+            position = after
+        else:
+            return start, position
+    return None
+
+
+def _match(item: ChecklistItem, text: str, names: tuple[str, ...] = ()) -> str | None:
+    """The words that satisfy the item in `text`, or None; `names`: the operator's own name forms."""
     spans = token_spans(text)
-    text_stems = [s for s, _, _ in spans]
+    words = [normalise(text[start:end]) for _, start, end in spans]
+
+    def is_word(token: str, i: int) -> bool:
+        if token == NAME_SLOT:
+            return any(name_matches(words[i], name) for name in names)
+        if token.startswith("="):
+            return name_matches(words[i], token[1:])
+        return similar(spans[i][0], token)
 
     def found(phrases: tuple[tuple[str, ...], ...]) -> str | None:
         for phrase in phrases:
-            at = find_phrase(list(phrase), text_stems)
+            at = _find(phrase, is_word, len(spans)) if phrase else None
             if at is not None:
-                end = spans[min(at + len(phrase) - 1, len(spans) - 1)][2]
-                return text[spans[at][1] : end]
+                return text[spans[at[0]][1] : spans[at[1]][2]]
         return None
 
     if item.all_of:
@@ -182,13 +274,15 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     return turns
 
 
-def _search(item: ChecklistItem, turns: list[dict], duration: float) -> Evidence | None:
+def _search(
+    item: ChecklistItem, turns: list[dict], duration: float, names: tuple[str, ...] = ()
+) -> Evidence | None:
     for turn in turns:
         if item.role not in ("any", turn["role"]) or not _in_window(
             item, turn["start"], turn["end"], duration
         ):
             continue
-        matched = _match(item, turn["normalized_text"])
+        matched = _match(item, turn["normalized_text"], names)
         if matched:
             return Evidence(turn["index"], turn["start"], turn["normalized_text"], matched)
     return None
@@ -246,14 +340,21 @@ def evaluate(
             verdicts.append(ItemVerdict(item.id, item.title, "n/a", 1.0, item.weight, item.critical,
                                         reason=", ".join(blocking)))  # fmt: skip
             continue
+        unjudged = _nothing_to_look_for(item, context.operator_names)
+        if unjudged:
+            verdicts.append(ItemVerdict(item.id, item.title, "n/a", 1.0, item.weight, item.critical,
+                                        reason=unjudged))  # fmt: skip
+            continue
         evidence = (
-            _search(item, turns, context.duration)
+            _search(item, turns, context.duration, context.operator_names)
             or _identifier_evidence(item, utterances)
             or _semantic_evidence(item, turns, context.duration, encoder)
         )
         if evidence:
             sure = round(min(0.99, 0.5 + (utterances[evidence.utterance].confidence or 0.5) / 2), 3)
             verdict = ItemVerdict(item.id, item.title, "pass", sure, item.weight, item.critical, evidence)
+            if item.unconfigured:
+                verdict.reason = _unconfigured(item)
             verdicts.append(verdict)
         else:
             # Missing words can be ASR errors: the less sure the transcript, the less sure the failure.
@@ -267,6 +368,22 @@ def evaluate(
         if evidence:
             forbidden.append(ItemVerdict(item.id, item.title, "fail", 0.8, item.weight, True, evidence))
     return ComplianceResult(verdicts, forbidden, score(verdicts, forbidden), checklist.version)
+
+
+def _unconfigured(item: ChecklistItem) -> str:
+    return "not in the site profile: " + ", ".join("{" + p + "}" for p in item.unconfigured)
+
+
+def _nothing_to_look_for(item: ChecklistItem, names: tuple[str, ...]) -> str | None:
+    """Why an item cannot be judged on this call (its phrases all need what is not known), or None."""
+    other_evidence = item.any_speaker_identifier or item.examples
+    if item.names_operator and not names:
+        usable = [p for p in item.any_of if NAME_SLOT not in p]
+        if not usable and not item.all_of and not other_evidence:
+            return "the roster has no name for the operator"
+    if not item.any_of and not item.all_of and not other_evidence:
+        return _unconfigured(item) if item.unconfigured else "no phrases"
+    return None
 
 
 def score(items: list[ItemVerdict], forbidden: list[ItemVerdict] | None = None) -> float | None:

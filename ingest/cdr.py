@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.fingerprint import row_fingerprint
 from ingest.records import CallRecord, ImportResult, RowProblem
 from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_seconds
 
-# cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on.
+# cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on, and
+# Asterisk 12+ with newcdrcolumns=yes adds `peeraccount`, `linkedid` and `sequence`.
 CDR_COLUMNS = (
     "accountcode",
     "src",
@@ -28,12 +32,49 @@ CDR_COLUMNS = (
     "amaflags",
     "uniqueid",
     "userfield",
+    "peeraccount",
+    "linkedid",
+    "sequence",
 )
 _MIN_COLUMNS = 16
+_EPOCH = re.compile(r"\d{9,10}(\.\d+)?")
 
 
-def read_master_csv(path: Path) -> ImportResult:
+def pbx_zone(name: str | None) -> tzinfo | None:
+    """The PBX's time zone from its name ("Europe/Moscow"); None (this machine's local time) when empty.
+
+    Raises ValueError for a name the time-zone database does not know.
+    """
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {name!r}") from e
+
+
+def pbx_time(value: str | None, zone: tzinfo | None = None, fmt: str | None = None) -> datetime | None:
+    """A call-record time as the PBX's wall clock (naive), the one clock every stored call time uses.
+
+    Text times are the PBX's local time already; epoch seconds and times with an offset are absolute and
+    are converted to the PBX's zone (this machine's when `zone` is None).
+    """
+    text = clean(value)
+    if text is None or fmt:
+        return parse_datetime(text, fmt)
+    if _EPOCH.fullmatch(text):
+        return datetime.fromtimestamp(float(text), zone).replace(tzinfo=None)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_datetime(text)
+    return parsed.astimezone(zone).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def read_master_csv(path: Path, zone: tzinfo | None = None) -> ImportResult:
     """Read every leg in an Asterisk Master.csv; malformed rows become problems with their line number.
+
+    Times are kept as the PBX's wall clock (`pbx_time`; `zone` is the PBX's time zone).
 
     Without a uniqueid column (loguniqueid=no) a stable id is derived from the row so that
     re-importing stays idempotent; such calls are matched to recordings by time and numbers.
@@ -69,13 +110,15 @@ def read_master_csv(path: Path) -> ImportResult:
                 dstchannel=clean(row["dstchannel"]),
                 lastapp=clean(row["lastapp"]),
                 lastdata=clean(row["lastdata"]),
-                start=parse_datetime(row["start"]),
-                answer=parse_datetime(row["answer"]),
-                end=parse_datetime(row["end"]),
+                start=pbx_time(row["start"], zone),
+                answer=pbx_time(row["answer"], zone),
+                end=pbx_time(row["end"], zone),
                 duration=parse_seconds(row["duration"]),
                 billsec=parse_seconds(row["billsec"]),
                 disposition=(clean(row["disposition"]) or "").upper() or None,
                 userfield=clean(row.get("userfield")),
+                linkedid=clean(row.get("linkedid")),
+                sequence=int(row["sequence"]) if (row.get("sequence") or "").strip().isdigit() else None,
             )
         except ValueError as e:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; row skipped"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 
+from ingest.cdr import pbx_time
 from ingest.mapping import ColumnMapping
 from ingest.records import CallRecord, ImportResult, RowProblem
-from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_seconds
+from ingest.tabular import clean, iter_csv_rows, parse_seconds
 
 REQUIRED_FIELDS = ("uniqueid", "start")
 _TIME_FIELDS = ("start", "answer", "end")
@@ -32,8 +34,10 @@ _TEXT_FIELDS = (
 )
 
 
-def read_mapped_csv(path: Path, mapping: ColumnMapping) -> ImportResult:
-    """Read call records from a headed CSV; missing required columns fail the file, bad rows are skipped."""
+def read_mapped_csv(path: Path, mapping: ColumnMapping, zone: tzinfo | None = None) -> ImportResult:
+    """Read call records from a headed CSV; missing required columns fail the file, bad rows are skipped.
+
+    Times are kept as the PBX's wall clock (`ingest.cdr.pbx_time`; `zone` is the PBX's time zone)."""
     result = ImportResult()
     source = str(path)
     rows = iter_csv_rows(path, delimiter=mapping.delimiter, encoding=mapping.encoding)
@@ -58,7 +62,7 @@ def read_mapped_csv(path: Path, mapping: ColumnMapping) -> ImportResult:
                 uniqueid=cell("uniqueid") or "",
                 source_file=source,
                 source_line=line,
-                **{f: parse_datetime(cell(f), mapping.datetime_format) for f in _TIME_FIELDS},
+                **{f: pbx_time(cell(f), zone, mapping.datetime_format) for f in _TIME_FIELDS},
                 **{f: parse_seconds(cell(f)) for f in _SECONDS_FIELDS},
                 **values,
             )

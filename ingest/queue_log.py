@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from ingest.records import ImportResult, QueueLogEvent, RowProblem
@@ -29,8 +29,12 @@ CALL_EVENTS = frozenset(
 )
 
 
-def read_queue_log(path: Path) -> ImportResult:
-    """Read every line of a queue_log; lines that are not queue_log records become problems."""
+def read_queue_log(path: Path, zone: tzinfo | None = None) -> ImportResult:
+    """Read every line of a queue_log; lines that are not queue_log records become problems.
+
+    Its epoch seconds are absolute: they become the PBX's wall clock in `zone` (this machine's when None),
+    the clock the call records' text times are written in.
+    """
     result = ImportResult()
     source = str(path)
     with open_text(path, encoding="utf-8") as handle:
@@ -47,7 +51,7 @@ def read_queue_log(path: Path) -> ImportResult:
                 )
                 continue
             try:
-                at = datetime.fromtimestamp(float(parts[0]))
+                at = datetime.fromtimestamp(float(parts[0]), zone).replace(tzinfo=None)
             except (ValueError, OverflowError, OSError):
                 result.problems.append(
                     RowProblem(source, line_no, "malformed_row", f"time {parts[0]!r} is not a Unix timestamp")

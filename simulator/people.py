@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from simulator.numbers import make_inn, make_kpp, make_mobile
 
 COMPANY = "Контур"
+DEPARTMENTS = ("техническая поддержка",)
 SPECIAL_ARTICLE = "6053"  # the source's knowledge article for calls that need no regular registration
 
 

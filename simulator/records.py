@@ -198,6 +198,16 @@ def write_roster(path: Path, operators: list[dict]) -> None:
         writer.writerows(operators)
 
 
+def write_profile(path: Path, company: str, products: tuple[str, ...], departments: tuple[str, ...]) -> None:
+    """The site profile (company, products, departments) the checklist's placeholders read."""
+    path.write_text(
+        "# The simulated site's profile: what its checklist's placeholders stand for.\n"
+        f"company:\n  names: [{company}]\nproducts: [{', '.join(products)}]\n"
+        f"departments: [{', '.join(departments)}]\n",
+        encoding="utf-8",
+    )
+
+
 def duplicate_pairs(rows: list[dict]) -> list[tuple[str, str]]:
     """Same INN-KPP and knowledge article, created less than 7 days apart."""
     pairs = []

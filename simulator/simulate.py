@@ -14,6 +14,7 @@ from pathlib import Path
 from ingest.encode import CODECS, write_audio
 from simulator import records
 from simulator.mixing import LINE_RATE, lay_out, to_line
+from simulator.people import COMPANY, DEPARTMENTS, PRODUCTS
 from simulator.plan import CallPlan, plan_period
 from simulator.records import RenderedCall
 from simulator.speech import Synthesizer
@@ -201,6 +202,7 @@ def simulate(
         for o in sorted({p.operator for p in plans}, key=lambda o: o.code)
     ]
     records.write_roster(out_dir / "operators.csv", operators)
+    records.write_profile(out_dir / "profile.yaml", COMPANY, PRODUCTS, DEPARTMENTS)
     truth = {
         "period": {"start": plans[0].start.date().isoformat(), "days": days, "seed": seed},
         "operator_channel": "left" if operator_left else "right",

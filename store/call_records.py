@@ -10,7 +10,7 @@ nothing, and every function is safe to call again after a crash.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -534,16 +534,19 @@ def _leg_row(call_id: int, leg: Any) -> dict:
     return row
 
 
-def register_call_legs(conn: Connection, records: Sequence[Any]) -> tuple[RegisterCounts, dict[int, Any]]:
+def register_call_legs(
+    conn: Connection, records: Sequence[Any], call_of: Callable[[Any], str] | None = None
+) -> tuple[RegisterCounts, dict[int, Any]]:
     """Store call-record legs (`ingest.CallRecord`, each once, by fingerprint), in batches.
 
-    Returns the counts and, for every call that got a new leg, its first leg in `records` (whose mapped
-    columns describe the call), by call id: those calls need assembling again.
+    `call_of` names the call a leg belongs to (call assembly decides; default: the leg's uniqueid); the
+    call's row is keyed by that name. Returns the counts and, for every call that got a new leg, its first
+    leg in `records` (whose mapped columns describe the call), by call id: those calls need assembling again.
     """
     counts = RegisterCounts()
     by_call: dict[str, list] = defaultdict(list)
     for record in records:
-        by_call[record.uniqueid].append(record)
+        by_call[call_of(record) if call_of else record.uniqueid].append(record)
     uniqueids = list(by_call)
     changed: dict[int, Any] = {}
     dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
@@ -574,7 +577,8 @@ def register_call_legs(conn: Connection, records: Sequence[Any]) -> tuple[Regist
 
 
 def call_legs(conn: Connection, call_ids: Sequence[int]) -> dict[int, list[dict]]:
-    """Every stored leg of these calls in start order, as dicts of the leg dataclass's fields."""
+    """Every stored leg of these calls in start order, as dicts of the leg dataclass's fields (a leg's
+    `uniqueid` is its call's: legs are stored under the call they belong to)."""
     legs: dict[int, list[dict]] = defaultdict(list)
     for row in conn.execute(
         select(CallLeg.__table__, Call.uniqueid)
@@ -608,6 +612,16 @@ def save_calls(conn: Connection, calls: Mapping[int, Any]) -> list[tuple[str, st
             for call_id, call in calls.items()
         ],
     )
+    # The legs' transfers are what the call's legs show now: a later leg can make a blind one attended.
+    conn.execute(delete(Transfer).where(Transfer.call_id.in_(list(calls)), Transfer.source == "call_record"))
+    transfers = [
+        {"fingerprint": t.key, "call_id": call_id, "kind": t.kind, "target": t.target, "at": t.at,
+         "source": t.source}
+        for call_id, call in calls.items()
+        for t in getattr(call, "transfers", ())
+    ]  # fmt: skip
+    if transfers:
+        insert_ignore(conn, Transfer.__table__, transfers, ["fingerprint"])
     return [_unknown(ref) for ref in resolved.unknown]
 
 
@@ -669,7 +683,8 @@ def save_queue_findings(
     conn: Connection, findings: Mapping[int, Any]
 ) -> list[tuple[str, str | None, int | None]]:
     """Apply what queue events say (`ingest.assembly.QueueFindings`, by call id) to the calls: queue,
-    direction, wait, operator and abandon where they say something, and the transfers they logged.
+    direction, wait, talk time (as billsec), operator and abandon where they say something, and the
+    transfers they logged.
 
     Returns the agent names no roster identity matches (the call keeps the operator its call record gave).
     """
@@ -679,6 +694,8 @@ def save_queue_findings(
     for call_id, found in findings.items():
         values = {k: getattr(found, k) for k in ("queue", "direction", "wait_seconds", "disposition")}
         values = {k: v for k, v in values.items() if v is not None}
+        if getattr(found, "talk_seconds", None) is not None:
+            values["billsec"] = found.talk_seconds
         if found.operator in ids:
             values["operator_id"] = ids[found.operator]
         if values:

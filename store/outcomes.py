@@ -65,6 +65,8 @@ class CallRow:
     versions: dict[str, str] = field(default_factory=dict)
     transfers: list[dict] = field(default_factory=list)
     kept_links: set[int] = field(default_factory=set)  # incident ids linked by records, helpdesk or people
+    direction: str | None = None
+    callee_number: str | None = None
 
 
 def load_calls(conn: Connection) -> list[CallRow]:
@@ -73,6 +75,7 @@ def load_calls(conn: Connection) -> list[CallRow]:
         select(
             Call.id, Call.uniqueid, Call.start_at, Call.answer_at, Call.billsec, Call.disposition,
             Call.caller_number, Call.operator_id, Call.client_id, Operator.code, Operator.team,
+            Call.direction, Call.callee_number,
         ).outerjoin(Operator, Operator.id == Call.operator_id)
     ).all()  # fmt: skip
     calls = {
@@ -80,6 +83,7 @@ def load_calls(conn: Connection) -> list[CallRow]:
             r.id, r.uniqueid, r.start_at,
             r.answer_at is not None or ((r.disposition or "").upper() == "ANSWERED" and (r.billsec or 0) > 0),
             r.billsec, r.caller_number, r.operator_id, r.code, r.team, r.client_id,
+            direction=r.direction, callee_number=r.callee_number,
         )
         for r in rows
     }  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, select
 
-from store.schema import Call, Recording, StageResult
+from store.schema import Call, Operator, Recording, StageResult
 
 
 def load_recording(conn: Connection, recording_id: int) -> Row:
@@ -16,8 +16,13 @@ def load_recording(conn: Connection, recording_id: int) -> Row:
 
 
 def load_call_facts(conn: Connection, call_id: int) -> dict[str, Any]:
-    """What stages read of a call record: ids, numbers, talk and total seconds, operator."""
+    """What stages read of a call record: ids, numbers, talk and total seconds, operator and their name."""
     row = conn.execute(select(Call.__table__).where(Call.id == call_id)).one()
+    name = (
+        conn.execute(select(Operator.name).where(Operator.id == row.operator_id)).scalar()
+        if row.operator_id is not None
+        else None
+    )
     return {
         "uniqueid": row.uniqueid,
         "direction": row.direction,
@@ -26,6 +31,7 @@ def load_call_facts(conn: Connection, call_id: int) -> dict[str, Any]:
         "billsec": row.billsec,
         "duration": row.duration,
         "operator_id": row.operator_id,
+        "operator_name": name,
     }
 
 

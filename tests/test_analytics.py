@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from asr import AsrOptions, Utterance
-from classifiers import PurposeModel, cross_validate, load_checklist
+from classifiers import PurposeModel, cross_validate, load_checklist, load_profile, operator_name_forms
 from classifiers.compliance import CallContext, evaluate
 from classifiers.taxonomy import ConfigFileError
 from ingest import decode_audio
+from ingest.roster import read_roster
 from models import trained
 from pipeline.config import AnalyticsSettings, StageOptions
 from pipeline.executors import InlineExecutor
@@ -25,6 +26,7 @@ from pipeline.stages.redact import redact_call_audio
 from simulator.verify import verify
 from store import JobQueue
 from store.api import Viewer, export_calls, kpi_table
+from store.operators import save_roster
 from tests.conftest import REPO
 
 DEMO = REPO / "demo"
@@ -58,10 +60,12 @@ def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, mod
     folder.mkdir()
     for name in PICKED:
         shutil.copy(DEMO / calls[name]["recording"], folder)
-    analytics = AnalyticsSettings(models_dir=str(models_dir))
+    analytics = AnalyticsSettings(models_dir=str(models_dir), profile=str(DEMO / "profile.yaml"))
     options = StageOptions(
         asr=AsrOptions(cpu_threads=2), analytics=analytics, redaction_folder=str(tmp_path / "redacted")
     )
+    with engine.begin() as conn:
+        save_roster(conn, read_roster(DEMO / "operators.csv").entries, "callqa")
     request = IngestRequest(folder, cdr=DEMO / "Master.csv", queue_log=DEMO / "queue_log",
                             incidents=DEMO / "incidents.csv")  # fmt: skip
     ingest(engine, request, workers=1, stage_options=options)
@@ -84,6 +88,7 @@ def test_processed_calls_get_the_manuals_judgements(engine, tmp_path, truth, mod
     assert registered["linked"] and registered["purpose"] == "report_submission"
     assert [link["incident"] for link in registered["links"]] == ["204817"], "linked by the number said"
     assert registered["checklist"]["greeting"] == "pass"
+    assert registered["checklist"]["introduced_self"] == "pass", "the roster's name, said in the greeting"
     assert scores["purpose"].correct >= 4
 
     card_call = exported[calls["call-008"]["uniqueid"]]
@@ -118,27 +123,29 @@ def _said(role: str, start: float, end: float, text: str) -> Utterance:
 
 
 def test_stems_match_word_forms_and_checklist_items_respect_time_windows():
-    checklist = load_checklist()
+    checklist = load_checklist(profile=load_profile(DEMO / "profile.yaml"))
+    anna = operator_name_forms("Анна Смирнова")
     said = [
         _said("operator", 1.0, 4.0, "Здравствуй, компания Контур, меня зовут Анна."),
         _said("customer", 5.0, 9.0, "Назовите номер обращения"),
         _said("operator", 30.0, 34.0, "Обращение под номером 204817, продублирую в СМС."),
         _said("operator", 35.0, 37.0, "Всего доброго!"),
     ]
-    result = evaluate(checklist, said, CallContext(38.0))
+    result = evaluate(checklist, said, CallContext(38.0, operator_names=anna))
     verdicts = {i.id: i.verdict for i in result.items}
-    assert verdicts == {"greeting": "pass", "client_identified": "fail", "incident_number": "pass",
-                        "sms_offered": "pass", "other_questions": "fail", "farewell": "pass"}  # fmt: skip
+    assert verdicts == {"greeting": "pass", "introduced_self": "pass", "client_identified": "fail",
+                        "incident_number": "pass", "sms_offered": "pass", "other_questions": "fail",
+                        "farewell": "pass"}  # fmt: skip
     evidence = next(i.evidence for i in result.items if i.id == "incident_number")
     assert evidence.start == 30.0 and "номером" in evidence.matched
-    assert result.score == round(100 * 6 / 8, 1)
+    assert result.score == round(100 * 7 / 9, 1)
 
     late = [dataclasses.replace(said[0], start=20.0, end=23.0), *said[1:]]
-    late_result = evaluate(checklist, late, CallContext(38.0))
+    late_result = evaluate(checklist, late, CallContext(38.0, operator_names=anna))
     assert {i.id: i.verdict for i in late_result.items}["greeting"] == "fail"
     assert late_result.score == 0.0, "a critical item failed"
-    short = evaluate(checklist, said[:1], CallContext(10.0, {"short"}))
-    assert [i.verdict for i in short.items] == ["pass"] + ["n/a"] * 5
+    short = evaluate(checklist, said[:1], CallContext(10.0, {"short"}, anna))
+    assert [i.verdict for i in short.items] == ["pass", "pass"] + ["n/a"] * 5
 
 
 def test_a_checklist_with_an_unknown_condition_is_refused(tmp_path):

@@ -72,7 +72,9 @@ def test_a_transferred_call_is_assembled_from_all_its_legs():
     assert (call.caller_number, call.callee_number, call.linkedid) == ("79161234567", "8800", "1772442000.1")
     assert call.start_at == T0 and call.end_at == T0 + timedelta(seconds=130)
     assert call.answer_at == T0 + timedelta(seconds=4)
-    assert call.duration == 130.0 and call.billsec == 124
+    # Talk time is the operator's leg: the post-transfer leg (same uniqueid) is the target's talk.
+    assert call.duration == 130.0 and call.billsec == 66
+    assert [(t.kind, t.target, t.source) for t in call.transfers] == [("blind", "2100", "call_record")]
     assert call.disposition == "ANSWERED"
 
 

@@ -214,7 +214,7 @@ def test_queue_log_transfers_and_the_configured_rules_reach_the_calls(engine, tm
         '"","79161234567","8800","from-trunk","","SIP/trunk-00000012","SIP/101-00000013","Queue","support",'
         '"2026-03-02 09:00:00","2026-03-02 09:00:07","2026-03-02 09:01:10","70","63","ANSWERED",'
         '"DOCUMENTATION","1772442000.12",""\n'
-        '"","1234","79160001122","from-internal","","SIP/1234-00000014","SIP/trunk-00000015","Dial","",'
+        '"","1234","79160001122","from-internal","","","","Dial","",'
         '"2026-03-02 09:05:00","2026-03-02 09:05:03","2026-03-02 09:06:00","60","57","ANSWERED",'
         '"DOCUMENTATION","1772442300.13",""\n',
         encoding="utf-8",
@@ -228,7 +228,8 @@ def test_queue_log_transfers_and_the_configured_rules_reach_the_calls(engine, tm
         encoding="utf-8",
     )
     request = IngestRequest(cdr=tmp_path / "Master.csv", queue_log=tmp_path / "queue_log")
-    # Internal numbers of at most 3 digits: the 4-digit caller is a customer, so that call is inbound.
+    # Internal numbers of at most 3 digits: the 4-digit caller is a customer, so that call is inbound
+    # (its record names no channels, so the numbers decide; a trunk channel would make it outbound).
     settings = Settings()
     settings.analytics.exclusions = CallRules(internal_number_max_length=3)
     options = settings.stage_options()

@@ -170,7 +170,8 @@ def test_an_override_on_a_processed_call_changes_every_reader(engine, db_url, tm
     models = tmp_path / "models"
     model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
     trained.save(model, "purpose", models_dir=models)
-    options = StageOptions(asr=AsrOptions(cpu_threads=2), analytics=AnalyticsSettings(models_dir=str(models)),
+    analytics = AnalyticsSettings(models_dir=str(models), profile=str(DEMO / "profile.yaml"))
+    options = StageOptions(asr=AsrOptions(cpu_threads=2), analytics=analytics,
                            redaction_folder=str(tmp_path / "redacted"))  # fmt: skip
     request = IngestRequest(recordings, cdr=DEMO / "Master.csv", queue_log=DEMO / "queue_log",
                             incidents=DEMO / "incidents.csv")  # fmt: skip

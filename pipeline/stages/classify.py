@@ -30,18 +30,19 @@ def current_model_version(models_dir: str) -> str:
 
 
 def classifiers_version(options: StageOptions) -> str:
-    """What the results depend on: the model version and the taxonomy and checklist contents."""
+    """What the results depend on: the model version, the taxonomy, checklist and site profile contents."""
     analytics = options.analytics
     model = current_model_version(analytics.models_dir)
     taxonomy = _file_digest(analytics.taxonomy, "topics.yaml")
     checklist = _file_digest(analytics.checklist, "checklist_ru.yaml")
+    profile = _file_digest(analytics.profile, "") if analytics.profile else "none"
     encoder = analytics.checklist_encoder or "none"
-    return f"{model}+t{taxonomy}+c{checklist}+e{encoder}"
+    return f"{model}+t{taxonomy}+c{checklist}+p{profile}+e{encoder}"
 
 
 def classifier_set(options: StageOptions):
     """Taxonomy, checklist, rules and the trained model, loaded once per worker and version."""
-    from classifiers import ClassifierSet, as_purpose_model, load_checklist, load_taxonomy
+    from classifiers import ClassifierSet, as_purpose_model, load_checklist, load_profile, load_taxonomy
     from classifiers.taxonomy import ConfigFileError
     from models import trained
 
@@ -50,14 +51,15 @@ def classifier_set(options: StageOptions):
     if key not in _CLASSIFIERS:
         try:
             taxonomy = load_taxonomy(Path(analytics.taxonomy) if analytics.taxonomy else None)
-            checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None)
+            profile = load_profile(Path(analytics.profile) if analytics.profile else None)
+            checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None, profile)
         except ConfigFileError as e:
             raise StageError(str(e), permanent=False) from e
         saved = trained.load_current(Path(analytics.models_dir), "purpose")
         model = as_purpose_model(saved.estimator, saved.version) if saved else None
         rules = analytics.exclusions
         encoder = analytics.checklist_encoder or None
-        _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules, encoder)
+        _CLASSIFIERS[key] = ClassifierSet(taxonomy, checklist, model, rules, encoder, profile)
     return _CLASSIFIERS[key]
 
 
@@ -71,6 +73,7 @@ def classify(job: StageInput) -> ClassifyResult:
         duration=job.duration or 0.0,
         caller_number=call.get("caller_number"),
         transfers=call.get("transfers", []),
+        operator_name=call.get("operator_name"),
     )
     return classify_call(job.transcript, records, classifier_set(job.options))
 

@@ -118,6 +118,11 @@ def _identify_by_said_phones(engine: Engine, calls: list[CallRow]) -> None:
         call.client_id = found.get(call.id, call.client_id)
 
 
+def _customer_number(call: CallRow) -> str | None:
+    """The other party's number: the caller of an inbound call, the number an operator dialled out to."""
+    return call.callee_number if call.direction == "outbound" else call.caller_number
+
+
 def _transfer(call: CallRow) -> dict | None:
     if call.transfers:
         last = call.transfers[-1]
@@ -186,7 +191,7 @@ def analyse(
             summary.unlinked_with_suggestions += 1
         transfer = _transfer(call)
         reasons = exclusion_reasons(
-            ExclusionFacts(call.answered, call.billsec, transfer is not None, call.caller_number, linked),
+            ExclusionFacts(call.answered, call.billsec, transfer is not None, _customer_number(call), linked),
             rules,
         )
         purpose = classified.get("purpose", {})

@@ -1,0 +1,123 @@
+"""A site's profile: the company, products, departments and script wording its checklist refers to.
+
+Checklists name these with placeholders (`{company}`, `{products}`, `{department}`, `{script.NAME}`,
+`{operator_name}`), so one checklist file serves every site and a site writes only its profile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
+from classifiers.text import edit_distance, normalise, stem, tokens
+
+logger = logging.getLogger("callqa.classifiers")
+
+# Russian patronymic endings: in "Фамилия Имя Отчество" the first name is the word before one.
+_PATRONYMIC = ("вич", "вна", "ична", "чна", "оглы", "кызы")
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    """What a site's operators say of their company, and how its script words things."""
+
+    company: tuple[str, ...] = ()  # names and the ways they are said ("СКБ Контур", "эс ка бэ контур")
+    products: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    script: dict[str, tuple[str, ...]] = field(default_factory=dict)  # {script.NAME} -> phrases
+    short_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first name -> extra short forms
+    digest: str = "none"  # of the file's content: part of the classification version
+
+    def values(self, placeholder: str) -> tuple[str, ...]:
+        """What a checklist placeholder stands for (empty when the profile does not say)."""
+        if placeholder.startswith("script."):
+            return self.script.get(placeholder[len("script.") :], ())
+        return {"company": self.company, "products": self.products, "department": self.departments}.get(
+            placeholder, ()
+        )
+
+
+def _strings(value, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise ConfigFileError(f"{where}: expected a name or a list of names")
+    return tuple(str(v) for v in value if str(v).strip())
+
+
+def load_profile(path: Path | None) -> SiteProfile:
+    """Read a site profile YAML; no path: the empty profile (checklist items that need it go unchecked)."""
+    if path is None:
+        return SiteProfile()
+    data = read_yaml(path, "site profile")
+    known = {"company", "products", "departments", "script", "short_names"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigFileError(f"{path}: unknown keys {sorted(unknown)} (known: {', '.join(sorted(known))})")
+    company = data.get("company") or {}
+    if isinstance(company, dict):
+        names = _strings(company.get("names"), f"{path}: company.names")
+        names += _strings(company.get("spoken"), f"{path}: company.spoken")
+    else:
+        names = _strings(company, f"{path}: company")
+    script = data.get("script") or {}
+    short = data.get("short_names") or {}
+    if not isinstance(script, dict) or not isinstance(short, dict):
+        raise ConfigFileError(f"{path}: script and short_names are mappings of names to lists")
+    return SiteProfile(
+        company=names,
+        products=_strings(data.get("products"), f"{path}: products"),
+        departments=_strings(data.get("departments"), f"{path}: departments"),
+        script={str(k): _strings(v, f"{path}: script.{k}") for k, v in script.items()},
+        short_names={normalise(str(k)): _strings(v, f"{path}: short_names.{k}") for k, v in short.items()},
+        digest=hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8],
+    )
+
+
+@lru_cache(maxsize=1)
+def _short_forms() -> dict[str, tuple[str, ...]]:
+    data = read_yaml(DEFAULTS / "names_ru.yaml", "first names")
+    return {normalise(k): tuple(normalise(v) for v in (vs or ())) for k, vs in data.items()}
+
+
+def first_name(full_name: str | None) -> str | None:
+    """The first name in a roster name: "Анна Смирнова", "Смирнова Анна", "Смирнова Анна Сергеевна"."""
+    words = [w for w in tokens(full_name or "") if len(w) > 1]
+    if not words:
+        return None
+    forms = _short_forms()
+    known = set(forms) | {short for shorts in forms.values() for short in shorts}
+    for word in words:
+        if word in known:
+            return word
+    for i, word in enumerate(words[1:], start=1):
+        if word.endswith(_PATRONYMIC):
+            return words[i - 1]
+    return words[0]
+
+
+def operator_name_forms(full_name: str | None, profile: SiteProfile | None = None) -> tuple[str, ...]:
+    """The operator's first name and its common short forms (Анна: анна, аня), normalised."""
+    name = first_name(full_name)
+    if name is None:
+        return ()
+    extra = (profile.short_names.get(name, ()) if profile else ()) + _short_forms().get(name, ())
+    return tuple(dict.fromkeys([name, *(normalise(e) for e in extra)]))
+
+
+def name_matches(word: str, name: str) -> bool:
+    """A spoken word is the name: the same word in another case, or one recognition slip away.
+
+    Whole words, not prefixes: a short name ("Аня") must not match every word that starts like it.
+    """
+    word, name = normalise(word), normalise(name)
+    if word == name or (stem(word) == stem(name) and len(stem(name)) >= 3):
+        return True
+    allowed = 2 if len(name) >= 7 else 1 if len(name) >= 4 else 0
+    return bool(allowed) and word[:1] == name[:1] and edit_distance(word, name) <= allowed

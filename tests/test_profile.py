@@ -1,0 +1,199 @@
+"""A site profile, not a hard-coded company: one checklist judges any site's script by its profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asr import Utterance
+from classifiers import ClassifierSet, RecordFacts, classify_call, load_checklist, load_profile, load_taxonomy
+from classifiers.compliance import CallContext, evaluate
+from classifiers.profile import first_name, operator_name_forms
+from classifiers.taxonomy import ConfigFileError
+from pipeline.config import AnalyticsSettings, StageOptions, load_settings
+from pipeline.stages.classify import classifiers_version
+from simulator import records
+from simulator.people import COMPANY, DEPARTMENTS, PRODUCTS
+from tests.conftest import REPO
+
+# Two invented companies, each with its own names as the operators and the recogniser say them.
+ROMASHKA = """
+company:
+  names: [Ромашка Телеком]
+  spoken: [Ромашка]
+products: [Ромашка ТВ, Домашний интернет]
+departments: [служба поддержки абонентов]
+"""
+GARANT = """
+company:
+  names: [Гарант-Сервис]
+  spoken: [Гарант]
+products: [Гарант Офис]
+departments: [сервисный центр]
+script:
+  farewell: [спасибо что выбрали нас]
+short_names:
+  Светлана: [Светуля]
+"""
+
+ROMASHKA_GREETINGS = (
+    "Добрый день, компания Ромашка Телеком, меня зовут Светлана.",
+    "Здраствуйте, Рамашка телеком, Света, слушаю вас",  # recognition slips in both words
+    "доброе утро вы позвонили в ромашку оператор светлана чем могу помочь",
+    "Приветствую! Служба поддержки абонентов Ромашки, Светлана, слушаю.",
+)
+GARANT_GREETINGS = (
+    "Гарант-Сервис, добрый вечер, меня зовут Дмитрий.",
+    "Здравствуйте, сервисный центр Гаранта, Дима, слушаю вас.",
+    "добрый день гарант сервис на связи дмитрий",
+    "Здравствуйте, это Горант Сервис, меня зовут Дмитрий, чем помочь?",  # "Гарант" misheard
+)
+NO_COMPANY = ("Да, слушаю.", "Здравствуйте, меня зовут Дмитрий, слушаю вас.", "Алло, говорите.")
+
+
+def _profile(tmp_path: Path, name: str, text: str):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_profile(path)
+
+
+def _verdicts(checklist, text: str, roster_name: str | None = None, start: float = 1.0) -> dict[str, str]:
+    said = [Utterance(start, start + 4.0, text, "", 0.9, role="operator")]
+    context = CallContext(60.0, operator_names=operator_name_forms(roster_name))
+    return {i.id: i.verdict for i in evaluate(checklist, said, context).items}
+
+
+def test_one_checklist_judges_two_companies_greetings_by_their_profiles(tmp_path):
+    romashka = load_checklist(profile=_profile(tmp_path, "romashka", ROMASHKA))
+    garant = load_checklist(profile=_profile(tmp_path, "garant", GARANT))
+    for text in ROMASHKA_GREETINGS:
+        assert _verdicts(romashka, text)["greeting"] == "pass", text
+        assert _verdicts(garant, text)["greeting"] == "fail", ("another company's name", text)
+    for text in GARANT_GREETINGS:
+        assert _verdicts(garant, text)["greeting"] == "pass", text
+        assert _verdicts(romashka, text)["greeting"] == "fail", ("another company's name", text)
+    for text in NO_COMPANY:
+        assert _verdicts(romashka, text)["greeting"] == _verdicts(garant, text)["greeting"] == "fail", text
+    assert _verdicts(garant, GARANT_GREETINGS[0], start=30.0)["greeting"] == "fail", "too late in the call"
+
+
+def test_the_profiles_script_wording_is_the_sites_own(tmp_path):
+    garant = load_checklist(profile=_profile(tmp_path, "garant", GARANT))
+    romashka = load_checklist(profile=_profile(tmp_path, "romashka", ROMASHKA))
+    farewell = "Спасибо, что выбрали нас!"
+    assert _verdicts(garant, farewell, start=55.0)["farewell"] == "pass"
+    assert _verdicts(romashka, farewell, start=55.0)["farewell"] == "fail"
+
+
+def _introduced(checklist, text: str, roster: str) -> str:
+    return _verdicts(checklist, text, roster)["introduced_self"]
+
+
+def test_introduced_self_wants_the_operators_own_name_from_the_roster(tmp_path):
+    checklist = load_checklist(profile=_profile(tmp_path, "garant", GARANT))
+    greeting = "Здравствуйте, Гарант-Сервис, меня зовут {}, слушаю вас."
+    for roster, said in [("Светлана Котова", "Светлана"), ("Котова Светлана Игоревна", "Света"),
+                         ("Дмитрий Орлов", "Дима"), ("Орлов Дмитрий", "Дмитрий"),
+                         ("Александра Ким", "Саша")]:  # fmt: skip
+        assert _introduced(checklist, greeting.format(said), roster) == "pass", (
+            roster,
+            said,
+        )
+    assert _introduced(checklist, "Добрый день, Гарант, Дмитрий.", "Дмитрий Орлов") == "pass"
+    assert _introduced(checklist, "Добрый день, Гарант, Дмтрий.", "Дмитрий Орлов") == "pass"
+    for roster, said in [("Светлана Котова", "Елена"), ("Дмитрий Орлов", "Денис"), ("Анна Ким", "Анастасия")]:
+        assert _introduced(checklist, greeting.format(said), roster) == "fail", (
+            roster,
+            said,
+        )
+    assert _introduced(checklist, "Гарант-Сервис, здравствуйте, слушаю вас.", "Анна Ким") == "fail"
+    assert _introduced(checklist, "Ваша заявка принята, анализ займёт день.", "Анна Ким") == "fail"
+    unknown = evaluate(checklist, [Utterance(1.0, 4.0, greeting.format("Анна"), "", 0.9, role="operator")],
+                       CallContext(60.0))  # fmt: skip
+    item = next(i for i in unknown.items if i.id == "introduced_self")
+    assert item.verdict == "n/a" and "roster" in item.reason
+
+
+def test_first_names_and_short_forms_from_roster_names(tmp_path):
+    assert first_name("Смирнова Анна Сергеевна") == "анна"
+    assert first_name("Петров Игорь") == "игорь" and first_name("Игорь Петров") == "игорь"
+    assert first_name("Бекова Айгуль Маратовна") == "айгуль", "a name the table lacks, before the patronymic"
+    assert first_name("") is None and first_name(None) is None
+    assert operator_name_forms("Ольга Петрова") == ("ольга", "оля")
+    profile = _profile(tmp_path, "garant", GARANT)
+    assert "светуля" in operator_name_forms("Светлана Котова", profile), "the site's own short forms"
+
+
+def test_the_call_classifier_reads_the_operators_name_and_the_profile(tmp_path):
+    profile = _profile(tmp_path, "romashka", ROMASHKA)
+    classifiers = ClassifierSet(load_taxonomy(), load_checklist(profile=profile), profile=profile)
+    said = [Utterance(1.0, 5.0, ROMASHKA_GREETINGS[2], "", 0.9, role="operator")]
+    named = RecordFacts(talk_seconds=60.0, duration=60.0, operator_name="Светлана Котова")
+    result = classify_call(said, named, classifiers)
+    verdicts = {i.id: i.verdict for i in result.compliance.items}
+    assert verdicts["greeting"] == verdicts["introduced_self"] == "pass"
+    unnamed = classify_call(said, RecordFacts(talk_seconds=60.0, duration=60.0), classifiers)
+    assert {i.id: i.verdict for i in unnamed.compliance.items}["introduced_self"] == "n/a"
+    assert profile.digest in result.classifiers_version
+
+
+def test_without_a_profile_the_greeting_says_what_went_unchecked():
+    checklist = load_checklist()
+    result = evaluate(checklist, [Utterance(1.0, 4.0, "Здравствуйте, слушаю вас.", "", 0.9, role="operator")],
+                      CallContext(60.0))  # fmt: skip
+    greeting = next(i for i in result.items if i.id == "greeting")
+    assert greeting.verdict == "pass" and "{company}" in greeting.reason
+
+
+def test_an_unknown_placeholder_is_refused(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    path.write_text("items:\n  - id: greeting\n    any_of: ['компания {compnay}']\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="compnay"):
+        load_checklist(path)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("company: [Гарант]\nproduct: [Офис]\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="product"):
+        load_profile(profile)
+
+
+def test_a_profile_change_changes_the_classify_version(tmp_path):
+    path = tmp_path / "profile.yaml"
+    path.write_text(ROMASHKA, encoding="utf-8")
+    options = StageOptions(analytics=AnalyticsSettings(models_dir=str(tmp_path), profile=str(path)))
+    none = classifiers_version(StageOptions(analytics=AnalyticsSettings(models_dir=str(tmp_path))))
+    first = classifiers_version(options)
+    assert first == classifiers_version(options) and first != none
+    path.write_text(ROMASHKA.replace("Ромашка]", "Ромашка, Ромашка ТК]"), encoding="utf-8")
+    assert classifiers_version(options) != first, "changing the profile reclassifies"
+    settings = load_settings(
+        None, {"CALLQA_PROFILE": str(path), "CALLQA_CONFIG": str(tmp_path / "none.toml")}
+    )
+    assert settings.stage_options().analytics.profile == str(path)
+
+
+def test_the_demo_profile_is_what_the_simulator_writes(tmp_path):
+    records.write_profile(tmp_path / "profile.yaml", COMPANY, PRODUCTS, DEPARTMENTS)
+    assert (tmp_path / "profile.yaml").read_text("utf-8") == (REPO / "demo" / "profile.yaml").read_text(
+        "utf-8"
+    )
+    assert load_profile(REPO / "demo" / "profile.yaml").company == (COMPANY,)
+
+
+def test_the_stage_reads_the_operators_roster_name_with_the_call(engine):
+    from sqlalchemy import insert
+
+    from store.results import load_call_facts
+    from store.schema import Call, Operator
+
+    def add(conn, table, **values) -> int:
+        return conn.execute(insert(table).values(**values).returning(table.id)).scalar_one()
+
+    with engine.begin() as conn:
+        named = add(conn, Operator, code="201", name="Котова Светлана")
+        unnamed = add(conn, Operator, code="202")
+        operators = (named, unnamed, None)
+        calls = [add(conn, Call, uniqueid=f"u.{i}", operator_id=op) for i, op in enumerate(operators)]
+        facts = [load_call_facts(conn, call) for call in calls]
+    assert [f["operator_name"] for f in facts] == ["Котова Светлана", None, None]
+    assert operator_name_forms(facts[0]["operator_name"]) == ("светлана", "света")
