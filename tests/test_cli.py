@@ -177,3 +177,9 @@ def test_the_roster_import_reports_identities_another_operator_has(tmp_path):
             ("agent", "Agent/3107"),
             ("login", "i.orlov"),
         ]
+
+
+def test_callqa_dashboard_starts_the_app_that_ships_with_the_package():
+    from pipeline.cli.dashboard_commands import APP
+
+    assert APP.is_file() and APP.parent.name == "qa_dashboard", APP

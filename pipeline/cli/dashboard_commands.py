@@ -18,7 +18,7 @@ users_app = typer.Typer(
     help="Dashboard users (the local users file, hashed passwords).", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
-APP = Path(__file__).resolve().parents[1] / "qa_dashboard" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "qa_dashboard" / "app.py"
 
 
 @app.command("dashboard")
