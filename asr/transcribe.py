@@ -43,6 +43,10 @@ class AsrOptions:
     compression_ratio_threshold: float = 2.4
     log_prob_threshold: float = -1.0
     low_confidence_threshold: float = 0.45
+    # The site's words (company, products) the decoder should expect, and a prompt that sets the style;
+    # empty: the transcribe stage takes the hotwords from the site profile.
+    hotwords: str = ""
+    initial_prompt: str = ""
 
 
 @dataclass
@@ -223,6 +227,8 @@ class Transcriber:
             no_speech_threshold=options.no_speech_threshold,
             compression_ratio_threshold=options.compression_ratio_threshold,
             log_prob_threshold=options.log_prob_threshold,
+            hotwords=options.hotwords or None,
+            initial_prompt=options.initial_prompt or None,
         )
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]

@@ -32,6 +32,12 @@ class SiteProfile:
     short_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first name -> extra short forms
     digest: str = "none"  # of the file's content: part of the classification version
 
+    def decoder_prompt(self) -> str:
+        """The site's own names for the speech recogniser's prompt: the company's first name as written
+        (not its spoken variants), then the products; empty when the profile names none."""
+        parts = [", ".join(self.company[:1]), ", ".join(self.products)]
+        return ". ".join(p for p in parts if p) + ("." if any(parts) else "")
+
     def values(self, placeholder: str) -> tuple[str, ...]:
         """What a checklist placeholder stands for (empty when the profile does not say)."""
         if placeholder.startswith("script."):

@@ -2,7 +2,8 @@
 
 What `make demo` does step by step with the CLI, as a function for the end-to-end test and benchmark: a
 folder as `callqa simulate` writes it (recordings/, Master.csv, queue_log, incidents.csv, operators.csv,
-purpose_train.csv, profile.yaml) into a fresh SQLite database under `folder`.
+purpose_train.csv, profile.yaml, and for a site other than the demo its topics.yaml and callqa.toml) into a
+fresh SQLite database under `folder`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,26 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
+
+from pipeline.config import Settings, StageOptions, load_settings
+
+
+def site_options(source: Path, folder: Path) -> StageOptions:
+    """The stage options for a site folder: its `callqa.toml` when it has one (PBX time zone, operator
+    channel, topics and profile files, relative to the folder), else the defaults with the folder's
+    profile.yaml, as the demo runs; trained models and redacted audio go under `folder`."""
+    config = source / "callqa.toml"
+    settings = load_settings(config, environ={}) if config.exists() else Settings()
+    analytics = settings.analytics
+    if not config.exists() and (source / "profile.yaml").exists():
+        analytics.profile = "profile.yaml"
+    for name in ("profile", "taxonomy", "checklist"):
+        value = getattr(analytics, name)
+        if value and not Path(value).is_absolute():
+            setattr(analytics, name, str(source / value))
+    analytics.models_dir = str(folder / "models")
+    settings.redacted_audio_dir = str(folder / "redacted")
+    return settings.stage_options()
 
 
 def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
@@ -36,16 +57,7 @@ def process_call_centre(source: Path, folder: Path, workers: int = 2) -> tuple:
 
         with engine.begin() as conn:
             save_roster(conn, read_roster(source / "operators.csv").entries, "callqa")
-    from pipeline.config import AnalyticsSettings, StageOptions
-
-    # The site's profile (company, products, script wording) when the folder has one, as the demo does.
-    profile = source / "profile.yaml"
-    options = StageOptions(
-        analytics=AnalyticsSettings(
-            models_dir=str(folder / "models"), profile=str(profile) if profile.exists() else ""
-        ),
-        redaction_folder=str(folder / "redacted"),
-    )
+    options = site_options(source, folder)
     started = time.perf_counter()
     request = IngestRequest(source / "recordings", cdr=source / "Master.csv", queue_log=source / "queue_log",
                             incidents=source / "incidents.csv")  # fmt: skip

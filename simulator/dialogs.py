@@ -1,7 +1,7 @@
 """Dialogues for every situation of the registration manual, with what each turn proves.
 
-Operators follow (or break) the script; customers vary their wording, so that text classifiers
-cannot learn one sentence per label. Each turn carries tags for the checklist items it fulfils and
+Operators follow (or break) their site's script (`simulator.site.Script`); customers vary their
+wording, so that text classifiers cannot learn one sentence per label. Each turn carries tags for the checklist items it fulfils and
 the personal data it contains, which become the ground truth.
 """
 
@@ -11,16 +11,8 @@ import random
 from dataclasses import dataclass, field
 
 from simulator.numbers import spell_digits
-from simulator.people import (
-    COMPANY,
-    EMPLOYEES_ASKED_FOR,
-    PRODUCTS,
-    SPECIAL_ARTICLE,
-    TOPIC_BY_LABEL,
-    Client,
-    Operator,
-    Topic,
-)
+from simulator.people import Client, Operator, Topic
+from simulator.site import Site
 
 CHECKLIST = ("greeting", "client_identified", "incident_number", "sms_offered", "other_questions", "farewell")
 
@@ -61,19 +53,24 @@ def _past(operator: Operator, stem: str) -> str:
     return stem + ("а" if _female(operator) else "")
 
 
-def greeting(rng: random.Random, operator: Operator, broken: bool) -> Turn:
-    if broken:
-        return Turn("operator", rng.choice(("Да, слушаю.", "Алло, говорите.", "Слушаю вас.")))
-    text = rng.choice(
-        (
-            f"Здравствуйте, компания {COMPANY}, меня зовут {operator.name}, чем могу помочь?",
-            f"Добрый день, техническая поддержка {COMPANY}, {operator.name}, слушаю вас.",
-            f"Компания {COMPANY}, здравствуйте, меня зовут {operator.name}. Чем могу быть полезна?"
-            if _female(operator)
-            else f"Компания {COMPANY}, здравствуйте, меня зовут {operator.name}. Чем могу быть полезен?",
-        )
+def say(site: Site, operator: Operator, template: str, **values: str) -> str:
+    """A script template in the operator's words: company, own name, verbs agreeing with the operator."""
+    script = site.script
+    female = _female(operator)
+    return template.format(
+        company=site.company,
+        name=operator.name,
+        helpful="полезна" if female else "полезен",
+        registered=_past(operator, script.registered_verb),
+        found=script.found_verb_female if female else script.found_verb,
+        **values,
     )
-    return Turn("operator", text, ("greeting",))
+
+
+def greeting(rng: random.Random, site: Site, operator: Operator, broken: bool) -> Turn:
+    if broken:
+        return Turn("operator", rng.choice(site.script.careless_greetings))
+    return Turn("operator", say(site, operator, rng.choice(site.script.greetings)), ("greeting",))
 
 
 def opening(rng: random.Random, client: Client) -> str:
@@ -88,48 +85,35 @@ def opening(rng: random.Random, client: Client) -> str:
     )
 
 
-def request_text(rng: random.Random, topic: Topic) -> str:
-    return rng.choice(topic.requests).format(product=rng.choice(PRODUCTS))
+def request_text(rng: random.Random, site: Site, topic: Topic) -> str:
+    return rng.choice(topic.requests).format(product=rng.choice(site.products))
 
 
-def identify(rng: random.Random, operator: Operator, client: Client) -> list[Turn]:
+def identify(rng: random.Random, site: Site, operator: Operator, client: Client) -> list[Turn]:
     """The operator identifies the client by INN (spoken digit by digit) or by the caller's number."""
     if rng.random() < 0.7:
-        ask = rng.choice(
-            (
-                "Назовите, пожалуйста, ИНН вашей организации.",
-                "Подскажите ИНН организации, пожалуйста.",
-                "Для начала продиктуйте, пожалуйста, ваш ИНН.",
-            )
-        )
-        say = rng.choice(("ИНН {inn}.", "Да, конечно, {inn}.", "Записывайте, {inn}."))
+        ask = rng.choice(site.script.ask_inn)
+        answer = rng.choice(("ИНН {inn}.", "Да, конечно, {inn}.", "Записывайте, {inn}."))
+        found = say(site, operator, site.script.found_by_inn, client=client.company)
         return [
             Turn("operator", ask),
-            Turn("customer", say.format(inn=spell_digits(client.inn)), pii=(("inn", client.inn),)),
-            Turn("operator", f"Спасибо, вижу вашу организацию, {client.company}.", ("client_identified",)),
+            Turn("customer", answer.format(inn=spell_digits(client.inn)), pii=(("inn", client.inn),)),
+            Turn("operator", found, ("client_identified",)),
         ]
+    by_phone = say(site, operator, site.script.found_by_phone, client=client.company)
     return [
-        Turn(
-            "operator",
-            f"Вижу, что вы звоните с номера, закреплённого за компанией {client.company}, верно?",
-            ("client_identified",),
-        ),
+        Turn("operator", by_phone, ("client_identified",)),
         Turn("customer", rng.choice(("Да, всё верно.", "Да, это мы.", "Верно."))),
     ]
 
 
-def consult(rng: random.Random, operator: Operator, topic: Topic, hold: float = 0.0) -> list[Turn]:
+def consult(
+    rng: random.Random, site: Site, operator: Operator, topic: Topic, hold: float = 0.0
+) -> list[Turn]:
     turns = [Turn("customer", rng.choice(topic.details).capitalize() + ".")]
     if hold:
-        turns.append(
-            Turn(
-                "operator",
-                "Оставайтесь, пожалуйста, на линии, я уточню информацию.",
-                ("hold",),
-                hold_after=hold,
-            )
-        )
-        turns.append(Turn("operator", "Спасибо за ожидание."))
+        turns.append(Turn("operator", site.script.hold, ("hold",), hold_after=hold))
+        turns.append(Turn("operator", site.script.after_hold))
     turns.append(Turn("operator", rng.choice(topic.answers).capitalize() + "."))
     turns.append(
         Turn("customer", rng.choice(("Понятно, спасибо.", "Хорошо, попробую.", "Ага, понял.", "Ясно.")))
@@ -137,67 +121,36 @@ def consult(rng: random.Random, operator: Operator, topic: Topic, hold: float = 
     return turns
 
 
-def registration(rng: random.Random, operator: Operator, incident: str, broken: set[str]) -> list[Turn]:
+def registration(
+    rng: random.Random, site: Site, operator: Operator, incident: str, broken: set[str]
+) -> list[Turn]:
     turns = []
     if "incident_number" not in broken:
-        verb = _past(operator, "зарегистрировал")
-        turns.append(
-            Turn(
-                "operator",
-                f"Я {verb} ваше обращение, его номер {spell_digits(incident)}.",
-                ("incident_number",),
-            )
-        )
+        text = say(site, operator, site.script.registered, number=spell_digits(incident))
+        turns.append(Turn("operator", text, ("incident_number",)))
     if "sms_offered" not in broken:
-        turns.append(
-            Turn(
-                "operator",
-                rng.choice(
-                    (
-                        "Номер обращения я отправлю вам в СМС.",
-                        "Вам придёт СМС с номером обращения.",
-                        "Продублирую номер обращения в СМС на ваш телефон.",
-                    )
-                ),
-                ("sms_offered",),
-            )
-        )
+        turns.append(Turn("operator", rng.choice(site.script.sms), ("sms_offered",)))
     return turns
 
 
-def other_questions(rng: random.Random) -> Turn:
-    return Turn(
-        "operator",
-        rng.choice(
-            (
-                "Могу я ещё чем-нибудь помочь?",
-                "Остались ли у вас ещё вопросы?",
-                "Есть ли ещё вопросы ко мне?",
-            )
-        ),
-        ("other_questions",),
-    )
+def other_questions(rng: random.Random, site: Site) -> Turn:
+    return Turn("operator", rng.choice(site.script.other_questions), ("other_questions",))
 
 
-def farewell(rng: random.Random, broken: bool) -> list[Turn]:
+def farewell(rng: random.Random, site: Site, operator: Operator, broken: bool) -> list[Turn]:
     if broken:
         return [Turn("customer", "Нет, это всё.")]
     return [
         Turn(
             "customer", rng.choice(("Нет, это всё, спасибо.", "Нет, больше вопросов нет.", "Всё, спасибо."))
         ),
-        Turn(
-            "operator",
-            rng.choice(
-                ("Всего доброго, до свидания!", "Спасибо за обращение, до свидания!", "Хорошего дня!")
-            ),
-            ("farewell",),
-        ),
+        Turn("operator", say(site, operator, rng.choice(site.script.farewells)), ("farewell",)),
     ]
 
 
 def registered(
     rng: random.Random,
+    site: Site,
     operator: Operator,
     client: Client,
     topic: Topic,
@@ -212,14 +165,14 @@ def registered(
 ) -> Dialog:
     """The ordinary call: greeting, question, identification, answer, incident number, SMS, goodbye."""
     broken = set(breaks)
-    first = opening(rng, client) + " " + request_text(rng, topic).capitalize() + "."
+    first = opening(rng, client) + " " + request_text(rng, site, topic).capitalize() + "."
     if repeat:
         first += rng.choice(
             (" Я уже звонил по этому вопросу на днях.", " Звоню повторно, проблема так и не решилась.")
         )
-    turns = [greeting(rng, operator, "greeting" in broken), Turn("customer", first)]
-    turns += identify(rng, operator, client)
-    turns += consult(rng, operator, topic, hold)
+    turns = [greeting(rng, site, operator, "greeting" in broken), Turn("customer", first)]
+    turns += identify(rng, site, operator, client)
+    turns += consult(rng, site, operator, topic, hold)
     if card:
         turns += [
             Turn(
@@ -227,53 +180,48 @@ def registered(
                 f"Могу продиктовать номер карты: {spell_digits(card, group=4)}.",
                 pii=(("card", card),),
             ),
-            Turn(
-                "operator",
-                "Пожалуйста, не называйте данные карты по телефону, оплатить можно по ссылке в счёте.",
-            ),
+            Turn("operator", site.script.card_warning),
         ]
-    turns += registration(rng, operator, incidents[0], broken)
+    turns += registration(rng, site, operator, incidents[0], broken)
     purposes = [topic.label]
     if second_topic is not None:
-        turns.append(other_questions(rng))
-        turns.append(
-            Turn("customer", "Да, ещё один вопрос. " + request_text(rng, second_topic).capitalize() + ".")
-        )
-        turns.append(Turn("operator", rng.choice(second_topic.answers).capitalize() + "."))
-        verb = _past(operator, "зарегистрировал")
+        turns.append(other_questions(rng, site))
         turns.append(
             Turn(
-                "operator",
-                f"По второму вопросу я {verb} отдельное обращение, номер {spell_digits(incidents[1])}.",
-                ("incident_number",),
+                "customer", "Да, ещё один вопрос. " + request_text(rng, site, second_topic).capitalize() + "."
             )
         )
+        turns.append(Turn("operator", rng.choice(second_topic.answers).capitalize() + "."))
+        text = say(site, operator, site.script.second_registered, number=spell_digits(incidents[1]))
+        turns.append(Turn("operator", text, ("incident_number",)))
         purposes.append(second_topic.label)
     if "other_questions" not in broken:
-        turns.append(other_questions(rng))
-    turns += farewell(rng, "farewell" in broken)
+        turns.append(other_questions(rng, site))
+    turns += farewell(rng, site, operator, "farewell" in broken)
     return Dialog(
         scenario, topic.label, "client", turns, "regular", purposes, script_breaks=tuple(sorted(broken))
     )
 
 
-def short_call(rng: random.Random, operator: Operator, client: Client) -> Dialog:
+def short_call(rng: random.Random, site: Site, operator: Operator, client: Client) -> Dialog:
     turns = [
-        greeting(rng, operator, False),
+        greeting(rng, site, operator, False),
         Turn("customer", rng.choice(("Ой, извините, я перезвоню позже.", "Извините, уже не актуально."))),
     ]
     return Dialog("short_call", "dropped_no_info", "client", turns, "none", not_applicable=CHECKLIST[1:])
 
 
-def dropped(rng: random.Random, operator: Operator, client: Client, topic: Topic, with_info: bool) -> Dialog:
+def dropped(
+    rng: random.Random, site: Site, operator: Operator, client: Client, topic: Topic, with_info: bool
+) -> Dialog:
     """The line drops: before anything was said (no registration) or after the question (register)."""
     if not with_info:
         turns = [
-            greeting(rng, operator, False),
+            greeting(rng, site, operator, False),
             Turn("customer", "Алло? Алло, вы меня слышите?"),
-            Turn("operator", "Да, я вас слышу, говорите, пожалуйста."),
+            Turn("operator", site.script.hear_you),
             Turn("customer", "Алло... Ничего не слышно."),
-            Turn("operator", "Перезвоните, пожалуйста, вас очень плохо слышно.", ("drop",)),
+            Turn("operator", site.script.call_back, ("drop",)),
         ]
         return Dialog(
             "dropped_no_info",
@@ -285,9 +233,9 @@ def dropped(rng: random.Random, operator: Operator, client: Client, topic: Topic
             not_applicable=CHECKLIST[1:],
         )
     turns = [
-        greeting(rng, operator, False),
-        Turn("customer", opening(rng, client) + " " + request_text(rng, topic).capitalize() + "."),
-        *identify(rng, operator, client),
+        greeting(rng, site, operator, False),
+        Turn("customer", opening(rng, client) + " " + request_text(rng, site, topic).capitalize() + "."),
+        *identify(rng, site, operator, client),
         Turn("customer", rng.choice(topic.details).capitalize() + ", и ещё...", ("drop",)),
     ]
     return Dialog(
@@ -302,10 +250,10 @@ def dropped(rng: random.Random, operator: Operator, client: Client, topic: Topic
     )
 
 
-def specific_employee(rng: random.Random, operator: Operator, client: Client) -> Dialog:
-    accusative, instrumental = rng.choice(EMPLOYEES_ASKED_FOR)
+def specific_employee(rng: random.Random, site: Site, operator: Operator, client: Client) -> Dialog:
+    accusative, instrumental = rng.choice(site.callers.employees_asked_for)
     turns = [
-        greeting(rng, operator, False),
+        greeting(rng, site, operator, False),
         Turn(
             "customer",
             opening(rng, client)
@@ -318,7 +266,7 @@ def specific_employee(rng: random.Random, operator: Operator, client: Client) ->
                 )
             ),
         ),
-        Turn("operator", "Одну минуту, соединяю.", ("transfer",)),
+        Turn("operator", site.script.connecting, ("transfer",)),
     ]
     return Dialog(
         "specific_employee",
@@ -326,32 +274,19 @@ def specific_employee(rng: random.Random, operator: Operator, client: Client) ->
         "client",
         turns,
         "none",
-        transfer={"kind": "attended", "target": "2031", "logged": True},
+        transfer={"kind": "attended", "target": site.transfer_targets["employee"], "logged": True},
         not_applicable=CHECKLIST[1:],
     )
 
 
-def transfer_to_line(rng: random.Random, operator: Operator, client: Client, logged: bool) -> Dialog:
+def transfer_to_line(
+    rng: random.Random, site: Site, operator: Operator, client: Client, logged: bool
+) -> Dialog:
     """A question for another department: transferred by short number, no registration needed."""
     turns = [
-        greeting(rng, operator, False),
-        Turn(
-            "customer",
-            opening(rng, client)
-            + " "
-            + rng.choice(
-                (
-                    "Хотим подключить новый тариф для филиала, кто этим занимается?",
-                    "Подскажите, как заключить договор на обслуживание ещё одной организации?",
-                    "Хочу узнать про коммерческое предложение для нашей сети магазинов.",
-                )
-            ),
-        ),
-        Turn(
-            "operator",
-            "Этим занимается отдел продаж. Переключаю вас на отдел продаж, добавочный два ноль пять ноль.",
-            ("transfer",),
-        ),
+        greeting(rng, site, operator, False),
+        Turn("customer", opening(rng, client) + " " + rng.choice(site.callers.sales_requests)),
+        Turn("operator", site.script.to_sales, ("transfer",)),
         Turn("customer", "Хорошо, спасибо."),
     ]
     return Dialog(
@@ -360,27 +295,29 @@ def transfer_to_line(rng: random.Random, operator: Operator, client: Client, log
         "client",
         turns,
         "none",
-        transfer={"kind": "blind", "target": "2050", "logged": logged},
+        transfer={"kind": "blind", "target": site.transfer_targets["sales"], "logged": logged},
         not_applicable=CHECKLIST[1:],
     )
 
 
 def transfer_after_consultation(
-    rng: random.Random, operator: Operator, client: Client, topic: Topic, incident: str, hold: float
+    rng: random.Random,
+    site: Site,
+    operator: Operator,
+    client: Client,
+    topic: Topic,
+    incident: str,
+    hold: float,
 ) -> Dialog:
     """A long consultation that ends with a transfer to the second line; registered as usual."""
     turns = [
-        greeting(rng, operator, False),
-        Turn("customer", opening(rng, client) + " " + request_text(rng, topic).capitalize() + "."),
-        *identify(rng, operator, client),
-        *consult(rng, operator, topic, hold),
+        greeting(rng, site, operator, False),
+        Turn("customer", opening(rng, client) + " " + request_text(rng, site, topic).capitalize() + "."),
+        *identify(rng, site, operator, client),
+        *consult(rng, site, operator, topic, hold),
         Turn("customer", "Нет, к сожалению, так не получается, ошибка осталась."),
-        *registration(rng, operator, incident, set()),
-        Turn(
-            "operator",
-            "Здесь нужен специалист второй линии, перевожу вас на специалиста, оставайтесь на линии.",
-            ("transfer",),
-        ),
+        *registration(rng, site, operator, incident, set()),
+        Turn("operator", site.script.to_second_line, ("transfer",)),
     ]
     return Dialog(
         "transfer_long",
@@ -389,46 +326,36 @@ def transfer_after_consultation(
         turns,
         "regular",
         [topic.label],
-        transfer={"kind": "attended", "target": "2100", "logged": True},
+        transfer={"kind": "attended", "target": site.transfer_targets["second_line"], "logged": True},
         not_applicable=("other_questions", "farewell"),
     )
 
 
-def special(rng: random.Random, operator: Operator, client: Client, kind: str, incident: str) -> Dialog:
+def special(
+    rng: random.Random, site: Site, operator: Operator, client: Client, kind: str, incident: str
+) -> Dialog:
     """Calls registered under the special article: wrong number, partner's client, no own line, service centre."""
+    callers, answers = site.callers, site.script.special_answers
+    wrong_number = rng.choice(callers.wrong_number)
+    product = rng.choice(site.products)
     lines = {
-        "wrong_number": (
-            rng.choice(
-                ("Алло, это пиццерия?", "Это автосервис на Ленина?", "Здравствуйте, это поликлиника?")
-            ),
-            f"Нет, вы позвонили в техническую поддержку компании {COMPANY}.",
-            "Ой, извините, ошибся номером.",
-        ),
-        "partner_client": (
-            f"Я клиент вашего партнёра, компании Альфа Софт, они не отвечают, а у меня вопрос по {rng.choice(PRODUCTS)}.",
-            "По этому вопросу нужно обратиться к вашему партнёру, я передам им вашу заявку.",
-            "Хорошо, буду ждать звонка.",
-        ),
-        "no_internal_line": (
-            "У меня вопрос по программе учёта рабочего времени, у неё нет своей линии поддержки?",
-            "Отдельной линии у этого продукта нет, я запишу ваш вопрос и передам ответственным.",
-            "Спасибо, договорились.",
-        ),
-        "service_centre_employee": (
-            "Это Павел из сервисного центра, звоню по своей работе, нужно уточнить статус заявки клиента.",
-            "Заявка в работе, специалист свяжется с клиентом сегодня.",
-            "Отлично, спасибо, коллега.",
-        ),
+        "wrong_number": (wrong_number, callers.wrong_number_reply),
+        "partner_client": (callers.partner_client.format(product=product), callers.partner_reply),
+        "no_internal_line": (callers.no_internal_line, callers.no_internal_line_reply),
+        "service_centre_employee": (callers.service_centre, callers.service_centre_reply),
     }
-    ask, answer, reply = lines[kind]
-    verb = _past(operator, "зарегистрировал")
+    ask, reply = lines[kind]
     turns = [
-        greeting(rng, operator, False),
+        greeting(rng, site, operator, False),
         Turn("customer", ask),
-        Turn("operator", answer),
+        Turn("operator", say(site, operator, answers[kind])),
         Turn("customer", reply),
-        Turn("operator", f"Я {verb} обращение под номером {spell_digits(incident)}.", ("incident_number",)),
-        *farewell(rng, False),
+        Turn(
+            "operator",
+            say(site, operator, site.script.special_registered, number=spell_digits(incident)),
+            ("incident_number",),
+        ),
+        *farewell(rng, site, operator, False),
     ]
     caller = {"partner_client": "partner", "service_centre_employee": "employee"}.get(kind, "client")
     return Dialog(
@@ -442,31 +369,14 @@ def special(rng: random.Random, operator: Operator, client: Client, kind: str, i
     )
 
 
-def internal_question(rng: random.Random, operator: Operator) -> Dialog:
+def internal_question(rng: random.Random, site: Site, operator: Operator) -> Dialog:
     """A colleague on an internal number asks something in passing: nothing to register."""
     turns = [
-        greeting(rng, operator, False),
-        Turn(
-            "customer",
-            rng.choice(
-                (
-                    "Привет, это Павел из бухгалтерии, подскажи, где найти инструкцию по новому тарифу?",
-                    "Коллега, привет, это Света с ресепшена, как переключить звонок на другой отдел?",
-                )
-            ),
-        ),
-        Turn("operator", "Инструкция лежит на внутреннем портале, в разделе документы."),
+        greeting(rng, site, operator, False),
+        Turn("customer", rng.choice(site.callers.internal_questions)),
+        Turn("operator", site.callers.internal_answer),
         Turn("customer", "Понял, спасибо, пока."),
     ]
     return Dialog(
         "internal_unlinked", "internal_question", "employee", turns, "none", not_applicable=CHECKLIST[1:]
     )
-
-
-def special_topic(kind: str) -> tuple[str, str]:
-    """(purpose label, knowledge article) of a special situation."""
-    return kind, SPECIAL_ARTICLE
-
-
-def topic(label: str) -> Topic:
-    return TOPIC_BY_LABEL[label]

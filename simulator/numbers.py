@@ -22,9 +22,9 @@ def inn_check_digit(first_nine: str) -> str:
     return str(sum(int(d) * w for d, w in zip(first_nine, _INN10_WEIGHTS, strict=True)) % 11 % 10)
 
 
-def make_inn(rng: random.Random) -> str:
-    """A 10-digit INN with a valid checksum (region 66: Sverdlovsk oblast)."""
-    body = "66" + "".join(str(rng.randint(0, 9)) for _ in range(7))
+def make_inn(rng: random.Random, region: str = "66") -> str:
+    """A 10-digit INN with a valid checksum, issued in `region` (66: Sverdlovsk oblast)."""
+    body = region + "".join(str(rng.randint(0, 9)) for _ in range(7))
     return body + inn_check_digit(body)
 
 

@@ -1,4 +1,4 @@
-"""The simulated support desk: its operators, its clients and the topics they call about."""
+"""The people of a simulated support desk: operators, clients, and the topics clients call about."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 
 from simulator.numbers import make_inn, make_kpp, make_mobile
 
-COMPANY = "Контур"
-DEPARTMENTS = ("техническая поддержка",)
-SPECIAL_ARTICLE = "6053"  # the source's knowledge article for calls that need no regular registration
+CUSTOMER_VOICES = ("base", "low", "high", "high_slow")
 
 
 @dataclass(frozen=True)
@@ -22,16 +20,13 @@ class Operator:
     team: str
     voice: str
     script_discipline: float
+    extension: str = ""  # PBX extension; empty: the code is the extension
+    agent: str = ""  # queue_log member name; empty: the extension's channel
+    login: str = ""  # helpdesk login; empty: the code
 
-
-OPERATORS = (
-    Operator("101", "Анна", "Анна Смирнова", "Екатеринбург-1", "high", 0.95),
-    Operator("102", "Игорь", "Игорь Васильев", "Екатеринбург-1", "base", 0.9),
-    Operator("103", "Ольга", "Ольга Петрова", "Екатеринбург-2", "high_slow", 0.85),
-    Operator("104", "Денис", "Денис Кузнецов", "Екатеринбург-2", "low", 0.6),
-)
-
-CUSTOMER_VOICES = ("base", "low", "high", "high_slow")
+    @property
+    def phone(self) -> str:
+        return self.extension or self.code
 
 
 @dataclass(frozen=True)
@@ -46,152 +41,6 @@ class Topic:
     answers: tuple[str, ...]
 
 
-PRODUCTS = ("Экстерн", "Диадок", "Эльба", "Бухгалтерия", "Маркет")
-
-TOPICS = (
-    Topic(
-        "signature",
-        "Электронная подпись",
-        "1201",
-        (
-            "у меня закончился сертификат электронной подписи, что делать",
-            "не могу подписать документ в программе {product}, пишет что сертификат недействителен",
-            "нужно продлить электронную подпись для директора",
-            "подпись перестала работать после обновления компьютера",
-            "при подписании выходит ошибка, не найден ключ подписи",
-            "хотим выпустить новую подпись на бухгалтера",
-        ),
-        (
-            "флешка с ключом вставлена, но программа её не видит",
-            "сертификат действовал до вчерашнего дня",
-            "директор сменился в прошлом месяце",
-        ),
-        (
-            "сертификат нужно перевыпустить, я отправлю вам ссылку на заявку",
-            "переустановите, пожалуйста, криптопровайдер, и подпись заработает",
-            "ключ нужно заново привязать к сертификату, я подскажу как",
-        ),
-    ),
-    Topic(
-        "report_submission",
-        "Отправка отчётности",
-        "1305",
-        (
-            "не уходит отчёт в налоговую через {product}",
-            "отчёт завис в статусе отправлен и дальше не двигается",
-            "пришёл отказ в приёме декларации, не понимаю почему",
-            "не могу отправить отчёт в социальный фонд",
-            "где посмотреть квитанцию о приёме отчёта",
-            "отчётность не отправляется, выходит ошибка формата",
-        ),
-        (
-            "срок сдачи завтра, очень нужно успеть",
-            "отправляли утром, до сих пор нет ответа",
-            "в прошлом квартале всё уходило нормально",
-        ),
-        (
-            "в отчёте неверно указан код инспекции, исправьте и отправьте заново",
-            "отчёт дошёл, квитанция придёт в течение суток",
-            "нужно обновить форму отчёта до последней версии",
-        ),
-    ),
-    Topic(
-        "billing",
-        "Оплата и продление",
-        "1410",
-        (
-            "хочу продлить подписку на {product}, нужен счёт",
-            "мы оплатили, а доступ так и не появился",
-            "сколько стоит продление тарифа на год",
-            "выставьте, пожалуйста, счёт на оплату",
-            "почему списали деньги дважды",
-            "хочу оплатить картой прямо сейчас",
-        ),
-        (
-            "платёж прошёл три дня назад",
-            "нам нужен счёт на новое юрлицо",
-            "бухгалтерия просит закрывающие документы",
-        ),
-        (
-            "оплата поступила, доступ продлён до конца года",
-            "счёт отправлю на вашу почту в течение часа",
-            "повторный платёж вернётся на счёт в течение пяти дней",
-        ),
-    ),
-    Topic(
-        "installation",
-        "Установка и настройка",
-        "1502",
-        (
-            "не могу установить программу {product} на новый компьютер",
-            "как настроить рабочее место для работы с {product}",
-            "после установки программа не запускается",
-            "нужно перенести программу на другой компьютер",
-            "браузер не открывает личный кабинет после настройки",
-            "установщик зависает на середине",
-        ),
-        (
-            "компьютер новый, стоит последняя версия системы",
-            "антивирус что-то блокирует",
-            "у нас несколько рабочих мест",
-        ),
-        (
-            "запустите диагностику рабочего места, она всё настроит сама",
-            "добавьте программу в исключения антивируса",
-            "скачайте установщик заново с нашего сайта",
-        ),
-    ),
-    Topic(
-        "login",
-        "Вход и доступ",
-        "1603",
-        (
-            "не могу войти в личный кабинет {product}",
-            "забыл пароль от учётной записи",
-            "не приходит код подтверждения при входе",
-            "пишет что учётная запись заблокирована",
-            "новому сотруднику нужен доступ к кабинету",
-            "после смены телефона не могу зайти",
-        ),
-        (
-            "пробовал несколько раз, результат тот же",
-            "номер телефона в кабинете старый",
-            "вчера всё работало",
-        ),
-        (
-            "я сбросил пароль, новый придёт вам в сообщении",
-            "доступ разблокирован, попробуйте войти ещё раз",
-            "добавил нового пользователя, приглашение придёт на почту",
-        ),
-    ),
-)
-TOPIC_BY_LABEL = {t.label: t for t in TOPICS}
-
-FIRST_NAMES = (
-    "Сергей",
-    "Елена",
-    "Михаил",
-    "Татьяна",
-    "Алексей",
-    "Наталья",
-    "Владимир",
-    "Ирина",
-    "Павел",
-    "Светлана",
-)
-COMPANIES = (
-    "Уралсервис", "Альфа Строй", "Север Логистик", "Техноком", "Вектор", "Меридиан", "Гранит Плюс",
-    "Медицинский центр Здоровье", "Кондитерская Сладко", "Автошкола Старт",
-)  # fmt: skip
-# (accusative, instrumental): "позовите Иванову Елену", "соедините с Ивановой Еленой"
-EMPLOYEES_ASKED_FOR = (
-    ("Иванову Елену", "Ивановой Еленой"),
-    ("Сергея Петровича", "Сергеем Петровичем"),
-    ("Марину из бухгалтерии", "Мариной из бухгалтерии"),
-    ("Олега Смирнова", "Олегом Смирновым"),
-)
-
-
 @dataclass
 class Client:
     """A client organisation calling in: its phone (АОН), INN/KPP and the person on the line."""
@@ -202,16 +51,24 @@ class Client:
     company: str
     person: str
     history: list[str] = field(default_factory=list)
+    other_phone: str | None = None  # a second phone the client sometimes calls from
 
 
-def make_clients(rng: random.Random, count: int) -> list[Client]:
-    """Distinct clients with valid INNs and mobile numbers."""
+def make_clients(
+    rng: random.Random,
+    count: int,
+    companies: tuple[str, ...],
+    names: tuple[str, ...],
+    region: str = "66",
+    second_phones: bool = False,
+) -> list[Client]:
+    """Distinct clients with valid INNs and mobile numbers; every third one with a second phone if asked."""
     clients = []
     for i in range(count):
-        inn = make_inn(rng)
+        inn = make_inn(rng, region)
         clients.append(
-            Client(
-                make_mobile(rng), inn, make_kpp(inn), COMPANIES[i % len(COMPANIES)], rng.choice(FIRST_NAMES)
-            )
+            Client(make_mobile(rng), inn, make_kpp(inn), companies[i % len(companies)], rng.choice(names))
         )
+        if second_phones and i % 3 == 1:
+            clients[-1].other_phone = make_mobile(rng)
     return clients

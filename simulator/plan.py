@@ -13,18 +13,9 @@ from datetime import datetime, timedelta
 from simulator import dialogs
 from simulator.dialogs import Dialog
 from simulator.numbers import make_card
-from simulator.people import (
-    CUSTOMER_VOICES,
-    OPERATORS,
-    SPECIAL_ARTICLE,
-    TOPICS,
-    Client,
-    Operator,
-    make_clients,
-)
-
-PERIOD_START = datetime(2026, 3, 2, 9, 0, 0)
-FIRST_INCIDENT = 204_817
+from simulator.people import CUSTOMER_VOICES, Client, Operator, make_clients
+from simulator.site import Site
+from simulator.site_demo import DEMO
 
 # Scenarios in priority order: a short period gets the first ones; `registered` fills the rest.
 MANDATORY = (
@@ -76,35 +67,44 @@ def _scenarios(calls: int, days: int) -> list[str]:
     return wanted + ["registered"] * (calls - len(wanted))
 
 
-def _internal_number(rng: random.Random) -> str:
-    return str(rng.randint(2000, 4999))
+def _internal_number(rng: random.Random, site: Site) -> str:
+    return str(rng.randint(*site.internal_numbers))
 
 
-def plan_period(calls: int = 40, days: int = 10, seed: int = 1) -> list[CallPlan]:
-    """Plan `calls` calls over `days` days; deterministic for a seed."""
+def plan_period(calls: int = 40, days: int = 10, seed: int = 1, site: Site = DEMO) -> list[CallPlan]:
+    """Plan `calls` calls over `days` days at `site`; deterministic for a seed."""
     rng = random.Random(seed)
-    clients = make_clients(rng, max(8, calls // 2))
+    period_start = site.period_start
+    clients = make_clients(
+        rng,
+        max(8, calls // 2),
+        site.client_companies,
+        site.client_names,
+        site.inn_region,
+        second_phones=site.second_phones,
+    )
+    careless = min(site.operators, key=lambda o: o.script_discipline)
     scenarios = _scenarios(calls, days)
     rng.shuffle(scenarios)
     # Repeats come after the call they repeat, so schedule the others first.
     scenarios.sort(key=lambda s: s in REPEATS)
     plans: list[CallPlan] = []
     for scenario in scenarios:
-        operator = OPERATORS[3] if scenario.startswith("no_") else rng.choice(OPERATORS)
-        topic = rng.choice(TOPICS)
+        operator = careless if scenario.startswith("no_") else rng.choice(site.operators)
+        topic = rng.choice(site.topics)
         client = rng.choice(clients)
         base = None
         if scenario in REPEATS:
             low, high = REPEATS[scenario]
             earlier = [p for p in plans if p.scenario in ("registered", "hold_music") and p.client]
-            earlier = [p for p in earlier if (p.start - PERIOD_START).days + low <= days - 1] or earlier
+            earlier = [p for p in earlier if (p.start - period_start).days + low <= days - 1] or earlier
             base = rng.choice(earlier)
             client = base.client
-            topic = dialogs.topic(base.purpose)
-            offset = min(rng.randint(low, high), max(days - 1 - (base.start - PERIOD_START).days, low))
+            topic = site.topic(base.purpose)
+            offset = min(rng.randint(low, high), max(days - 1 - (base.start - period_start).days, low))
             start = base.start.replace(hour=9) + timedelta(days=offset, minutes=rng.randint(0, 540))
         else:
-            start = PERIOD_START + timedelta(days=rng.randrange(days), minutes=rng.randint(0, 540))
+            start = period_start + timedelta(days=rng.randrange(days), minutes=rng.randint(0, 540))
         internal = scenario in ("internal_unlinked", "service_centre_employee")
         plans.append(
             CallPlan(
@@ -113,7 +113,7 @@ def plan_period(calls: int = 40, days: int = 10, seed: int = 1) -> list[CallPlan
                 scenario=scenario,
                 start=start.replace(second=rng.randint(0, 59)),
                 operator=operator,
-                caller_number=_internal_number(rng) if internal else client.phone,
+                caller_number=_internal_number(rng, site) if internal else _client_phone(rng, site, client),
                 client=None if internal else client,
                 purpose=topic.label,
                 stereo=rng.random() < 0.5,
@@ -124,23 +124,30 @@ def plan_period(calls: int = 40, days: int = 10, seed: int = 1) -> list[CallPlan
     plans.sort(key=lambda p: p.start)
     for number, plan in enumerate(plans, start=1):
         plan.call_id = f"call-{number:03d}"
-        plan.uniqueid = f"{int(plan.start.timestamp())}.{number}"
-    next_incident = FIRST_INCIDENT
+        plan.uniqueid = f"{site.epoch(plan.start)}.{number}"
+    next_incident = site.first_incident
     for plan in plans:
         if plan.repeat_base is not None:
             plan.repeat_of = plan.repeat_base.call_id
-        plan.dialog, next_incident = _dialog(rng, plan, next_incident)
+        plan.dialog, next_incident = _dialog(rng, site, plan, next_incident)
     return plans
+
+
+def _client_phone(rng: random.Random, site: Site, client: Client) -> str:
+    """The number a client calls from: now and then their second phone, where they have one."""
+    if site.second_phones and client.other_phone and rng.random() < 0.5:
+        return client.other_phone
+    return client.phone
 
 
 def _new_incident(plan: CallPlan, number: int, purpose: str, article: str, linked: bool) -> IncidentPlan:
     return IncidentPlan(str(number), purpose, article, plan.client, plan.operator, linked)
 
 
-def _dialog(rng: random.Random, plan: CallPlan, next_incident: int) -> tuple[Dialog | None, int]:
+def _dialog(rng: random.Random, site: Site, plan: CallPlan, next_incident: int) -> tuple[Dialog | None, int]:
     """Write the conversation and the incidents it leads to."""
     scenario, operator, client = plan.scenario, plan.operator, plan.client
-    topic = dialogs.topic(plan.purpose)
+    topic = site.topic(plan.purpose)
     # 60 % of incidents name their call in the export, the rest are left for automatic linking;
     # internal callers' incidents always do, or the records would wrongly exclude those calls.
     linked = rng.random() < 0.6 or len(plan.caller_number) <= 5
@@ -154,27 +161,29 @@ def _dialog(rng: random.Random, plan: CallPlan, next_incident: int) -> tuple[Dia
     if scenario == "abandoned":
         return None, next_incident
     if scenario == "short_call":
-        dialog = dialogs.short_call(rng, operator, client)
+        dialog = dialogs.short_call(rng, site, operator, client)
     elif scenario == "dropped_no_info":
-        dialog = dialogs.dropped(rng, operator, client, topic, with_info=False)
+        dialog = dialogs.dropped(rng, site, operator, client, topic, with_info=False)
     elif scenario == "dropped_with_info":
         incident(topic.label, topic.article)
-        dialog = dialogs.dropped(rng, operator, client, topic, with_info=True)
+        dialog = dialogs.dropped(rng, site, operator, client, topic, with_info=True)
     elif scenario == "specific_employee":
-        dialog = dialogs.specific_employee(rng, operator, client)
+        dialog = dialogs.specific_employee(rng, site, operator, client)
     elif scenario in ("transfer_short", "transfer_short_unlogged"):
-        dialog = dialogs.transfer_to_line(rng, operator, client, logged=scenario == "transfer_short")
+        dialog = dialogs.transfer_to_line(rng, site, operator, client, logged=scenario == "transfer_short")
         dialog.scenario = scenario
     elif scenario == "transfer_long":
         plan.hold = rng.uniform(85, 110)  # the call must run past the 150 s transfer threshold
         dialog = dialogs.transfer_after_consultation(
-            rng, operator, client, topic, incident(topic.label, topic.article), plan.hold
+            rng, site, operator, client, topic, incident(topic.label, topic.article), plan.hold
         )
     elif scenario in ("wrong_number", "partner_client", "no_internal_line", "service_centre_employee"):
         plan.client = None if scenario != "partner_client" else client
-        dialog = dialogs.special(rng, operator, client, scenario, incident(scenario, SPECIAL_ARTICLE))
+        dialog = dialogs.special(
+            rng, site, operator, client, scenario, incident(scenario, site.special_article)
+        )
     elif scenario == "internal_unlinked":
-        dialog = dialogs.internal_question(rng, operator)
+        dialog = dialogs.internal_question(rng, site, operator)
     else:
         breaks: tuple[str, ...] = ()
         if scenario.startswith("no_"):
@@ -183,12 +192,12 @@ def _dialog(rng: random.Random, plan: CallPlan, next_incident: int) -> tuple[Dia
             breaks = (rng.choice(("sms_offered", "other_questions")),)
         second = None
         if scenario == "multi_question":
-            second = rng.choice([t for t in TOPICS if t.label != topic.label])
+            second = rng.choice([t for t in site.topics if t.label != topic.label])
         if scenario == "hold_music":
             plan.hold = rng.uniform(20, 150)
         card = None
         if scenario == "card_number":
-            topic = dialogs.topic("billing")
+            topic = site.topic(site.card_topic)
             plan.purpose = topic.label
             card = make_card(rng)
         numbers = [incident(topic.label, topic.article)]
@@ -196,6 +205,7 @@ def _dialog(rng: random.Random, plan: CallPlan, next_incident: int) -> tuple[Dia
             numbers.append(incident(second.label, second.article))
         dialog = dialogs.registered(
             rng,
+            site,
             operator,
             client,
             topic,

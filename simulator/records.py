@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from simulator.dialogs import CHECKLIST
 from simulator.mixing import TimedTurn
 from simulator.numbers import spell_digits
+from simulator.people import Operator
 from simulator.plan import CallPlan
+from simulator.site import Site
+from simulator.site_demo import DEMO
 
 # The source's rules, as the simulator applies them to its own truth (thresholds in seconds).
 SHORT_CALL = 20
@@ -33,6 +38,7 @@ class RenderedCall:
     recording: str | None
     codec: str | None
     duration: float
+    copies: list[str] = field(default_factory=list)  # other files of the same call (a mono copy)
 
     @property
     def answer(self) -> datetime | None:
@@ -89,9 +95,69 @@ def pii_spans(turn: TimedTurn, person: str | None) -> list[dict]:
     return spans
 
 
-def write_master_csv(path: Path, calls: list[RenderedCall]) -> None:
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment else ""
+
+
+def _leg(
+    site: Site, src: str, dst: str, context: str, clid: str, channel: str, peer: str, app: str, data: str,
+    start: datetime, answer: datetime | None, end: datetime, uniqueid: str, linkedid: str,
+) -> list[str]:  # fmt: skip
+    """One Asterisk 13 cdr_csv row (newcdrcolumns: peeraccount, linkedid, sequence follow userfield)."""
+    talk = int((end - answer).total_seconds()) if answer else 0
+    return ["", src, dst, context, clid, channel, peer, app, data, _when(start), _when(answer), _when(end),
+            str(int((end - start).total_seconds())), str(talk), "ANSWERED" if answer else "NO ANSWER",
+            "DOCUMENTATION", uniqueid, "", "", linkedid]  # fmt: skip
+
+
+def _asterisk13_legs(site: Site, call: RenderedCall, n: int) -> list[list[str]]:
+    """The legs Asterisk 12+ writes for a call: the caller's leg to the operator, and after a transfer the
+    operator's consultation (attended) and the caller's leg again, same uniqueid, bridged to the target."""
+    plan, pbx = call.plan, site.pbx
+    internal = len(plan.caller_number) <= INTERNAL_MAX_DIGITS
+    company = plan.client.company if plan.client else ""
+    clid = f'"{company}" <{plan.caller_number}>' if company else plan.caller_number
+    caller_channel = (
+        f"{pbx.operator_tech}/{plan.caller_number}-{4 * n:08x}" if internal else f"{pbx.trunk}-{4 * n:08x}"
+    )
+    context = "from-internal" if internal else "from-pstn"
+    operator_channel = f"{pbx.operator_tech}/{plan.operator.phone}-{4 * n + 1:08x}"
+    answered = call.recording is not None
+    first = _leg(site, plan.caller_number, pbx.queue, context, clid, caller_channel,
+                 operator_channel if answered else "", "Queue", f"{pbx.queue_name},t", plan.start,
+                 call.answer, call.end, plan.uniqueid, plan.uniqueid)  # fmt: skip
+    legs = [first]
+    transfer = plan.dialog.transfer if answered and plan.dialog else None
+    if not transfer:
+        return legs
+    # The target's own talk is not the operator's: a stable length per call, independent of the plan's dice.
+    dice = random.Random(int(hashlib.sha256(plan.uniqueid.encode()).hexdigest()[:8], 16))
+    target, target_channel = transfer["target"], f"{pbx.operator_tech}/{transfer['target']}-{4 * n + 2:08x}"
+    if transfer["kind"] == "attended":
+        consult_start = call.end - timedelta(seconds=min(call.billsec - 1, dice.randint(8, 15)))
+        consult_id = f"{site.epoch(consult_start)}.{4 * n + 2}"
+        legs.append(_leg(site, plan.operator.phone, target, "from-internal", plan.operator.full_name,
+                         operator_channel, target_channel, "Dial", f"{pbx.operator_tech}/{target},30",
+                         consult_start, consult_start + timedelta(seconds=3), call.end, consult_id,
+                         plan.uniqueid))  # fmt: skip
+    answer = call.end + timedelta(seconds=dice.randint(0, 4) if transfer["kind"] == "blind" else 0)
+    talk = timedelta(seconds=dice.randint(40, 240))
+    legs.append(_leg(site, plan.caller_number, target, "from-internal", clid, caller_channel, target_channel,
+                     "Dial", f"{pbx.operator_tech}/{target},30", call.end, answer, answer + talk,
+                     plan.uniqueid, plan.uniqueid))  # fmt: skip
+    return legs
+
+
+def write_master_csv(path: Path, calls: list[RenderedCall], site: Site = DEMO) -> None:
+    """The PBX's Master.csv: one row per call (Asterisk 11), or every leg in the order legs end (13)."""
+    pbx = site.pbx
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+        if pbx.cdr == "asterisk13":
+            legs = [leg for n, call in enumerate(calls, start=1) for leg in _asterisk13_legs(site, call, n)]
+            legs.sort(key=lambda leg: leg[11])  # written when a leg ends
+            writer.writerows([*leg, str(sequence)] for sequence, leg in enumerate(legs, start=1))
+            return
         for n, call in enumerate(calls, start=1):
             plan = call.plan
             internal = len(plan.caller_number) <= INTERNAL_MAX_DIGITS
@@ -101,16 +167,16 @@ def write_master_csv(path: Path, calls: list[RenderedCall]) -> None:
                 [
                     "",
                     plan.caller_number,
-                    "8800",
+                    pbx.queue,
                     "from-internal" if internal else "from-trunk",
                     f'"{company}" <{plan.caller_number}>' if company else plan.caller_number,
-                    f"SIP/{plan.caller_number}-{n:08x}" if internal else f"SIP/trunk-{n:08x}",
-                    f"SIP/{plan.operator.code}-{n + 4096:08x}" if answered else "",
+                    f"SIP/{plan.caller_number}-{n:08x}" if internal else f"{pbx.trunk}-{n:08x}",
+                    f"{pbx.operator_tech}/{plan.operator.phone}-{n + 4096:08x}" if answered else "",
                     "Queue",
-                    "support,t",
-                    f"{plan.start:%Y-%m-%d %H:%M:%S}",
-                    f"{call.answer:%Y-%m-%d %H:%M:%S}" if answered else "",
-                    f"{call.end:%Y-%m-%d %H:%M:%S}",
+                    f"{pbx.queue_name},t",
+                    _when(plan.start),
+                    _when(call.answer),
+                    _when(call.end),
                     str(call.ring + call.billsec),
                     str(call.billsec),
                     "ANSWERED" if answered else "NO ANSWER",
@@ -121,21 +187,29 @@ def write_master_csv(path: Path, calls: list[RenderedCall]) -> None:
             )
 
 
-def write_queue_log(path: Path, calls: list[RenderedCall]) -> None:
+def queue_agent(site: Site, operator: Operator) -> str:
+    """How queue_log names the operator: the member's channel or the member name the site gave them."""
+    if site.pbx.queue_agent == "name" and operator.agent:
+        return operator.agent
+    return f"{site.pbx.operator_tech}/{operator.phone}"
+
+
+def write_queue_log(path: Path, calls: list[RenderedCall], site: Site = DEMO) -> None:
     lines = []
+    queue = site.pbx.queue_name
     for call in calls:
         plan = call.plan
-        t0 = int(plan.start.timestamp())
-        agent = f"SIP/{plan.operator.code}"
-        lines.append((t0, f"{t0}|{plan.uniqueid}|support|NONE|ENTERQUEUE||{plan.caller_number}|1"))
+        t0 = site.epoch(plan.start)
+        agent = queue_agent(site, plan.operator)
+        lines.append((t0, f"{t0}|{plan.uniqueid}|{queue}|NONE|ENTERQUEUE||{plan.caller_number}|1"))
         if call.recording is None:
             lines.append(
-                (t0 + call.ring, f"{t0 + call.ring}|{plan.uniqueid}|support|NONE|ABANDON|1|1|{call.ring}")
+                (t0 + call.ring, f"{t0 + call.ring}|{plan.uniqueid}|{queue}|NONE|ABANDON|1|1|{call.ring}")
             )
             continue
         answered = t0 + call.ring
         lines.append(
-            (answered, f"{answered}|{plan.uniqueid}|support|{agent}|CONNECT|{call.ring}|{plan.uniqueid}|2")
+            (answered, f"{answered}|{plan.uniqueid}|{queue}|{agent}|CONNECT|{call.ring}|{plan.uniqueid}|2")
         )
         transfer = plan.dialog.transfer
         end = answered + call.billsec
@@ -144,14 +218,21 @@ def write_queue_log(path: Path, calls: list[RenderedCall]) -> None:
             if transfer["kind"] == "blind":
                 data = f"BLINDTRANSFER|{transfer['target']}|from-internal|{call.ring}|{call.billsec}|1"
             else:
-                bridge = f"{plan.uniqueid}-{transfer['target']}"
+                bridge = _bridge_id(site, plan.uniqueid, transfer["target"])
                 data = f"ATTENDEDTRANSFER|BRIDGE|{bridge}|{call.ring}|{call.billsec}|1"
-            lines.append((at, f"{at}|{plan.uniqueid}|support|{agent}|{data}"))
+            lines.append((at, f"{at}|{plan.uniqueid}|{queue}|{agent}|{data}"))
         else:
             who = "COMPLETECALLER" if plan.dialog.dropped else "COMPLETEAGENT"
-            lines.append((end, f"{end}|{plan.uniqueid}|support|{agent}|{who}|{call.ring}|{call.billsec}|1"))
+            lines.append((end, f"{end}|{plan.uniqueid}|{queue}|{agent}|{who}|{call.ring}|{call.billsec}|1"))
     lines.sort(key=lambda item: item[0])
     path.write_text("".join(line + "\n" for _, line in lines), encoding="utf-8")
+
+
+def _bridge_id(site: Site, uniqueid: str, target: str) -> str:
+    """The bridge an attended transfer names: Asterisk 13 logs a bridge UUID, not the target."""
+    if site.pbx.cdr == "asterisk13":
+        return str(uuid.UUID(hashlib.md5(f"{uniqueid}-{target}".encode()).hexdigest()))
+    return f"{uniqueid}-{target}"
 
 
 INCIDENT_COLUMNS = (
@@ -160,7 +241,7 @@ INCIDENT_COLUMNS = (
 )  # fmt: skip
 
 
-def incident_rows(calls: list[RenderedCall], rng: random.Random) -> list[dict]:
+def incident_rows(calls: list[RenderedCall], rng: random.Random, site: Site = DEMO) -> list[dict]:
     rows = []
     for call in calls:
         for incident in call.plan.incidents:
@@ -174,7 +255,9 @@ def incident_rows(calls: list[RenderedCall], rng: random.Random) -> list[dict]:
                     "kpp": client.kpp if client else "",
                     "phone": call.plan.caller_number,
                     "knowledge_article": incident.article,
-                    "operator": incident.operator.code,
+                    "operator": incident.operator.login
+                    if site.pbx.helpdesk == "typed"
+                    else incident.operator.code,
                     "status": rng.choice(("closed", "closed", "in_progress")),
                     "summary": incident.purpose,
                     "call_uniqueid": call.plan.uniqueid if incident.linked_in_export else "",
@@ -183,29 +266,76 @@ def incident_rows(calls: list[RenderedCall], rng: random.Random) -> list[dict]:
     return rows
 
 
-def write_incidents(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=INCIDENT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+# A helpdesk that people type into: Russian headers, `;` as Excel writes it, day.month.year dates.
+TYPED_HEADERS = {
+    "id": "Номер", "created_at": "Дата создания", "inn": "ИНН", "kpp": "КПП", "phone": "Телефон",
+    "knowledge_article": "Статья", "operator": "Сотрудник", "status": "Статус", "summary": "Тема",
+    "call_uniqueid": "ID звонка",
+}  # fmt: skip
+TYPED_STATUS = {"closed": "Закрыта", "in_progress": "В работе"}
 
 
-def write_roster(path: Path, operators: list[dict]) -> None:
-    """The operator roster (code, name, team), as `callqa operators import` reads it."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=("code", "name", "team"))
-        writer.writeheader()
-        writer.writerows(operators)
-
-
-def write_profile(path: Path, company: str, products: tuple[str, ...], departments: tuple[str, ...]) -> None:
-    """The site profile (company, products, departments) the checklist's placeholders read."""
-    path.write_text(
-        "# The simulated site's profile: what its checklist's placeholders stand for.\n"
-        f"company:\n  names: [{company}]\nproducts: [{', '.join(products)}]\n"
-        f"departments: [{', '.join(departments)}]\n",
-        encoding="utf-8",
+def typed_phone(number: str, dice: random.Random) -> str:
+    """A phone as a person types it: '+7 916 123-45-67', '8 (916) 123-45-67', '8-916-1234567' …"""
+    if len(number) != 11:
+        return number
+    code, a, b, c = number[1:4], number[4:7], number[7:9], number[9:]
+    return dice.choice(
+        (f"+7 {code} {a}-{b}-{c}", f"8 ({code}) {a}-{b}-{c}", f"8-{code}-{a}{b}{c}", f"+7({code}){a}{b}{c}")
     )
+
+
+def write_incidents(path: Path, rows: list[dict], site: Site = DEMO) -> None:
+    if site.pbx.helpdesk != "typed":
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=INCIDENT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        return
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow([TYPED_HEADERS[column] for column in INCIDENT_COLUMNS])
+        for row in rows:
+            dice = random.Random(row["id"])
+            typed = dict(
+                row,
+                created_at=f"{datetime.fromisoformat(row['created_at']):%d.%m.%Y %H:%M:%S}",
+                phone=typed_phone(row["phone"], dice),
+                status=TYPED_STATUS[row["status"]],
+            )
+            writer.writerow([typed[column] for column in INCIDENT_COLUMNS])
+
+
+def write_roster(path: Path, operators: list[Operator]) -> None:
+    """The operator roster as `callqa operators import` reads it: code, name, team, and where the site's
+    records name operators otherwise, their extension, queue member name and helpdesk login."""
+    identities = any(o.extension or o.agent or o.login for o in operators)
+    columns = ("code", "name", "team") + (("extension", "agent", "login") if identities else ())
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for o in operators:
+            row = {"code": o.code, "name": o.full_name, "team": o.team}
+            if identities:
+                row |= {"extension": o.extension, "agent": o.agent, "login": o.login}
+            writer.writerow(row)
+
+
+def write_profile(path: Path, site: Site) -> None:
+    """The site profile (company, products, departments, script wording) the checklist's placeholders read."""
+    company = f"company:\n  names: [{site.company}]\n"
+    if site.company_spoken:
+        company += f"  spoken: [{', '.join(site.company_spoken)}]\n"
+    text = (
+        "# The simulated site's profile: what its checklist's placeholders stand for.\n"
+        f"{company}products: [{', '.join(site.products)}]\n"
+        f"departments: [{', '.join(site.departments)}]\n"
+    )
+    if site.profile_script:
+        text += "script:\n" + "".join(
+            f"  {name}: [{', '.join(phrases)}]\n" for name, phrases in site.profile_script.items()
+        )
+    path.write_text(text, encoding="utf-8")
 
 
 def duplicate_pairs(rows: list[dict]) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from classifiers.taxonomy import ConfigFileError
 from pipeline.config import AnalyticsSettings, StageOptions, load_settings
 from pipeline.stages.classify import classifiers_version
 from simulator import records
-from simulator.people import COMPANY, DEPARTMENTS, PRODUCTS
+from simulator.site_demo import COMPANY, DEMO
 from tests.conftest import REPO
 
 # Two invented companies, each with its own names as the operators and the recogniser say them.
@@ -173,7 +173,7 @@ def test_a_profile_change_changes_the_classify_version(tmp_path):
 
 
 def test_the_demo_profile_is_what_the_simulator_writes(tmp_path):
-    records.write_profile(tmp_path / "profile.yaml", COMPANY, PRODUCTS, DEPARTMENTS)
+    records.write_profile(tmp_path / "profile.yaml", DEMO)
     assert (tmp_path / "profile.yaml").read_text("utf-8") == (REPO / "demo" / "profile.yaml").read_text(
         "utf-8"
     )

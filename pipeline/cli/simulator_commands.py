@@ -53,22 +53,31 @@ def simulate(
     days: Annotated[int, typer.Option(help="Days the period spans.")] = 10,
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 1,
     operator_channel: Annotated[
-        str, typer.Option(help="Stereo channel of the operator: left or right.")
-    ] = "left",
+        str | None, typer.Option(help="Stereo channel of the operator: left or right (default: the site's).")
+    ] = None,
     training_calls: Annotated[int, typer.Option(help="Text-only calls for purpose_train.csv.")] = 400,
+    site: Annotated[
+        str,
+        typer.Option(help="Which simulated desk: demo (Asterisk 11) or north (Asterisk 13, other script)."),
+    ] = "demo",
 ) -> None:
     """Synthesise a Russian support-desk period: speech recordings, PBX records, incidents, ground truth."""
     from simulator import simulate as run_simulation
+    from simulator.sites import SITES
     from simulator.speech import SpeechError
 
-    if operator_channel not in ("left", "right"):
+    if operator_channel not in (None, "left", "right"):
         ctx.console.print("[red]--operator-channel must be left or right[/red]")
         raise typer.Exit(2)
+    if site not in SITES:
+        ctx.console.print(f"[red]--site must be one of: {', '.join(SITES)}[/red]")
+        raise typer.Exit(2)
+    left = None if operator_channel is None else operator_channel == "left"
     try:
         with ctx.step_progress() as report:
             summary = run_simulation(
-                out_dir, calls=calls, days=days, seed=seed, operator_left=operator_channel == "left",
-                training_calls=training_calls, workers=ctx.settings.pipeline.workers, progress=report,
+                out_dir, calls=calls, days=days, seed=seed, operator_left=left, training_calls=training_calls,
+                workers=ctx.settings.pipeline.workers, progress=report, site=SITES[site],
             )  # fmt: skip
     except SpeechError as e:
         ctx.console.print(f"[red]{e}[/red]")

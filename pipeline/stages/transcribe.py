@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 
 from sqlalchemy import Connection
 
@@ -20,10 +22,25 @@ _TRANSCRIBERS: dict = {}
 
 
 def asr_options(options: StageOptions) -> AsrOptions:
-    """The run's AsrOptions (`language = "auto"` means detect)."""
-    if options.asr.language in ("auto", ""):
-        return dataclasses.replace(options.asr, language=None)
-    return options.asr
+    """The run's AsrOptions (`language = "auto"` means detect); without a prompt of its own, the decoder
+    is told the site's company and product names from the site profile, so it writes them as they are
+    spelled instead of as the nearest common words."""
+    asr = options.asr
+    if asr.language in ("auto", ""):
+        asr = dataclasses.replace(asr, language=None)
+    if not asr.initial_prompt and not asr.hotwords and options.analytics.profile:
+        asr = dataclasses.replace(asr, initial_prompt=_profile_prompt(options.analytics.profile))
+    return asr
+
+
+def _profile_prompt(path: str) -> str:
+    from classifiers.profile import load_profile
+    from classifiers.taxonomy import ConfigFileError
+
+    try:
+        return load_profile(Path(path)).decoder_prompt()
+    except (ConfigFileError, OSError) as e:
+        raise StageError(f"site profile: {e}", permanent=True) from e
 
 
 def _transcriber(options: StageOptions):
@@ -134,7 +151,10 @@ def _persist(conn: Connection, stage: Stage, recording_id: int, result: Transcri
 
 
 def _version(options: StageOptions) -> str:
-    return f"{asr_options(options).model}+{diarization_options(options).backend}"
+    asr = asr_options(options)
+    prompt = asr.initial_prompt + "|" + asr.hotwords
+    vocabulary = "+v" + hashlib.sha256(prompt.encode()).hexdigest()[:8] if prompt != "|" else ""
+    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}"
 
 
 TRANSCRIBE = Stage(
