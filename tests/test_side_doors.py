@@ -42,8 +42,7 @@ LEAD = Viewer("lea", "team_lead", team="A")
 CONTROLLER = Viewer("qc", "quality_controller")
 
 
-@pytest.fixture
-def formulas(engine):
+def add_formula_calls(engine) -> None:
     """A call per formula caller ID, the first with a transcript that says an INN, a card and a phone."""
     with engine.begin() as conn:
         conn.execute(insert(Operator).values(id=1, code="101", team="A"))
@@ -60,6 +59,11 @@ def formulas(engine):
             {"role": role, "start": 3.0 * n, "end": 3.0 * n + 2.5, "text": text, "normalized_text": text}
             for n, (role, text) in enumerate(SAID)
         ])  # fmt: skip
+
+
+@pytest.fixture
+def formulas(engine):
+    add_formula_calls(engine)
     return engine
 
 
