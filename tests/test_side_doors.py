@@ -198,6 +198,38 @@ def test_the_cli_export_writes_no_formula(formulas, tmp_path):
         assert "'+1+cmd|' /C calc'!A0" in cells
 
 
+def _leg(uniqueid: str, src: str, clid: str, start: str) -> str:
+    """One answered inbound Master.csv row (Asterisk cdr_csv), fields quoted as Asterisk writes them."""
+    fields = ["", src, "8800", "from-trunk", clid, "SIP/trunk-00000001", "SIP/101-0000002b", "Dial", "",
+              start, start, start, "60", "60", "ANSWERED", "DOCUMENTATION", uniqueid, ""]  # fmt: skip
+    return ",".join('"' + f.replace('"', '""') + '"' for f in fields) + "\n"
+
+
+def test_formula_caller_ids_from_master_csv_reach_no_export_as_formulas(engine, tmp_path):
+    from pipeline.ingest_run import IngestRequest, ingest
+    from pipeline.stages.outcomes import analyse
+    from store.api import export_call_table, list_calls
+
+    callers = ['=HYPERLINK("http://evil.example/","x")', "+1+cmd|' /C calc'!A0", "@SUM(1,1)"]
+    cdr = "".join(_leg(f"{n}.1", caller, f'"{caller}" <{caller}>', f"2026-03-0{n} 09:00:00")
+                  for n, caller in enumerate(callers, start=1))  # fmt: skip
+    (tmp_path / "Master.csv").write_text(cdr, encoding="utf-8")
+    ingest(engine, IngestRequest(cdr=tmp_path / "Master.csv"))
+    analyse(engine)
+    admin = Viewer("root", "admin")  # reads caller numbers as the PBX wrote them
+    with engine.begin() as conn:
+        stored = {r["caller_number"] for r in list_calls(conn, admin)}
+        assert stored & set(callers), "the probe needs a formula caller ID stored as written"
+        files = {fmt: export_calls_file(conn, admin, fmt).data for fmt in ("csv", "xlsx")}
+
+        def shape(rows: list[dict]) -> list[dict]:
+            return [{"caller": r["caller_number"], "uniqueid": r["uniqueid"]} for r in rows]
+
+        table = export_call_table(conn, admin, "xlsx", ["caller", "uniqueid"], shape)
+    cells = [*_check_csv(files["csv"]), *_check_xlsx(files["xlsx"]), *_check_xlsx(table.data)]
+    assert {"'" + c for c in stored & set(callers)} <= set(cells)
+
+
 # The dashboard: the Calls page's export buttons, in AppTest with Streamlit's own media file manager.
 
 
