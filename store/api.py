@@ -87,7 +87,6 @@ __all__ = [
     "override_verdict",
     "parse",
     "query_stems",
-    "record_export",
     "record_sign_in",
     "respond",
     "save_view",
@@ -594,7 +593,7 @@ def export_calls(
                                for u in turns],
             }
         )  # fmt: skip
-    record_export(conn, viewer, len(out), details)
+    _record_export(conn, viewer, len(out), details)
     return out
 
 
@@ -645,11 +644,11 @@ def export_call_table(
         raise ValueError(f"a table export is csv or xlsx, not {fmt!r}")
     table = shape(list_calls(conn, viewer, where, limit, offset))
     data = table_file(fmt, columns, table)
-    record_export(conn, viewer, len(table), {"format": fmt, **(details or {})})
+    _record_export(conn, viewer, len(table), {"format": fmt, **(details or {})})
     return ExportFile(data, fmt, len(table))
 
 
-def record_export(conn: Connection, viewer: Viewer, rows: int, details: dict | None = None) -> None:
+def _record_export(conn: Connection, viewer: Viewer, rows: int, details: dict | None = None) -> None:
     """Audit an export of `rows` calls (`export_calls_file` and `export_call_table` do it as they serve)."""
     audit(
         conn, viewer.username, "export", "calls", None, {"rows": rows, "role": viewer.role, **(details or {})}

@@ -196,6 +196,12 @@ def test_the_cli_export_writes_no_formula(formulas, tmp_path):
         assert f"exported {len(FORMULAS)} calls" in result.output
         cells = check(out.read_bytes())
         assert "'+1+cmd|' /C calc'!A0" in cells
+    nowhere = tmp_path / "missing" / "calls.csv"
+    result = CliRunner().invoke(app, ["--db", url, "export", "calls", "--out", str(nowhere)])
+    assert result.exit_code == 1 and "cannot write" in result.output
+    with formulas.connect() as conn:
+        files = [e["file"] for e in _audited(conn, "export")]
+    assert files == [str(tmp_path / "calls.csv"), str(tmp_path / "calls.xlsx")], "no file, no export"
 
 
 def _leg(uniqueid: str, src: str, clid: str, start: str) -> str:

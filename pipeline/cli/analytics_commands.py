@@ -198,10 +198,14 @@ def export_calls_command(
         ctx.console.print("[red]--out:[/red] the file must end in .json, .csv or .xlsx")
         raise typer.Exit(2)
     viewer = Viewer(current_actor(), role, operator_code=operator, team=team)
-    with ctx.engine().begin() as conn:
-        where = _filter(operator, team, since, until)
-        exported = export_calls_file(conn, viewer, fmt, where, {"file": str(out_path)})
-    out_path.write_bytes(exported.data)
+    where = _filter(operator, team, since, until)
+    try:
+        with ctx.engine().begin() as conn:
+            exported = export_calls_file(conn, viewer, fmt, where, {"file": str(out_path)})
+            out_path.write_bytes(exported.data)  # in the transaction: a file not written is no export
+    except OSError as e:
+        ctx.console.print(f"[red]--out:[/red] cannot write {out_path}: {e.strerror or e}")
+        raise typer.Exit(1) from e
     ctx.out.print(f"exported {exported.rows} calls to {out_path} (masked for {role})")
 
 
