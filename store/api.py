@@ -2,7 +2,8 @@
 
 Whatever page, link, query parameter or command asks, the rules hold: an operator reaches only own calls,
 a team lead only the team's, an unknown role nothing; texts, caller numbers and exports come out already
-masked for the viewer's role (`store.policy`); every view, listen, export and change lands in the audit log.
+masked for the viewer's role (`store.policy`); every view, listen, search, export and change lands in the
+audit log, an export in the call that makes its file (`store.exports`: no live spreadsheet formulas).
 """
 
 from __future__ import annotations
