@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, time
 
 import pandas as pd
@@ -11,11 +10,12 @@ import streamlit as st
 from qa_dashboard.common import clock, engine, open_call_link, purpose_title, viewer
 from qa_dashboard.sampling import STRATEGIES, review_queue
 from store.api import (
+    EXPORT_MIME_TYPES,
     CallFilter,
     count_visible_calls,
     disputed_calls,
+    export_call_table,
     list_calls,
-    record_export,
     save_view,
     saved_views,
 )
@@ -88,21 +88,32 @@ def _filters() -> CallFilter:
     )
 
 
-def _export(frame: pd.DataFrame) -> None:
-    who = viewer()
+COLUMNS = ["date", "operator", "team", "caller", "purpose", "score", "excluded", "linked", "transfer",
+           "ASR confidence", "duration", "call record"]  # fmt: skip
+
+
+def _exported_rows(rows: list[dict]) -> list[dict]:
+    return table_rows(rows).drop(columns=["id"]).to_dict("records")
+
+
+def _export(where: CallFilter, offset: int) -> None:
+    """Export buttons whose file is made only when one is pressed, by the store call that audits it: nothing
+    is put up for download (no media URL) before that."""
+    who, store = viewer(), engine()
+
+    def serve(kind: str):
+        def made() -> bytes:  # runs at the download, outside the script run: no st.* here
+            with store.begin() as conn:
+                return export_call_table(
+                    conn, who, kind, COLUMNS, _exported_rows, where, PAGE_SIZE, offset
+                ).data
+
+        return made
+
     left, right = st.columns(2)
-    xlsx = io.BytesIO()
-    frame.to_excel(xlsx, index=False)
-
-    def exported(kind: str) -> None:
-        with engine().begin() as conn:
-            record_export(conn, who, len(frame), {"format": kind})
-
-    left.download_button("Export CSV", frame.to_csv(index=False).encode("utf-8"), "calls.csv", "text/csv",
-                         on_click=exported, args=("csv",))  # fmt: skip
-    right.download_button("Export XLSX", xlsx.getvalue(), "calls.xlsx",
-                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          on_click=exported, args=("xlsx",))  # fmt: skip
+    left.download_button("Export CSV", serve("csv"), "calls.csv", EXPORT_MIME_TYPES["csv"], on_click="ignore")
+    right.download_button("Export XLSX", serve("xlsx"), "calls.xlsx", EXPORT_MIME_TYPES["xlsx"],
+                          on_click="ignore")  # fmt: skip
 
 
 PAGE_SIZE = 500
@@ -122,7 +133,7 @@ def calls_page() -> None:
                          hide_index=True, use_container_width=True, key="calls_table")  # fmt: skip
     if event.selection.rows:
         open_call_link(int(frame.iloc[event.selection.rows[0]]["id"]))
-    _export(frame.drop(columns=["id"]))
+    _export(where, (number - 1) * PAGE_SIZE)
 
 
 def review_page() -> None:

@@ -13,6 +13,7 @@ from store.api import (
     CallFilter,
     QuerySyntaxError,
     SearchFilter,
+    SearchRefused,
     audit_entries,
     duplicate_pairs,
     kpi_table,
@@ -111,7 +112,11 @@ def search_page() -> None:
         until=datetime.combine(until, time.max) if until else None,
     )
     with engine().begin() as conn:
-        hits = search(conn, who, tree, where)
+        try:
+            hits = search(conn, who, query, where)
+        except SearchRefused as e:  # caught inside the transaction: the refused search stays audited
+            st.error(str(e))
+            return
     name = st.text_input("Save this search as")
     if st.button("Save search") and name:
         with engine().begin() as conn:

@@ -2,12 +2,14 @@
 
 Whatever page, link, query parameter or command asks, the rules hold: an operator reaches only own calls,
 a team lead only the team's, an unknown role nothing; texts, caller numbers and exports come out already
-masked for the viewer's role (`store.policy`); every view, listen, export and change lands in the audit log.
+masked for the viewer's role (`store.policy`); every view, listen, search, export and change lands in the
+audit log, an export in the call that makes its file (`store.exports`: no live spreadsheet formulas).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -16,6 +18,7 @@ from contracts.text import token_spans
 from store.audit import audit
 from store.call_records import recording_alternatives
 from store.clients import client_calls, client_card, client_incidents, find_clients, identifier_kinds
+from store.exports import FORMATS, MIME_TYPES, flat_call, neutralise, table_file
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
 from store.outcomes import call_scorecard, refresh_scorecard
 from store.policy import ROLE_TITLES, ROLES, mask_number, may, unmasked_kinds, visible_pages
@@ -43,20 +46,24 @@ from store.schema import (
     SavedView,
 )
 from store.search import SearchFilter, search_utterances
-from store.search_query import Phone, QuerySyntaxError, parse, query_stems
+from store.search_query import Phone, QuerySyntaxError, parse, query_stems, query_text, searched_stems
 from store.speech import previous_turns
 from store.sql import utcnow
 
 __all__ = [
+    "EXPORT_FORMATS",
+    "EXPORT_MIME_TYPES",
     "ROLES",
     "ROLE_TITLES",
     "AccessDenied",
     "CallAudio",
     "CallFilter",
     "CompositeOptions",
+    "ExportFile",
     "KpiRow",
     "QuerySyntaxError",
     "SearchFilter",
+    "SearchRefused",
     "Viewer",
     "add_coaching_note",
     "agreement",
@@ -68,17 +75,19 @@ __all__ = [
     "decide_candidate",
     "disputed_calls",
     "duplicate_pairs",
+    "export_call_table",
     "export_calls",
+    "export_calls_file",
     "kpi_table",
     "link_incident",
     "link_incident_by_number",
     "list_calls",
+    "neutralise",
     "open_call",
     "open_engine",
     "override_verdict",
     "parse",
     "query_stems",
-    "record_export",
     "record_sign_in",
     "respond",
     "save_view",
@@ -90,8 +99,17 @@ __all__ = [
 ]
 
 
+EXPORT_FORMATS = FORMATS
+EXPORT_MIME_TYPES = MIME_TYPES
+
+
 class AccessDenied(PermissionError):
     """The viewer may not see or do this."""
+
+
+class SearchRefused(AccessDenied):
+    """A search the viewer's role may not make (numbers, for a role that reads them masked); the message
+    says why and what to search instead."""
 
 
 @dataclass(frozen=True)
@@ -404,19 +422,50 @@ def search(
     conn: Connection, viewer: Viewer, query, where: SearchFilter | None = None, limit: int = 200
 ) -> list[dict]:
     """Transcript search (a query string or a parsed tree) within what the viewer may see, hits masked for the
-    role; audited."""
+    role; audited with the query, the filters and the number of hits.
+
+    A role that reads numbers masked may not search by numbers (a term of digits, or digits with a short
+    label such as «ИНН7707…»; a phone): whether a digit prefix finds a call would tell the masked digits one
+    by one. Such a search raises SearchRefused, after it is audited: catch it inside the transaction so the
+    attempt stays on record.
+    """
     viewer.require("search")
     tree = parse(query) if isinstance(query, str) else query  # QuerySyntaxError says what is wrong
     where = where or SearchFilter()
     if viewer.role == "team_lead" and viewer.team:
         where.only_team = viewer.team
-    # A number the role may not read finds nothing: the hits would say whose calls these are.
-    hidden = isinstance(tree, Phone) and "phone" not in unmasked_kinds(viewer.role)
-    found = [] if hidden else search_utterances(conn, tree, where, limit)
+    asked = {"query": query if isinstance(query, str) else query_text(tree), "role": viewer.role,
+             "filter": {k: str(v) for k, v in asdict(where).items() if v is not None}}  # fmt: skip
+    numbers = _numbers_asked(tree)
+    if numbers and not _reads_numbers(viewer):
+        audit(conn, viewer.username, "search_refused", "utterances", None, {**asked, "hits": 0})
+        title = ROLE_TITLES.get(viewer.role, viewer.role)
+        raise SearchRefused(
+            f"{title}s see numbers masked, so a search cannot look for a number («{numbers[0]}»): "
+            "search by words (e.g. «номер карты», «телефон»), or ask a quality controller."
+        )
+    found = search_utterances(conn, tree, where, limit)
     before = previous_turns(conn, [hit["id"] for hit in found])
     hits = [_masked_utterance(hit, viewer, _both(before.get(hit["id"]))) for hit in found]
-    audit(conn, viewer.username, "search", "utterances", None, {"hits": len(hits)})
+    audit(conn, viewer.username, "search", "utterances", None, {**asked, "hits": len(hits)})
     return hits
+
+
+# A number with a short label run together («ИНН7707083893», «тел79161234567») is still a number.
+_LABEL_LETTERS = 3
+
+
+def _numbers_asked(tree) -> list[str]:
+    """The terms of a query that look for numbers (excluded ones too: `карта NOT 4111` tells as much)."""
+    if isinstance(tree, Phone):
+        return [tree.number]
+    return [s for s in searched_stems(tree)
+            if any(c.isdigit() for c in s) and sum(c.isalpha() for c in s) <= _LABEL_LETTERS]  # fmt: skip
+
+
+def _reads_numbers(viewer: Viewer) -> bool:
+    """Whether the role reads long numbers (phones, numbers of unknown kind) as said."""
+    return {"phone", "number"} <= unmasked_kinds(viewer.role)
 
 
 def client_history(
@@ -545,12 +594,63 @@ def export_calls(
                                for u in turns],
             }
         )  # fmt: skip
-    record_export(conn, viewer, len(out), details)
+    _record_export(conn, viewer, len(out), details)
     return out
 
 
-def record_export(conn: Connection, viewer: Viewer, rows: int, details: dict | None = None) -> None:
-    """Audit an export of `rows` calls (the dashboard's download buttons, the CLI's files)."""
+@dataclass(frozen=True)
+class ExportFile:
+    """An export as served: the file's bytes, its format and how many calls it holds."""
+
+    data: bytes
+    fmt: str
+    rows: int
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES[self.fmt]
+
+
+def export_calls_file(
+    conn: Connection, viewer: Viewer, fmt: str, where: CallFilter | None = None, details: dict | None = None
+) -> ExportFile:
+    """`export_calls` as a file (json, csv or xlsx), made in the call that audits the export: one row per
+    call, the turns as one transcript cell, every spreadsheet text cell neutralised (`store.exports`)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"an export is one of {', '.join(FORMATS)}, not {fmt!r}")
+    rows = export_calls(conn, viewer, where, {"format": fmt, **(details or {})})
+    if fmt == "json":
+        return ExportFile(table_file(fmt, [], rows), fmt, len(rows))
+    flat = [flat_call(row) for row in rows]
+    return ExportFile(
+        table_file(fmt, list(flat[0]) if flat else ["uniqueid", "transcript"], flat), fmt, len(rows)
+    )
+
+
+def export_call_table(
+    conn: Connection,
+    viewer: Viewer,
+    fmt: str,
+    columns: list[str],
+    shape: Callable[[list[dict]], list[dict]],
+    where: CallFilter | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    details: dict | None = None,
+) -> ExportFile:
+    """The calls `list_calls` gives the viewer, laid out by `shape` (a dict per row, by column name) as a
+    CSV or XLSX file; the file is made and the export audited in this one call, so there is no file
+    without its audit entry. Text cells are neutralised against spreadsheet formulas."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"a table export is csv or xlsx, not {fmt!r}")
+    table = shape(list_calls(conn, viewer, where, limit, offset))
+    data = table_file(fmt, columns, table)
+    _record_export(conn, viewer, len(table), {"format": fmt, **(details or {})})
+    return ExportFile(data, fmt, len(table))
+
+
+def _record_export(conn: Connection, viewer: Viewer, rows: int, details: dict | None = None) -> None:
+    """Audit an export of `rows` calls (`export_calls_file` and `export_call_table` do it as they serve)."""
     audit(
         conn, viewer.username, "export", "calls", None, {"rows": rows, "role": viewer.role, **(details or {})}
     )

@@ -129,3 +129,37 @@ def query_stems(node) -> set[str]:
     if isinstance(node, All | Any):
         return set().union(*(query_stems(n) for n in node.nodes))
     return set()
+
+
+def searched_stems(node) -> list[str]:
+    """Every stem the query names, the excluded ones included (what it asks the index about)."""
+    if isinstance(node, Term):
+        return [node.stem]
+    if isinstance(node, Phrase):
+        return list(node.stems)
+    if isinstance(node, Near):
+        return [node.left, node.right]
+    if isinstance(node, Not):
+        return searched_stems(node.node)
+    if isinstance(node, All | Any):
+        return [s for n in node.nodes for s in searched_stems(n)]
+    return []
+
+
+def query_text(node) -> str:
+    """A parsed query written back in the search language (stems for words): what the audit log shows."""
+    if isinstance(node, Term):
+        return node.stem
+    if isinstance(node, Phrase):
+        return '"' + " ".join(node.stems) + '"'
+    if isinstance(node, Phone):
+        return node.number
+    if isinstance(node, Near):
+        return f"{node.left} NEAR/{node.distance} {node.right}"
+    if isinstance(node, Not):
+        return f"NOT {query_text(node.node)}"
+    if isinstance(node, All):
+        return " ".join(query_text(n) for n in node.nodes)
+    if isinstance(node, Any):
+        return " OR ".join(query_text(n) for n in node.nodes)
+    return str(node)

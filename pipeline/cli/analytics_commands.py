@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -175,7 +174,7 @@ def _filter(operator: str | None, team: str | None, since: str | None, until: st
 
 @export_app.command("calls")
 def export_calls_command(
-    out_path: Annotated[Path, typer.Option("--out", help="FILE.json or FILE.csv")],
+    out_path: Annotated[Path, typer.Option("--out", help="FILE.json, FILE.csv or FILE.xlsx")],
     role: Annotated[
         str, typer.Option(help=f"Mask personal data as for this role: {', '.join(ROLES)}.")
     ] = "analyst",
@@ -186,34 +185,28 @@ def export_calls_command(
     since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
 ) -> None:
-    """Per call everything the analysis decided, as the role would see it: its scope, personal data masked."""
+    """Per call everything the analysis decided, as the role would see it: its scope, personal data masked.
+    Spreadsheet files (CSV, XLSX) hold no live formulas: text that would start one is written as text."""
     from store import current_actor
-    from store.api import Viewer, export_calls
+    from store.api import EXPORT_FORMATS, Viewer, export_calls_file
 
     if role not in ROLES:
         ctx.console.print(f"[red]--role:[/red] one of {', '.join(ROLES)}")
         raise typer.Exit(2)
-    if out_path.suffix not in (".json", ".csv"):
-        ctx.console.print("[red]--out:[/red] the file must end in .json or .csv")
+    fmt = out_path.suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        ctx.console.print("[red]--out:[/red] the file must end in .json, .csv or .xlsx")
         raise typer.Exit(2)
     viewer = Viewer(current_actor(), role, operator_code=operator, team=team)
-    with ctx.engine().begin() as conn:
-        rows = export_calls(conn, viewer, _filter(operator, team, since, until), {"file": str(out_path)})
-    if out_path.suffix == ".json":
-        out_path.write_text(json.dumps(rows, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    else:
-        with out_path.open("w", encoding="utf-8", newline="") as handle:
-            fields = [k for k in rows[0] if k != "utterances"] if rows else ["uniqueid"]
-            writer = csv.DictWriter(handle, fieldnames=[*fields, "transcript"], extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                flat = {
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-                    for k, v in row.items()
-                }
-                flat["transcript"] = " / ".join(f"{u['role']}: {u['text']}" for u in row["utterances"])
-                writer.writerow(flat)
-    ctx.out.print(f"exported {len(rows)} calls to {out_path} (masked for {role})")
+    where = _filter(operator, team, since, until)
+    try:
+        with ctx.engine().begin() as conn:
+            exported = export_calls_file(conn, viewer, fmt, where, {"file": str(out_path)})
+            out_path.write_bytes(exported.data)  # in the transaction: a file not written is no export
+    except OSError as e:
+        ctx.console.print(f"[red]--out:[/red] cannot write {out_path}: {e.strerror or e}")
+        raise typer.Exit(1) from e
+    ctx.out.print(f"exported {exported.rows} calls to {out_path} (masked for {role})")
 
 
 @app.command("kpi")
