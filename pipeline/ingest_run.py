@@ -412,7 +412,7 @@ def _register_recordings(
     if scan.problems:
         summary.problems.extend(scan.problems)
         with engine.begin() as conn:
-            call_records.record_problems(conn, "recording", scan.problems)
+            call_records.record_problems(conn, "folder", scan.problems)
     pool = worker_pool(workers) if workers > 1 and len(paths) >= 4 else None
     try:
         _fingerprint_and_examine(engine, paths, summary, options, raw_sample_rate, pool, workers, progress)
@@ -444,7 +444,7 @@ def _fingerprint_and_examine(
         summary.unreadable += len(unreadable)
         summary.problems.extend(unreadable)
         with engine.begin() as conn:
-            call_records.record_problems(conn, "recording", unreadable)
+            call_records.record_problems(conn, "folder", unreadable)
     with engine.connect() as conn:
         known = call_records.known_recordings(conn, [i.sha256 for i in identities])
     fresh: dict[str, FileIdentity] = {}
