@@ -32,7 +32,7 @@ from ingest.incidents import read_incidents
 from ingest.mapping import ColumnMapping, load_mapping
 from ingest.queue_log import agent_code, read_queue_log
 from ingest.records import CallRecord, ImportResult, IncidentRecord, QueueLogEvent, RowProblem
-from ingest.textfile import TextFile, check_encoding, detect_encoding, read_text_file
+from ingest.textfile import TextFile, check_encoding, decode_bytes, detect_encoding, read_text_file
 from ingest.validate import (
     MatchVerdict,
     Rejection,
@@ -77,6 +77,7 @@ __all__ = [
     "content_similarity",
     "copy_rank",
     "decode_audio",
+    "decode_bytes",
     "detect_encoding",
     "examine_recording",
     "find_recordings",
