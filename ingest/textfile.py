@@ -21,7 +21,7 @@ DETECTED_ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1251")
 MAX_BYTE_PROBLEMS = 20
 # cp1251 letters (А..я, Ё, ё): Russian text in cp1251 is runs of these, not isolated high bytes.
 _CP1251_WORD = re.compile(rb"[\xa8\xb8\xc0-\xff]{2,}")
-_HIGH = re.compile(rb"[\x80-\xff]")
+_ASCII = bytes(range(0x80))
 
 
 @dataclass
@@ -103,7 +103,7 @@ def detect_encoding(raw: bytes) -> str:
     good = len(raw.decode("utf-8", errors="ignore").encode("utf-8")) - len(
         raw.decode("ascii", errors="ignore")
     )  # bytes of valid multi-byte sequences
-    high = len(_HIGH.findall(raw))
+    high = len(raw.translate(None, _ASCII))
     bad = high - good
     in_words = sum(len(m) for m in _CP1251_WORD.findall(raw))
     if good < bad and in_words >= high * 0.6:

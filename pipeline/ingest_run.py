@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from functools import partial
 from pathlib import Path
@@ -370,9 +370,12 @@ def _register_records(
     zone: tzinfo | None = None,
 ) -> None:
     if request.cdr:
+        mapping = request.cdr_mapping
+        if mapping is not None and request.datetime_format and not mapping.datetime_format:
+            mapping = replace(mapping, datetime_format=request.datetime_format)
         reader = (
-            partial(read_mapped_csv, request.cdr, request.cdr_mapping, zone, request.cdr_encoding)
-            if request.cdr_mapping
+            partial(read_mapped_csv, request.cdr, mapping, zone, request.cdr_encoding)
+            if mapping is not None
             else partial(read_master_csv, request.cdr, zone, request.cdr_encoding, request.datetime_format)
         )
         register = partial(register_call_records, rules=rules)

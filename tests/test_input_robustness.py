@@ -275,3 +275,34 @@ def test_queue_log_lines_after_a_bad_byte_are_read(tmp_path):
     assert len(result.rows) == 6
     assert [(p.line, p.code) for p in result.problems] == [(4, "bad_bytes")]
     assert result.rows[3].queue == "supp\ufffdort"
+
+
+def test_a_cp1251_roster_is_imported_and_its_encoding_can_be_named(db_url, tmp_path):
+    roster = tmp_path / "operators.csv"
+    text = "Код;ФИО;Группа;Добавочный\nA-17;Анна Петрова;Поддержка;3105\nA-18;Иван Орлов;Поддержка;3107\n"
+    roster.write_bytes(text.encode("cp1251"))
+    run = callqa("--db", db_url, "operators", "import", "operators.csv", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 operator(s) imported, 0 row(s) skipped" in run.stdout
+    koi8 = tmp_path / "koi8.csv"
+    koi8.write_bytes("Код;ФИО\nA-19;Ольга Смирнова\n".encode("koi8-r"))
+    named = callqa("--db", db_url, "operators", "import", "koi8.csv", "--encoding", "koi8-r", cwd=tmp_path)
+    assert named.returncode == 0 and "1 operator(s) imported" in named.stdout, named.stdout + named.stderr
+    from ingest.roster import read_roster
+
+    assert read_roster(koi8, "koi8-r").entries[0].name == "Ольга Смирнова"
+
+
+def test_a_mapping_file_and_its_data_in_cp1251(tmp_path):
+    from ingest import load_mapping, read_mapped_csv
+
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_bytes(
+        'delimiter: ";"\ncolumns:\n  uniqueid: "ID звонка"\n  start: "Начало"\n  src: "Кто звонил"\n'.encode(
+            "cp1251"
+        )
+    )
+    data = tmp_path / "calls.csv"
+    data.write_bytes("ID звонка;Начало;Кто звонил\n1.1;02.03.2026 09:00:00;79161234567\n".encode("cp1251"))
+    rows = read_mapped_csv(data, load_mapping(mapping)).rows
+    assert [(r.uniqueid, r.start, r.src) for r in rows] == [("1.1", datetime(2026, 3, 2, 9), "79161234567")]
