@@ -73,7 +73,7 @@ def decode_bytes(raw: bytes, source: str, encoding: str | None = None) -> TextFi
     if encoding in ("utf-8", "utf_8") and raw.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     if encoding in ("utf-16", "utf_16") and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16-le" if _utf16_order(raw) == "le" else "utf-16-be"
+        encoding = "utf-16-be" if _utf16_order(raw) == "be" else "utf-16-le"  # Windows writes LE
     try:
         text = raw.decode(encoding)
         return TextFile(source, _strip_bom(text), encoding)
@@ -134,7 +134,9 @@ def _byte_problems(raw: bytes, text: str, source: str, encoding: str) -> list[Ro
     """One problem per line that holds replaced bytes (at most MAX_BYTE_PROBLEMS, then a summary)."""
     problems: list[RowProblem] = []
     bad_lines = [n for n, line in enumerate(text.split("\n"), start=1) if "\ufffd" in line]
-    raw_lines = raw.split(b"\n") if not encoding.startswith("utf-16") else None
+    # Byte columns are told where a line's bytes are a line of the file (not in UTF-16 or UTF-32).
+    wide = encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32"))
+    raw_lines = None if wide else raw.split(b"\n")
     for number in bad_lines[:MAX_BYTE_PROBLEMS]:
         detail = ""
         if raw_lines is not None and number <= len(raw_lines):

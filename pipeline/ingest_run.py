@@ -412,6 +412,8 @@ def _register_recordings(
     scan = scan_recordings(directory)
     paths = scan.paths
     summary.files_seen = len(paths)
+    if any(p.source == str(directory) for p in scan.problems):
+        summary.inputs_failed += 1  # the folder itself cannot be listed
     if scan.problems:
         summary.problems.extend(scan.problems)
         with engine.begin() as conn:
