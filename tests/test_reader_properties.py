@@ -234,3 +234,34 @@ def test_scanning_a_missing_or_file_path_never_raises(tmp_path):
     (tmp_path / "a.wav").write_bytes(b"RIFF")
     assert scan_recordings(tmp_path / "nowhere").problems[0].code == "unreadable_folder"
     assert scan_recordings(tmp_path / "a.wav").problems[0].code == "unreadable_folder"
+
+
+# ---------------------------------------------------------------- the recordings folder
+
+entries = st.lists(
+    st.tuples(st.integers(0, 5), st.sampled_from(["dir", "file", "link"]), st.integers(0, 8)),
+    max_size=12,
+)
+
+
+@PROPERTY
+@given(tree=entries)
+def test_any_tree_of_folders_and_links_is_scanned_without_raising(tmp_path_factory, tree):
+    """Every real audio file is found once (by its real path), whatever links point where."""
+    root = tmp_path_factory.mktemp("scan")
+    folders, made = [root], []
+    for number, (parent, kind, target) in enumerate(tree):
+        where = folders[parent % len(folders)] / f"e{number}{'' if kind == 'dir' else '.wav'}"
+        if kind == "dir":
+            where.mkdir()
+            folders.append(where)
+        elif kind == "file":
+            where.write_bytes(b"RIFF")
+        else:  # a link to a folder, a file made so far, or nothing
+            candidates = [*folders, *made, root / "missing.wav"]
+            where.symlink_to(candidates[target % len(candidates)])
+        made.append(where)
+    scan = scan_recordings(root)
+    real_files = {p.resolve() for p in made if p.is_file() and not p.is_symlink()}
+    assert {p.resolve() for p in scan.paths} == real_files
+    assert all(p.code in {"symlink_loop", "dangling_link"} for p in scan.problems)
