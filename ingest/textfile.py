@@ -150,7 +150,7 @@ def _byte_problems(raw: bytes, text: str, source: str, encoding: str) -> list[Ro
                 number,
                 "bad_bytes",
                 f"bytes that are not {encoding} text{detail}; replaced with '\ufffd' and the row read on "
-                f"(give the file's encoding if it is another)",
+                f"(name the file's encoding with --encoding if it is another)",
             )
         )
     if len(bad_lines) > MAX_BYTE_PROBLEMS:
@@ -160,7 +160,7 @@ def _byte_problems(raw: bytes, text: str, source: str, encoding: str) -> list[Ro
                 None,
                 "bad_bytes",
                 f"{len(bad_lines)} lines hold bytes that are not {encoding} text; the first "
-                f"{MAX_BYTE_PROBLEMS} are listed. Is the file in another encoding?",
+                f"{MAX_BYTE_PROBLEMS} are listed; is the file in another encoding? (name it with --encoding)",
             )
         )
     return problems

@@ -306,3 +306,15 @@ def test_a_mapping_file_and_its_data_in_cp1251(tmp_path):
     data.write_bytes("ID звонка;Начало;Кто звонил\n1.1;02.03.2026 09:00:00;79161234567\n".encode("cp1251"))
     rows = read_mapped_csv(data, load_mapping(mapping)).rows
     assert [(r.uniqueid, r.start, r.src) for r in rows] == [("1.1", datetime(2026, 3, 2, 9), "79161234567")]
+
+
+def test_texts_to_label_in_cp1251_and_a_named_encoding(tmp_path):
+    texts = tmp_path / "texts.csv"
+    texts.write_bytes("text\nНе могу войти в личный кабинет\nВыставьте счёт на оплату\n".encode("cp1251"))
+    out = tmp_path / "p.csv"
+    predicted = callqa("predict", "purpose", "texts.csv", "--out", str(out), cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["text"] for r in rows] == ["Не могу войти в личный кабинет", "Выставьте счёт на оплату"]
+    wrong = callqa("predict", "purpose", "texts.csv", "--out", str(out), "--encoding", "nope", cwd=tmp_path)
+    assert wrong.returncode == 2 and "unknown encoding 'nope'" in wrong.stdout + wrong.stderr
