@@ -16,13 +16,23 @@ from ingest.copies import (
 )
 from ingest.encode import CODECS, write_audio
 from ingest.errors import IngestError, InputFileError
-from ingest.examine import FileIdentity, RecordingFacts, examine_recording, find_recordings, identify
+from ingest.examine import (
+    FileIdentity,
+    RecordingFacts,
+    RecordingScan,
+    examine_recording,
+    find_recordings,
+    identify,
+    scan_recordings,
+    try_identify,
+)
 from ingest.filenames import RecordingCall, RecordingName, parse_recording_name, recording_call, same_call
 from ingest.generic_csv import read_mapped_csv
 from ingest.incidents import read_incidents
 from ingest.mapping import ColumnMapping, load_mapping
 from ingest.queue_log import agent_code, read_queue_log
 from ingest.records import CallRecord, ImportResult, IncidentRecord, QueueLogEvent, RowProblem
+from ingest.textfile import TextFile, check_encoding, decode_bytes, detect_encoding, read_text_file
 from ingest.validate import (
     MatchVerdict,
     Rejection,
@@ -52,18 +62,23 @@ __all__ = [
     "RecordingCopy",
     "RecordingFacts",
     "RecordingName",
+    "RecordingScan",
     "Rejection",
     "RowProblem",
+    "TextFile",
     "TransferEvent",
     "ValidationOptions",
     "agent_code",
     "assemble_call",
     "best_copy",
     "check_against_call_record",
+    "check_encoding",
     "content_envelope",
     "content_similarity",
     "copy_rank",
     "decode_audio",
+    "decode_bytes",
+    "detect_encoding",
     "examine_recording",
     "find_recordings",
     "identify",
@@ -76,8 +91,11 @@ __all__ = [
     "read_master_csv",
     "read_queue_events",
     "read_queue_log",
+    "read_text_file",
     "recording_call",
     "same_call",
+    "scan_recordings",
+    "try_identify",
     "validate_audio",
     "write_audio",
 ]

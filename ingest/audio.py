@@ -53,6 +53,8 @@ class AudioInfo:
     peak_dbfs: float
     rms_dbfs: float
     decode_error: str | None = None
+    # Where the file is damaged when audio decodes again after an error (a zeroed or overwritten middle).
+    damaged: str | None = None
 
 
 def wav_declared_duration(path: Path) -> float | None:
@@ -138,18 +140,34 @@ def inspect_audio(path: Path, raw_sample_rate: int | None = None) -> AudioInfo:
         energy = 0.0
         values = 0
         decode_error = None
+        damaged_at = damaged_byte = None
+        resumed_after = 0  # samples decoded after the first error: audio goes on past the damage
         try:
-            for frame in container.decode(stream):
-                array = _to_float(frame.to_ndarray())
-                if array.size == 0:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError as e:
+                    if decode_error is None:
+                        damaged_at = samples / max(sample_rate, 1)
+                        damaged_byte = packet.pos if packet.pos is not None and packet.pos >= 0 else None
+                        decode_error = f"decode error after {damaged_at:.1f} s: {e.strerror or e}"
                     continue
-                samples += frame.samples
-                peak = max(peak, float(np.max(np.abs(array))))
-                energy += float(np.dot(array.ravel(), array.ravel()))
-                values += array.size
-                sample_rate = frame.sample_rate or sample_rate
+                for frame in frames:
+                    array = _to_float(frame.to_ndarray())
+                    if array.size == 0:
+                        continue
+                    samples += frame.samples
+                    if decode_error is not None:
+                        resumed_after += frame.samples
+                    peak = max(peak, float(np.max(np.abs(array))))
+                    energy += float(np.dot(array.ravel(), array.ravel()))
+                    values += array.size
+                    sample_rate = frame.sample_rate or sample_rate
         except av.error.FFmpegError as e:
-            decode_error = f"decode error after {samples / max(sample_rate, 1):.1f} s: {e.strerror or e}"
+            # The container itself stops making sense: what was read so far is all there is.
+            if decode_error is None:
+                damaged_at = samples / max(sample_rate, 1)
+                decode_error = f"decode error after {damaged_at:.1f} s: {e.strerror or e}"
         codec = ctx.name or "unknown"
         container_name = container.format.name.split(",")[0] if container.format else "unknown"
     duration = samples / sample_rate if sample_rate else 0.0
@@ -158,6 +176,11 @@ def inspect_audio(path: Path, raw_sample_rate: int | None = None) -> AudioInfo:
         # last few milliseconds is that padding, not damage.
         decode_error = None
     rms = math.sqrt(energy / values) if values else 0.0
+    # Damage in the middle (audio decodes again after it) is told apart from a file that just ends.
+    damaged = None
+    if decode_error and sample_rate and resumed_after / sample_rate >= _PADDING_SECONDS:
+        where = f" (byte {damaged_byte} of {path.stat().st_size})" if damaged_byte is not None else ""
+        damaged = f"undecodable data at {damaged_at:.1f} s{where}, audio resumes after it"
     return AudioInfo(
         container=container_name,
         codec=codec,
@@ -168,6 +191,7 @@ def inspect_audio(path: Path, raw_sample_rate: int | None = None) -> AudioInfo:
         peak_dbfs=_dbfs(peak),
         rms_dbfs=_dbfs(rms),
         decode_error=decode_error,
+        damaged=damaged,
     )
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ingest.fingerprint import row_fingerprint
 from ingest.records import CallRecord, ImportResult, RowProblem
 from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_seconds
+from ingest.textfile import read_text_file
 
 # cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on, and
 # Asterisk 12+ with newcdrcolumns=yes adds `peeraccount`, `linkedid` and `sequence`.
@@ -64,6 +65,8 @@ def pbx_time(value: str | None, zone: tzinfo | None = None, fmt: str | None = No
         return parse_datetime(text, fmt)
     if _EPOCH.fullmatch(text):
         return datetime.fromtimestamp(float(text), zone).replace(tzinfo=None)
+    if "/" in text:
+        return parse_datetime(text)  # day/month order is judged there
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -71,17 +74,21 @@ def pbx_time(value: str | None, zone: tzinfo | None = None, fmt: str | None = No
     return parsed.astimezone(zone).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-def read_master_csv(path: Path, zone: tzinfo | None = None) -> ImportResult:
+def read_master_csv(
+    path: Path, zone: tzinfo | None = None, encoding: str | None = None, datetime_format: str | None = None
+) -> ImportResult:
     """Read every leg in an Asterisk Master.csv; malformed rows become problems with their line number.
 
-    Times are kept as the PBX's wall clock (`pbx_time`; `zone` is the PBX's time zone).
+    Times are kept as the PBX's wall clock (`pbx_time`; `zone` is the PBX's time zone); `datetime_format`
+    reads text times written another way (day/month order). `encoding` None detects it.
 
     Without a uniqueid column (loguniqueid=no) a stable id is derived from the row so that
     re-importing stays idempotent; such calls are matched to recordings by time and numbers.
     """
-    result = ImportResult()
+    text = read_text_file(path, encoding)
+    result = ImportResult(problems=list(text.problems))
     source = str(path)
-    for line, cells, error in iter_csv_rows(path):
+    for line, cells, error in iter_csv_rows(text):
         if error:
             result.problems.append(RowProblem(source, line, "malformed_row", error))
             continue
@@ -110,9 +117,9 @@ def read_master_csv(path: Path, zone: tzinfo | None = None) -> ImportResult:
                 dstchannel=clean(row["dstchannel"]),
                 lastapp=clean(row["lastapp"]),
                 lastdata=clean(row["lastdata"]),
-                start=pbx_time(row["start"], zone),
-                answer=pbx_time(row["answer"], zone),
-                end=pbx_time(row["end"], zone),
+                start=pbx_time(row["start"], zone, datetime_format),
+                answer=pbx_time(row["answer"], zone, datetime_format),
+                end=pbx_time(row["end"], zone, datetime_format),
                 duration=parse_seconds(row["duration"]),
                 billsec=parse_seconds(row["billsec"]),
                 disposition=(clean(row["disposition"]) or "").upper() or None,
@@ -120,7 +127,7 @@ def read_master_csv(path: Path, zone: tzinfo | None = None) -> ImportResult:
                 linkedid=clean(row.get("linkedid")),
                 sequence=int(row["sequence"]) if (row.get("sequence") or "").strip().isdigit() else None,
             )
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; row skipped"))
             continue
         if record.start is None:

@@ -9,6 +9,7 @@ from ingest.cdr import pbx_time
 from ingest.mapping import ColumnMapping
 from ingest.records import CallRecord, ImportResult, RowProblem
 from ingest.tabular import clean, iter_csv_rows, parse_seconds
+from ingest.textfile import read_text_file
 
 REQUIRED_FIELDS = ("uniqueid", "start")
 _TIME_FIELDS = ("start", "answer", "end")
@@ -34,13 +35,17 @@ _TEXT_FIELDS = (
 )
 
 
-def read_mapped_csv(path: Path, mapping: ColumnMapping, zone: tzinfo | None = None) -> ImportResult:
+def read_mapped_csv(
+    path: Path, mapping: ColumnMapping, zone: tzinfo | None = None, encoding: str | None = None
+) -> ImportResult:
     """Read call records from a headed CSV; missing required columns fail the file, bad rows are skipped.
 
-    Times are kept as the PBX's wall clock (`ingest.cdr.pbx_time`; `zone` is the PBX's time zone)."""
-    result = ImportResult()
+    Times are kept as the PBX's wall clock (`ingest.cdr.pbx_time`; `zone` is the PBX's time zone).
+    `encoding` (else the mapping's, else detected) decodes the file; bad bytes are reported by line."""
+    text = read_text_file(path, encoding or mapping.encoding)
+    result = ImportResult(problems=list(text.problems))
     source = str(path)
-    rows = iter_csv_rows(path, delimiter=mapping.delimiter, encoding=mapping.encoding)
+    rows = iter_csv_rows(text, delimiter=mapping.delimiter)
     positions: dict[str, int] | None = None
     for line, cells, error in rows:
         if error:
@@ -66,7 +71,7 @@ def read_mapped_csv(path: Path, mapping: ColumnMapping, zone: tzinfo | None = No
                 **{f: parse_seconds(cell(f)) for f in _SECONDS_FIELDS},
                 **values,
             )
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; row skipped"))
             continue
         if not record.uniqueid or record.start is None:
@@ -75,4 +80,6 @@ def read_mapped_csv(path: Path, mapping: ColumnMapping, zone: tzinfo | None = No
             )
             continue
         result.rows.append(record)
+    if positions is None:
+        result.problems.append(RowProblem(source, None, "empty_file", "no header row, nothing to import"))
     return result

@@ -10,7 +10,8 @@ from contracts.phones import split_phones
 from ingest.errors import InputFileError
 from ingest.mapping import ColumnMapping
 from ingest.records import ImportResult, IncidentRecord, RowProblem
-from ingest.tabular import clean, iter_csv_rows, open_text, parse_datetime
+from ingest.tabular import clean, iter_csv_rows, parse_datetime, sniff_delimiter
+from ingest.textfile import TextFile, read_text_file
 
 # Field -> accepted column names (first match wins); a mapping file can name others.
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -89,20 +90,58 @@ def _record(values: dict[str, object], source: str, line: int, fmt: str | None) 
     )
 
 
-def read_incidents(path: Path, mapping: ColumnMapping | None = None) -> ImportResult:
-    """Read an incident export; the format follows the extension (.json, else CSV)."""
+def read_incidents(
+    path: Path,
+    mapping: ColumnMapping | None = None,
+    encoding: str | None = None,
+    datetime_format: str | None = None,
+) -> ImportResult:
+    """Read an incident export; the format follows the extension (.json, else CSV).
+
+    `encoding` (else the mapping's, else detected) decodes the file; `datetime_format` reads the dates
+    when the mapping gives none. An incident id given on several rows
+    is reported with their lines and read once, from its last row (exports list later edits last).
+    """
+    text = read_text_file(path, encoding or (mapping.encoding if mapping else None))
     if path.suffix.lower() == ".json":
-        return _read_json(path, mapping)
-    return _read_csv(path, mapping)
+        result = _read_json(text, mapping, datetime_format)
+    else:
+        result = _read_csv(text, mapping, datetime_format)
+    result.problems[:0] = text.problems
+    return _without_duplicates(result)
 
 
-def _read_csv(path: Path, mapping: ColumnMapping | None) -> ImportResult:
+def _without_duplicates(result: ImportResult) -> ImportResult:
+    """Keep each incident id's last row; report the ids that appear more than once, with their lines."""
+    by_id: dict[str, list[IncidentRecord]] = {}
+    for record in result.rows:
+        by_id.setdefault(record.external_id, []).append(record)
+    kept = []
+    for external_id, records in by_id.items():
+        kept.append(records[-1])
+        if len(records) > 1:
+            lines = ", ".join(str(r.source_line) for r in records)
+            result.problems.append(
+                RowProblem(
+                    records[-1].source_file,
+                    records[0].source_line,
+                    "duplicate_id",
+                    f"incident {external_id} appears {len(records)} times (lines {lines}); "
+                    f"line {records[-1].source_line} is used",
+                )
+            )
+    kept.sort(key=lambda r: r.source_line)
+    result.rows = kept
+    return result
+
+
+def _read_csv(text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None) -> ImportResult:
     result = ImportResult()
-    source = str(path)
-    delimiter = mapping.delimiter if mapping else _sniff_delimiter(path)
+    source = text.path
+    delimiter = mapping.delimiter if mapping else sniff_delimiter(text)
     positions: dict[str, int] | None = None
     active = mapping
-    for line, cells, error in iter_csv_rows(path, delimiter=delimiter):
+    for line, cells, error in iter_csv_rows(text, delimiter=delimiter):
         if error:
             result.problems.append(RowProblem(source, line, "malformed_row", error))
             continue
@@ -112,22 +151,23 @@ def _read_csv(path: Path, mapping: ColumnMapping | None) -> ImportResult:
             continue
         values = {f: cells[i] for f, i in positions.items() if i < len(cells)}
         try:
-            result.rows.append(_record(values, source, line, active.datetime_format))
-        except ValueError as e:
+            result.rows.append(_record(values, source, line, active.datetime_format or datetime_format))
+        except (ValueError, OverflowError) as e:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; row skipped"))
     if positions is None:
         raise InputFileError("empty_file", f"{source}: no header row, nothing to import")
     return result
 
 
-def _read_json(path: Path, mapping: ColumnMapping | None) -> ImportResult:
+def _read_json(text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None) -> ImportResult:
     result = ImportResult()
-    source = str(path)
-    with open_text(path) as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as e:
-            raise InputFileError("bad_json", f"{source}:{e.lineno}: not valid JSON ({e.msg})") from e
+    source = text.path
+    try:
+        data = json.loads(text.text)
+    except json.JSONDecodeError as e:
+        raise InputFileError("bad_json", f"{source}:{e.lineno}: not valid JSON ({e.msg})") from e
+    except RecursionError as e:
+        raise InputFileError("bad_json", f"{source}: JSON nested too deeply to read") from e
     items = data.get("incidents", data.get("items")) if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise InputFileError(
@@ -146,13 +186,7 @@ def _read_json(path: Path, mapping: ColumnMapping | None) -> ImportResult:
             )
             continue
         try:
-            result.rows.append(_record(values, source, number, active.datetime_format))
-        except ValueError as e:
+            result.rows.append(_record(values, source, number, active.datetime_format or datetime_format))
+        except (ValueError, OverflowError, TypeError) as e:
             result.problems.append(RowProblem(source, number, "malformed_row", f"{e}; incident skipped"))
     return result
-
-
-def _sniff_delimiter(path: Path) -> str:
-    with open_text(path) as handle:
-        first = handle.readline()
-    return max((",", ";", "\t"), key=first.count)

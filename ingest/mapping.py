@@ -3,7 +3,7 @@
 A mapping file (YAML) names, for each field we know, the column that holds it:
 
     delimiter: ";"
-    encoding: utf-8
+    encoding: cp1251                          # optional; UTF-8, UTF-16 and cp1251 are detected without it
     datetime_format: "%d.%m.%Y %H:%M:%S"     # optional; common formats are recognised without it
     columns:
       uniqueid: "ID звонка"
@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from ingest.errors import InputFileError
+from ingest.textfile import check_encoding, read_text_file
 
 
 @dataclass
@@ -33,7 +34,7 @@ class ColumnMapping:
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     delimiter: str = ","
-    encoding: str = "utf-8-sig"
+    encoding: str | None = None  # None: detected (`ingest.textfile`)
     datetime_format: str | None = None
 
     def resolve(self, header: list[str], source: str, required: tuple[str, ...]) -> dict[str, int]:
@@ -59,24 +60,37 @@ class ColumnMapping:
         return self.values.get(field_name, {}).get(value, value)
 
 
-def load_mapping(path: Path) -> ColumnMapping:
-    """Read a YAML mapping file, with errors that name the file and the problem."""
+def load_mapping(path: Path, encoding: str | None = None) -> ColumnMapping:
+    """Read a YAML mapping file, with errors that name the file and the problem (`encoding` None detects
+    the mapping file's own encoding; its `encoding:` key is the data file's)."""
+    text = read_text_file(path, encoding)
+    if text.problems:
+        raise InputFileError("bad_mapping", f"{text.problems[0]}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as e:
-        raise InputFileError("missing_file", f"{path}: no such mapping file") from e
+        data = yaml.safe_load(text.text) or {}
     except yaml.YAMLError as e:
         raise InputFileError("bad_mapping", f"{path}: not valid YAML ({e})") from e
     if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
         raise InputFileError(
             "bad_mapping", f"{path}: needs a 'columns:' section mapping fields to column names"
         )
+    values = data.get("values") or {}
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise InputFileError("bad_mapping", f"{path}: 'values:' maps each field to {{file value: value}}")
+    delimiter = str(data.get("delimiter", ","))
+    if len(delimiter) != 1:
+        raise InputFileError("bad_mapping", f"{path}: delimiter must be one character, not {delimiter!r}")
+    file_encoding = data.get("encoding")
+    if file_encoding:
+        try:
+            file_encoding = check_encoding(str(file_encoding))
+        except ValueError as e:
+            raise InputFileError("bad_mapping", f"{path}: {e}") from e
+    datetime_format = data.get("datetime_format")
     return ColumnMapping(
         columns={str(k): str(v) for k, v in data["columns"].items()},
-        values={
-            str(k): {str(a): str(b) for a, b in v.items()} for k, v in (data.get("values") or {}).items()
-        },
-        delimiter=str(data.get("delimiter", ",")),
-        encoding=str(data.get("encoding", "utf-8-sig")),
-        datetime_format=data.get("datetime_format"),
+        values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+        delimiter=delimiter,
+        encoding=file_encoding or None,
+        datetime_format=str(datetime_format) if datetime_format else None,
     )

@@ -11,8 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.errors import InputFileError
 from ingest.identities import identity_candidates
 from ingest.tabular import clean, iter_csv_rows
+from ingest.textfile import read_text_file
 
 # Accepted headers, English and Russian (compared case-blind, `_` and `-` read as spaces).
 COLUMNS = {
@@ -76,16 +78,20 @@ def identity_value(kind: str, value: str) -> str:
     return value
 
 
-def read_roster(path: Path) -> Roster:
+def read_roster(path: Path, encoding: str | None = None) -> Roster:
     """Read roster rows (header required; any column order; `,` or `;` between columns).
 
     Columns: code (required), name, team, and optional identity columns: extension(s), queue_log agent
-    name(s), channel(s), helpdesk login(s).
+    name(s), channel(s), helpdesk login(s). `encoding` None detects it; bad bytes and rows are reported
+    by line. Raises InputFileError when the file cannot be read or has no operator code column.
     """
     roster = Roster()
-    delimiter = ";" if ";" in Path(path).read_text(encoding="utf-8-sig").splitlines()[0] else ","
+    text = read_text_file(path, encoding)
+    roster.problems.extend(str(p) for p in text.problems)
+    first_line = text.text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if ";" in first_line else ","
     positions: dict[str, int] = {}
-    for line, cells, error in iter_csv_rows(path, delimiter):
+    for line, cells, error in iter_csv_rows(text, delimiter):
         if error:
             roster.problems.append(f"{path}:{line}: {error}")
             continue
@@ -96,7 +102,10 @@ def read_roster(path: Path) -> Roster:
                 for key, names in COLUMNS.items()
             }
             if positions["code"] < 0:
-                raise ValueError(f"{path}: no operator code column (one of: {', '.join(COLUMNS['code'])})")
+                raise InputFileError(
+                    "missing_column",
+                    f"{path}:{line}: no operator code column (one of: {', '.join(COLUMNS['code'])})",
+                )
             continue
 
         code, name, team = (_cell(cells, positions[key]) for key in ("code", "name", "team"))
@@ -110,4 +119,6 @@ def read_roster(path: Path) -> Roster:
             for value in split_values(_cell(cells, positions[key]))
         ]
         roster.entries.append(RosterEntry(code, name, team, identities, str(path), line))
+    if not positions:
+        raise InputFileError("empty_file", f"{path}: no header row, nothing to import")
     return roster

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
-from ingest.errors import InputFileError
+from ingest.textfile import TextFile
 
 _DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -17,8 +17,17 @@ _DATETIME_FORMATS = (
     "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M",
     "%Y/%m/%d %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
 )
+_FORMAT_NAMES = (
+    "YYYY-MM-DD HH:MM[:SS] (ISO 8601, with or without an offset), DD.MM.YYYY HH:MM[:SS], "
+    "YYYY/MM/DD HH:MM:SS, Unix epoch seconds"
+)
+ACCEPTED_FORMATS = (
+    f"accepted: {_FORMAT_NAMES}, or DD/MM/YYYY and MM/DD/YYYY where the numbers leave one reading; "
+    "or set datetime_format in a column mapping (or --date-format)"
+)
+# Day and month in either order: refused when both readings are dates.
+_SLASHED = re.compile(r"(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4})")
 
 
 def clean(value: str | None) -> str | None:
@@ -46,12 +55,37 @@ def parse_datetime(value: str | None, fmt: str | None = None) -> datetime | None
         return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed
     except ValueError:
         pass
+    slashed = _SLASHED.match(value)
+    if slashed:
+        return _slashed_datetime(value, slashed)
     for candidate in _DATETIME_FORMATS:
         try:
             return datetime.strptime(value, candidate)
         except ValueError:
             continue
-    raise ValueError(f"not a date/time: {value!r}")
+    raise ValueError(f"not a date/time: {value!r}; {ACCEPTED_FORMATS}")
+
+
+def _slashed_datetime(value: str, match: re.Match) -> datetime:
+    """`nn/nn/yyyy …`: day first or month first, whichever the numbers allow; both is ambiguous."""
+    first, second = int(match["a"]), int(match["b"])
+    orders = []
+    if first <= 31 and second <= 12:
+        orders.append("%d/%m/%Y")
+    if first <= 12 and second <= 31 and first != second:
+        orders.append("%m/%d/%Y")
+    if len(orders) > 1:
+        raise ValueError(
+            f"ambiguous date {value!r}: day/month or month/day? Set datetime_format in a column mapping "
+            f'or give --date-format (e.g. "%d/%m/%Y %H:%M:%S"), or export one of: {_FORMAT_NAMES}'
+        )
+    for order in orders:
+        for time_format in ("", " %H:%M:%S", " %H:%M", "T%H:%M:%S"):
+            try:
+                return datetime.strptime(value, order + time_format)
+            except ValueError:
+                continue
+    raise ValueError(f"not a date/time: {value!r}; {ACCEPTED_FORMATS}")
 
 
 def parse_seconds(value: str | None) -> float | None:
@@ -71,38 +105,28 @@ def parse_seconds(value: str | None) -> float | None:
     return result
 
 
-def open_text(path: Path, encoding: str = "utf-8-sig"):
-    """Open an input file for reading, with a clear error when it is missing or unreadable."""
-    try:
-        return open(path, newline="", encoding=encoding, errors="strict")
-    except FileNotFoundError as e:
-        raise InputFileError("missing_file", f"{path}: no such file") from e
-    except OSError as e:
-        raise InputFileError("unreadable_file", f"{path}: cannot read ({e.strerror})") from e
-
-
 def iter_csv_rows(
-    path: Path, delimiter: str = ",", encoding: str = "utf-8-sig"
+    source: TextFile, delimiter: str = ","
 ) -> Iterator[tuple[int, list[str] | None, str | None]]:
     """Yield (line number, cells, None) per non-blank CSV record, or (line, None, error) for a broken one.
 
-    A broken record does not stop the file; undecodable text does (InputFileError), after the rows
-    before it were yielded.
+    A broken record does not stop the file. `source` is the decoded file (`ingest.textfile.read_text_file`),
+    whose bad bytes it reports itself.
     """
-    with open_text(path, encoding) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as e:
-                raise InputFileError(
-                    "bad_encoding",
-                    f"{path}: not {encoding} text near byte {e.start}; set the file's encoding",
-                ) from e
-            except csv.Error as e:
-                yield reader.line_num, None, f"unreadable CSV record ({e})"
-                continue
-            if cells and any(c.strip() for c in cells):
-                yield reader.line_num, cells, None
+    reader = csv.reader(io.StringIO(source.text, newline=""), delimiter=delimiter)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield reader.line_num, None, f"unreadable CSV record ({e})"
+            continue
+        if cells and any(c.strip() for c in cells):
+            yield reader.line_num, cells, None
+
+
+def sniff_delimiter(source: TextFile, candidates: tuple[str, ...] = (",", ";", "\t")) -> str:
+    """The delimiter the header line uses most (the first one on a tie or a blank header)."""
+    first = source.text.lstrip("\r\n").split("\n", 1)[0]
+    return max(candidates, key=first.count)

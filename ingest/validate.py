@@ -34,6 +34,9 @@ def validate_audio(info: AudioInfo, options: ValidationOptions | None = None) ->
     """Check what can be judged from the file alone (no call record needed)."""
     options = options or ValidationOptions()
     declared = info.declared_duration
+    if info.damaged:
+        of = f" of the {declared:.1f} s the file header says" if declared else ""
+        return Rejection("corrupt", f"damaged: {info.damaged}; {info.decoded_duration:.1f} s decodable{of}")
     if declared and declared - info.decoded_duration > max(
         options.truncation_tolerance_seconds, options.truncation_tolerance_ratio * declared
     ):

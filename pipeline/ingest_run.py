@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 from functools import partial
 from pathlib import Path
@@ -31,8 +31,6 @@ from ingest import (
     assemble_call,
     content_envelope,
     examine_recording,
-    find_recordings,
-    identify,
     judge_match,
     read_incidents,
     read_mapped_csv,
@@ -41,6 +39,8 @@ from ingest import (
     read_queue_log,
     recording_call,
     same_call,
+    scan_recordings,
+    try_identify,
 )
 from ingest.assembly import call_keys
 from ingest.cdr import pbx_zone
@@ -81,6 +81,7 @@ class IngestSummary:
     incidents_updated: int = 0
     jobs_enqueued: int = 0
     inputs_failed: int = 0
+    unreadable: int = 0  # recordings found but not readable (also listed in `problems`)
     problems: list[RowProblem] = field(default_factory=list)
 
     @property
@@ -104,6 +105,12 @@ class IngestRequest:
     incidents: Path | None = None
     incidents_mapping: ColumnMapping | None = None
     pbx_timezone: str | None = None  # default: the settings' `pbx_timezone`
+    # Text encodings of the inputs; None detects each (UTF-8 with or without BOM, UTF-16, cp1251).
+    cdr_encoding: str | None = None
+    queue_log_encoding: str | None = None
+    incidents_encoding: str | None = None
+    # How text dates are written when no mapping says (e.g. "%d/%m/%Y %H:%M:%S" for day-first slashes).
+    datetime_format: str | None = None
 
 
 def _import(
@@ -119,9 +126,14 @@ def _import(
     """
     try:
         result = reader()
-    except InputFileError as e:
+    except Exception as e:  # no input may abort the run: the file is reported instead
+        if isinstance(e, InputFileError):
+            code, message = e.code, e.message
+        else:
+            logger.warning("%s: reading failed", kind, exc_info=True)
+            code, message = "unreadable_file", f"cannot read this file ({type(e).__name__}: {e})"
         summary.inputs_failed += 1
-        problem = RowProblem(kind, None, e.code, e.message)
+        problem = RowProblem(kind, None, code, message)
         summary.problems.append(problem)
         with engine.begin() as conn:
             call_records.record_problems(conn, kind, [problem])
@@ -358,22 +370,31 @@ def _register_records(
     zone: tzinfo | None = None,
 ) -> None:
     if request.cdr:
+        mapping = request.cdr_mapping
+        if mapping is not None and request.datetime_format and not mapping.datetime_format:
+            mapping = replace(mapping, datetime_format=request.datetime_format)
         reader = (
-            partial(read_mapped_csv, request.cdr, request.cdr_mapping, zone)
-            if request.cdr_mapping
-            else partial(read_master_csv, request.cdr, zone)
+            partial(read_mapped_csv, request.cdr, mapping, zone, request.cdr_encoding)
+            if mapping is not None
+            else partial(read_master_csv, request.cdr, zone, request.cdr_encoding, request.datetime_format)
         )
         register = partial(register_call_records, rules=rules)
         if counts := _import(engine, "cdr", reader, register, summary):
             summary.call_legs_added += counts.added
             summary.records_unchanged += counts.unchanged
     if request.incidents:
-        reader = partial(read_incidents, request.incidents, request.incidents_mapping)
+        reader = partial(
+            read_incidents,
+            request.incidents,
+            request.incidents_mapping,
+            request.incidents_encoding,
+            request.datetime_format,
+        )
         if counts := _import(engine, "incidents", reader, call_records.register_incidents, summary):
             summary.incidents_added += counts.added
             summary.incidents_updated += counts.details.get("updated", 0)
     if request.queue_log:
-        reader = partial(read_queue_log, request.queue_log, zone)
+        reader = partial(read_queue_log, request.queue_log, zone, request.queue_log_encoding)
         if counts := _import(engine, "queue_log", reader, call_records.register_queue_events, summary):
             summary.queue_events_added += counts.added
             summary.records_unchanged += counts.unchanged
@@ -388,8 +409,15 @@ def _register_recordings(
     workers: int,
     progress: ProgressCallback | None,
 ) -> None:
-    paths = list(find_recordings(directory))
+    scan = scan_recordings(directory)
+    paths = scan.paths
     summary.files_seen = len(paths)
+    if any(p.source == str(directory) for p in scan.problems):
+        summary.inputs_failed += 1  # the folder itself cannot be listed
+    if scan.problems:
+        summary.problems.extend(scan.problems)
+        with engine.begin() as conn:
+            call_records.record_problems(conn, "folder", scan.problems)
     pool = worker_pool(workers) if workers > 1 and len(paths) >= 4 else None
     try:
         _fingerprint_and_examine(engine, paths, summary, options, raw_sample_rate, pool, workers, progress)
@@ -409,10 +437,19 @@ def _fingerprint_and_examine(
     progress: ProgressCallback | None,
 ) -> None:
     identities: list[FileIdentity] = []
-    for number, identity in enumerate(_parallel_map(identify, paths, pool, workers), start=1):
-        identities.append(identity)
+    unreadable: list[RowProblem] = []
+    for number, identity in enumerate(_parallel_map(try_identify, paths, pool, workers), start=1):
+        if isinstance(identity, RowProblem):
+            unreadable.append(identity)
+        else:
+            identities.append(identity)
         if progress:
             progress("fingerprint", number, len(paths))
+    if unreadable:
+        summary.unreadable += len(unreadable)
+        summary.problems.extend(unreadable)
+        with engine.begin() as conn:
+            call_records.record_problems(conn, "folder", unreadable)
     with engine.connect() as conn:
         known = call_records.known_recordings(conn, [i.sha256 for i in identities])
     fresh: dict[str, FileIdentity] = {}

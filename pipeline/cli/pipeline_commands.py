@@ -25,6 +25,27 @@ def _load_mapping(path: Path | None):
         raise typer.Exit(2) from e
 
 
+def _encoding(option: str, name: str | None) -> str | None:
+    """A codec name the user gave, checked now: an unknown one is one line and exit 2."""
+    from ingest import check_encoding
+
+    if name is None:
+        return None
+    try:
+        return check_encoding(name)
+    except ValueError as e:
+        ctx.console.print(f"[red]{option}:[/red] {e}")
+        raise typer.Exit(2) from e
+
+
+def _date_format(fmt: str | None) -> str | None:
+    """A strptime format the user gave, checked to hold a day, a month and a year."""
+    if fmt is not None and not ("%d" in fmt and "%m" in fmt and ("%Y" in fmt or "%y" in fmt)):
+        ctx.console.print(f'[red]--date-format:[/red] {fmt!r} needs %d, %m and %Y (e.g. "%d/%m/%Y %H:%M:%S")')
+        raise typer.Exit(2)
+    return fmt
+
+
 @app.command()
 def ingest(
     recordings_dir: Annotated[
@@ -44,6 +65,29 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option(help="Processes for decoding (default from settings).")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of every input file (e.g. cp1251, utf-16); default: detected per file "
+            "(UTF-8 with or without BOM, UTF-16, cp1251)."
+        ),
+    ] = None,
+    cdr_encoding: Annotated[
+        str | None, typer.Option(help="Encoding of --cdr (overrides --encoding).")
+    ] = None,
+    queue_log_encoding: Annotated[
+        str | None, typer.Option(help="Encoding of --queue-log (overrides --encoding).")
+    ] = None,
+    incidents_encoding: Annotated[
+        str | None, typer.Option(help="Encoding of --incidents (overrides --encoding).")
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            help='How --cdr and --incidents write dates when no mapping says, e.g. "%d/%m/%Y %H:%M:%S" '
+            "(needed for dd/mm/yyyy vs mm/dd/yyyy)."
+        ),
+    ] = None,
 ) -> None:
     """Register recordings and call records; report every rejected file and malformed row."""
     from pipeline.ingest_run import IngestRequest
@@ -61,6 +105,10 @@ def ingest(
         queue_log=queue_log,
         incidents=incidents,
         incidents_mapping=_load_mapping(incidents_mapping),
+        cdr_encoding=_encoding("--cdr-encoding", cdr_encoding or encoding),
+        queue_log_encoding=_encoding("--queue-log-encoding", queue_log_encoding or encoding),
+        incidents_encoding=_encoding("--incidents-encoding", incidents_encoding or encoding),
+        datetime_format=_date_format(date_format),
     )
     settings = ctx.settings
     engine = ctx.engine()
@@ -78,6 +126,7 @@ def ingest(
         f"recordings: {summary.files_seen} found, {summary.accepted} accepted, {summary.rejected} rejected, "
         f"{summary.same_content_other_name} same content under another name, "
         f"{summary.recordings_unchanged} already known"
+        + (f", {summary.unreadable} unreadable" if summary.unreadable else "")
     )
     if summary.alternatives:
         ctx.out.print(
@@ -287,6 +336,9 @@ def operators_import(
             "and helpdesk login(s) columns (header row; several values per cell separated by ';' or ',')."
         ),
     ],
+    encoding: Annotated[
+        str | None, typer.Option(help="The roster's text encoding (default: detected).")
+    ] = None,
 ) -> None:
     """Import the operator roster: names and teams for scorecards and team leads, and every identity by which
     call records, queue_log and the helpdesk name an operator."""
@@ -296,7 +348,7 @@ def operators_import(
     from store.operators import save_roster
 
     try:
-        result = read_roster(roster)
+        result = read_roster(roster, _encoding("--encoding", encoding))
     except (InputFileError, ValueError, OSError) as e:
         ctx.console.print(f"[red]{getattr(e, 'message', e)}[/red]")
         raise typer.Exit(2) from e
