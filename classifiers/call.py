@@ -64,6 +64,7 @@ class SaidIdentifiers:
     phone: list[str] = field(default_factory=list)
     card: list[str] = field(default_factory=list)
     incident: list[str] = field(default_factory=list)
+    fragments: list[str] = field(default_factory=list)  # runs one digit short of an incident number
 
 
 @dataclass

@@ -59,10 +59,19 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
     """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones (canonical, `contracts.phones`),
     Luhn-valid cards, incident numbers.
 
-    Incident numbers are digit runs of `incident_digits` length that are not part of another identifier.
-    Amounts, durations and counts (a run followed by its unit: "12000 рублей") are no identifiers.
+    Incident numbers are digit runs of `incident_digits` length that are not part of another identifier;
+    `fragments` are runs one digit shorter (recognition often drops a digit: «пять» heard as «беть»),
+    evidence for linking only. Amounts, durations and counts (a run followed by its unit: "12000 рублей")
+    are no identifiers.
     """
-    found: dict[str, list[str]] = {"inn": [], "kpp": [], "phone": [], "card": [], "incident": []}
+    found: dict[str, list[str]] = {
+        "inn": [],
+        "kpp": [],
+        "phone": [],
+        "card": [],
+        "incident": [],
+        "fragments": [],
+    }
     low, high = incident_digits
     for digits, _, end in _runs(text):
         if _is_quantity(text, end):
@@ -77,4 +86,6 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
             found["phone"].append(canonical_phone(digits) or digits)
         elif low <= len(digits) <= high:
             found["incident"].append(digits)
+        elif len(digits) == low - 1:
+            found["fragments"].append(digits)
     return {k: list(dict.fromkeys(v)) for k, v in found.items()}

@@ -14,6 +14,7 @@ class LinkingOptions:
     """Evidence weights (combined as independent evidence: 1 - Π(1 - w)) and thresholds."""
 
     said_number: float = 0.95
+    said_number_partly: float = 0.6  # a number said with one digit lost or misheard
     said_inn: float = 0.55
     said_kpp: float = 0.15
     same_client: float = 0.45
@@ -53,6 +54,7 @@ class CallFacts:
     operator_id: int | None = None
     client_id: int | None = None
     said_numbers: list[str] = field(default_factory=list)
+    said_fragments: list[str] = field(default_factory=list)  # digit runs one digit short of a number
     said_inns: list[str] = field(default_factory=list)
     said_kpps: list[str] = field(default_factory=list)
     purpose_article: str | None = None
@@ -73,11 +75,27 @@ def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(b) if b else 0.0
 
 
+def partly_said(number: str, said: list[str]) -> str | None:
+    """A said digit run that is `number` with its first or last digit lost (recognition drops a digit it
+    mishears: «пять» as «беть»). Numbers of five digits or more: shorter ones match too much by chance.
+    A misheard digit inside is no match: numbers a desk gives out in sequence differ in one digit."""
+    if len(number) < 5:
+        return None
+    for run in said:
+        if len(run) == len(number) - 1 and (number.endswith(run) or number.startswith(run)):
+            return run
+    return None
+
+
 def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:
     """One incident against one call; None when nothing at all connects them."""
     evidence: list[tuple[float, str]] = []
     if incident.number in call.said_numbers:
         evidence.append((options.said_number, f"incident number {incident.number} said"))
+    elif heard := partly_said(incident.number, call.said_numbers + call.said_fragments):
+        evidence.append(
+            (options.said_number_partly, f"incident number {incident.number} partly said ({heard})")
+        )
     if incident.inn and incident.inn in call.said_inns:
         evidence.append((options.said_inn, f"INN {incident.inn} said"))
         if incident.kpp and incident.kpp in call.said_kpps:
@@ -128,16 +146,49 @@ def rank_candidates(
     return found[:top]
 
 
-def automatic_links(candidates: list[Candidate], options: LinkingOptions | None = None) -> list[Candidate]:
-    """Candidates sure enough to link without a person: every named incident, else a clear winner."""
+def _named(candidate: Candidate) -> bool:
+    return any(r.startswith("incident number") for r in candidate.reasons)
+
+
+def automatic_links(
+    candidates: list[Candidate],
+    options: LinkingOptions | None = None,
+    explained: frozenset[int] | set[int] = frozenset(),
+) -> list[Candidate]:
+    """Candidates sure enough to link without a person: every named incident, else a clear winner.
+
+    `explained`: incidents another call accounts for (linked in the helpdesk export, or named in that
+    call). They are no rivals and are not linked here unless this call names them too.
+    """
     options = options or LinkingOptions()
-    named = [c for c in candidates if any(r.startswith("incident number") for r in c.reasons)]
+    named = [c for c in candidates if _named(c)]
     if named:
         return [c for c in named if c.confidence >= options.auto_link_confidence]
+    candidates = [c for c in candidates if c.incident_id not in explained]
     if not candidates or candidates[0].confidence < options.auto_link_confidence:
         return []
     runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
     return [candidates[0]] if candidates[0].confidence - runner_up >= options.auto_link_margin else []
+
+
+def explained_elsewhere(
+    ranked: dict[int, list[Candidate]], kept: dict[int, set[int]], options: LinkingOptions | None = None
+) -> dict[int, set[int]]:
+    """call id → incidents some other call accounts for: linked to it by the helpdesk or a person
+    (`kept`), or named in it and sure enough to link there."""
+    options = options or LinkingOptions()
+    claims: dict[int, set[int]] = {}
+    for call_id, incidents in kept.items():
+        for incident in incidents:
+            claims.setdefault(incident, set()).add(call_id)
+    for call_id, candidates in ranked.items():
+        for candidate in candidates:
+            if _named(candidate) and candidate.confidence >= options.auto_link_confidence:
+                claims.setdefault(candidate.incident_id, set()).add(call_id)
+    return {
+        call_id: {incident for incident, callers in claims.items() if callers - {call_id}}
+        for call_id in ranked
+    }
 
 
 def duplicate_incidents(incidents: list[IncidentFacts], days: float = 7.0) -> list[tuple[str, str]]:

@@ -6,11 +6,16 @@ accuracy), so a regression shows where it is.
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from store.api import SearchRefused, Viewer, export_calls, export_calls_file, list_calls, open_call, search
 from store.queries import analysed_calls, call_details, duplicate_pairs_where
 
 
@@ -126,3 +131,77 @@ def report(scores: dict[str, Score]) -> list[str]:
     for name, s in sorted(scores.items()):
         rows.append(f"| {name} | {s.total} | {fmt(s.precision)} | {fmt(s.recall)} | {fmt(s.accuracy)} |")
     return rows
+
+
+def registration_rates(engine: Engine, truth: dict) -> tuple[float | None, float | None]:
+    """(true, found) registration rate: linked calls / counted calls (answered, not excluded)."""
+    counted = [c for c in truth["calls"] if not c["exclusion_reasons"]]
+    true_rate = sum(bool(c["incidents"]) for c in counted) / len(counted) if counted else None
+    with engine.connect() as conn:
+        rows = [r for r in analysed_calls(conn) if r["counted"]]
+    found_rate = sum(bool(r["linked"]) for r in rows) / len(rows) if rows else None
+    return true_rate, found_rate
+
+
+# A run of digits as a reader shows it: separated by spaces, dashes, dots or commas, as dictated.
+_DIGIT_RUN = re.compile(r"\d(?:[\s.,\-]{0,2}\d)*")
+_PERSONAL = ("card", "phone")  # and an individual's (12-digit) INN; a company's INN is public
+
+
+def _personal_values(truth: dict) -> list[tuple[str, str]]:
+    """(call_id, digits) of every card, phone and individual INN said in the simulated calls."""
+    return [
+        (call["call_id"], span["value"])
+        for call in truth["calls"]
+        for turn in call["turns"]
+        for span in turn["pii"]
+        if span["kind"] in _PERSONAL or (span["kind"] == "inn" and len(span["value"]) == 12)
+    ]
+
+
+def _shows(text: str, value: str, window: int = 6) -> bool:
+    """Whether a text shows `window` consecutive digits of `value` (or a card's last four) in one run."""
+    runs = ["".join(ch for ch in run if ch.isdigit()) for run in _DIGIT_RUN.findall(text)]
+    pieces = {value[i : i + window] for i in range(len(value) - window + 1)}
+    if len(value) >= 15:
+        pieces.add(value[-4:])
+    return any(piece in run for run in runs for piece in pieces)
+
+
+def readable_personal_digits(engine: Engine, truth: dict, role: str = "analyst") -> list[str]:
+    """Where a viewer of `role` can read the digits of a card, phone or personal INN said in a call,
+    through every reader of the store API: the call list, the call page, search (a digit-prefix probe must
+    find nothing or be refused), and the JSON, CSV and XLSX exports. Empty: nowhere."""
+    values = _personal_values(truth)
+    if not values:
+        return []
+    viewer = Viewer(role, role)
+    uniqueids = {c["call_id"]: c["uniqueid"] for c in truth["calls"]}
+    found = []
+    with engine.begin() as conn:
+        ids = {r["uniqueid"]: r["id"] for r in list_calls(conn, viewer)}
+        readers = {
+            "call list": json.dumps(list_calls(conn, viewer), ensure_ascii=False, default=str),
+            "export json": json.dumps(export_calls(conn, viewer), ensure_ascii=False, default=str),
+            "export csv": export_calls_file(conn, viewer, "csv").data.decode("utf-8"),
+            "export xlsx": _xlsx_text(export_calls_file(conn, viewer, "xlsx").data),
+        }
+        for call_id, _ in values:
+            page = open_call(conn, viewer, ids[uniqueids[call_id]])
+            readers[f"call page {call_id}"] = json.dumps(page, ensure_ascii=False, default=str)
+        for call_id, value in values:
+            for probe in (value[:4], value[-4:], value[:6]):
+                try:
+                    hits = search(conn, viewer, probe)
+                except SearchRefused:
+                    continue
+                if hits:
+                    found.append(f"{call_id}: a search for {probe} finds {len(hits)} turns")
+            found += [f"{call_id}: {name}" for name, text in readers.items() if _shows(text, value)]
+    return found
+
+
+def _xlsx_text(data: bytes) -> str:
+    """The text of every sheet and the shared strings of an XLSX file."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        return " ".join(book.read(n).decode("utf-8") for n in book.namelist() if n.startswith("xl/"))

@@ -1,4 +1,8 @@
-"""Acceptance: the whole pipeline on the committed demo call centre recovers what is known to be true."""
+"""Acceptance: the whole pipeline on both committed simulated sites recovers what is known to be true.
+
+The two sites differ in company, script, operators, PBX (Asterisk 11 / 13), recordings (stereo or mono /
+stereo WAV with mono copies), helpdesk export and time zone; the thresholds are the same for both.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +11,33 @@ import json
 import pytest
 
 from pipeline.batch import process_call_centre
-from simulator.verify import verify
-from store.api import Viewer, export_calls
+from simulator.verify import readable_personal_digits, registration_rates, verify
 from tests.conftest import REPO
 
-DEMO = REPO / "demo"
+SITES = [REPO / "demo", REPO / "sites" / "north"]
 
 
 @pytest.mark.slow
-def test_the_demo_call_centre_end_to_end(tmp_path):
-    truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
-    engine, summary, *_ = process_call_centre(DEMO, tmp_path, workers=2)
+@pytest.mark.parametrize("site", SITES, ids=[s.name for s in SITES])
+def test_a_simulated_call_centre_end_to_end(site, tmp_path):
+    truth = json.loads((site / "ground_truth.json").read_text(encoding="utf-8"))
+    engine, summary, *_ = process_call_centre(site, tmp_path, workers=2)
     assert summary.failed == 0
     scores = verify(engine, truth)
-    assert scores["calls_analysed"].accuracy == 1.0
-    # Exclusions come from the records and the manual's rules: exact but for a transfer only said aloud
-    # on a mono line (measured 39/40).
+    assert scores["calls_analysed"].accuracy == 1.0, "no recording lost"
+    # Exclusions come from the records and the manual's rules (measured: every call right on both sites).
     assert scores["exclusions_exact"].accuracy >= 0.95, scores["exclusions_exact"].misses
     assert scores["transfer"].accuracy >= 0.95 and scores["transfer"].precision == 1.0
-    assert scores["purpose"].accuracy >= 0.9, scores["purpose"].misses
-    assert scores["incident_links"].precision >= 0.95 and scores["incident_links"].recall >= 0.8
+    assert scores["purpose"].accuracy >= 0.8, scores["purpose"].misses
+    links = scores["incident_links"]
+    assert links.precision >= 0.95 and links.recall >= 0.9, links.misses
     assert scores["duplicate_incidents"].accuracy == 1.0
-    assert scores["repeat_contacts"].recall >= 0.6
+    assert scores["repeat_contacts"].recall >= 0.9, scores["repeat_contacts"].misses
     assert scores["roles_by_time"].accuracy >= 0.8
+    true_rate, found_rate = registration_rates(engine, truth)
+    assert abs(found_rate - true_rate) <= 0.01 + 1e-9, (true_rate, found_rate)
     for name, score in scores.items():
         if name.startswith("checklist:"):
             # Misheard 8 kHz synthetic speech makes false failures (BENCHMARKS.md): a floor, not a target.
             assert score.accuracy >= 0.6 and score.recall in (None, 1.0), (name, score.misses)
-    card_call = next(c for c in truth["calls"] if c["scenario"] == "card_number")
-    card = next(s["value"] for t in card_call["turns"] for s in t["pii"] if s["kind"] == "card")
-    with engine.begin() as conn:
-        exported = {row["uniqueid"]: row for row in export_calls(conn, Viewer("analyst", "analyst"))}
-    said = " ".join(u["text"] for u in exported[card_call["uniqueid"]]["utterances"]).replace(" ", "")
-    assert card[-4:] not in said, "personal data masked for analysts"
+    assert readable_personal_digits(engine, truth) == [], "no card or phone digits readable by an analyst"

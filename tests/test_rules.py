@@ -119,6 +119,7 @@ def test_identifiers_said_in_a_call():
         "phone": ["79001234567"],
         "card": [],
         "incident": ["204817"],
+        "fragments": [],
     }
 
 

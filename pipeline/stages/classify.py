@@ -80,7 +80,7 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    version="2",
+    version="3",
     run=classify,
     depends_on=("transcribe",),
     versioned_by=classifiers_version,

@@ -21,7 +21,14 @@ from sqlalchemy import Engine
 
 from classifiers import LinkingOptions, exclusion_reasons, rank_candidates, repeat_contacts
 from classifiers.exclusions import CallFacts as ExclusionFacts
-from classifiers.linking import CallFacts, ContactFacts, IncidentFacts, automatic_links, duplicate_incidents
+from classifiers.linking import (
+    CallFacts,
+    ContactFacts,
+    IncidentFacts,
+    automatic_links,
+    duplicate_incidents,
+    explained_elsewhere,
+)
 from classifiers.text import stems
 from classifiers.transfers import target_extension
 from contracts import CallRules
@@ -84,6 +91,11 @@ class AnalysisSummary:
     seconds: float = 0.0
 
 
+def _accepted(decided: Mapping[tuple[int, int], str], call_id: int) -> set[int]:
+    """Incidents a person linked to the call by accepting a suggestion."""
+    return {i for (c, i), d in decided.items() if c == call_id and d == "accepted"}
+
+
 def _linking_facts(call: CallRow, article: str | None) -> CallFacts:
     classified = call.results.get("classify", {})
     said = classified.get("said", {})
@@ -95,6 +107,7 @@ def _linking_facts(call: CallRow, article: str | None) -> CallFacts:
         operator_id=call.operator_id,
         client_id=call.client_id,
         said_numbers=said.get("incident", []),
+        said_fragments=said.get("fragments", []),
         said_inns=said.get("inn", []),
         said_kpps=said.get("kpp", []),
         purpose_article=article,
@@ -163,16 +176,20 @@ def analyse(
     summary = AnalysisSummary(calls=len(calls))
     outcomes, candidates, links = [], [], []
     linked_ids: dict[int, bool] = {}
+    ranked_by_call = {
+        call.id: rank_candidates(_linking_facts(call, classified.get("article")), incidents, linking)
+        for call in calls
+        if (classified := call.results.get("classify", {}))
+    }
+    kept = {call.id: call.kept_links | _accepted(decided, call.id) for call in calls}
+    explained = explained_elsewhere(ranked_by_call, kept, linking)
     for call in calls:
         classified = call.results.get("classify", {})
-        ranked = (
-            rank_candidates(_linking_facts(call, classified.get("article")), incidents, linking)
-            if classified
-            else []
-        )
+        ranked = ranked_by_call.get(call.id, [])
         rejected = {i for (c, i), d in decided.items() if c == call.id and d == "rejected"}
-        accepted = {i for (c, i), d in decided.items() if c == call.id and d == "accepted"}
-        auto = [c for c in automatic_links([c for c in ranked if c.incident_id not in rejected], linking)
+        accepted = _accepted(decided, call.id)
+        choosable = [c for c in ranked if c.incident_id not in rejected]
+        auto = [c for c in automatic_links(choosable, linking, explained.get(call.id, set()))
                 if c.incident_id not in call.kept_links | accepted]  # fmt: skip
         suggestions = [
             c for c in ranked if c.incident_id not in call.kept_links

@@ -1,0 +1,71 @@
+"""Calls to incidents: a number heard with a digit lost still counts, and an incident another call
+accounts for is no rival for a call's clear winner."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from classifiers.linking import (
+    CallFacts,
+    IncidentFacts,
+    automatic_links,
+    explained_elsewhere,
+    partly_said,
+    rank_candidates,
+)
+
+T0 = datetime(2026, 4, 15, 12, 47)
+
+
+def incident(id_: int, number: str, minutes: float, **fields) -> IncidentFacts:
+    return IncidentFacts(id_, number, T0 + timedelta(minutes=minutes), **fields)
+
+
+def test_a_number_with_a_digit_lost_or_misheard_is_partly_said():
+    assert partly_said("51241", ["1241"]) == "1241"  # «пять» heard as «беть»: the first digit lost
+    assert partly_said("51241", ["5124"]) == "5124"  # the last one lost
+    assert partly_said("51241", ["51242", "2412", "124"]) is None, "the next number in sequence is another"
+    assert partly_said("5124", ["124"]) is None, "short numbers match too much by chance"
+
+
+def test_both_incidents_of_a_two_question_call_link_when_one_number_lost_a_digit():
+    call = CallFacts(1, T0, operator_id=7, client_id=3, said_numbers=["51242"], said_fragments=["1241"])
+    incidents = [
+        incident(11, "51241", 4, client_id=3, operator_id=7),
+        incident(12, "51242", 5, client_id=3, operator_id=7),
+        incident(13, "51238", -2000, client_id=3),  # the client's older incident: not this call's
+    ]
+    linked = automatic_links(rank_candidates(call, incidents))
+    assert sorted(c.number for c in linked) == ["51241", "51242"]
+    partly = next(c for c in linked if c.number == "51241")
+    assert any("partly said (1241)" in r for r in partly.reasons)
+    # The digits alone are not enough: another client's incident with the same tail is no candidate.
+    stranger = CallFacts(2, T0, client_id=99, said_fragments=["1241"])
+    assert automatic_links(rank_candidates(stranger, incidents)) == []
+
+
+def test_an_incident_another_call_accounts_for_is_no_rival():
+    # A repeat contact: the same client's incident registered the next day on their next call.
+    this = CallFacts(1, T0, operator_id=7, client_id=3, purpose_article="430", text="баланс оплата")
+    next_day = CallFacts(2, T0 + timedelta(days=1), operator_id=8, client_id=3, said_numbers=["51243"],
+                         purpose_article="430", text="баланс оплата")  # fmt: skip
+    incidents = [
+        incident(10, "51240", 5, client_id=3, operator_id=7, article="430", summary="оплата"),
+        incident(13, "51243", 24 * 60 + 5, client_id=3, operator_id=8, article="430", summary="оплата"),
+    ]
+    ranked = {1: rank_candidates(this, incidents), 2: rank_candidates(next_day, incidents)}
+    assert [c.number for c in ranked[1]] == ["51240", "51243"]
+    assert automatic_links(ranked[1]) == [], "alone, the next day's incident makes it too close to call"
+    explained = explained_elsewhere(ranked, kept={})
+    assert explained[1] == {13} and explained[2] == set()
+    assert [c.number for c in automatic_links(ranked[1], explained=explained[1])] == ["51240"]
+    assert [c.number for c in automatic_links(ranked[2], explained=explained[2])] == ["51243"]
+
+
+def test_an_incident_the_helpdesk_linked_to_another_call_is_not_linked_again_without_its_number():
+    call = CallFacts(1, T0, operator_id=7, client_id=3, purpose_article="430", text="оплата")
+    incidents = [incident(10, "51240", 3, client_id=3, operator_id=7, article="430", summary="оплата")]
+    ranked = {1: rank_candidates(call, incidents)}
+    assert [c.number for c in automatic_links(ranked[1])] == ["51240"]
+    explained = explained_elsewhere(ranked, kept={2: {10}, 1: set()})
+    assert automatic_links(ranked[1], explained=explained[1]) == []
