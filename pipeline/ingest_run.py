@@ -7,6 +7,7 @@ transactions, so an interrupted ingest keeps what it registered and a rerun adds
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -388,7 +389,8 @@ def _register_recordings(
     workers: int,
     progress: ProgressCallback | None,
 ) -> None:
-    paths = list(find_recordings(directory))
+    # Stored by absolute path (not resolving links), so `callqa run` finds them from any directory.
+    paths = list(find_recordings(Path(os.path.abspath(directory))))
     summary.files_seen = len(paths)
     pool = worker_pool(workers) if workers > 1 and len(paths) >= 4 else None
     try:

@@ -38,11 +38,16 @@ class StageInput:
 
 
 class StageError(Exception):
-    """A stage failure; `permanent` ones (bad input) are not retried."""
+    """A stage failure; `permanent` ones (bad input) are not retried.
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    `configuration`: the settings keep the stage from running at all (a model that is not there), so no
+    recording can succeed until they are fixed; the runner stops the stage and leaves its jobs pending.
+    """
+
+    def __init__(self, message: str, permanent: bool = False, configuration: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.configuration = configuration
 
 
 def result_to_json(result: Any) -> dict:
