@@ -263,8 +263,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     if report.problems:
         ctx.out.print(f"problems ({len(report.problems)}):")
         for p in report.problems:
-            where = f"{p.source}:{p.line}" if p.line else p.source
-            ctx.out.print(f"  [yellow]![/yellow] {p.kind:<10} {where}: {p.message}  [dim]({p.code})[/dim]")
+            where = escape(f"{p.source}:{p.line}" if p.line else p.source)
+            ctx.out.print(
+                f"  [yellow]![/yellow] {p.kind:<10} {where}: {escape(p.message)}  [dim]({p.code})[/dim]"
+            )
 
 
 @models_app.command("check")
