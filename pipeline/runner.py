@@ -71,7 +71,7 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: StageOp
     with engine.connect() as conn:
         recording = load_recording(conn, job.recording_id)
         path = recording_file(recording.path, options.recordings_root)
-        if not path.is_file():
+        if stage.reads_audio and not path.is_file():
             raise MissingRecording(_missing_message(recording.path, path, options.recordings_root))
         call = load_call_facts(conn, recording.call_id) if recording.call_id is not None else None
         upstream = load_stage_results(conn, job.recording_id) if stage.depends_on else {}
@@ -170,11 +170,9 @@ def run_jobs(
                     try:
                         stage_input = _stage_input(engine, job, by_name[job.stage], options or StageOptions())
                     except Exception as e:
-                        error = (
-                            _describe(e)
-                            if isinstance(e, MissingRecording)
-                            else (f"cannot prepare input: {_describe(e)}")
-                        )
+                        error = _describe(e)
+                        if not isinstance(e, MissingRecording):
+                            error = f"cannot prepare input: {error}"
                         queue.fail(job, error, permanent=True)
                         _failed(queue, summary, job, error, dependents)
                         finished += 1
@@ -203,7 +201,7 @@ def run_jobs(
                         # its jobs pending rather than spend every job's retries on the same cause.
                         queue.put_back([job], _describe(e))
                         if job.stage not in summary.stopped:
-                            logger.error("stopping %s: %s", job.stage, _describe(e))
+                            logger.info("stopping %s: %s", job.stage, _describe(e))
                             summary.stopped[job.stage] = _describe(e)
                         continue
                     permanent = isinstance(e, StageError) and e.permanent

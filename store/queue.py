@@ -188,11 +188,15 @@ class JobQueue:
                             prerequisite.state != "done",
                         )
                     )
-                # One statement claims the whole batch; the re-check of `claimable` guards SQLite,
-                # where FOR UPDATE is a no-op and BEGIN IMMEDIATE serialises claimers instead.
+                # The candidates are picked (and on PostgreSQL locked) first: inside the UPDATE, PostgreSQL
+                # may rescan a LIMIT subquery and claim every runnable job. The re-check of `claimable`
+                # guards SQLite, where FOR UPDATE is a no-op and BEGIN IMMEDIATE serialises claimers.
+                picked = conn.execute(candidates).scalars().all()
+                if not picked:
+                    continue
                 rows = conn.execute(
                     update(Job)
-                    .where(Job.id.in_(candidates.scalar_subquery()), self._claimable(now))
+                    .where(Job.id.in_(picked), self._claimable(now))
                     .values(
                         state="running",
                         lease_owner=self.owner,

@@ -141,7 +141,11 @@ def test_a_configuration_error_costs_no_attempt_and_runs_no_further_job(engine, 
     assert summary.failed == 0 and summary.retried == 0
     assert len(calls) <= 2, "only the jobs already claimed ran"
     with engine.connect() as conn:
-        rows = conn.execute(select(Job.stage, Job.state, Job.attempts, Job.last_error)).all()
+        rows = conn.execute(
+            select(Job.stage, Job.state, Job.attempts, Job.last_error).where(
+                Job.stage.in_(["needs_model", "after_model"])
+            )
+        ).all()
     assert {(r.stage, r.state, r.attempts) for r in rows} == {
         ("needs_model", "pending", 0),
         ("after_model", "pending", 0),
@@ -206,3 +210,18 @@ def test_retry_only_failed_leaves_backoffs_alone(engine, tmp_path):
     assert [j.id for j in queue.claim([quality], 2)] == [first.id]
     assert queue.retry([quality]) == 1
     assert [(j.id, j.attempts) for j in queue.claim([quality], 2)] == [(second.id, 1)]
+
+
+def test_a_stage_that_does_not_open_the_file_runs_without_it(engine, tmp_path):
+    import pipeline.stages as stages
+
+    make_call_centre(tmp_path, calls=2, seed=13)
+    ingest(engine, IngestRequest(recordings_dir=tmp_path / "recordings"), workers=1)
+    for path in (tmp_path / "recordings").iterdir():
+        path.unlink()  # an archive that keeps transcripts, not audio
+    text_only = stages.register_stage(Stage("text_only", "1", lambda job: {}, reads_audio=False))
+    try:
+        summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), [text_only])
+    finally:
+        stages._REGISTRY.pop("text_only")
+    assert (summary.done, summary.failed) == (2, 0)

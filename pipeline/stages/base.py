@@ -77,6 +77,8 @@ class Stage:
     versioned_by: Callable[[StageOptions], str] | None = None
     uses_voiceprints: bool = False
     uses_transcript: bool = False
+    # The stage opens the recording's file: a job whose file is missing fails before it is sent to a worker.
+    reads_audio: bool = True
     # The dataclass `run` returns; a stored result is read back as one (None: stored JSON as it is),
     # by `load` when the stored form differs from the result's.
     result_type: type | None = None
