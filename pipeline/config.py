@@ -23,7 +23,7 @@ from diarization.types import DiarizationOptions
 from ingest.cdr import pbx_zone
 from ingest.validate import ValidationOptions
 from store.engine import default_url
-from store.kpi import CompositeOptions
+from store.kpi import LOWER_IS_BETTER, CompositeOptions
 
 CONFIG_FILE = "callqa.toml"
 
@@ -218,6 +218,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "analytics.linking.duplicate_days": _POSITIVE,
     "analytics.linking.auto_link_confidence": _SHARE,
     "analytics.linking.auto_link_margin": _SHARE,
+    "analytics.kpi.components": lambda names: _known_kpis(names),
     "analytics.kpi.normalisation": ("minmax", "target"),
     "analytics.kpi.floor": _Range(0, 1, open_low=True),
     "analytics.kpi.outlier_mads": _POSITIVE,
@@ -225,6 +226,12 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
 _WEIGHTS = ("said_number", "said_inn", "said_kpp", "same_client", "same_operator", "created_near",
             "same_purpose", "text_similarity")  # fmt: skip
 _ALLOWED.update({f"analytics.linking.{name}": _SHARE for name in _WEIGHTS})
+
+
+def _known_kpis(names: tuple[str, ...]) -> None:
+    unknown = [n for n in names if n not in LOWER_IS_BETTER]
+    if unknown or not names:
+        raise _Invalid(f"name one or more of {', '.join(LOWER_IS_BETTER)}")
 
 
 def _fail(reason: str) -> None:
@@ -351,6 +358,14 @@ def _apply(
 
 def _check_together(settings: Settings, source: str, problems: list[str]) -> None:
     """Rules between settings, checked once all sources are applied."""
+    kpi = settings.analytics.kpi
+    if kpi.normalisation == "target":
+        missing = [n for n in kpi.components if kpi.targets.get(n, 0) <= 0]
+        if missing:
+            problems.append(
+                f"{source}: analytics.kpi.targets lacks a positive target for {', '.join(missing)} "
+                f'(normalisation = "target" measures each component against its target)'
+            )
     v = settings.validation
     if v.min_duration_seconds >= v.max_duration_seconds:
         problems.append(

@@ -93,3 +93,13 @@ def test_settings_that_contradict_each_other_are_refused(tmp_path):
     path.write_text("[validation]\nmin_duration_seconds = 30\nmax_duration_seconds = 10\n")
     with pytest.raises(ConfigError, match="min_duration_seconds = 30 must be below"):
         load_settings(path, environ={})
+
+
+def test_kpi_components_must_be_known_and_targets_given_when_measured_against_them(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text('[analytics.kpi]\ncomponents = ["handle_time", "happiness"]\n')
+    with pytest.raises(ConfigError, match=r"analytics\.kpi\.components = .*name one or more of handle_time"):
+        load_settings(path, environ={})
+    path.write_text('[analytics.kpi]\nnormalisation = "target"\ntargets = { handle_time = 300 }\n')
+    with pytest.raises(ConfigError, match="lacks a positive target for repeat_rate"):
+        load_settings(path, environ={})
