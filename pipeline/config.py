@@ -146,7 +146,7 @@ class _Invalid(ValueError):
 
 @dataclass(frozen=True)
 class _Range:
-    """Allowed numbers: `low` <= value <= `high` (a bound is exclusive when `open_low` / `open_high`)."""
+    """Allowed numbers: `low` <= value <= `high`, or `low` < value with `open_low`; None: no bound."""
 
     low: float | None = None
     high: float | None = None
@@ -167,7 +167,7 @@ _COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "in
 
 # What each setting allows beyond its type: a tuple of choices, a range, or a check that raises ValueError.
 _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
-    "db": lambda url: check_db_url(url),
+    "db": lambda url: check_db_url(url),  # defined below
     "raw_sample_rate": _POSITIVE,
     "operator_channel": ("left", "right"),
     "pbx_timezone": pbx_zone,
@@ -294,8 +294,12 @@ def _coerce(value: object, hint: Any, from_text: bool) -> object:
     if origin is tuple:
         if from_text and isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, (list, tuple)):
             raise _Invalid(f"expected a list of strings, not {_kind(value)}")
+        if not all(isinstance(v, str) for v in value):
+            raise _Invalid(
+                "expected a list of strings, not of " + ", ".join(sorted({_kind(v) for v in value}))
+            )
         return tuple(value)
     if origin is dict:
         if not isinstance(value, dict):
