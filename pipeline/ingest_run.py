@@ -7,6 +7,7 @@ transactions, so an interrupted ingest keeps what it registered and a rerun adds
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -409,6 +410,8 @@ def _register_recordings(
     workers: int,
     progress: ProgressCallback | None,
 ) -> None:
+    # Stored by absolute path (not resolving links), so `callqa run` finds them from any directory.
+    directory = Path(os.path.abspath(directory))
     scan = scan_recordings(directory)
     paths = scan.paths
     summary.files_seen = len(paths)

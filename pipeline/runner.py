@@ -21,9 +21,17 @@ from sqlalchemy import Engine
 
 from asr import Utterance
 from contracts.serialise import from_json
-from pipeline.config import StageOptions
+from pipeline.config import StageOptions, recording_file
 from pipeline.executors import Executor
-from pipeline.stages import SiteStage, Stage, StageError, StageInput, load_upstream, site_stages
+from pipeline.stages import (
+    SiteStage,
+    Stage,
+    StageError,
+    StageInput,
+    load_upstream,
+    registered_stages,
+    site_stages,
+)
 from store.operators import load_voiceprints
 from store.queue import ClaimedJob, JobQueue, record_site_run, site_stage_due
 from store.results import load_call_facts, load_recording, load_stage_results
@@ -46,13 +54,25 @@ class RunSummary:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    stage_done: Counter[str] = field(default_factory=Counter)  # per-recording stage -> jobs done
+    stage_failed: Counter[str] = field(default_factory=Counter)  # per-recording stage -> jobs failed
+    # Stages stopped because the settings keep them from running (a missing model) -> why; their jobs
+    # stay pending for the next run once the settings are fixed.
+    stopped: dict[str, str] = field(default_factory=dict)
     site_results: dict[str, Any] = field(default_factory=dict)  # site-wide stage -> its summary
     site_up_to_date: list[str] = field(default_factory=list)  # site-wide stages with nothing new to do
+
+
+class MissingRecording(Exception):
+    """The recording's file is not where the store says it is."""
 
 
 def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: StageOptions) -> StageInput:
     with engine.connect() as conn:
         recording = load_recording(conn, job.recording_id)
+        path = recording_file(recording.path, options.recordings_root)
+        if stage.reads_audio and not path.is_file():
+            raise MissingRecording(_missing_message(recording.path, path, options.recordings_root))
         call = load_call_facts(conn, recording.call_id) if recording.call_id is not None else None
         upstream = load_stage_results(conn, job.recording_id) if stage.depends_on else {}
         voiceprints = load_voiceprints(conn, call and call["operator_id"]) if stage.uses_voiceprints else {}
@@ -61,7 +81,7 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: StageOp
             call["transfers"] = call_transfers(conn, recording.call_id)
     return StageInput(
         recording_id=job.recording_id,
-        path=recording.path,
+        path=str(path),
         channels=recording.channels,
         sample_rate=recording.sample_rate,
         duration=recording.decoded_duration,
@@ -73,8 +93,30 @@ def _stage_input(engine: Engine, job: ClaimedJob, stage: Stage, options: StageOp
     )
 
 
+def _missing_message(stored: str, path, root: str) -> str:
+    if stored == str(path):
+        return f"recording file not found: {path} (moved or deleted? restore it, then `callqa retry`)"
+    where = f"recordings_root {root}" if root else "the working directory"
+    return (
+        f"recording file not found: {path} (stored as {stored}, a relative path read from {where}; "
+        f"set recordings_root to the folder it was ingested from, then `callqa retry`)"
+    )
+
+
+def stages_after(stages: Sequence[Stage]) -> dict[str, list[str]]:
+    """Each stage's dependents among `stages`, directly or through another stage, in registration order."""
+    after: dict[str, list[str]] = {}
+    for stage in reversed(stages):  # registration order is dependency order: dependents come later
+        found: list[str] = []
+        for other in stages:
+            if stage.name in other.depends_on:
+                found += [other.name, *after.get(other.name, [])]
+        after[stage.name] = [s.name for s in stages if s.name in found]
+    return after
+
+
 def _describe(error: BaseException) -> str:
-    if isinstance(error, StageError):
+    if isinstance(error, (StageError, MissingRecording)):
         return str(error)
     frames = traceback.extract_tb(error.__traceback__)
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
@@ -104,9 +146,12 @@ def run_jobs(
     started = time.monotonic()
     by_name = {s.name: s for s in stages}
     keys = [s.key for s in stages]
-    dependents = {s.name: [d.name for d in stages if s.name in d.depends_on] for s in stages}
+    # Jobs after a failed one fail with it, also those of stages this run does not include.
+    known = {s.name: s for s in registered_stages(None, options)} | by_name
+    dependents = stages_after(list(known.values()))
     queue.reap_dead_owners()
     queue.enqueue_missing(keys)
+    queue.fail_blocked(keys)
     total = queue.outstanding(keys)
     finished = 0
     in_flight: dict[Future, ClaimedJob] = {}
@@ -119,17 +164,22 @@ def run_jobs(
     try:
         while True:
             room = executor.capacity * 2 - len(in_flight)
-            if room > 0:
-                for job in queue.claim(keys, room):
+            active = [k for k in keys if k.name not in summary.stopped]
+            if room > 0 and active:
+                for job in queue.claim(active, room):
                     try:
                         stage_input = _stage_input(engine, job, by_name[job.stage], options or StageOptions())
                     except Exception as e:
-                        queue.fail(job, f"cannot prepare input: {_describe(e)}", permanent=True)
-                        summary.failed += 1
+                        error = _describe(e)
+                        if not isinstance(e, MissingRecording):
+                            error = f"cannot prepare input: {error}"
+                        queue.fail(job, error, permanent=True)
+                        _failed(queue, summary, job, error, dependents)
+                        finished += 1
                         continue
                     in_flight[executor.submit(job.stage, stage_input)] = job
             if not in_flight:
-                wake = queue.next_wakeup_in(keys)
+                wake = queue.next_wakeup_in(active) if active else None
                 if wake is None:
                     break
                 waited_since = waited_since or time.monotonic()
@@ -146,15 +196,19 @@ def run_jobs(
                 try:
                     result, seconds = future.result()
                 except Exception as e:
+                    if isinstance(e, StageError) and e.configuration:
+                        # No recording can succeed with these settings: stop the stage at once and leave
+                        # its jobs pending rather than spend every job's retries on the same cause.
+                        queue.put_back([job], _describe(e))
+                        if job.stage not in summary.stopped:
+                            logger.info("stopping %s: %s", job.stage, _describe(e))
+                            summary.stopped[job.stage] = _describe(e)
+                        continue
                     permanent = isinstance(e, StageError) and e.permanent
                     state = queue.fail(job, _describe(e), permanent=permanent)
                     if state == "failed":
-                        summary.failed += 1
                         finished += 1
-                        summary.errors.append(f"{job.stage} on recording {job.recording_id}: {_describe(e)}")
-                        queue.fail_dependents(
-                            job.recording_id, dependents[job.stage], f"not run: {job.stage} failed"
-                        )
+                        _failed(queue, summary, job, _describe(e), dependents)
                     elif state == "pending":
                         summary.retried += 1
                     continue
@@ -163,6 +217,7 @@ def run_jobs(
                 )
                 if ok:
                     summary.done += 1
+                    summary.stage_done[job.stage] += 1
                     finished += 1
                     stage_time[job.stage] += seconds
                 else:
@@ -183,6 +238,16 @@ def run_jobs(
     summary.seconds = time.monotonic() - started
     summary.stage_seconds = dict(stage_time)
     return summary
+
+
+def _failed(
+    queue: JobQueue, summary: RunSummary, job: ClaimedJob, error: str, dependents: dict[str, list[str]]
+) -> None:
+    """Count a job that failed for good; the jobs after it on that recording cannot run and fail too."""
+    summary.failed += 1
+    summary.stage_failed[job.stage] += 1
+    summary.errors.append(f"{job.stage} on recording {job.recording_id}: {error}")
+    queue.fail_dependents(job.recording_id, dependents[job.stage], f"not run: {job.stage} failed")
 
 
 def run_site_stages(

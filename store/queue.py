@@ -188,11 +188,15 @@ class JobQueue:
                             prerequisite.state != "done",
                         )
                     )
-                # One statement claims the whole batch; the re-check of `claimable` guards SQLite,
-                # where FOR UPDATE is a no-op and BEGIN IMMEDIATE serialises claimers instead.
+                # The candidates are picked (and on PostgreSQL locked) first: inside the UPDATE, PostgreSQL
+                # may rescan a LIMIT subquery and claim every runnable job. The re-check of `claimable`
+                # guards SQLite, where FOR UPDATE is a no-op and BEGIN IMMEDIATE serialises claimers.
+                picked = conn.execute(candidates).scalars().all()
+                if not picked:
+                    continue
                 rows = conn.execute(
                     update(Job)
-                    .where(Job.id.in_(candidates.scalar_subquery()), self._claimable(now))
+                    .where(Job.id.in_(picked), self._claimable(now))
                     .values(
                         state="running",
                         lease_owner=self.owner,
@@ -285,6 +289,50 @@ class JobQueue:
                     .values(state="pending", lease_owner=None, attempts=Job.attempts - 1)
                 )
 
+    def put_back(self, jobs: Sequence[ClaimedJob], error: str) -> None:
+        """Return jobs that could not run through no fault of their recording (the settings name a model
+        that is not there): pending again, the attempt not counted, `error` kept to say why they wait."""
+        with self.engine.begin() as conn:
+            for job in jobs:
+                conn.execute(
+                    update(Job)
+                    .where(Job.id == job.id, Job.lease_token == job.token, Job.state == "running")
+                    .values(
+                        state="pending",
+                        lease_owner=None,
+                        attempts=Job.attempts - 1,
+                        not_before=None,
+                        last_error=error[:4000],
+                    )
+                )
+
+    def retry(self, stages: Sequence[StageKey], only_failed: bool = False) -> int:
+        """Requeue the jobs of `stages` (current versions) that failed, with a fresh retry budget; unless
+        `only_failed`, also make jobs waiting out a retry backoff runnable now. Returns the jobs requeued.
+
+        Jobs that failed only because a prerequisite failed are requeued with it and run after it.
+        """
+        requeued = 0
+        with self.engine.begin() as conn:
+            now = utcnow()
+            for stage in stages:
+                waiting = [Job.state == "failed"]
+                if not only_failed:
+                    waiting.append(and_(Job.state == "pending", Job.not_before > now))
+                requeued += conn.execute(
+                    update(Job)
+                    .where(Job.stage == stage.name, Job.version == stage.version, or_(*waiting))
+                    .values(
+                        state="pending",
+                        attempts=0,
+                        max_attempts=stage.max_attempts,
+                        not_before=None,
+                        lease_owner=None,
+                        finished_at=None,
+                    )
+                ).rowcount
+        return requeued
+
     # ------------------------------------------------------------ inspect
 
     def counts(self) -> dict[tuple[str, str], int]:
@@ -321,6 +369,39 @@ class JobQueue:
                 .where(Job.recording_id == recording_id, Job.stage.in_(stages), Job.state == "pending")
                 .values(state="failed", last_error=reason, finished_at=utcnow())
             ).rowcount
+
+    def fail_blocked(self, stages: Sequence[StageKey]) -> int:
+        """Pending jobs whose prerequisite failed for good (and is not queued again) can never run: they
+        end `failed` too, saying which prerequisite failed, so that `status` shows them and `retry` takes
+        them back with it."""
+        failed = 0
+        with self.engine.begin() as conn:
+            for stage in stages:
+                for prerequisite in stage.depends_on:
+                    before, again = aliased(Job), aliased(Job)
+                    blocked = exists().where(
+                        before.recording_id == Job.recording_id,
+                        before.stage == prerequisite,
+                        before.state == "failed",
+                        ~exists().where(
+                            again.recording_id == Job.recording_id,
+                            again.stage == prerequisite,
+                            again.state.in_(("pending", "running", "done")),
+                        ),
+                    )
+                    failed += conn.execute(
+                        update(Job)
+                        .where(
+                            Job.stage == stage.name,
+                            Job.version == stage.version,
+                            Job.state == "pending",
+                            blocked,
+                        )
+                        .values(
+                            state="failed", last_error=f"not run: {prerequisite} failed", finished_at=utcnow()
+                        )
+                    ).rowcount
+        return failed
 
     def next_wakeup_in(self, stages: Sequence[StageKey]) -> float | None:
         """Seconds until a backed-off job, or one leased by another worker, may become claimable.

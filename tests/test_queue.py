@@ -196,3 +196,11 @@ def test_new_stage_version_enqueues_only_its_work(engine):
     assert queue.enqueue_missing([STAGE, NEXT]) == 6
     assert queue.enqueue_missing([STAGE, NEXT]) == 0
     assert queue.enqueue_missing([STAGE, StageKey("after_probe", "2", depends_on=("probe",))]) == 3
+
+
+def test_a_claim_takes_no_more_jobs_than_asked(engine):
+    for content in range(8):
+        _add_recording(engine, content)
+    queue = JobQueue(engine, owner="worker-a")
+    queue.enqueue_missing([STAGE])
+    assert [len(queue.claim([STAGE], 3)) for _ in range(4)] == [3, 3, 2, 0]

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.config import ConfigError, Settings, check_db_url, load_settings
 
 app = typer.Typer(
     help="callqa: speech analytics and quality monitoring for call centres.", no_args_is_help=True
@@ -109,8 +110,12 @@ def _global(
     )
     try:
         ctx.settings = load_settings(config)
+        if db:
+            ctx.settings.db = check_db_url(db)
     except ConfigError as e:
-        ctx.console.print(f"[red]settings:[/red] {e}")
+        for problem in e.problems:
+            ctx.console.print(f"[red]settings:[/red] {escape(problem)}", highlight=False)
         raise typer.Exit(2) from e
-    if db:
-        ctx.settings.db = db
+    except ValueError as e:
+        ctx.console.print(f"[red]--db {escape(db)}:[/red] {escape(str(e))}", highlight=False)
+        raise typer.Exit(2) from e

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli.context import app, ctx, db_app, models_app, operators_app
@@ -220,13 +221,67 @@ def run(
         f"done: {summary.done}, failed: {summary.failed}, retried: {summary.retried} "
         f"in {summary.seconds:.1f} s"
     )
-    for error in summary.errors:
-        ctx.out.print(f"  [red]x[/red] {error}")
+    for error in summary.errors[:_ERRORS_SHOWN]:
+        ctx.out.print(f"  [red]x[/red] {escape(error)}", highlight=False)
+    if len(summary.errors) > _ERRORS_SHOWN:
+        ctx.out.print(f"  … and {len(summary.errors) - _ERRORS_SHOWN} more (callqa status lists them all)")
     print_site_results(summary.site_results)
     for name in summary.site_up_to_date:
         ctx.out.print(f"{name}: up to date (nothing new since its last run)")
-    if summary.failed and not summary.done:
+    for name, cause in summary.stopped.items():
+        ctx.console.print(f"[red]{name} stopped:[/red] {escape(cause)}", highlight=False)
+        ctx.console.print(
+            "  its jobs stay pending: fix the setting (`callqa models check` lists the models this machine "
+            "has), then run `callqa run` again"
+        )
+    if summary.stopped:
+        raise typer.Exit(2)
+    all_failed = _all_failed(summary)
+    if (summary.failed and not summary.done) or all_failed:
+        where = f" ({', '.join(all_failed)})" if all_failed else ""
+        ctx.console.print(
+            f"[red]every job tried{where} failed[/red]: "
+            "fix the cause above, then `callqa retry` and `callqa run`"
+        )
         raise typer.Exit(1)
+
+
+_ERRORS_SHOWN = 20
+
+
+def _all_failed(summary) -> list[str]:
+    return [s for s in summary.stage_failed if not summary.stage_done[s]]
+
+
+@app.command()
+def retry(
+    stage: Annotated[
+        str | None, typer.Option(help="Only this stage's jobs (and the stages after it).")
+    ] = None,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Only jobs that failed for good (default: also those waiting out a retry backoff).",
+        ),
+    ] = False,
+) -> None:
+    """Requeue failed jobs with a fresh retry budget (after fixing their cause); `callqa run` then runs them,
+    and the jobs after them on the same recordings."""
+    from pipeline.runner import stages_after
+    from pipeline.stages import registered_stages
+    from store import JobQueue, audit, current_actor
+
+    options = ctx.settings.stage_options()
+    every = registered_stages(None, options)
+    if stage is not None and stage not in {s.name for s in every}:
+        raise ctx.fail(f"unknown stage {stage}; known: {', '.join(s.name for s in every)}")
+    chosen = [s for s in every if stage is None or s.name == stage or s.name in stages_after(every)[stage]]
+    engine = ctx.engine()
+    requeued = JobQueue(engine).retry([s.key for s in chosen], only_failed=failed)
+    with engine.begin() as conn:
+        audit(conn, current_actor(), "retry", "pipeline", None, {"stage": stage, "requeued": requeued})
+    ctx.out.print(f"requeued {requeued} job(s)" + (" — run `callqa run` to process them" if requeued else ""))
 
 
 @app.command()
@@ -257,8 +312,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     if report.problems:
         ctx.out.print(f"problems ({len(report.problems)}):")
         for p in report.problems:
-            where = f"{p.source}:{p.line}" if p.line else p.source
-            ctx.out.print(f"  [yellow]![/yellow] {p.kind:<10} {where}: {p.message}  [dim]({p.code})[/dim]")
+            where = escape(f"{p.source}:{p.line}" if p.line else p.source)
+            ctx.out.print(
+                f"  [yellow]![/yellow] {p.kind:<10} {where}: {escape(p.message)}  [dim]({p.code})[/dim]"
+            )
 
 
 @models_app.command("check")

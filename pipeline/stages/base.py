@@ -38,11 +38,16 @@ class StageInput:
 
 
 class StageError(Exception):
-    """A stage failure; `permanent` ones (bad input) are not retried."""
+    """A stage failure; `permanent` ones (bad input) are not retried.
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    `configuration`: the settings keep the stage from running at all (a model that is not there), so no
+    recording can succeed until they are fixed; the runner stops the stage and leaves its jobs pending.
+    """
+
+    def __init__(self, message: str, permanent: bool = False, configuration: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.configuration = configuration
 
 
 def result_to_json(result: Any) -> dict:
@@ -72,6 +77,8 @@ class Stage:
     versioned_by: Callable[[StageOptions], str] | None = None
     uses_voiceprints: bool = False
     uses_transcript: bool = False
+    # The stage opens the recording's file: a job whose file is missing fails before it is sent to a worker.
+    reads_audio: bool = True
     # The dataclass `run` returns; a stored result is read back as one (None: stored JSON as it is),
     # by `load` when the stored form differs from the result's.
     result_type: type | None = None

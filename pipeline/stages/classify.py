@@ -85,5 +85,6 @@ CLASSIFY = Stage(
     depends_on=("transcribe",),
     versioned_by=classifiers_version,
     uses_transcript=True,
+    reads_audio=False,
     result_type=ClassifyResult,
 )

@@ -77,8 +77,8 @@ def transcribe(job: StageInput) -> TranscribeResult:
     try:
         transcriber = _transcriber(job.options)
         audio = decode_audio(job.path, split_channels=True)
-    except ModelError as e:
-        raise StageError(str(e), permanent=False) from e
+    except ModelError as e:  # the settings name a model this machine does not have: no call can run
+        raise StageError(f"[asr] model: {e}", configuration=True) from e
     except IngestError as e:
         raise StageError(e.message, permanent=True) from e
     quality = job.upstream.get("audio_quality")
@@ -94,7 +94,9 @@ def transcribe(job: StageInput) -> TranscribeResult:
         options = diarization_options(job.options)
         try:
             who = diarize(audio[0], options)
-        except (ModelError, RuntimeError) as e:  # a missing encoder or pyannote pipeline: fix and rerun
+        except ModelError as e:  # a missing encoder or pyannote pipeline: fix the settings and rerun
+            raise StageError(f"diarization: {e}", configuration=True) from e
+        except RuntimeError as e:
             raise StageError(f"diarization: {e}", permanent=False) from e
         utterances, roles = attribute_mono(
             transcript.utterances, who, job.voiceprints, options, normalise_numbers

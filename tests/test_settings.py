@@ -1,0 +1,105 @@
+"""Settings are checked against their types and allowed values: one clear line per bad value, exit 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import ConfigError, load_settings
+from tests.test_cli import callqa
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (
+            "[validation]\nmax_duration_seconds = true\n",
+            "validation.max_duration_seconds = true: expected a number, not a boolean",
+        ),
+        ('operator_channel = "middle"\n', 'operator_channel = "middle": must be one of left, right'),
+        ("[asr]\nbeam_size = 0\n", "asr.beam_size = 0: must be at least 1"),
+        ('asr = "x"\n', 'asr = "x": expected a table [asr], not a string'),
+        ('db = "foo://bar"\n', "db = \"foo://bar\": unsupported database 'foo'"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_key_and_file_and_exit_2(tmp_path, toml, expected):
+    (tmp_path / "callqa.toml").write_text(toml)
+    result = callqa("status", cwd=tmp_path, env={"COLUMNS": "300"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"settings: callqa.toml: {expected}"), lines
+    assert not (tmp_path / "callqa.db").exists(), "nothing runs on bad settings"
+
+
+def test_a_bad_database_url_on_the_command_line_is_one_line_and_exit_2(tmp_path):
+    result = callqa("--db", "foo://bar", "status", cwd=tmp_path, env={"COLUMNS": "300"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "--db foo://bar: unsupported database 'foo': use sqlite:///path/callqa.db or postgresql://user@host/db"
+    ]
+    garbage = callqa("--db", "not a url", "status", cwd=tmp_path, env={"COLUMNS": "300"})
+    assert garbage.returncode == 2 and "not a database URL" in garbage.stderr
+    assert "Traceback" not in garbage.stderr
+
+
+def test_every_bad_value_is_reported_at_once_with_where_it_came_from(tmp_path):
+    path = tmp_path / "site.toml"
+    path.write_text(
+        "raw_sample_rate = -8000\n"
+        '[pipeline]\nexecutor = "slurm"\nworkers = 2.5\n'
+        '[asr]\ndevice = "tpu"\nvad_threshold = 1.5\nbeam_size = "5"\n'
+        '[diarization]\nbackend = "magic"\n'
+        '[analytics.kpi]\nnormalisation = "zscore"\ntargets = { handle_time = false }\n'
+        "[analytics.linking]\nauto_link_confidence = 2\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"CALLQA_WORKERS": "many", "CALLQA_MAX_ATTEMPTS": "0"})
+    where = str(path)
+    assert caught.value.problems == [
+        f"{where}: raw_sample_rate = -8000: must be greater than 0",
+        f'{where}: pipeline.executor = "slurm": must be one of local, ray',
+        f"{where}: pipeline.workers = 2.5: expected an integer, not a number",
+        f'{where}: asr.device = "tpu": must be one of auto, cpu, cuda',
+        f"{where}: asr.vad_threshold = 1.5: must be at most 1",
+        f'{where}: asr.beam_size = "5": expected an integer, not a string',
+        f'{where}: diarization.backend = "magic": must be one of builtin, pyannote',
+        f'{where}: analytics.kpi.normalisation = "zscore": must be one of minmax, target',
+        f'{where}: analytics.kpi.targets = {{"handle_time": false}}: expected a number, not a boolean',
+        f"{where}: analytics.linking.auto_link_confidence = 2: must be at most 1",
+        'CALLQA_WORKERS: pipeline.workers = "many": expected an integer',
+        'CALLQA_MAX_ATTEMPTS: pipeline.max_attempts = "0": must be at least 1',
+    ]
+
+
+def test_good_values_still_load_and_numbers_from_the_environment_convert(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text(
+        'raw_sample_rate = 8000\noperator_channel = "right"\n'
+        "[validation]\nmax_duration_seconds = 600\n"
+        "[asr]\nbeam_size = 1\nvad_threshold = 0\n"
+        "[analytics.kpi]\ntargets = { handle_time = 300 }\n"
+    )
+    settings = load_settings(path, environ={"CALLQA_WORKERS": "3", "CALLQA_LEASE_SECONDS": "60"})
+    assert settings.raw_sample_rate == 8000 and settings.operator_channel == "right"
+    assert settings.validation.max_duration_seconds == 600.0
+    assert isinstance(settings.validation.max_duration_seconds, float)
+    assert (settings.asr.beam_size, settings.asr.vad_threshold) == (1, 0.0)
+    assert settings.analytics.kpi.targets == {"handle_time": 300.0}
+    assert (settings.pipeline.workers, settings.pipeline.lease_seconds) == (3, 60.0)
+
+
+def test_settings_that_contradict_each_other_are_refused(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text("[validation]\nmin_duration_seconds = 30\nmax_duration_seconds = 10\n")
+    with pytest.raises(ConfigError, match="min_duration_seconds = 30 must be below"):
+        load_settings(path, environ={})
+
+
+def test_kpi_components_must_be_known_and_targets_given_when_measured_against_them(tmp_path):
+    path = tmp_path / "callqa.toml"
+    path.write_text('[analytics.kpi]\ncomponents = ["handle_time", "happiness"]\n')
+    with pytest.raises(ConfigError, match=r"analytics\.kpi\.components = .*name one or more of handle_time"):
+        load_settings(path, environ={})
+    path.write_text('[analytics.kpi]\nnormalisation = "target"\ntargets = { handle_time = 300 }\n')
+    with pytest.raises(ConfigError, match="lacks a positive target for repeat_rate"):
+        load_settings(path, environ={})
