@@ -11,6 +11,7 @@ from pathlib import Path
 from asr.transcribe import AsrOptions
 from classifiers.linking import LinkingOptions
 from contracts import CallRules
+from contracts.sign_in import SignInRules
 from diarization.types import DiarizationOptions
 from ingest.cdr import pbx_zone
 from ingest.validate import ValidationOptions
@@ -85,6 +86,8 @@ class Settings:
     asr: AsrOptions = field(default_factory=AsrOptions)
     diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    # The dashboard's password throttle and session lifetimes (`[sign_in]`).
+    sign_in: SignInRules = field(default_factory=SignInRules)
 
     def stage_options(self) -> StageOptions:
         """What stage functions receive (a copy: stages cannot change the settings)."""
