@@ -20,6 +20,12 @@ def _oidc_configured() -> bool:
         return False
 
 
+def _client_address() -> str | None:
+    """The browser's address as the server sees it (None where there is none, as in tests)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def _sign_in() -> None:
     st.title("callqa")
     st.caption("Speech analytics and quality monitoring")
@@ -32,7 +38,7 @@ def _sign_in() -> None:
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            result = attempt_sign_in(engine(), username, password, st.context.ip_address, sign_in_rules())
+            result = attempt_sign_in(engine(), username, password, _client_address(), sign_in_rules())
         except UsersFileError as e:
             st.error(str(e))
             return
