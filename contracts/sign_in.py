@@ -35,3 +35,11 @@ class SignInRules:
         if extra <= 0:
             return 0.0
         return min(self.backoff_seconds * 2 ** (extra - 1), self.backoff_max_seconds)
+
+    def check(self) -> None:
+        """ValueError naming the first setting out of range (counts and times must be positive)."""
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"sign_in.{name}: {value!r} is not a number")
+            if value < 0 or (value == 0 and name not in ("free_failures", "address_free_failures")):
+                raise ValueError(f"sign_in.{name}: {value!r} must be {'≥ 0' if 'free' in name else '> 0'}")

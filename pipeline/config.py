@@ -172,4 +172,8 @@ def load_settings(config_path: Path | None = None, environ: dict[str, str] | Non
         pbx_zone(settings.pbx_timezone)
     except ValueError as e:
         raise ConfigError(f"pbx_timezone: {e}") from e
+    try:
+        settings.sign_in.check()
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
     return settings

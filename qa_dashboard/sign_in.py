@@ -30,7 +30,9 @@ def sign_in_rules() -> SignInRules:
     if not raw:
         return SignInRules()
     known = {f.name for f in fields(SignInRules)}
-    return SignInRules(**{k: v for k, v in json.loads(raw).items() if k in known})
+    rules = SignInRules(**{k: v for k, v in json.loads(raw).items() if k in known})
+    rules.check()
+    return rules
 
 
 @dataclass(frozen=True)

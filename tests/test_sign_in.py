@@ -181,9 +181,12 @@ def test_unknown_users_take_as_long_to_refuse_as_known_ones(users):
         return time.perf_counter() - started
 
     timed("nobody")  # the first unknown name makes the stand-in hash
-    known = statistics.median(timed("lead") for _ in range(3))
-    unknown = statistics.median(timed(f"nobody-{i}") for i in range(3))
-    assert 0.5 < unknown / known < 2, (known, unknown)
+    known, unknown = [], []
+    for i in range(4):  # interleaved, so that a change in the machine's load hits both alike
+        known.append(timed("lead"))
+        unknown.append(timed(f"nobody-{i}"))
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.5 < ratio < 2, (known, unknown)
 
 
 def test_old_hashes_verify_and_are_upgraded_at_the_next_sign_in(users):
@@ -231,3 +234,19 @@ def test_the_dashboard_signs_out_an_idle_session(tmp_path, monkeypatch):
     assert "viewer" not in app.session_state
     assert [b.label for b in app.button] == ["Sign in"]
     assert any("without activity" in i.value for i in app.info)
+
+
+def test_sign_in_settings_come_from_the_settings_file_and_are_checked(tmp_path):
+    from pipeline.config import ConfigError, load_settings
+
+    config = tmp_path / "callqa.toml"
+    config.write_text("[sign_in]\nidle_minutes = 5\nmax_user_failures = 3\n", encoding="utf-8")
+    settings = load_settings(config, environ={})
+    assert settings.sign_in.idle_minutes == 5 and settings.sign_in.max_user_failures == 3
+    config.write_text("[sign_in]\nlockout_seconds = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sign_in\.lockout_seconds"):
+        load_settings(config, environ={})
+    with pytest.raises(ValueError, match="lockout_seconds"):
+        SignInRules(lockout_seconds=0).check()
+    with pytest.raises(ValueError, match="not a number"):
+        SignInRules(idle_minutes="soon").check()
