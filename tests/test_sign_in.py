@@ -105,6 +105,22 @@ def test_the_dashboard_tells_a_team_lead_without_a_team_why_there_is_nothing(tmp
     assert not app.dataframe
 
 
+def test_an_account_with_an_unknown_role_signs_in_to_nothing_and_is_told_why(tmp_path, monkeypatch, users):
+    from qa_dashboard.users import hash_password
+
+    data = yaml.safe_load(users.read_text(encoding="utf-8"))
+    data["users"]["aud"] = {"role": "auditor", "password_hash": hash_password(PASSWORD)}
+    users.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("CALLQA_DB", f"sqlite:///{tmp_path / 'callqa.db'}")
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    app.text_input[0].input("aud")
+    app.text_input[1].input(PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("not one callqa knows" in e.value for e in app.error), [e.value for e in app.error]
+    assert not app.dataframe
+
+
 # --- guessing ------------------------------------------------------------------------------------------
 
 
