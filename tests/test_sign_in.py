@@ -188,6 +188,22 @@ def test_lockouts_hold_across_processes_and_are_audited(db_url):
     engine.dispose()
 
 
+def test_parallel_guesses_get_no_more_checks_than_the_limit(db_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rules = SignInRules(max_user_failures=4)
+    engine = open_store(db_url)
+
+    def attempt(_) -> bool:
+        with engine.begin() as conn:
+            return begin_sign_in(conn, "ann", None, rules) == 0
+
+    with ThreadPoolExecutor(8) as pool:
+        admitted = sum(pool.map(attempt, range(16)))
+    assert 1 <= admitted <= rules.max_user_failures
+    engine.dispose()
+
+
 def test_unknown_users_take_as_long_to_refuse_as_known_ones(users):
     from qa_dashboard.users import authenticate
 
