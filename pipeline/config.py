@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from asr.transcribe import AsrOptions
 from classifiers.linking import LinkingOptions
 from contracts import CallRules
+from contracts.sign_in import SignInRules
 from diarization.types import DiarizationOptions
 from ingest.cdr import pbx_zone
 from ingest.validate import ValidationOptions
@@ -103,6 +104,8 @@ class Settings:
     asr: AsrOptions = field(default_factory=AsrOptions)
     diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    # The dashboard's password throttle and session lifetimes (`[sign_in]`).
+    sign_in: SignInRules = field(default_factory=SignInRules)
 
     def stage_options(self) -> StageOptions:
         """What stage functions receive (a copy: stages cannot change the settings)."""
@@ -422,6 +425,10 @@ def load_settings(config_path: Path | None = None, environ: dict[str, str] | Non
             _apply(target, {leaf: environ[variable]}, variable, problems, prefix, from_text=True)
     if not problems:
         _check_together(settings, str(path), problems)
+        try:
+            settings.sign_in.check()
+        except ValueError as e:
+            problems.append(f"{path}: {e}")
     if problems:
         raise ConfigError(problems)
     return settings

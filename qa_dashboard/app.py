@@ -8,8 +8,9 @@ from qa_dashboard.common import engine
 from qa_dashboard.pages_call import call_page
 from qa_dashboard.pages_calls import calls_page, review_page
 from qa_dashboard.pages_insight import audit_page, kpis_page, operators_page, search_page
-from qa_dashboard.users import UsersFileError, authenticate, load_users
-from store.api import ROLE_TITLES, record_sign_in, visible_pages
+from qa_dashboard.sign_in import attempt_sign_in, session_expired, sign_in_rules, start_session
+from qa_dashboard.users import UsersFileError, load_users
+from store.api import ROLE_TITLES, visible_pages
 
 
 def _oidc_configured() -> bool:
@@ -19,26 +20,33 @@ def _oidc_configured() -> bool:
         return False
 
 
+def _client_address() -> str | None:
+    """The browser's address as the server sees it (None where there is none, as in tests)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else None
+
+
 def _sign_in() -> None:
     st.title("callqa")
     st.caption("Speech analytics and quality monitoring")
+    notice = st.session_state.pop("sign_in_notice", None)
+    if notice:
+        st.info(notice)
     with st.form("sign-in"):
         username = st.text_input("User name")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            user = authenticate(username, password)
+            result = attempt_sign_in(engine(), username, password, _client_address(), sign_in_rules())
         except UsersFileError as e:
             st.error(str(e))
             return
-        with engine().begin() as conn:
-            record_sign_in(conn, username, user is not None)
-        if user is None:
-            st.error("Wrong user name or password.")
+        if result.user is None:
+            st.error(result.message)
             return
-        st.session_state["viewer"] = user.viewer()
-        st.rerun()
+        start_session(st.session_state, result.user)
+        st.rerun()  # on the page the address asked for: the sign-in form stood in for it
     if _oidc_configured():
         if getattr(st.user, "is_logged_in", False):
             match = next(
@@ -47,18 +55,14 @@ def _sign_in() -> None:
             if match is None:
                 st.error("Your account has no role here: ask an admin to add your e-mail to the users file.")
             else:
-                st.session_state["viewer"] = match.viewer()
+                start_session(st.session_state, match)
                 st.rerun()
         st.button("Sign in with SSO", on_click=st.login)
 
 
-def main() -> None:
-    st.set_page_config(page_title="callqa", page_icon=":material/headset_mic:", layout="wide")
-    if "viewer" not in st.session_state:
-        _sign_in()
-        return
-    who = st.session_state["viewer"]
-    pages = {
+def _pages() -> dict[str, st.Page]:
+    """The pages by name; a name is also the page's address (`/call`)."""
+    return {
         "calls": st.Page(calls_page, title="Calls", icon=":material/call:", url_path="calls", default=True),
         "call": st.Page(call_page, title="Call", icon=":material/headset_mic:", url_path="call"),
         "review": st.Page(review_page, title="Review queue", icon=":material/checklist:", url_path="review"),
@@ -69,14 +73,37 @@ def main() -> None:
         "kpis": st.Page(kpis_page, title="KPIs", icon=":material/monitoring:", url_path="kpis"),
         "audit": st.Page(audit_page, title="Audit log", icon=":material/receipt_long:", url_path="audit"),
     }
+
+
+def _signed_out(pages: dict[str, st.Page]) -> None:
+    """The sign-in form at every page's address, so a link (`/call?call=8`) leads there after signing in."""
+    stand_ins = [st.Page(_sign_in, title="Sign in", url_path=name, default=name == "calls") for name in pages]
+    st.navigation(stand_ins, position="hidden").run()
+
+
+def main() -> None:
+    st.set_page_config(page_title="callqa", page_icon=":material/headset_mic:", layout="wide")
+    pages = _pages()
+    if "viewer" in st.session_state:
+        expired = session_expired(st.session_state, sign_in_rules())
+        if expired:
+            st.session_state["sign_in_notice"] = expired
+    if "viewer" not in st.session_state:
+        _signed_out(pages)
+        return
+    who = st.session_state["viewer"]
     visible = visible_pages(who.role)
     st.session_state["pages"] = pages
     st.sidebar.markdown(f"**{who.username}** · {ROLE_TITLES.get(who.role, who.role)}")
     if st.sidebar.button("Sign out"):
-        del st.session_state["viewer"]
+        for key in ("viewer", "signed_in_at", "last_seen_at"):
+            st.session_state.pop(key, None)
         st.rerun()
-    if not visible:
-        st.error(f"The role {who.role!r} sees nothing here: ask an admin for one of the known roles.")
+    refusal = who.refusal()
+    if refusal or not visible:
+        st.error(
+            refusal or f"The role {who.role!r} sees nothing here: ask an admin for one of the known roles."
+        )
         return
     st.navigation([pages[name] for name in visible]).run()
 

@@ -21,7 +21,15 @@ from store.clients import client_calls, client_card, client_incidents, find_clie
 from store.exports import FORMATS, MIME_TYPES, flat_call, neutralise, table_file
 from store.kpi import CompositeOptions, KpiRow, kpi_table_rows
 from store.outcomes import call_scorecard, refresh_scorecard
-from store.policy import ROLE_TITLES, ROLES, mask_number, may, unmasked_kinds, visible_pages
+from store.policy import (
+    ROLE_TITLES,
+    ROLES,
+    mask_number,
+    may,
+    scope_refusal,
+    unmasked_kinds,
+    visible_pages,
+)
 from store.policy import mask as _mask
 from store.queries import (
     CallFilter,
@@ -47,6 +55,7 @@ from store.schema import (
 )
 from store.search import SearchFilter, search_utterances
 from store.search_query import Phone, QuerySyntaxError, parse, query_stems, query_text, searched_stems
+from store.sign_in import begin_sign_in, finish_sign_in, sign_in_wait
 from store.speech import previous_turns
 from store.sql import utcnow
 
@@ -68,6 +77,7 @@ __all__ = [
     "add_coaching_note",
     "agreement",
     "audit_entries",
+    "begin_sign_in",
     "busiest_operator_of",
     "call_audio",
     "client_history",
@@ -78,6 +88,7 @@ __all__ = [
     "export_call_table",
     "export_calls",
     "export_calls_file",
+    "finish_sign_in",
     "kpi_table",
     "link_incident",
     "link_incident_by_number",
@@ -92,8 +103,10 @@ __all__ = [
     "respond",
     "save_view",
     "saved_views",
+    "scope_refusal",
     "scoped",
     "search",
+    "sign_in_wait",
     "token_spans",
     "visible_pages",
 ]
@@ -133,6 +146,10 @@ class Viewer:
         """A caller number as this viewer may read it."""
         return mask_number(number, self.role)
 
+    def refusal(self) -> str | None:
+        """Why this viewer sees no call at all (no team, no operator code, an unknown role), or None."""
+        return scope_refusal(self.role, self.operator_code, self.team)
+
     def require(self, action: str) -> None:
         if not self.may(action):
             raise AccessDenied(f"{self.role} may not {action.replace('_', ' ')}")
@@ -141,11 +158,11 @@ class Viewer:
 def scoped(viewer: Viewer, where: CallFilter | None = None) -> CallFilter:
     """The viewer's filter, narrowed to what the role may see."""
     where = where or CallFilter()
-    if viewer.role not in ROLES:
-        where.call_id = -1  # an unknown role sees nothing
+    if viewer.refusal():
+        where.call_id = -1  # no scope (an unknown role, a lead without a team, ...): nothing
     elif viewer.role == "operator":
-        where.operator = viewer.operator_code or "\0"  # an operator without a code sees nothing
-    elif viewer.role == "team_lead" and viewer.team:
+        where.operator = viewer.operator_code
+    elif viewer.role == "team_lead":
         where.team = viewer.team
     return where
 
@@ -180,11 +197,11 @@ def _visible(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     ).first()
     if row is None:
         raise LookupError(f"no call {call_id}")
-    if viewer.role not in ROLES:
-        raise AccessDenied(f"the role {viewer.role!r} may open no call")
+    if viewer.refusal():
+        raise AccessDenied(viewer.refusal())
     if viewer.role == "operator" and row.code != viewer.operator_code:
         raise AccessDenied("an operator may open only own calls")
-    if viewer.role == "team_lead" and viewer.team and row.team != viewer.team:
+    if viewer.role == "team_lead" and row.team != viewer.team:
         raise AccessDenied("a team lead may open only the team's calls")
     return {"id": row.id, "uniqueid": row.uniqueid, "operator": row.code, "team": row.team}
 
@@ -431,8 +448,10 @@ def search(
     """
     viewer.require("search")
     tree = parse(query) if isinstance(query, str) else query  # QuerySyntaxError says what is wrong
+    if viewer.refusal():
+        raise AccessDenied(viewer.refusal())
     where = where or SearchFilter()
-    if viewer.role == "team_lead" and viewer.team:
+    if viewer.role == "team_lead":
         where.only_team = viewer.team
     asked = {"query": query if isinstance(query, str) else query_text(tree), "role": viewer.role,
              "filter": {k: str(v) for k, v in asdict(where).items() if v is not None}}  # fmt: skip
@@ -483,8 +502,8 @@ def client_history(
     gets own calls and incidents only, a team lead the team's. LookupError when there is no such client;
     AccessDenied for an unknown role, or a lookup by personal data the role may not read.
     """
-    if viewer.role not in ROLES:
-        raise AccessDenied(f"the role {viewer.role!r} may see no client")
+    if viewer.refusal():
+        raise AccessDenied(viewer.refusal())
     if [client_id, identifier, call_id].count(None) != 2:
         raise ValueError("name the client by one of: id, identifier, call")
     if identifier is not None:

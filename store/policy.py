@@ -47,6 +47,22 @@ UNMASKED = {
 }
 
 
+def scope_refusal(role: str, operator_code: str | None = None, team: str | None = None) -> str | None:
+    """Why an account sees no call at all, or None when its scope is defined.
+
+    Scope fails closed: an operator is limited to an operator code and a team lead to a team, so one without
+    it has no calls (never everyone's), and a role not named here has none either.
+    """
+    if role not in ROLES:
+        known = ", ".join(ROLES)
+        return f"The role {role!r} is not one callqa knows ({known}): ask an admin to fix the account."
+    if role == "operator" and not (operator_code or "").strip():
+        return "This operator account has no operator code, so it has no calls: ask an admin to set one."
+    if role == "team_lead" and not (team or "").strip():
+        return "This team lead account names no team, so it has no calls: ask an admin to set the team."
+    return None
+
+
 def may(role: str, action: str) -> bool:
     """Whether `role` may do `action` (unknown roles and unknown actions: no)."""
     return role in MAY.get(action, ())

@@ -475,3 +475,15 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class SignInThrottle(Base):
+    """Wrong passwords in a row per user name ("user:NAME") or client address ("address:IP"), and the
+    lockout they earned: kept in the database so every dashboard process enforces the same limits."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -89,8 +89,12 @@ def test_the_second_site_ingests_whole(engine, tmp_path, truth):
     options = site_options(NORTH_DIR, tmp_path)
     with engine.begin() as conn:
         save_roster(conn, read_roster(NORTH_DIR / "operators.csv").entries, "test")
-    request = IngestRequest(NORTH_DIR / "recordings", cdr=NORTH_DIR / "Master.csv",
-                            queue_log=NORTH_DIR / "queue_log", incidents=NORTH_DIR / "incidents.csv")  # fmt: skip
+    request = IngestRequest(
+        NORTH_DIR / "recordings",
+        cdr=NORTH_DIR / "Master.csv",
+        queue_log=NORTH_DIR / "queue_log",
+        incidents=NORTH_DIR / "incidents.csv",
+    )
     summary = ingest(engine, request, workers=1, stage_options=options)
     answered = [c for c in truth["calls"] if c["recording"]]
     copies = sum(len(c["copies"]) for c in truth["calls"])

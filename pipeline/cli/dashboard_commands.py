@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.context import app, ctx
+from store.policy import ROLES, scope_refusal
 
 users_app = typer.Typer(
     help="Dashboard users (the local users file, hashed passwords).", no_args_is_help=True
@@ -53,6 +54,7 @@ def dashboard_environment() -> dict[str, str]:
         "CALLQA_DB": ctx.settings.db,
         "CALLQA_PURPOSE_TITLES": json.dumps(titles, ensure_ascii=False),
         "CALLQA_KPI_OPTIONS": json.dumps(dataclasses.asdict(analytics.kpi)),
+        "CALLQA_SIGN_IN": json.dumps(dataclasses.asdict(ctx.settings.sign_in)),
     }
 
 
@@ -68,17 +70,29 @@ def users_add(
     password: Annotated[
         str | None, typer.Option(help="Password (asked for when not given).", envvar="CALLQA_NEW_PASSWORD")
     ] = None,
+    allow_no_scope: Annotated[
+        bool,
+        typer.Option(
+            "--allow-no-scope",
+            help="Save an operator without --operator or a team lead without --team (they see no call).",
+        ),
+    ] = False,
 ) -> None:
     """Add or replace a dashboard user."""
     from qa_dashboard.users import UsersFileError, add_user, users_path
 
+    if role not in ROLES or (not allow_no_scope and scope_refusal(role, operator, team)):
+        password = password or "-"  # refused below before anything is hashed or saved
     password = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        add_user(username, role, password, operator=operator, team=team, email=email or "")
+        add_user(username, role, password, allow_no_scope=allow_no_scope, operator=operator, team=team,
+                 email=email or "")  # fmt: skip
     except UsersFileError as e:
         ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
     ctx.out.print(f"user {username} ({role}) saved in {users_path()}")
+    if scope_refusal(role, operator, team):
+        ctx.console.print(f"[yellow]{scope_refusal(role, operator, team)}[/yellow]")
 
 
 @users_app.command("demo")
