@@ -23,11 +23,7 @@ def site_options(source: Path, folder: Path) -> StageOptions:
     settings = load_settings(config, environ={}) if config.exists() else Settings()
     analytics = settings.analytics
     if not config.exists() and (source / "profile.yaml").exists():
-        analytics.profile = "profile.yaml"
-    for name in ("profile", "taxonomy", "checklist"):
-        value = getattr(analytics, name)
-        if value and not Path(value).is_absolute():
-            setattr(analytics, name, str(source / value))
+        analytics.profile = str(source / "profile.yaml")
     analytics.models_dir = str(folder / "models")
     settings.redacted_audio_dir = str(folder / "redacted")
     return settings.stage_options()

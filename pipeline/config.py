@@ -396,8 +396,20 @@ _ENV = {
 }
 
 
+# The site's files a settings file names: relative paths in it are relative to the file itself.
+_SITE_FILES = ("profile", "taxonomy", "checklist")
+
+
+def _relative_to(analytics: AnalyticsSettings, folder: Path) -> None:
+    for name in _SITE_FILES:
+        value = getattr(analytics, name)
+        if value and not Path(value).is_absolute() and folder != Path("."):
+            setattr(analytics, name, str(folder / value))
+
+
 def load_settings(config_path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read settings; `config_path` defaults to $CALLQA_CONFIG or ./callqa.toml when present.
+    """Read settings; `config_path` defaults to $CALLQA_CONFIG or ./callqa.toml when present. The site
+    files it names (profile, taxonomy, checklist) are read relative to the settings file.
 
     Every value is checked against its type and what it allows; ConfigError has one line per bad value.
     """
@@ -413,6 +425,7 @@ def load_settings(config_path: Path | None = None, environ: dict[str, str] | Non
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: cannot read the settings file ({e})") from e
         _apply(settings, data, str(path), problems)
+        _relative_to(settings.analytics, path.parent)
     elif config_path is not None:
         raise ConfigError(f"{config_path}: no such settings file")
     for variable, route in _ENV.items():

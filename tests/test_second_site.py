@@ -43,6 +43,9 @@ def _cdr_rows() -> list[list[str]]:
 def test_the_second_site_differs_from_the_demo_in_its_files(truth):
     settings = load_settings(NORTH_DIR / "callqa.toml", environ={})
     assert (settings.pbx_timezone, settings.operator_channel) == ("Asia/Novosibirsk", "right")
+    # Its profile and topics are named relative to the settings file, wherever callqa runs from.
+    assert settings.analytics.profile == str(NORTH_DIR / "profile.yaml")
+    assert settings.analytics.taxonomy == str(NORTH_DIR / "topics.yaml")
     # Asterisk 13: after a transfer the caller's uniqueid comes back on a leg to the target.
     rows = _cdr_rows()
     legs = Counter(row[16] for row in rows)
