@@ -76,15 +76,13 @@ def _overlap(a: set[str], b: set[str]) -> float:
 
 
 def partly_said(number: str, said: list[str]) -> str | None:
-    """A said digit run that is `number` with its first or last digit lost (recognition drops a digit it
-    mishears: «пять» as «беть»). Numbers of five digits or more: shorter ones match too much by chance.
-    A misheard digit inside is no match: numbers a desk gives out in sequence differ in one digit."""
+    """A said digit run that is `number` with one digit lost (recognition drops a digit it mishears:
+    «ноль» swallowed, «пять» heard as «беть»). Numbers of five digits or more: shorter ones match too much
+    by chance. A misheard digit is no match: numbers a desk gives out in sequence differ in one digit."""
     if len(number) < 5:
         return None
-    for run in said:
-        if len(run) == len(number) - 1 and (number.endswith(run) or number.startswith(run)):
-            return run
-    return None
+    shorter = {number[:i] + number[i + 1 :] for i in range(len(number))}
+    return next((run for run in said if run in shorter), None)
 
 
 def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:

@@ -24,6 +24,7 @@ def incident(id_: int, number: str, minutes: float, **fields) -> IncidentFacts:
 def test_a_number_with_a_digit_lost_or_misheard_is_partly_said():
     assert partly_said("51241", ["1241"]) == "1241"  # «пять» heard as «беть»: the first digit lost
     assert partly_said("51241", ["5124"]) == "5124"  # the last one lost
+    assert partly_said("204819", ["24819"]) == "24819"  # «ноль» swallowed
     assert partly_said("51241", ["51242", "2412", "124"]) is None, "the next number in sequence is another"
     assert partly_said("5124", ["124"]) is None, "short numbers match too much by chance"
 
