@@ -208,3 +208,47 @@ def test_pooled_verdicts_on_the_ground_truth_text_of_every_simulated_site(tmp_pa
     assert total.n >= 200
     assert total.recall >= 0.9 and total.precision >= 0.5
     assert total.uncertain_share <= 0.05
+
+
+def _page(name: str, **query):
+    """A dashboard page run for a quality controller (AppTest)."""
+    from streamlit.testing.v1 import AppTest
+
+    def run_page(name: str) -> None:
+        import qa_dashboard.pages_call as call
+        import qa_dashboard.pages_calls as calls
+
+        {"call": call.call_page, "review": calls.review_page}[name]()
+
+    app = AppTest.from_function(run_page, args=(name,), default_timeout=60)
+    app.session_state["viewer"] = QC
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def test_the_call_page_shows_an_uncertain_item_with_its_moment_and_the_queue_brings_it(tmp_path, monkeypatch):
+    from qa_dashboard import common
+    from store import open_store
+
+    url = f"sqlite:///{tmp_path / 'callqa.db'}"
+    engine = open_store(url)
+    _centre(engine)
+    engine.dispose()
+    monkeypatch.setenv("CALLQA_DB", url)
+    common.engine.clear()  # the page's engine is cached per process
+    try:
+        review = _page("review")
+        assert review.radio[0].value == "uncertain", "the queue starts with what waits for a person"
+        assert "uncertain: Прощание" in review.dataframe[0].value["why"].tolist()
+        app = _page("call", call="1")
+        shown = " ".join(m.value for m in app.markdown)
+        assert ":orange-badge[uncertain] **Прощание**" in shown
+        assert any("1 item(s) uncertain" in w.value for w in app.warning)
+        assert any(c.value == "Why uncertain: heard poorly" for c in app.caption)
+        moment = next(b for b in app.button if b.key == "evidence-farewell")
+        assert moment.label == "▶ 0:40"
+        assert app.selectbox(key="override-item").value == "farewell", "the form opens on the uncertain item"
+        assert app.radio(key="override-verdict").options == ["pass", "fail", "n/a"]
+    finally:
+        common.engine.clear()
