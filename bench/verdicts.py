@@ -431,7 +431,7 @@ existed, every missing phrase was a failure; with it, a failure needs the stretc
 heard well (mean word probability of its words, digits left out, at least `heard_well` 0.85), sure roles
 (a mono line's attribution is its roles' confidence times 0.7, under `sure_roles` 0.8), nothing said
 across the speakers and no near miss; otherwise the item is uncertain and says why. Through the whole
-pipeline on the demo that took false failures from 45 to 9 and the calibration error from 0.130 to 0.064;
+pipeline on the demo that took false failures from 45 to 9 and the calibration error from 0.130 to 0.070;
 but every failure on a mono line is now uncertain, which is most of the uncertain share (above the 15 %
 aimed at), and the 7 real failures are among the uncertain ones too. Four of the nine false failures left
 are one call that dropped after useful information (its items are n/a by the manual, but nothing in the

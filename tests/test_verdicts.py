@@ -104,6 +104,15 @@ def test_a_phrase_one_recognition_slip_too_far_is_uncertain_not_failed():
     assert farewell.evidence.start == 40.0
 
 
+def test_a_word_missing_from_a_phrase_is_in_doubt_only_where_the_recogniser_heard_poorly():
+    utterances = _call()
+    utterances[4] = _utterance("operator", 40.0, "Спасибо, обращение решено.")  # "спасибо за обращение"
+    assert _verdicts(utterances)["farewell"].verdict == "fail", "heard well: the word is missing"
+    utterances[4] = _utterance("operator", 40.0, "Спасибо, обращение решено.", 0.7)
+    farewell = _verdicts(utterances)["farewell"]
+    assert farewell.verdict == "uncertain" and "nearly said: “Спасибо, обращение”" in farewell.reason
+
+
 def test_a_transcript_without_word_probabilities_is_judged_as_before():
     said = [Utterance(1.0, 4.0, "Добрый день, компания Контур, Анна.", "", 0.0, role="operator")]
     verdicts = _verdicts(said)
