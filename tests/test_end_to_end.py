@@ -34,6 +34,13 @@ def test_the_demo_call_centre_end_to_end(tmp_path):
         if name.startswith("checklist:"):
             # Misheard 8 kHz synthetic speech makes false failures (BENCHMARKS.md): a floor, not a target.
             assert score.accuracy >= 0.6 and score.recall in (None, 1.0), (name, score.misses)
+    # A stretch misheard or given to the wrong party leaves its item uncertain (for a person) rather than
+    # failed: pooled over items, few false failures (9 of 222 items measured, 45 before uncertain verdicts)
+    # and most items still decided (81 % measured). Uncertain items are judged by nobody in `verify`.
+    checklist = [s for name, s in scores.items() if name.startswith("checklist:")]
+    items = sum(len(c["checklist"]) for c in truth["calls"] if c["recording"])
+    assert sum(s.false_positive for s in checklist) <= 20
+    assert sum(s.total for s in checklist) >= 0.7 * items
     card_call = next(c for c in truth["calls"] if c["scenario"] == "card_number")
     card = next(s["value"] for t in card_call["turns"] for s in t["pii"] if s["kind"] == "card")
     with engine.begin() as conn:
