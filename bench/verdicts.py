@@ -158,8 +158,8 @@ def _train(site: Path, folder: Path) -> None:
     from classifiers import PurposeModel
     from models import trained
 
-    if trained.current_version(folder / "models", "purpose"):
-        return
+    if trained.current_version(folder / "models", "purpose") or not (site / "purpose_train.csv").exists():
+        return  # trained already, or the site has no labelled texts: purposes come from the phrases
     rows = list(csv.DictReader((site / "purpose_train.csv").open(encoding="utf-8")))
     model = PurposeModel().fit([r["text"] for r in rows], [r["purpose"] for r in rows])
     trained.save(model, "purpose", models_dir=folder / "models")

@@ -85,7 +85,10 @@ def _scorecard(call: dict) -> None:
             if item.get("decided_by")
             else ""
         )
-        cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{note}")
+        leaning = (
+            f" · leans {item['leaning']}" if item["verdict"] == "uncertain" and item.get("leaning") else ""
+        )
+        cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{leaning}{note}")
         if evidence and cols[1].button(f"▶ {clock(evidence['start'])}", key=f"evidence-{item['id']}"):
             st.session_state["start_time"] = int(evidence["start"])
             st.rerun()

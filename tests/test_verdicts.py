@@ -252,7 +252,7 @@ def test_the_call_page_shows_an_uncertain_item_with_its_moment_and_the_queue_bri
         assert "uncertain: Прощание" in review.dataframe[0].value["why"].tolist()
         app = _page("call", call="1")
         shown = " ".join(m.value for m in app.markdown)
-        assert ":orange-badge[uncertain] **Прощание**" in shown
+        assert ":orange-badge[uncertain] **Прощание** · confidence 0.40 · leans fail" in shown
         assert any("1 item(s) uncertain" in w.value for w in app.warning)
         assert any(c.value == "Why uncertain: heard poorly" for c in app.caption)
         moment = next(b for b in app.button if b.key == "evidence-farewell")
