@@ -451,9 +451,8 @@ def _failed(
         doubts.append((recognition, f"heard poorly (mean word probability {stretch.mean_probability:.2f})",
                        Evidence(worst["index"], worst["start"], worst["normalized_text"], "")))  # fmt: skip
     heard_others = [t for t in _relevant(item, turns, context.duration, own=False) if t["probabilities"]]
-    if (
-        not own and heard_others
-    ):  # the other party was heard there, this one not at all: lost or misattributed
+    if not own and heard_others:
+        # The other party was heard there and this one not at all: its speech was lost or misattributed.
         first = heard_others[0]
         moment = Evidence(first["index"], first["start"], first["normalized_text"], "")
         doubts.append(

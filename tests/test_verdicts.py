@@ -113,6 +113,19 @@ def test_a_word_missing_from_a_phrase_is_in_doubt_only_where_the_recogniser_hear
     assert farewell.verdict == "uncertain" and "nearly said: “Спасибо, обращение”" in farewell.reason
 
 
+def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_speaker():
+    utterances = _call()
+    utterances[2] = _utterance("operator", 10.0, "Это не мои проблемы, сами разбирайтесь.")
+    checklist = _checklist()
+    sure = evaluate(checklist, utterances, CallContext(44.0, operator_names=ANNA))
+    assert [f.verdict for f in sure.forbidden] == ["fail"] and sure.score == 0.0
+    mono = evaluate(
+        checklist, utterances, CallContext(44.0, operator_names=ANNA, roles_confidence=0.9, mono=True)
+    )
+    assert [f.verdict for f in mono.forbidden] == ["uncertain"]
+    assert mono.score == 100.0, "only the passes were decided; the uncertain phrase zeroes nothing"
+
+
 def test_a_transcript_without_word_probabilities_is_judged_as_before():
     said = [Utterance(1.0, 4.0, "Добрый день, компания Контур, Анна.", "", 0.0, role="operator")]
     verdicts = _verdicts(said)
