@@ -417,7 +417,7 @@ def _passed(item: ChecklistItem, evidence: Evidence, turns: list[dict], rules: D
     """A pass: as sure as the words that carry it were heard (a hallucinated phrase is rare, so a pass
     is uncertain only when those words were barely recognised)."""
     turn = _turn_of(evidence, turns)
-    doubt = recognition_doubt(heard([turn] if turn else [], rules), rules) / 2
+    doubt = recognition_doubt(heard([turn] if turn else []), rules) / 2
     confidence = round(rules.rule_confidence * (1 - doubt), 3)
     if confidence >= rules.min_pass_confidence:
         return ItemVerdict(item.id, item.title, "pass", confidence, item.weight, item.critical, evidence)
@@ -444,7 +444,7 @@ def _failed(
     party and nothing there nearly says it; otherwise uncertain, with the moment to listen to."""
     own = _relevant(item, turns, context.duration)
     doubts: list[tuple[float, str, Evidence | None]] = []
-    stretch = heard(own, rules)
+    stretch = heard(own)
     recognition = recognition_doubt(stretch, rules)
     if recognition > 0:
         worst = next(t for t in own if t["index"] == stretch.worst)
@@ -493,7 +493,7 @@ def _forbidden(
 ) -> ItemVerdict:
     """A forbidden phrase found zeroes the score, so it too needs words heard well and a sure speaker."""
     turn = _turn_of(evidence, turns)
-    doubt = recognition_doubt(heard([turn] if turn else [], rules), rules)
+    doubt = recognition_doubt(heard([turn] if turn else []), rules)
     if context.attribution(rules) < rules.sure_roles:
         doubt = 1 - (1 - doubt) * (1 - rules.other_party_doubt)
     confidence = round(rules.rule_confidence * (1 - doubt), 3)
@@ -521,7 +521,7 @@ def _near_match(
     text = turn["normalized_text"]
     spans = token_spans(text)
     words = [normalise(text[start:end]) for _, start, end in spans]
-    dropped_words = recognition_doubt(heard([turn], rules), rules) > 0
+    dropped_words = recognition_doubt(heard([turn]), rules) > 0
 
     def exact(token: str, i: int) -> bool:
         if token == NAME_SLOT:

@@ -4,11 +4,12 @@ A missing phrase proves a failure only when the stretch of the call where it bel
 given to the right party. Three kinds of doubt make the verdict *uncertain* instead (a person decides):
 
 - **recognition**: the relevant stretch (the item's role, inside its time window) was recognised with low
-  word probabilities, or nothing of that party was recognised there at all;
-- **attribution**: the phrase is there, but in speech given to the other party (or to nobody) on a call
-  whose roles are not sure (a mono line split by diarization);
-- **borderline match**: most of a phrase is there, or its words nearly are (one recognition slip more than
-  the matcher allows).
+  word probabilities, or the other party was heard there and this one not at all;
+- **attribution**: who said what is not sure (a mono line split by diarization, roles decided with low
+  confidence), the more so when the phrase is there across both parties' speech, or in speech given to
+  nobody;
+- **borderline match**: a phrase's words nearly there (one recognition slip more than the matcher allows),
+  or, where the turn was heard poorly, a word or the number it needs missing.
 
 Each doubt lowers the failure's confidence; below `min_fail_confidence` the failure is uncertain. The
 thresholds are read from the checklist file (`uncertainty:`), never from what one site says.
@@ -32,15 +33,13 @@ class DoubtRules:
     min_pass_confidence: float = 0.5
     # How sure the rules are on a perfect transcript (the ceiling of every verdict's confidence).
     rule_confidence: float = 0.97
-    # A word recognised with a lower probability is doubtful.
-    doubtful_word: float = 0.5
     # Mean word probability (digits left out) of the relevant stretch at which it counts as well heard (no
     # doubt), and at which nothing can be concluded from it (full doubt); in between, doubt grows linearly.
     heard_well: float = 0.85
     heard_poorly: float = 0.5
-    # Attribution at least this sure (channels of a stereo call are 1.0) lets the other party's speech count
-    # for nothing; a mono line's attribution is its roles' confidence times `mono_attribution` (diarization
-    # of one mixed channel gives words to the wrong speaker now and then).
+    # Attribution under this doubts a failure by (1 - attribution). A stereo call's channels are sure (1.0);
+    # a mono line's attribution is its roles' confidence times `mono_attribution` (diarization of one mixed
+    # channel gives words to the wrong speaker now and then).
     sure_roles: float = 0.8
     mono_attribution: float = 0.7
     # How much each doubt takes away from a failure's confidence (a share of what is left).
@@ -75,11 +74,10 @@ class Heard:
 
     words: int = 0
     mean_probability: float | None = None
-    doubtful: int = 0  # words under `doubtful_word`
     worst: int | None = None  # the turn with the least sure words (where to listen)
 
 
-def heard(turns: Sequence[dict], rules: DoubtRules) -> Heard:
+def heard(turns: Sequence[dict]) -> Heard:
     """Recognition quality of `turns` (each with `probabilities`: its words' probabilities)."""
     probabilities = [p for t in turns for p in t["probabilities"]]
     if not probabilities:
@@ -90,12 +88,7 @@ def heard(turns: Sequence[dict], rules: DoubtRules) -> Heard:
             sum(t["probabilities"]) / max(1, len(t["probabilities"])) if t["probabilities"] else 1.0
         ),
     )
-    return Heard(
-        len(probabilities),
-        sum(probabilities) / len(probabilities),
-        sum(p < rules.doubtful_word for p in probabilities),
-        worst["index"],
-    )
+    return Heard(len(probabilities), sum(probabilities) / len(probabilities), worst["index"])
 
 
 def recognition_doubt(stretch: Heard, rules: DoubtRules) -> float:
