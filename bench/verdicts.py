@@ -439,8 +439,9 @@ classifiers sees the drop; the same on the ground-truth text); the rest are ster
 word probability of 0.77-0.83 whose phrase the recogniser turned into other words. Better recognition
 and diarization are what shrink the uncertain share: trusting mono lines as far as their roles'
 confidence (`mono_attribution: 1.0`) decided 2 real failures but made 12 false ones, left 17 % uncertain
-and raised the calibration error to 0.106. The thresholds live in the checklist file (`uncertainty:`). A run that finds the pipeline's database of the same speech code and recordings
-reuses its transcripts and classifies again with this tree's code."""
+and raised the calibration error to 0.106. The thresholds live in the checklist file (`uncertainty:`).
+A run that finds the pipeline's database of the same speech code and recordings reuses its transcripts
+and classifies again with this tree's code."""
 
 
 def main() -> None:
