@@ -6,6 +6,7 @@ from classifiers.call import (
     PiiFinding,
     RecordFacts,
     SaidIdentifiers,
+    SpeechFacts,
     call_text,
     classify_call,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "RecordFacts",
     "SaidIdentifiers",
     "SiteProfile",
+    "SpeechFacts",
     "Taxonomy",
     "as_purpose_model",
     "call_text",

@@ -56,6 +56,15 @@ class RecordFacts:
 
 
 @dataclass
+class SpeechFacts:
+    """What the speech layer says about who spoke: one mixed channel split by diarization (`mono`), and how
+    sure the operator / customer roles are (a stereo call's channel map is sure)."""
+
+    mono: bool = False
+    roles_confidence: float = 1.0
+
+
+@dataclass
 class SaidIdentifiers:
     """Identifiers said in the call (see classifiers/identifiers.py), as digit strings."""
 
@@ -129,9 +138,13 @@ def _conditions(
 
 
 def classify_call(
-    utterances: Sequence[Utterance], records: RecordFacts, classifiers: ClassifierSet
+    utterances: Sequence[Utterance],
+    records: RecordFacts,
+    classifiers: ClassifierSet,
+    speech: SpeechFacts | None = None,
 ) -> ClassifyResult:
-    """All per-call judgements on a call's utterances (with roles) and its records."""
+    """All per-call judgements on a call's utterances (with roles) and its records; `speech` says how sure
+    the roles are (default: sure, as on a stereo call)."""
     text = call_text(utterances)
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
@@ -143,9 +156,9 @@ def classify_call(
     conditions = _conditions(purpose, transfer, records, classifiers)
     duration = max([records.duration] + [u.end for u in utterances])
     names = operator_name_forms(records.operator_name, classifiers.profile)
-    compliance = evaluate(
-        classifiers.checklist, utterances, CallContext(duration, conditions, names), classifiers.encoder
-    )
+    speech = speech or SpeechFacts()
+    context = CallContext(duration, conditions, names, speech.roles_confidence, speech.mono)
+    compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [
         PiiFinding(i, s.kind, s.start, s.end)
         for i, u in enumerate(utterances)

@@ -1,7 +1,13 @@
-"""Script compliance: a YAML checklist matched on word stems, with verdicts, evidence and a weighted score."""
+"""Script compliance: a YAML checklist matched on word stems, with verdicts, evidence and a weighted score.
+
+Each item comes out pass, fail, n/a or uncertain: a failure needs a stretch of the call that was heard well
+and given to the right party (see `classifiers.compliance_doubt`); an uncertain item counts in no score
+until a person decides it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -9,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr import Utterance
+from classifiers.compliance_doubt import DoubtRules, heard, near_find, nearly_similar, recognition_doubt
 from classifiers.identifiers import identifiers
 from classifiers.profile import SiteProfile, name_matches
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
-from classifiers.text import normalise, similar, stems, token_spans, tokens
+from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
 from contracts import ScoredItem, scorecard_score
 
 logger = logging.getLogger("callqa.classifiers")
@@ -61,6 +68,7 @@ class Checklist:
     items: list[ChecklistItem]
     forbidden: list[ChecklistItem] = field(default_factory=list)
     version: str = "1"
+    doubts: DoubtRules = field(default_factory=DoubtRules)  # when a verdict is not sure enough
 
 
 @dataclass
@@ -75,7 +83,11 @@ class Evidence:
 
 @dataclass
 class ItemVerdict:
-    """pass / fail / n/a for one item, with confidence and evidence."""
+    """pass / fail / n/a / uncertain for one item, with confidence and evidence.
+
+    `confidence` is how likely the verdict (for an uncertain one: the verdict it leans to, `leaning`) is
+    right. An uncertain item's `evidence` is the moment to listen to and its `reason` says what is in doubt.
+    """
 
     id: str
     title: str
@@ -85,6 +97,7 @@ class ItemVerdict:
     critical: bool
     evidence: Evidence | None = None
     reason: str | None = None
+    leaning: str | None = None
 
 
 @dataclass
@@ -191,7 +204,8 @@ def load_checklist(path: Path | None = None, profile: SiteProfile | None = None)
     if unchecked:
         logger.warning("checklist %s: the site profile gives no %s; those phrases are not checked", path,
                        ", ".join("{" + p + "}" for p in unchecked))  # fmt: skip
-    return Checklist(items, forbidden, str(data.get("version", "1")))
+    doubts = DoubtRules.from_config(data.get("uncertainty"), f"{path}: uncertainty")
+    return Checklist(items, forbidden, str(data.get("version", "1")), doubts)
 
 
 @dataclass
@@ -201,6 +215,14 @@ class CallContext:
     duration: float
     conditions: set[str] = field(default_factory=set)
     operator_names: tuple[str, ...] = ()  # the operator's own first name and its short forms (roster)
+    # How sure the operator / customer roles are: 1 for a stereo call's channels, the role assignment's
+    # own confidence for a mono line; `mono`: one mixed channel split into speakers by diarization.
+    roles_confidence: float = 1.0
+    mono: bool = False
+
+    def attribution(self, rules: DoubtRules) -> float:
+        """How sure it is that a word was said by the party it is given to."""
+        return self.roles_confidence * (rules.mono_attribution if self.mono else 1.0)
 
 
 def _in_window(item: ChecklistItem, start: float, end: float, duration: float) -> bool:
@@ -254,8 +276,26 @@ def _match(item: ChecklistItem, text: str, names: tuple[str, ...] = ()) -> str |
     return hit
 
 
+_DIGITS = re.compile(r"\d")
+
+
+def _probabilities(utterance: Utterance) -> list[float]:
+    """Its words' recognition probabilities (numbers left out: recognisers are unsure of digits, and no
+    phrase is made of them); the utterance's confidence when it has no words (None or 0: not known, e.g.
+    a transcript typed in, which leaves nothing in doubt)."""
+    if utterance.words:
+        return [
+            w.probability for w in utterance.words if w.probability is not None and not _DIGITS.search(w.word)
+        ]
+    return [utterance.confidence] if utterance.confidence else []
+
+
 def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
-    """Consecutive utterances of one role joined into turns (a pause inside a phrase splits utterances)."""
+    """Consecutive utterances of one role joined into turns (a pause inside a phrase splits utterances).
+
+    Each turn: index (of its first utterance), role, start, end, normalized_text, confidence, and its words'
+    probabilities (`probabilities`, empty when not known).
+    """
     turns: list[dict] = []
     for index, utterance in enumerate(utterances):
         text = utterance.normalized_text or utterance.text or ""
@@ -264,10 +304,12 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
             last["normalized_text"] = f"{last['normalized_text']} {text}".strip()
             last["end"] = utterance.end
             last["confidences"].append(utterance.confidence or 0.0)
+            last["probabilities"] += _probabilities(utterance)
         else:
             turns.append({"index": index, "role": utterance.role, "start": utterance.start,
                           "end": utterance.end, "normalized_text": text,
-                          "confidences": [utterance.confidence or 0.0]})  # fmt: skip
+                          "confidences": [utterance.confidence or 0.0],
+                          "probabilities": _probabilities(utterance)})  # fmt: skip
     for turn in turns:
         confidences = turn.pop("confidences")
         turn["confidence"] = sum(confidences) / len(confidences)
@@ -328,12 +370,14 @@ def _identifier_evidence(item: ChecklistItem, utterances: Sequence[Utterance]) -
 def evaluate(
     checklist: Checklist, utterances: Sequence[Utterance], context: CallContext, encoder: str | None = None
 ) -> ComplianceResult:
-    """Judge every item on a call's utterances (role, start, end, text, confidence).
+    """Judge every item on a call's utterances (role, start, end, text, confidence, words).
 
-    With `encoder`, items that have semantic `examples` also pass on a turn close in meaning to one.
+    With `encoder`, items that have semantic `examples` also pass on a turn close in meaning to one. A
+    verdict the speech signals leave in doubt is `uncertain` (see `classifiers.compliance_doubt`).
     """
     verdicts = []
     turns = speaker_turns(utterances)
+    rules = checklist.doubts
     for item in checklist.items:
         blocking = sorted(set(item.not_applicable_when) & context.conditions)
         if blocking:
@@ -351,23 +395,165 @@ def evaluate(
             or _semantic_evidence(item, turns, context.duration, encoder)
         )
         if evidence:
-            sure = round(min(0.99, 0.5 + (utterances[evidence.utterance].confidence or 0.5) / 2), 3)
-            verdict = ItemVerdict(item.id, item.title, "pass", sure, item.weight, item.critical, evidence)
+            verdict = _passed(item, evidence, turns, rules)
             if item.unconfigured:
-                verdict.reason = _unconfigured(item)
+                verdict.reason = "; ".join(r for r in (verdict.reason, _unconfigured(item)) if r)
             verdicts.append(verdict)
         else:
-            # Missing words can be ASR errors: the less sure the transcript, the less sure the failure.
-            spoken = [u.confidence or 0.0 for u in utterances if u.role == item.role]
-            confidence = sum(spoken) / len(spoken) if spoken else 0.3
-            verdicts.append(ItemVerdict(item.id, item.title, "fail", round(max(0.3, confidence), 3),
-                                        item.weight, item.critical))  # fmt: skip
+            verdicts.append(_failed(item, utterances, turns, context, rules))
     forbidden = []
     for item in checklist.forbidden:
         evidence = _search(item, turns, context.duration)
         if evidence:
-            forbidden.append(ItemVerdict(item.id, item.title, "fail", 0.8, item.weight, True, evidence))
+            forbidden.append(_forbidden(item, evidence, turns, context, rules))
     return ComplianceResult(verdicts, forbidden, score(verdicts, forbidden), checklist.version)
+
+
+def _turn_of(evidence: Evidence, turns: list[dict]) -> dict | None:
+    return next((t for t in turns if t["index"] == evidence.utterance), None)
+
+
+def _passed(item: ChecklistItem, evidence: Evidence, turns: list[dict], rules: DoubtRules) -> ItemVerdict:
+    """A pass: as sure as the words that carry it were heard (a hallucinated phrase is rare, so a pass
+    is uncertain only when those words were barely recognised)."""
+    turn = _turn_of(evidence, turns)
+    doubt = recognition_doubt(heard([turn] if turn else []), rules) / 2
+    confidence = round(rules.rule_confidence * (1 - doubt), 3)
+    if confidence >= rules.min_pass_confidence:
+        return ItemVerdict(item.id, item.title, "pass", confidence, item.weight, item.critical, evidence)
+    return ItemVerdict(item.id, item.title, "uncertain", confidence, item.weight, item.critical, evidence,
+                       reason="the words that pass it were barely recognised", leaning="pass")  # fmt: skip
+
+
+def _relevant(item: ChecklistItem, turns: list[dict], duration: float, own: bool = True) -> list[dict]:
+    """Turns inside the item's window: the item's party's own (`own`) or everybody else's."""
+    inside = [t for t in turns if _in_window(item, t["start"], t["end"], duration)]
+    if item.role == "any":
+        return inside if own else []
+    return [t for t in inside if (t["role"] == item.role) == own]
+
+
+def _failed(
+    item: ChecklistItem,
+    utterances: Sequence[Utterance],
+    turns: list[dict],
+    context: CallContext,
+    rules: DoubtRules,
+) -> ItemVerdict:
+    """No evidence: a failure when the stretch where it belongs was heard well and given to the right
+    party and nothing there nearly says it; otherwise uncertain, with the moment to listen to."""
+    own = _relevant(item, turns, context.duration)
+    doubts: list[tuple[float, str, Evidence | None]] = []
+    stretch = heard(own)
+    recognition = recognition_doubt(stretch, rules)
+    if recognition > 0:
+        worst = next(t for t in own if t["index"] == stretch.worst)
+        doubts.append((recognition, f"heard poorly (mean word probability {stretch.mean_probability:.2f})",
+                       Evidence(worst["index"], worst["start"], worst["normalized_text"], "")))  # fmt: skip
+    heard_others = [t for t in _relevant(item, turns, context.duration, own=False) if t["probabilities"]]
+    if not own and heard_others:
+        # The other party was heard there and this one not at all: its speech was lost or misattributed.
+        first = heard_others[0]
+        moment = Evidence(first["index"], first["start"], first["normalized_text"], "")
+        doubts.append(
+            (rules.unheard_doubt, f"nothing of the {item.role} recognised where it belongs", moment)
+        )
+    attribution = context.attribution(rules)
+    if attribution < rules.sure_roles:
+        # Diarization may have given the words to the wrong party, or split a phrase between both.
+        doubts.append((1 - attribution, f"who said what is not sure (attribution {attribution:.2f})", None))
+        anyone = speaker_turns([dataclasses.replace(u, role="any") for u in utterances])
+        said = _search(
+            dataclasses.replace(item, role="any"), anyone, context.duration, context.operator_names
+        )
+        if said:
+            doubts.append((rules.other_party_doubt, "said, but (partly) given to the other party", said))
+    unknown = [t for t in _relevant(item, turns, context.duration, own=False)
+               if t["role"] not in ("operator", "customer")]  # fmt: skip
+    said = _search(dataclasses.replace(item, role="any"), unknown, context.duration, context.operator_names)
+    if said:
+        doubts.append((rules.other_party_doubt, "said, but by a speaker with no role", said))
+    nearly = next(filter(None, (_near_match(item, t, context.operator_names, rules) for t in own)), None)
+    if nearly:
+        doubts.append((rules.near_miss_doubt, f"nearly said: “{nearly.matched}”", nearly))
+    confidence = rules.rule_confidence
+    for share, _, _ in doubts:
+        confidence *= 1 - share
+    confidence = round(confidence, 3)
+    if confidence >= rules.min_fail_confidence:
+        return ItemVerdict(item.id, item.title, "fail", confidence, item.weight, item.critical)
+    moment = next((e for _, _, e in sorted(doubts, key=lambda d: -d[0]) if e is not None), None)
+    reason = "; ".join(text for _, text, _ in doubts)
+    return ItemVerdict(item.id, item.title, "uncertain", confidence, item.weight, item.critical, moment,
+                       reason=reason, leaning="fail")  # fmt: skip
+
+
+def _forbidden(
+    item: ChecklistItem, evidence: Evidence, turns: list[dict], context: CallContext, rules: DoubtRules
+) -> ItemVerdict:
+    """A forbidden phrase found zeroes the score, so it too needs words heard well and a sure speaker."""
+    turn = _turn_of(evidence, turns)
+    doubt = recognition_doubt(heard([turn] if turn else []), rules)
+    if context.attribution(rules) < rules.sure_roles:
+        doubt = 1 - (1 - doubt) * (1 - rules.other_party_doubt)
+    confidence = round(rules.rule_confidence * (1 - doubt), 3)
+    if confidence >= rules.min_fail_confidence:
+        return ItemVerdict(item.id, item.title, "fail", confidence, item.weight, True, evidence)
+    return ItemVerdict(item.id, item.title, "uncertain", confidence, item.weight, True, evidence,
+                       reason="heard poorly or the speaker is not sure", leaning="fail")  # fmt: skip
+
+
+def _nearly_name(word: str, name: str) -> bool:
+    """A name with one recognition slip more than `name_matches` allows (same first letter, 4+ letters)."""
+    if name_matches(word, name):
+        return True
+    word, name = normalise(word), normalise(name)
+    allowed = 3 if len(name) >= 7 else 2 if len(name) >= 4 else 0
+    return bool(allowed) and word[:1] == name[:1] and edit_distance(word, name) <= allowed
+
+
+def _near_match(
+    item: ChecklistItem, turn: dict, names: tuple[str, ...], rules: DoubtRules
+) -> Evidence | None:
+    """Words of the turn that nearly satisfy the item: a recognition slip more than the matcher allows; or,
+    where the turn was not heard well (a recogniser drops words and digits there), a word missing from
+    the phrase or the phrase without the number it needs. Heard well, a missing word is missing."""
+    text = turn["normalized_text"]
+    spans = token_spans(text)
+    words = [normalise(text[start:end]) for _, start, end in spans]
+    dropped_words = recognition_doubt(heard([turn]), rules) > 0
+
+    def exact(token: str, i: int) -> bool:
+        if token == NAME_SLOT:
+            return any(name_matches(words[i], name) for name in names)
+        if token.startswith("="):
+            return name_matches(words[i], token[1:])
+        return similar(spans[i][0], token)
+
+    def loose(token: str, i: int) -> bool:
+        if token == NAME_SLOT:
+            return any(_nearly_name(words[i], name) for name in names)
+        if token.startswith("="):
+            return _nearly_name(words[i], token[1:])
+        return nearly_similar(spans[i][0], token)
+
+    def nearly(phrases: tuple[tuple[str, ...], ...]) -> str | None:
+        for phrase in phrases:
+            at = near_find(phrase, loose, len(spans)) if phrase else None
+            # Every word there but nearly one: a slip. Only a word missing: a slip only where heard poorly.
+            if at is not None and (dropped_words or near_find(phrase, exact, len(spans)) != at):
+                return text[spans[at[0]][1] : spans[at[1]][2]]
+        return None
+
+    if item.all_of:
+        parts = [nearly(group) for group in item.all_of]
+        matched = " … ".join(p for p in parts if p) if all(parts) else None
+    else:
+        matched = nearly(item.any_of)
+    if matched is None and item.requires_number and dropped_words:
+        strict = dataclasses.replace(item, requires_number=False)
+        matched = _match(strict, text, names)
+    return Evidence(turn["index"], turn["start"], text, matched) if matched else None
 
 
 def _unconfigured(item: ChecklistItem) -> str:
@@ -387,6 +573,7 @@ def _nothing_to_look_for(item: ChecklistItem, names: tuple[str, ...]) -> str | N
 
 
 def score(items: list[ItemVerdict], forbidden: list[ItemVerdict] | None = None) -> float | None:
-    """Weighted share of applicable items passed (0-100); 0 on a failed critical or forbidden item."""
+    """Weighted share of decided items passed (0-100); 0 on a failed critical item or a forbidden phrase
+    surely said. Uncertain items and uncertain forbidden phrases count nowhere until a person decides."""
     scored = [ScoredItem(i.id, i.verdict, i.weight, i.critical) for i in items]
-    return scorecard_score(scored, bool(forbidden))
+    return scorecard_score(scored, any(f.verdict == "fail" for f in forbidden or []))

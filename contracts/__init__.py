@@ -5,6 +5,14 @@ the project, so a threshold or the way a scorecard adds up is written once.
 """
 
 from contracts.rules import CallRules
-from contracts.scorecard import ScoredItem, apply_decisions, scorecard_score
+from contracts.scorecard import DECISIONS, VERDICTS, ScoredItem, apply_decisions, scorecard_score, undecided
 
-__all__ = ["CallRules", "ScoredItem", "apply_decisions", "scorecard_score"]
+__all__ = [
+    "DECISIONS",
+    "VERDICTS",
+    "CallRules",
+    "ScoredItem",
+    "apply_decisions",
+    "scorecard_score",
+    "undecided",
+]

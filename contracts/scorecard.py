@@ -6,10 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+# What the machine says of an item; a person decides pass, fail or n/a (never uncertain).
+VERDICTS = ("pass", "fail", "n/a", "uncertain")
+DECISIONS = ("pass", "fail", "n/a")
+
 
 @dataclass
 class ScoredItem:
-    """One checklist item as it counts in the score."""
+    """One checklist item as it counts in the score (an uncertain one counts nowhere)."""
 
     id: str
     verdict: str  # pass | fail | n/a | uncertain
@@ -53,6 +57,11 @@ def apply_decisions(
         ScoredItem(i["id"], i["verdict"], i.get("weight", 1.0), i.get("critical", False)) for i in merged
     ]
     return merged, scorecard_score(scored, forbidden)
+
+
+def undecided(items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The items of a scorecard still uncertain: the machine was not sure and no person has decided."""
+    return [i for i in items if i.get("verdict") == "uncertain"]
 
 
 def agreement(machine: Mapping[str, str], calibrations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from contracts import DECISIONS, undecided
 from qa_dashboard.common import clock, engine, purpose_title, viewer
 from store.api import (
     AccessDenied,
@@ -59,35 +60,51 @@ def _transcript(call: dict) -> None:
         right.markdown(f"**{speaker}**{flag}: {u['normalized_text'] or u['text']}")
 
 
+MARKS = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "n/a": ":gray-badge[n/a]",
+         "uncertain": ":orange-badge[uncertain]"}  # fmt: skip
+
+
 def _scorecard(call: dict) -> None:
     who = viewer()
     classified = call.get("classify") or {}
     machine_items = (classified.get("compliance") or {}).get("items", [])
     items, score = call["scorecard"]["items"], call["scorecard"]["score"]  # people's overrides applied
     st.subheader(f"Scorecard: {'–' if score is None else f'{score:.0f}'} / 100")
+    pending = undecided(items)
+    if pending:
+        st.warning(
+            f"{len(pending)} item(s) uncertain: the machine was not sure, so they count in no score until "
+            "a person decides them (listen at the moment, then override)."
+        )
     for item in items:
         evidence = item.get("evidence")
-        mark = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "n/a": ":gray-badge[n/a]"}[
-            item["verdict"]
-        ]
+        mark = MARKS.get(item["verdict"], item["verdict"])
         cols = st.columns([5, 2, 3])
         note = (
             f" (overridden by {item['decided_by']}: {item['decision_reason']})"
             if item.get("decided_by")
             else ""
         )
-        cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{note}")
+        leaning = (
+            f" · leans {item['leaning']}" if item["verdict"] == "uncertain" and item.get("leaning") else ""
+        )
+        cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{leaning}{note}")
         if evidence and cols[1].button(f"▶ {clock(evidence['start'])}", key=f"evidence-{item['id']}"):
             st.session_state["start_time"] = int(evidence["start"])
             st.rerun()
-        if evidence:
+        if item["verdict"] == "uncertain" and item.get("reason"):
+            cols[2].caption(f"Why uncertain: {item['reason']}")
+        elif evidence and evidence.get("matched"):
             cols[2].caption(f"“{evidence['matched']}”")
     if who.may("override") and items:
         with st.form("override"):
             st.markdown("**Override a verdict**")
             titles = {i["id"]: i["title"] for i in items}
-            item = st.selectbox("Item", list(titles), format_func=titles.get, key="override-item")
-            verdict = st.radio("Verdict", ["pass", "fail", "n/a"], horizontal=True, key="override-verdict")
+            first = next((n for n, i in enumerate(items) if i["verdict"] == "uncertain"), 0)
+            item = st.selectbox(
+                "Item", list(titles), index=first, format_func=titles.get, key="override-item"
+            )
+            verdict = st.radio("Verdict", list(DECISIONS), horizontal=True, key="override-verdict")
             reason = st.text_input("Reason (required)", key="override-reason")
             if st.form_submit_button("Save override"):
                 try:
@@ -114,7 +131,7 @@ def _calibration(call: dict, machine_items: list[dict]) -> None:
     with st.expander("Calibration (blind)"):
         if not mine:
             with st.form("calibration"):
-                verdicts = {i["id"]: st.radio(i["title"], ["pass", "fail", "n/a"], horizontal=True,
+                verdicts = {i["id"]: st.radio(i["title"], list(DECISIONS), horizontal=True,
                                               key=f"cal-{i['id']}") for i in machine_items}  # fmt: skip
                 if st.form_submit_button("Submit my scores"):
                     with engine().begin() as conn:

@@ -1,10 +1,14 @@
-"""Which calls to review next: random, stratified by operator, or targeted at likely problems."""
+"""Which calls to review next: uncertain verdicts to decide, random, stratified by operator, or targeted
+at likely problems."""
 
 from __future__ import annotations
 
 import random
 
+from contracts import undecided
+
 STRATEGIES = {
+    "uncertain": "Uncertain verdicts to decide",
     "random": "Random",
     "stratified": "Same number per operator",
     "low_score": "Low score first",
@@ -26,6 +30,12 @@ def review_queue(
 ) -> list[dict]:
     """Up to `size` calls (analysed-call rows) chosen by `strategy`, each with a `why`."""
     rng = random.Random(seed)
+    if strategy == "uncertain":
+        # Items the machine was not sure of count in no score until a person decides them: most first.
+        pending = [(c, undecided((c.get("scorecard") or {}).get("items") or [])) for c in calls]
+        pending = sorted((p for p in pending if p[1]), key=lambda p: -len(p[1]))
+        return [{**c, "why": "uncertain: " + ", ".join(i.get("title") or i["id"] for i in items)}
+                for c, items in pending[:size]]  # fmt: skip
     if strategy == "disputed":
         return [{**c, "why": "disputed"} for c in calls if c["id"] in (disputed or set())][:size]
     if strategy == "random":

@@ -88,7 +88,8 @@ def verify(engine: Engine, truth: dict) -> dict[str, Score]:
             for i in ((detail["classify"] or {}).get("compliance") or {}).get("items", [])
         }
         for item, verdict in call["checklist"].items():
-            if call["recording"]:
+            # An uncertain item is left for a person: judged here only once the machine decided it.
+            if call["recording"] and items.get(item) != "uncertain":
                 score(f"checklist:{item}").judge(
                     verdict == "fail", items.get(item) == "fail", f"{cid} {verdict}"
                 )

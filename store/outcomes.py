@@ -12,6 +12,9 @@ Which human decisions change a checklist item (weakest first; a later one wins):
 Overrides and resolutions count in the order they were made, after calibration agreements. Every changed item
 keeps its `machine_verdict` and says `decided_by`, `decision_reason` and `decision_kind`.
 
+An item the machine left `uncertain` counts in no score until one of these decides it (people decide pass,
+fail or n/a); until then the review queue offers it (`contracts.undecided`).
+
 A call's review state comes from the latest response (acknowledge -> reviewed, dispute -> disputed,
 resolve -> resolved) or, without responses, from overrides (reviewed) or none (not_reviewed).
 """

@@ -66,6 +66,7 @@ def classifier_set(options: StageOptions):
 def classify(job: StageInput) -> ClassifyResult:
     """Judge one transcribed call."""
     from classifiers import RecordFacts, classify_call
+    from classifiers.call import SpeechFacts
 
     call = job.call or {}
     records = RecordFacts(
@@ -75,7 +76,9 @@ def classify(job: StageInput) -> ClassifyResult:
         transfers=call.get("transfers", []),
         operator_name=call.get("operator_name"),
     )
-    return classify_call(job.transcript, records, classifier_set(job.options))
+    transcribed = job.upstream.get("transcribe")
+    speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence) if transcribed else None
+    return classify_call(job.transcript, records, classifier_set(job.options), speech)
 
 
 CLASSIFY = Stage(

@@ -149,7 +149,8 @@ def _machine_scorecard(classified: Mapping[str, Any]) -> dict | None:
         return None
     return {
         "items": compliance.get("items") or [],
-        "forbidden": bool(compliance.get("forbidden")),
+        # An uncertain forbidden phrase zeroes nothing until a person decides.
+        "forbidden": any(f.get("verdict", "fail") == "fail" for f in compliance.get("forbidden") or []),
         "score": compliance.get("score"),
     }
 

@@ -1,0 +1,276 @@
+"""Three states for checklist items: a failure needs sure evidence, an uncertain item waits for a person.
+
+Verdicts from what the speech layer gives (word probabilities, who said what), scores and KPIs that leave
+uncertain items out, the review queue that brings them to a person, and the decision that settles them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from sqlalchemy import insert
+
+from asr import Utterance, Word
+from classifiers import load_checklist, load_profile, operator_name_forms
+from classifiers.compliance import CallContext, evaluate
+from classifiers.taxonomy import ConfigFileError
+from contracts import ScoredItem, apply_decisions, scorecard_score, undecided
+from pipeline.stages.outcomes import Outcome
+from qa_dashboard.sampling import review_queue
+from store.api import Viewer, kpi_table, list_calls, open_call, override_verdict
+from store.outcomes import save_analysis
+from store.schema import Call, Operator, Recording
+from tests.conftest import REPO
+
+DEMO = REPO / "demo"
+QC = Viewer("qc", "quality_controller")
+ANNA = operator_name_forms("Анна Смирнова")
+
+
+def _utterance(role: str, start: float, text: str, probability: float = 0.95) -> Utterance:
+    """An utterance as the recogniser gives it: timed words, each with its probability."""
+    words = text.split()
+    step = 0.4
+    timed = [Word(start + i * step, start + (i + 1) * step, w, probability) for i, w in enumerate(words)]
+    return Utterance(start, timed[-1].end, text, text, probability, words=timed, role=role)
+
+
+def _call(farewell_probability: float = 0.95, operator_probability: float = 0.95) -> list[Utterance]:
+    """A short support call: greeting, the question, an answer; what the operator says last varies."""
+    return [
+        _utterance(
+            "operator",
+            0.5,
+            "Добрый день, компания Контур, меня зовут Анна, слушаю вас.",
+            operator_probability,
+        ),
+        _utterance("customer", 5.0, "Здравствуйте, у меня не отправляется отчёт в налоговую."),
+        _utterance(
+            "operator", 10.0, "Откройте раздел отчётов и нажмите отправить ещё раз.", operator_probability
+        ),
+        _utterance("customer", 16.0, "Получилось, спасибо."),
+        _utterance("operator", 40.0, "Хорошо, тогда у меня всё на сегодня.", farewell_probability),
+    ]
+
+
+def _checklist():
+    return load_checklist(profile=load_profile(DEMO / "profile.yaml"))
+
+
+def _verdicts(utterances, **context) -> dict:
+    result = evaluate(_checklist(), utterances, CallContext(44.0, operator_names=ANNA, **context))
+    return {i.id: i for i in result.items}
+
+
+def test_a_missing_phrase_heard_well_on_sure_channels_fails_and_heard_poorly_is_uncertain():
+    sure = _verdicts(_call())
+    assert sure["greeting"].verdict == sure["introduced_self"].verdict == "pass"
+    assert sure["farewell"].verdict == "fail" and sure["farewell"].confidence >= 0.75
+
+    poorly = _verdicts(_call(farewell_probability=0.4))
+    farewell = poorly["farewell"]
+    assert farewell.verdict == "uncertain" and farewell.leaning == "fail"
+    assert farewell.confidence < sure["farewell"].confidence
+    assert "heard poorly" in farewell.reason
+    assert farewell.evidence is not None and farewell.evidence.start == 40.0, "the moment to listen to"
+    assert poorly["greeting"].verdict == "pass", "a phrase found where it was heard well"
+    barely = _verdicts(_call(operator_probability=0.3))["greeting"]
+    assert barely.verdict == "uncertain" and barely.leaning == "pass", "found, but in words barely recognised"
+
+
+def test_on_a_mono_line_a_phrase_split_between_speakers_or_a_missing_one_is_uncertain():
+    split = _call()
+    split[0:1] = [
+        _utterance("operator", 0.5, "Добрый день,"),
+        _utterance("customer", 1.6, "компания Контур, меня зовут Анна, слушаю вас."),
+    ]
+    stereo = _verdicts(split)
+    assert stereo["greeting"].verdict == "fail", "a stereo call's channels are sure"
+    mono = _verdicts(split, roles_confidence=0.9, mono=True)
+    greeting = mono["greeting"]
+    assert greeting.verdict == "uncertain" and "other party" in greeting.reason
+    assert greeting.evidence.start == 0.5
+    assert mono["farewell"].verdict == "uncertain" and "who said what" in mono["farewell"].reason
+    assert mono["introduced_self"].verdict == "uncertain", "the name is in the part given to the customer"
+
+
+def test_a_phrase_one_recognition_slip_too_far_is_uncertain_not_failed():
+    utterances = _call()
+    utterances[4] = _utterance("operator", 40.0, "Хорошо, всего дброго.")
+    farewell = _verdicts(utterances)["farewell"]
+    assert farewell.verdict == "uncertain" and "nearly said" in farewell.reason
+    assert farewell.evidence.start == 40.0
+
+
+def test_a_word_missing_from_a_phrase_is_in_doubt_only_where_the_recogniser_heard_poorly():
+    utterances = _call()
+    utterances[4] = _utterance("operator", 40.0, "Спасибо, обращение решено.")  # "спасибо за обращение"
+    assert _verdicts(utterances)["farewell"].verdict == "fail", "heard well: the word is missing"
+    utterances[4] = _utterance("operator", 40.0, "Спасибо, обращение решено.", 0.7)
+    farewell = _verdicts(utterances)["farewell"]
+    assert farewell.verdict == "uncertain" and "nearly said: “Спасибо, обращение”" in farewell.reason
+
+
+def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_speaker():
+    utterances = _call()
+    utterances[2] = _utterance("operator", 10.0, "Это не мои проблемы, сами разбирайтесь.")
+    checklist = _checklist()
+    sure = evaluate(checklist, utterances, CallContext(44.0, operator_names=ANNA))
+    assert [f.verdict for f in sure.forbidden] == ["fail"] and sure.score == 0.0
+    mono = evaluate(
+        checklist, utterances, CallContext(44.0, operator_names=ANNA, roles_confidence=0.9, mono=True)
+    )
+    assert [f.verdict for f in mono.forbidden] == ["uncertain"]
+    assert mono.score == 100.0, "only the passes were decided; the uncertain phrase zeroes nothing"
+
+
+def test_a_transcript_without_word_probabilities_is_judged_as_before():
+    said = [Utterance(1.0, 4.0, "Добрый день, компания Контур, Анна.", "", 0.0, role="operator")]
+    verdicts = _verdicts(said)
+    assert verdicts["greeting"].verdict == "pass" and verdicts["farewell"].verdict == "fail"
+
+
+def test_thresholds_come_from_the_checklist_file(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    body = "items:\n  - id: farewell\n    any_of: [до свидания]\n"
+    path.write_text(body + "uncertainty:\n  min_fail_confidence: 0.0\n", encoding="utf-8")
+    lenient = load_checklist(path)
+    assert lenient.doubts.min_fail_confidence == 0.0
+    poorly = [_utterance("operator", 1.0, "Хорошо, тогда всё.", 0.4)]
+    assert evaluate(lenient, poorly, CallContext(5.0)).items[0].verdict == "fail"
+    path.write_text(body, encoding="utf-8")
+    assert evaluate(load_checklist(path), poorly, CallContext(5.0)).items[0].verdict == "uncertain"
+    path.write_text(body + "uncertainty:\n  sure_enough: 0.5\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="sure_enough"):
+        load_checklist(path)
+    path.write_text(body + "uncertainty:\n  heard_well: 5\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="heard_well"):
+        load_checklist(path)
+
+
+def test_uncertain_items_count_in_no_score_until_a_person_decides():
+    items = [ScoredItem("greeting", "pass", 2.0, True), ScoredItem("farewell", "uncertain", 1.0, True),
+             ScoredItem("sms", "fail", 1.0)]  # fmt: skip
+    assert scorecard_score(items) == round(100 * 2 / 3, 1), "an uncertain critical item zeroes nothing"
+    stored = [{"id": i.id, "verdict": i.verdict, "weight": i.weight, "critical": i.critical} for i in items]
+    assert [i["id"] for i in undecided(stored)] == ["farewell"]
+    decided, score = apply_decisions(stored, [{"item_id": "farewell", "verdict": "fail", "by": "qc",
+                                               "reason": "no farewell on the recording"}])  # fmt: skip
+    assert score == 0.0 and not undecided(decided)
+    assert next(i for i in decided if i["id"] == "farewell")["machine_verdict"] == "uncertain"
+
+
+def _centre(engine) -> None:
+    """Two analysed calls of one operator: one with an uncertain critical item, one fully decided."""
+    items = [
+        {"id": "greeting", "title": "Приветствие", "verdict": "pass", "weight": 2.0, "critical": True,
+         "confidence": 0.95},
+        {"id": "farewell", "title": "Прощание", "verdict": "uncertain", "weight": 1.0, "critical": True,
+         "confidence": 0.4, "leaning": "fail", "reason": "heard poorly",
+         "evidence": {"utterance": 3, "start": 40.0, "text": "…", "matched": ""}},
+        {"id": "sms_offered", "title": "СМС", "verdict": "fail", "weight": 1.0, "critical": False,
+         "confidence": 0.9},
+    ]  # fmt: skip
+    decided = [dict(i, verdict="pass") for i in items]
+    outcomes = []
+    with engine.begin() as conn:
+        conn.execute(insert(Operator).values(id=1, code="101", team="A"))
+        for call_id, card in ((1, items), (2, decided)):
+            conn.execute(insert(Call).values(id=call_id, uniqueid=f"{call_id}.1", operator_id=1, billsec=60,
+                                             start_at=datetime(2026, 3, call_id, 10)))  # fmt: skip
+            conn.execute(insert(Recording).values(id=call_id, call_id=call_id, path="-", size_bytes=0,
+                                                  sha256=str(call_id) * 64, status="accepted"))  # fmt: skip
+            score = scorecard_score(
+                ScoredItem(i["id"], i["verdict"], i["weight"], i["critical"]) for i in card
+            )
+            machine = {"items": card, "forbidden": False, "score": score}
+            outcomes.append(Outcome(call_id=call_id, counted=True, machine_scorecard=machine,
+                                    machine_compliance_score=score, handle_seconds=60.0))  # fmt: skip
+        save_analysis(conn, outcomes, [], [], [])
+
+
+def test_uncertain_items_stay_out_of_kpis_reach_the_review_queue_and_a_decision_settles_them(engine):
+    _centre(engine)
+    with engine.connect() as conn:
+        rows = {r["id"]: r for r in list_calls(conn, QC)}
+        kpi = kpi_table(conn, QC, "operator")[0]
+    assert rows[1]["compliance_score"] == round(100 * 2 / 3, 1), "the uncertain critical item counts nowhere"
+    assert kpi.compliance == pytest.approx((round(100 * 2 / 3, 1) + 100.0) / 2)
+    queue = review_queue(list(rows.values()), "uncertain", 10)
+    assert [c["id"] for c in queue] == [1] and queue[0]["why"] == "uncertain: Прощание"
+
+    with engine.begin() as conn:
+        override_verdict(conn, QC, 1, "farewell", "fail", "no farewell on the recording")
+    with engine.connect() as conn:
+        rows = {r["id"]: r for r in list_calls(conn, QC)}
+        kpi = kpi_table(conn, QC, "operator")[0]
+        card = open_call(conn, QC, 1)["scorecard"]
+    assert rows[1]["compliance_score"] == 0.0, "decided a failure, the critical item now counts"
+    assert kpi.compliance == pytest.approx(50.0)
+    farewell = next(i for i in card["items"] if i["id"] == "farewell")
+    assert (farewell["verdict"], farewell["machine_verdict"], farewell["decided_by"]) == (
+        "fail",
+        "uncertain",
+        "qc",
+    )
+    assert review_queue(list(rows.values()), "uncertain", 10) == []
+
+
+def test_pooled_verdicts_on_the_ground_truth_text_of_every_simulated_site(tmp_path):
+    """Perfect recognition and roles: failures found and true, almost nothing left uncertain (pooled)."""
+    from bench.verdicts import clean_verdicts, discover_sites, figures
+
+    pooled = []
+    for site in discover_sites():
+        truth = json.loads((site / "ground_truth.json").read_text(encoding="utf-8"))
+        pooled += clean_verdicts(site, truth, tmp_path / site.name)
+    total = figures(pooled).items["all items"]
+    assert total.n >= 200
+    assert total.recall >= 0.9 and total.precision >= 0.5
+    assert total.uncertain_share <= 0.05
+
+
+def _page(name: str, **query):
+    """A dashboard page run for a quality controller (AppTest)."""
+    from streamlit.testing.v1 import AppTest
+
+    def run_page(name: str) -> None:
+        import qa_dashboard.pages_call as call
+        import qa_dashboard.pages_calls as calls
+
+        {"call": call.call_page, "review": calls.review_page}[name]()
+
+    app = AppTest.from_function(run_page, args=(name,), default_timeout=60)
+    app.session_state["viewer"] = QC
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def test_the_call_page_shows_an_uncertain_item_with_its_moment_and_the_queue_brings_it(tmp_path, monkeypatch):
+    from qa_dashboard import common
+    from store import open_store
+
+    url = f"sqlite:///{tmp_path / 'callqa.db'}"
+    engine = open_store(url)
+    _centre(engine)
+    engine.dispose()
+    monkeypatch.setenv("CALLQA_DB", url)
+    common.engine.clear()  # the page's engine is cached per process
+    try:
+        review = _page("review")
+        assert review.radio[0].value == "uncertain", "the queue starts with what waits for a person"
+        assert "uncertain: Прощание" in review.dataframe[0].value["why"].tolist()
+        app = _page("call", call="1")
+        shown = " ".join(m.value for m in app.markdown)
+        assert ":orange-badge[uncertain] **Прощание** · confidence 0.40 · leans fail" in shown
+        assert any("1 item(s) uncertain" in w.value for w in app.warning)
+        assert any(c.value == "Why uncertain: heard poorly" for c in app.caption)
+        moment = next(b for b in app.button if b.key == "evidence-farewell")
+        assert moment.label == "▶ 0:40"
+        assert app.selectbox(key="override-item").value == "farewell", "the form opens on the uncertain item"
+        assert app.radio(key="override-verdict").options == ["pass", "fail", "n/a"]
+    finally:
+        common.engine.clear()
