@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from simulator.dialogs import CHECKLIST
+from simulator.dialogs import CHECKLIST, Dialog
 from simulator.mixing import TimedTurn
 from simulator.numbers import spell_digits
 from simulator.people import Operator
@@ -355,8 +355,14 @@ def duplicate_pairs(rows: list[dict]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _question(dialog: Dialog) -> str:
+    """What the caller asked about: the first question's topic (a call that dropped after the question
+    asked it all the same), else the call's purpose."""
+    return dialog.purposes[0] if dialog.purposes else dialog.purpose
+
+
 def repeat_of(call: RenderedCall, earlier: list[RenderedCall]) -> str | None:
-    """The latest earlier answered call of the same client about the same purpose within 7 days."""
+    """The latest earlier answered call of the same client with the same question within 7 days."""
     plan = call.plan
     if plan.client is None or plan.dialog is None or plan.dialog.registration != "regular":
         return None
@@ -366,7 +372,7 @@ def repeat_of(call: RenderedCall, earlier: list[RenderedCall]) -> str | None:
             p.client is plan.client
             and p.dialog is not None
             and p.dialog.registration == "regular"
-            and p.dialog.purpose == plan.dialog.purpose
+            and _question(p.dialog) == _question(plan.dialog)
             and timedelta(0) < plan.start - p.start < timedelta(days=REPEAT_DAYS)
         ):
             return p.call_id
