@@ -4,15 +4,11 @@ verdict, visit every page; a screenshot of each page goes to test-artifacts/ (th
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.dashboard_load import serve
 from tests import dashboard_data
 from tests.conftest import REPO
 
@@ -23,39 +19,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = dashboard_data.build(tmp_path_factory.mktemp("browser"))
-    port = _free_port()
-    env = {**os.environ, "CALLQA_DB": data["url"], "CALLQA_USERS": str(data["users"]),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}  # fmt: skip
-    app = str(REPO / "qa_dashboard" / "app.py")
-    command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError(
-            f"streamlit did not start: {process.stdout.read().decode(errors='replace')[-2000:]}"
-        )
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with serve(data["url"], data["users"]) as url:
+        yield url
 
 
 def test_a_quality_controller_works_through_the_dashboard(server):

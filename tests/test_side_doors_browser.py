@@ -7,19 +7,16 @@ import csv
 import io
 import os
 import re
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 from sqlalchemy import select
 
+from bench.dashboard_load import serve
 from qa_dashboard.users import add_user
 from store import open_store
 from store.schema import AuditEntry
-from tests.conftest import REPO
-from tests.test_dashboard_browser import CHROMIUM, _free_port
+from tests.test_dashboard_browser import CHROMIUM
 from tests.test_side_doors import FORMULAS, add_formula_calls
 
 pytestmark = pytest.mark.skipif(
@@ -38,30 +35,8 @@ def server(tmp_path_factory):
     engine.dispose()
     users = folder / "users.yaml"
     add_user("analyst", "analyst", PASSWORD, users)
-    port = _free_port()
-    env = {**os.environ, "CALLQA_DB": url, "CALLQA_USERS": str(users),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}  # fmt: skip
-    app = str(REPO / "qa_dashboard" / "app.py")
-    command = [sys.executable, "-m", "streamlit", "run", app, "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError(
-            f"streamlit did not start: {process.stdout.read().decode(errors='replace')[-2000:]}"
-        )
-    yield {"base": base, "url": url}
-    process.terminate()
-    process.wait(timeout=20)
+    with serve(url, users) as base:
+        yield {"base": base, "url": url}
 
 
 def _exports(url: str) -> list[dict]:

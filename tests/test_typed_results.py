@@ -98,7 +98,7 @@ def test_a_classification_result_survives_json_and_keeps_its_stored_shape():
     stored = _through_json(result)
     assert set(stored) == {"purpose", "article", "caller_type", "registration", "transfer", "conditions",
                            "compliance", "said", "keywords", "pii", "classifiers_version"}  # fmt: skip
-    assert set(stored["said"]) == {"inn", "kpp", "phone", "card", "incident"}
+    assert set(stored["said"]) == {"inn", "kpp", "phone", "card", "incident", "fragments"}
     assert set(stored["pii"][0]) == {"utterance", "kind", "start", "end"}
     assert from_json(ClassifyResult, stored) == result
 
