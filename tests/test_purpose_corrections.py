@@ -97,3 +97,30 @@ def test_only_those_who_may_override_correct_a_purpose_and_a_label_is_required(a
     with analysed.connect() as conn:
         assert conn.execute(select(PurposeCorrection.id)).all() == []
     assert _outcome(analysed)["purpose"] == "billing"
+
+
+def test_callqa_train_purpose_learns_from_corrected_calls(tmp_path):
+    """A site whose people corrected a call: `callqa train purpose` adds that call's words to the examples."""
+    from store import open_store
+    from tests.conftest import REPO
+    from tests.test_cli import callqa
+
+    engine = open_store(f"sqlite:///{tmp_path / 'callqa.db'}")
+    with engine.begin() as conn:
+        conn.execute(insert(Call).values(id=1, uniqueid="1.1", start_at=datetime(2026, 3, 2, 10)))
+        conn.execute(insert(Recording).values(id=1, call_id=1, path="-", sha256="1" * 64, size_bytes=0,
+                                              status="accepted"))  # fmt: skip
+        said = SAID[2][1]
+        conn.execute(insert(Utterance).values(recording_id=1, call_id=1, version="t", idx=0, start=0.0,
+                                              end=4.0, text=said, normalized_text=said))  # fmt: skip
+        conn.execute(insert(PurposeCorrection).values(call_id=1, label="password_reset", corrected_by="qc"))
+    engine.dispose()
+    labels = REPO / "demo" / "purpose_train.csv"
+    trained = callqa("train", "purpose", str(labels), "--cv", "3", "--encoder", "none", cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "adding 1 corrected call(s)" in trained.stdout + trained.stderr
+    texts = tmp_path / "texts.csv"
+    texts.write_text(f"text\n{SAID[2][1]}\n", encoding="utf-8")
+    predicted = callqa("predict", "purpose", str(texts), "--out", str(tmp_path / "p.csv"), cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert "password_reset" in (tmp_path / "p.csv").read_text(encoding="utf-8"), "a purpose only people gave"
