@@ -132,6 +132,7 @@ def test_train_and_predict_purpose_and_clear_errors_for_bad_files(tmp_path):
     rows = list(csv.DictReader((tmp_path / "p.csv").open(encoding="utf-8")))
     assert [r["purpose"] for r in rows] == ["login", "billing"]
     assert all(float(r["probability"]) > 0 for r in rows)
+    assert all(r["purposes"].split("; ")[0] == r["purpose"] for r in rows), "every purpose, the top one first"
     wrong = callqa("train", "purpose", str(labels), "--label-column", "topic", cwd=tmp_path)
     assert wrong.returncode == 2 and "no column topic" in wrong.stdout + wrong.stderr
     exported = callqa("export", "calls", "--out", str(tmp_path / "calls.json"), cwd=tmp_path)

@@ -187,12 +187,15 @@ def predict_purpose(
         predictions = as_purpose_model(saved.estimator, saved.version).predict_ranked(texts)
     with out_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([text_column, "purpose", "probability", "alternatives", "method", "model"])
+        header = [text_column, "purpose", "probability", "alternatives", "method", "model", "purposes"]
+        writer.writerow(header)
         for text, p in zip(texts, predictions, strict=True):
             alternatives = "; ".join(f"{label} {prob:.3f}" for label, prob in p.alternatives)
+            purposes = "; ".join(label for label, _ in p.labels)  # a text with several questions: several
             writer.writerow(
-                [text, p.label or "", f"{p.probability:.4f}", alternatives, p.method, p.model_version or ""]
-            )
+                [text, p.label or "", f"{p.probability:.4f}", alternatives, p.method, p.model_version or "",
+                 purposes]
+            )  # fmt: skip
     ctx.out.print(f"wrote {len(texts)} predictions to {out_path}")
 
 
