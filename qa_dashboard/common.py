@@ -49,6 +49,11 @@ def purpose_title(label: str | None) -> str:
     return _purpose_titles().get(label, label)
 
 
+def purpose_labels() -> list[str]:
+    """The site's purposes (the taxonomy's labels, CALLQA_PURPOSE_TITLES), in its order."""
+    return list(_purpose_titles())
+
+
 def _purpose_titles() -> dict[str, str]:
     try:
         return json.loads(os.environ.get("CALLQA_PURPOSE_TITLES") or "{}")

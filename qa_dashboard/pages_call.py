@@ -7,12 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from contracts import DECISIONS, undecided
-from qa_dashboard.common import clock, engine, purpose_title, viewer
+from qa_dashboard.common import clock, engine, purpose_labels, purpose_title, viewer
 from store.api import (
     AccessDenied,
     add_coaching_note,
     agreement,
     call_audio,
+    correct_purpose,
     decide_candidate,
     link_incident_by_number,
     open_call,
@@ -216,6 +217,39 @@ def _responses(call: dict) -> None:
             st.rerun()
 
 
+def _purpose(call: dict, outcome: dict) -> None:
+    """The call's purposes (a call with several questions has several) and, for whoever may override
+    verdicts, a correction: it counts at once and teaches the purpose model at its next training."""
+    probability = outcome.get("purpose_probability")
+    shown = f"p = {probability:.2f}" if probability else None
+    st.metric("Purpose", purpose_title(outcome.get("purpose")), shown)
+    purposes = outcome.get("purposes") or []
+    if len(purposes) > 1:
+        st.caption("Also asked about: " + ", ".join(purpose_title(p["label"]) for p in purposes[1:]))
+    corrections = call.get("purpose_corrections") or []
+    if corrections:
+        last = corrections[-1]
+        st.caption(f"Purpose corrected by {last['corrected_by']} at {last['created_at']}"
+                   + (f": {last['reason']}" if last.get("reason") else ""))  # fmt: skip
+    who = viewer()
+    if not who.may("override"):
+        return
+    with st.expander("Correct the purpose"), st.form("purpose-correction"):
+        choices = list(dict.fromkeys([*(p["label"] for p in purposes), *purpose_labels()]))
+        if choices:
+            label = st.selectbox("Purpose", choices, format_func=purpose_title, key="purpose-label")
+        else:
+            label = st.text_input("Purpose label", key="purpose-label")
+        reason = st.text_input("Reason (optional)", key="purpose-reason")
+        if st.form_submit_button("Save purpose"):
+            try:
+                with engine().begin() as conn:
+                    correct_purpose(conn, who, call["id"], label or "", reason)
+                st.rerun()
+            except ValueError as e:
+                st.error(str(e))
+
+
 def call_page() -> None:
     call_id = _call_id()
     if call_id is None:
@@ -241,9 +275,7 @@ def call_page() -> None:
         _transcript(call)
     with right:
         metrics = (call.get("transcribe") or {}).get("metrics") or {}
-        purpose = outcome.get("purpose")
-        probability = outcome.get("purpose_probability")
-        st.metric("Purpose", purpose_title(purpose), f"p = {probability:.2f}" if probability else None)
+        _purpose(call, outcome)
         st.write("Excluded: " + (", ".join(outcome.get("exclusion_reasons") or []) or "no"))
         if outcome.get("transfer"):
             st.write(

@@ -31,6 +31,7 @@ from store.policy import (
     visible_pages,
 )
 from store.policy import mask as _mask
+from store.purposes import purpose_corrections, save_purpose_correction
 from store.queries import (
     CallFilter,
     analysed_calls,
@@ -81,6 +82,7 @@ __all__ = [
     "busiest_operator_of",
     "call_audio",
     "client_history",
+    "correct_purpose",
     "count_visible_calls",
     "decide_candidate",
     "disputed_calls",
@@ -250,6 +252,10 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
             select(CoachingNote.__table__).where(CoachingNote.call_id == call_id).order_by(CoachingNote.id)
         ).mappings()
     ]
+    detail["purpose_corrections"] = [
+        {**r, "reason": viewer.masked(r["reason"]) if r["reason"] else r["reason"]}
+        for r in purpose_corrections(conn, call_id)
+    ]
     # The effective scorecard: the machine's verdicts with people's decisions applied, as stored.
     detail["scorecard"] = _masked_tree(call_scorecard(conn, call_id), viewer) or {
         "items": [], "score": None, "machine_score": None, "review_state": "not_reviewed"
@@ -342,6 +348,19 @@ def override_verdict(
         call["uniqueid"],
         {"item": item_id, "verdict": verdict, "reason": reason},
     )
+
+
+def correct_purpose(conn: Connection, viewer: Viewer, call_id: int, label: str, reason: str = "") -> None:
+    """A person's purpose for a call (whoever may override verdicts): it becomes the call's purpose at once,
+    stays through later analyses, and joins the purpose model's training data; audited."""
+    viewer.require("override")
+    label = label.strip()
+    if not label:
+        raise ValueError("a purpose is required")
+    call = _visible(conn, viewer, call_id)
+    previous = save_purpose_correction(conn, call_id, label, viewer.username, reason.strip())
+    audit(conn, viewer.username, "correct_purpose", "call", call["uniqueid"],
+          {"purpose": label, "previous": previous, "reason": reason.strip()})  # fmt: skip
 
 
 def respond(

@@ -341,6 +341,8 @@ class CallOutcome(Base):
     transfer: Mapped[dict | None] = mapped_column(JSON)
     purpose: Mapped[str | None] = mapped_column(String(64), index=True)
     purpose_probability: Mapped[float | None] = mapped_column(Float)
+    # Every purpose found, the top one first: [{"label", "probability"}, ...] (a person's correction first).
+    purposes: Mapped[list | None] = mapped_column(JSON)
     caller_type: Mapped[str | None] = mapped_column(String(16))
     registration: Mapped[str | None] = mapped_column(String(16))  # regular | special | none
     # The effective score everybody reads: the machine's verdicts with people's decisions applied.
@@ -412,6 +414,20 @@ class Evaluation(Base):
     reason: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16), default="override")  # override | calibration | resolution
     evaluator: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
+
+
+class PurposeCorrection(Base):
+    """A person's correction of a call's purpose. Rows are never edited; the newest per call counts, in the
+    outcome and as a labelled example for training the purpose model."""
+
+    __tablename__ = "purpose_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    previous: Mapped[str | None] = mapped_column(String(64))  # the purpose it replaced
+    reason: Mapped[str | None] = mapped_column(Text)
+    corrected_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text("CURRENT_TIMESTAMP"))
 
 

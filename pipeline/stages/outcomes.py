@@ -45,6 +45,7 @@ from store.outcomes import (
     load_incidents,
     save_analysis,
 )
+from store.purposes import corrected_purposes, latest_purpose_corrections
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Outcome:
     transfer: dict | None = None
     purpose: str | None = None
     purpose_probability: float | None = None
+    purposes: list[dict] | None = None  # every purpose found, the top one first
     caller_type: str | None = None
     registration: str | None = None
     machine_compliance_score: float | None = None
@@ -155,6 +157,16 @@ def _machine_scorecard(classified: Mapping[str, Any]) -> dict | None:
     }
 
 
+def _purposes(machine: Mapping[str, Any], corrected: str | None) -> tuple[str | None, float | None, list]:
+    """The call's purpose, its probability and all its purposes: the model's, or a person's correction."""
+    found = [{"label": label, "probability": p} for label, p in machine.get("labels") or []]
+    if not found and machine.get("label"):  # classified before several purposes were found
+        found = [{"label": machine["label"], "probability": machine.get("probability")}]
+    if corrected:
+        return corrected, None, corrected_purposes(found, corrected)
+    return machine.get("label"), machine.get("probability"), found
+
+
 def backfill_search_text(engine: Engine) -> int:
     """Index utterances stored before search existed (their stems were never computed)."""
     with engine.begin() as conn:
@@ -172,6 +184,7 @@ def analyse(
         calls = load_calls(conn)
         incidents = [IncidentFacts(*row) for row in load_incidents(conn)]
         decided = decided_candidates(conn)
+        corrections = latest_purpose_corrections(conn)
     _identify_by_said_phones(engine, calls)
     numbers = {i.id: i.number for i in incidents}
     summary = AnalysisSummary(calls=len(calls))
@@ -212,7 +225,7 @@ def analyse(
             ExclusionFacts(call.answered, call.billsec, transfer is not None, _customer_number(call), linked),
             rules,
         )
-        purpose = classified.get("purpose", {})
+        purpose, probability, purposes = _purposes(classified.get("purpose") or {}, corrections.get(call.id))
         machine = _machine_scorecard(classified)
         score = (classified.get("compliance") or {}).get("score")
         outcomes.append(
@@ -221,8 +234,9 @@ def analyse(
                 counted=not reasons,
                 exclusion_reasons=reasons,
                 transfer=transfer,
-                purpose=purpose.get("label"),
-                purpose_probability=purpose.get("probability"),
+                purpose=purpose,
+                purpose_probability=probability,
+                purposes=purposes,
                 caller_type=classified.get("caller_type"),
                 registration=classified.get("registration"),
                 machine_compliance_score=score,
