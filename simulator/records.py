@@ -100,7 +100,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _leg(
-    site: Site, src: str, dst: str, context: str, clid: str, channel: str, peer: str, app: str, data: str,
+    src: str, dst: str, context: str, clid: str, channel: str, peer: str, app: str, data: str,
     start: datetime, answer: datetime | None, end: datetime, uniqueid: str, linkedid: str,
 ) -> list[str]:  # fmt: skip
     """One Asterisk 13 cdr_csv row (newcdrcolumns: peeraccount, linkedid, sequence follow userfield)."""
@@ -123,7 +123,7 @@ def _asterisk13_legs(site: Site, call: RenderedCall, n: int) -> list[list[str]]:
     context = "from-internal" if internal else "from-pstn"
     operator_channel = f"{pbx.operator_tech}/{plan.operator.phone}-{4 * n + 1:08x}"
     answered = call.recording is not None
-    first = _leg(site, plan.caller_number, pbx.queue, context, clid, caller_channel,
+    first = _leg(plan.caller_number, pbx.queue, context, clid, caller_channel,
                  operator_channel if answered else "", "Queue", f"{pbx.queue_name},t", plan.start,
                  call.answer, call.end, plan.uniqueid, plan.uniqueid)  # fmt: skip
     legs = [first]
@@ -136,13 +136,13 @@ def _asterisk13_legs(site: Site, call: RenderedCall, n: int) -> list[list[str]]:
     if transfer["kind"] == "attended":
         consult_start = call.end - timedelta(seconds=min(call.billsec - 1, dice.randint(8, 15)))
         consult_id = f"{site.epoch(consult_start)}.{4 * n + 2}"
-        legs.append(_leg(site, plan.operator.phone, target, "from-internal", plan.operator.full_name,
+        legs.append(_leg(plan.operator.phone, target, "from-internal", plan.operator.full_name,
                          operator_channel, target_channel, "Dial", f"{pbx.operator_tech}/{target},30",
                          consult_start, consult_start + timedelta(seconds=3), call.end, consult_id,
                          plan.uniqueid))  # fmt: skip
     answer = call.end + timedelta(seconds=dice.randint(0, 4) if transfer["kind"] == "blind" else 0)
     talk = timedelta(seconds=dice.randint(40, 240))
-    legs.append(_leg(site, plan.caller_number, target, "from-internal", clid, caller_channel, target_channel,
+    legs.append(_leg(plan.caller_number, target, "from-internal", clid, caller_channel, target_channel,
                      "Dial", f"{pbx.operator_tech}/{target},30", call.end, answer, answer + talk,
                      plan.uniqueid, plan.uniqueid))  # fmt: skip
     return legs
