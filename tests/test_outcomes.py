@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from asr.transcribe import AsrOptions
 from classifiers import PurposeModel
 from contracts import CallRules
+from ingest.roster import read_roster
 from models import trained
 from pipeline.config import AnalyticsSettings, StageOptions
 from pipeline.executors import InlineExecutor
@@ -25,6 +26,7 @@ from qa_dashboard.sampling import review_queue
 from store import JobQueue
 from store.api import Viewer, disputed_calls, kpi_table, list_calls, open_call, override_verdict, respond
 from store.kpi import CompositeOptions
+from store.operators import save_roster
 from store.outcomes import effective_scorecard, review_state
 from store.schema import Call, CallOutcome
 from store.search import SearchFilter, search_utterances
@@ -173,6 +175,8 @@ def test_an_override_on_a_processed_call_changes_every_reader(engine, db_url, tm
     analytics = AnalyticsSettings(models_dir=str(models), profile=str(DEMO / "profile.yaml"))
     options = StageOptions(asr=AsrOptions(cpu_threads=2), analytics=analytics,
                            redaction_folder=str(tmp_path / "redacted"))  # fmt: skip
+    with engine.begin() as conn:  # the roster gives the operator a team, and so a team lead
+        save_roster(conn, read_roster(DEMO / "operators.csv").entries, "test")
     request = IngestRequest(recordings, cdr=DEMO / "Master.csv", queue_log=DEMO / "queue_log",
                             incidents=DEMO / "incidents.csv")  # fmt: skip
     ingest(engine, request, workers=1, stage_options=options)
@@ -245,8 +249,8 @@ def test_an_override_on_a_processed_call_changes_every_reader(engine, db_url, tm
     with engine.begin() as conn:
         respond(conn, operator, call_id, "dispute", "I did name the company")
         assert open_call(conn, operator, call_id)["scorecard"]["review_state"] == "disputed"
-        respond(conn, Viewer("lead", "team_lead"), call_id, "resolve", "the name is on the recording",
-                verdicts={"greeting": "pass"})  # fmt: skip
+        lead = Viewer("lead", "team_lead", team=call["team"])
+        respond(conn, lead, call_id, "resolve", "the name is on the recording", verdicts={"greeting": "pass"})
         card = open_call(conn, operator, call_id)["scorecard"]
     assert card["review_state"] == "resolved" and card["score"] == card["machine_score"]
     assert next(i for i in card["items"] if i["id"] == "greeting")["decision_kind"] == "resolution"
