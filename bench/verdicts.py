@@ -67,6 +67,7 @@ class Verdict:
     confidence: float
     leaning: str | None = None  # what an uncertain verdict would have been
     reason: str | None = None
+    match: float | None = None  # the item's match score
 
 
 @dataclass
@@ -218,7 +219,7 @@ def _compare(site: str, call: dict, items: list[dict]) -> list[Verdict]:
         if got is None:
             continue
         out.append(Verdict(site, call["call_id"], item, truth, got["verdict"], float(got["confidence"]),
-                           got.get("leaning"), got.get("reason")))  # fmt: skip
+                           got.get("leaning"), got.get("reason"), got.get("match")))  # fmt: skip
     return out
 
 
@@ -252,13 +253,16 @@ def processed_site(site: Path, workers: int, fresh: bool) -> tuple[Path, bool]:
     return folder, False
 
 
-def pipeline_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
-    """Verdicts of this tree's classification on the site's stored transcripts (pipeline output)."""
+def pipeline_verdicts(
+    site: Path, truth: dict, folder: Path, bands: dict | None = None, only: set[str] | None = None
+) -> list[Verdict]:
+    """Verdicts of this tree's classification on the site's stored transcripts (pipeline output); `bands`:
+    fitted match bands per item instead of the checklist's; `only`: these calls (ids) alone."""
     from sqlalchemy import select
 
     from contracts.serialise import to_json
     from pipeline.runner import _stage_input
-    from pipeline.stages.classify import CLASSIFY, classify
+    from pipeline.stages.classify import CLASSIFY, classifier_set, classify
     from store import open_store
     from store.queue import ClaimedJob
     from store.schema import Call, Recording
@@ -274,8 +278,12 @@ def pipeline_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
             ).all()
         )
     out = []
+    classifiers = classifier_set(options)
+    checklist = classifiers.checklist
+    if bands is not None:
+        classifiers.checklist = checklist.with_fitted(bands, "bench")
     for call in truth["calls"]:
-        if not call["recording"]:
+        if not call["recording"] or (only is not None and call["call_id"] not in only):
             continue
         recording = recordings.get(call["uniqueid"])
         if recording is None:  # not analysed: every item counts as wrong
@@ -287,7 +295,52 @@ def pipeline_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
         job = _stage_input(engine, ClaimedJob(0, recording, "classify", "", 0, 0), CLASSIFY, options)
         result = to_json(classify(job))
         out += _compare(site.name, call, result["compliance"]["items"])
+    classifiers.checklist = checklist
     engine.dispose()
+    return out
+
+
+# --- fitted match bands -----------------------------------------------------------------------------
+# People's decisions are simulated by the ground truth's verdicts of calls the bands are NOT measured on:
+# fitted on the other sites' calls, or on the other folds' calls of the same site (cross-validation by
+# call). The bands are fitted on the match scores the unfitted run gave (what the store keeps).
+
+FOLDS = 5
+
+
+def _examples(verdicts: list[Verdict]):
+    from classifiers.matching import Example
+
+    return [Example(v.item, v.match, v.truth, f"{v.site}/{v.call}") for v in verdicts
+            if v.match is not None and v.truth in ("pass", "fail")]  # fmt: skip
+
+
+def _defaults(site: Path, folder: Path) -> dict:
+    from pipeline.stages.classify import classifier_set
+
+    return {i.id: i.bands for i in classifier_set(_site_options(site, folder)).checklist.items}
+
+
+def fitted_on_other_sites(
+    site: Path, truth: dict, folder: Path, others: list[Verdict]
+) -> tuple[list[Verdict], dict]:
+    """The site's verdicts with bands fitted on the other sites' (unfitted) pipeline verdicts."""
+    from classifiers.matching import fit_bands
+
+    fitted = fit_bands(_examples(others), _defaults(site, folder))
+    return pipeline_verdicts(site, truth, folder, fitted.bands()), fitted.bands()
+
+
+def fitted_by_call(site: Path, truth: dict, folder: Path, own: list[Verdict]) -> list[Verdict]:
+    """The site's verdicts, each fold of calls classified with bands fitted on the other folds' calls."""
+    from classifiers.matching import fit_bands
+
+    calls = sorted({v.call for v in own})
+    out = []
+    for fold in range(FOLDS):
+        held = {c for i, c in enumerate(calls) if i % FOLDS == fold}
+        fitted = fit_bands(_examples([v for v in own if v.call not in held]), _defaults(site, folder))
+        out += pipeline_verdicts(site, truth, folder, fitted.bands(), only=held)
     return out
 
 
@@ -454,12 +507,16 @@ def main() -> None:
         "--fresh", action="store_true", help="run the whole pipeline again (no cached database)"
     )
     parser.add_argument("--clean-only", action="store_true", help="only the ground-truth text")
+    parser.add_argument(
+        "--unfitted-only", action="store_true", help="no runs with match bands fitted on labelled calls"
+    )
     parser.add_argument("--save", metavar="NAME", help="keep this run as bench/results/verdicts-NAME.json")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md or docs/")
     args = parser.parse_args()
     sites = [s.resolve() for s in args.sites] or discover_sites()
     verdicts: dict[tuple[str, str], list[Verdict]] = {}
     notes = []
+    folders: dict[Path, tuple[dict, Path]] = {}
     for site in sites:
         truth = json.loads((site / "ground_truth.json").read_text(encoding="utf-8"))
         folder = CACHE / f"{site.name}-clean"
@@ -473,10 +530,26 @@ def main() -> None:
         notes.append(f"{site.name}: pipeline run {how}: {run['seconds']} s end to end, "
                      f"{run['jobs_done']} jobs done, {run['jobs_failed']} failed")  # fmt: skip
         verdicts[(site.name, "whole pipeline")] = pipeline_verdicts(site, truth, processed)
+        folders[site] = (truth, processed)
+    if not args.clean_only and not args.unfitted_only:
+        for site, (truth, processed) in folders.items():
+            own = verdicts[(site.name, "whole pipeline")]
+            others = [v for (name, mode), vs in verdicts.items() if mode == "whole pipeline"
+                      and name != site.name for v in vs]  # fmt: skip
+            if others:
+                fitted, bands = fitted_on_other_sites(site, truth, processed, others)
+                verdicts[(site.name, "pipeline, bands fitted on other sites")] = fitted
+                shown = ", ".join(f"{k} {b.fail_below:.2f}–{b.pass_at:.2f}" for k, b in sorted(bands.items()))
+                notes.append(f"{site.name}: bands fitted on the other sites (fail below – pass at): "
+                             f"{shown or 'none (too few examples)'}")  # fmt: skip
+            verdicts[(site.name, f"pipeline, bands fitted by call ({FOLDS}-fold)")] = fitted_by_call(
+                site, truth, processed, own
+            )
     summary = summarise(verdicts)
-    curves = {
+    curves = {  # the fitted runs re-judge the same items: the curve shows the unfitted ones
         mode: [v for (_, m), vs in verdicts.items() if m == mode for v in vs]
         for mode in dict.fromkeys(m for _, m in verdicts)
+        if "fitted" not in mode
     }
     lines = tables(summary)
     lines.append(

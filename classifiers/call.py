@@ -41,7 +41,8 @@ class ClassifierSet:
     def version(self) -> str:
         model = self.model.version_ if self.model else "phrases"
         encoder = self.encoder or "no-encoder"
-        return f"{model}+checklist{self.checklist.version}+{encoder}+profile{self.profile.digest}"
+        bands = f"+{self.checklist.fitted_version}" if self.checklist.fitted_version else ""
+        return f"{model}+checklist{self.checklist.version}{bands}+{encoder}+profile{self.profile.digest}"
 
 
 @dataclass

@@ -15,8 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr import Utterance
-from classifiers.compliance_doubt import DoubtRules, heard, near_find, nearly_similar, recognition_doubt
+from classifiers.compliance_doubt import DoubtRules, heard, recognition_doubt
 from classifiers.identifiers import identifiers
+from classifiers.matching import (
+    MatchBands,
+    MatchScore,
+    align,
+    closeness,
+    has_number,
+    missing_cap,
+    semantic_score,
+    words_of,
+)
 from classifiers.profile import SiteProfile, name_matches
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
@@ -53,6 +63,7 @@ class ChecklistItem:
     ] = ()  # semantic examples: a turn this close in meaning passes (needs an encoder)
     similarity: float = 0.88
     unconfigured: tuple[str, ...] = ()  # placeholders the site profile gives no value for
+    bands: MatchBands = field(default_factory=MatchBands)  # the file's own `pass_at`, `fail_below`
 
     @property
     def names_operator(self) -> bool:
@@ -69,6 +80,16 @@ class Checklist:
     forbidden: list[ChecklistItem] = field(default_factory=list)
     version: str = "1"
     doubts: DoubtRules = field(default_factory=DoubtRules)  # when a verdict is not sure enough
+    fitted: dict[str, MatchBands] = field(default_factory=dict)  # bands fitted on people's decisions
+    fitted_version: str = ""
+
+    def bands(self, item: ChecklistItem) -> MatchBands:
+        """The item's match bands: fitted on people's decisions when there are some, else the file's."""
+        return self.fitted.get(item.id, item.bands)
+
+    def with_fitted(self, bands: dict[str, MatchBands], version: str) -> Checklist:
+        """This checklist with fitted bands for the items in `bands` (the others keep the file's)."""
+        return dataclasses.replace(self, fitted=dict(bands), fitted_version=version)
 
 
 @dataclass
@@ -98,6 +119,7 @@ class ItemVerdict:
     evidence: Evidence | None = None
     reason: str | None = None
     leaning: str | None = None
+    match: float | None = None  # the item's match score (0-1; None: not matched on words, e.g. n/a)
 
 
 @dataclass
@@ -182,7 +204,19 @@ def _item(body: dict, where: str, profile: SiteProfile) -> ChecklistItem:
         examples=tuple(str(e) for e in body.get("examples", [])),
         similarity=float(body.get("similarity", 0.88)),
         unconfigured=tuple(sorted(missing)),
+        bands=_bands(body, where),
     )
+
+
+def _bands(body: dict, where: str) -> MatchBands:
+    default = MatchBands()
+    values = {k: body.get(k, getattr(default, k)) for k in ("pass_at", "fail_below")}
+    for key, value in values.items():
+        if not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ConfigFileError(f"{where}.{key}: expected a number from 0 to 1, got {value!r}")
+    if values["fail_below"] > values["pass_at"]:
+        raise ConfigFileError(f"{where}: fail_below is above pass_at")
+    return MatchBands(float(values["pass_at"]), float(values["fail_below"]))
 
 
 def load_checklist(path: Path | None = None, profile: SiteProfile | None = None) -> Checklist:
@@ -330,30 +364,104 @@ def _search(
     return None
 
 
-def _semantic_evidence(
-    item: ChecklistItem, turns: list[dict], duration: float, encoder: str | None
-) -> Evidence | None:
-    """The item's turn closest in meaning to one of its examples, when close enough."""
-    if not (encoder and item.examples):
-        return None
-    from classifiers.encoders import encode
-
-    eligible = [
+def _eligible(item: ChecklistItem, turns: list[dict], duration: float) -> list[dict]:
+    return [
         t
         for t in turns
         if item.role in ("any", t["role"]) and _in_window(item, t["start"], t["end"], duration)
     ]
-    if not eligible:
-        return None
+
+
+def _name_closeness(word: str, name: str) -> float:
+    """How nearly a word is a name: 1 when `name_matches` accepts it, else by edit distance (the first
+    letter must agree: a recogniser rarely garbles a name's first sound)."""
+    if name_matches(word, name):
+        return 1.0
+    word, name = normalise(word), normalise(name)
+    if not name or word[:1] != name[:1]:
+        return 0.0
+    return max(0.0, 1.0 - edit_distance(word, name) / len(name))
+
+
+def _turn_score(item: ChecklistItem, turn: dict, names: tuple[str, ...], poorly_heard: bool) -> MatchScore:
+    """How nearly the turn says the item: 1 on the stem matcher's match, else the best word-level
+    alignment of its phrases (all groups of an `all_of` item: the weakest group counts)."""
+    text = turn["normalized_text"]
+    exact = _match(item, text, names)
+    if exact:
+        return MatchScore(1.0, turn["index"], exact, "stems")
+    spans = token_spans(text)
+    words = words_of(text, spans)
+
+    def close(token: str, i: int) -> float:
+        if token == NAME_SLOT:
+            return max((_name_closeness(words[i], name) for name in names), default=0.0)
+        if token.startswith("="):
+            return _name_closeness(words[i], token[1:])
+        return closeness(spans[i][0], token)
+
+    def best(phrases: tuple[tuple[str, ...], ...]) -> tuple[float, str]:
+        found = (0.0, "")
+        for phrase in phrases:
+            value, first, last, complete = align(phrase, len(spans), close)
+            if not complete:  # a word missing: a slip of the recogniser only where it heard poorly
+                value = min(value, missing_cap(poorly_heard))
+            if value > found[0] and first >= 0:
+                found = (value, text[spans[first][1] : spans[last][2]])
+        return found
+
+    if item.all_of:
+        parts = [best(group) for group in item.all_of]
+        value = min(p[0] for p in parts)
+        matched = " … ".join(p[1] for p in parts if p[1])
+    else:
+        value, matched = best(item.any_of)
+    if item.requires_number and not has_number(text):
+        value = min(value, missing_cap(poorly_heard))
+    # Only the stem matcher (or the encoder) says a phrase is there for sure.
+    return MatchScore(round(min(value, 0.99), 4), turn["index"], matched, "edits")
+
+
+def _semantic_score(item: ChecklistItem, eligible: list[dict], encoder: str | None) -> MatchScore:
+    """The eligible turn closest in meaning to one of the item's examples, its cosine rescaled."""
+    if not (encoder and item.examples and eligible):
+        return MatchScore()
+    from classifiers.encoders import encode
+
     similarity = (
         encode(encoder, [t["normalized_text"] for t in eligible]) @ encode(encoder, list(item.examples)).T
     )
     best_turn, best_example = divmod(int(similarity.argmax()), len(item.examples))
-    if similarity[best_turn, best_example] < item.similarity:
-        return None
-    turn = eligible[best_turn]
-    matched = f"≈ {item.examples[best_example]} ({similarity[best_turn, best_example]:.2f})"
-    return Evidence(turn["index"], turn["start"], turn["normalized_text"], matched)
+    cosine = float(similarity[best_turn, best_example])
+    matched = f"≈ {item.examples[best_example]} ({cosine:.2f})"
+    return MatchScore(
+        semantic_score(cosine, item.similarity), eligible[best_turn]["index"], matched, "encoder"
+    )
+
+
+def item_score(
+    item: ChecklistItem,
+    turns: list[dict],
+    duration: float,
+    names: tuple[str, ...] = (),
+    encoder: str | None = None,
+    rules: DoubtRules | None = None,
+) -> MatchScore:
+    """The item's match score in a call (0-1): the best over the turns where it belongs of the stem
+    matcher, the word-level alignment and, with `encoder` and examples, the meaning (see
+    `classifiers.matching`)."""
+    rules = rules or DoubtRules()
+    eligible = _eligible(item, turns, duration)
+    best = MatchScore()
+    for turn in eligible:
+        poorly = recognition_doubt(heard([turn]), rules) > 0
+        found = _turn_score(item, turn, names, poorly)
+        if found.score > best.score:
+            best = found
+        if best.score >= 1.0:
+            return best
+    semantic = _semantic_score(item, eligible, encoder)
+    return semantic if semantic.score > best.score else best
 
 
 def _identifier_evidence(item: ChecklistItem, utterances: Sequence[Utterance]) -> Evidence | None:
@@ -389,18 +497,23 @@ def evaluate(
             verdicts.append(ItemVerdict(item.id, item.title, "n/a", 1.0, item.weight, item.critical,
                                         reason=unjudged))  # fmt: skip
             continue
-        evidence = (
-            _search(item, turns, context.duration, context.operator_names)
-            or _identifier_evidence(item, utterances)
-            or _semantic_evidence(item, turns, context.duration, encoder)
-        )
+        bands = checklist.bands(item)
+        found = item_score(item, turns, context.duration, context.operator_names, encoder, rules)
+        evidence = None
+        if found.how == "stems":  # the first turn that says it, as the stem matcher reads the call
+            evidence = _search(item, turns, context.duration, context.operator_names)
+        evidence = evidence or _identifier_evidence(item, utterances)
+        if evidence is None and bands.band(found.score) == "pass":
+            turn = next(t for t in turns if t["index"] == found.turn)
+            evidence = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
         if evidence:
             verdict = _passed(item, evidence, turns, rules)
             if item.unconfigured:
                 verdict.reason = "; ".join(r for r in (verdict.reason, _unconfigured(item)) if r)
-            verdicts.append(verdict)
         else:
-            verdicts.append(_failed(item, utterances, turns, context, rules))
+            verdict = _failed(item, utterances, turns, context, rules, found, bands)
+        verdict.match = found.score
+        verdicts.append(verdict)
     forbidden = []
     for item in checklist.forbidden:
         evidence = _search(item, turns, context.duration)
@@ -439,9 +552,14 @@ def _failed(
     turns: list[dict],
     context: CallContext,
     rules: DoubtRules,
+    found: MatchScore | None = None,
+    bands: MatchBands | None = None,
 ) -> ItemVerdict:
     """No evidence: a failure when the stretch where it belongs was heard well and given to the right
-    party and nothing there nearly says it; otherwise uncertain, with the moment to listen to."""
+    party and nothing there nearly says it (its match score under the item's `fail_below`); otherwise
+    uncertain, with the moment to listen to."""
+    found = found or item_score(item, turns, context.duration, context.operator_names, None, rules)
+    bands = bands or item.bands
     own = _relevant(item, turns, context.duration)
     doubts: list[tuple[float, str, Evidence | None]] = []
     stretch = heard(own)
@@ -473,9 +591,11 @@ def _failed(
     said = _search(dataclasses.replace(item, role="any"), unknown, context.duration, context.operator_names)
     if said:
         doubts.append((rules.other_party_doubt, "said, but by a speaker with no role", said))
-    nearly = next(filter(None, (_near_match(item, t, context.operator_names, rules) for t in own)), None)
-    if nearly:
-        doubts.append((rules.near_miss_doubt, f"nearly said: “{nearly.matched}”", nearly))
+    if bands.band(found.score) != "none" and found.turn is not None:
+        turn = next(t for t in turns if t["index"] == found.turn)
+        nearly = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
+        doubts.append((rules.near_miss_doubt, f"nearly said: “{found.matched}” (match {found.score:.2f})",
+                       nearly))  # fmt: skip
     confidence = rules.rule_confidence
     for share, _, _ in doubts:
         confidence *= 1 - share
@@ -501,59 +621,6 @@ def _forbidden(
         return ItemVerdict(item.id, item.title, "fail", confidence, item.weight, True, evidence)
     return ItemVerdict(item.id, item.title, "uncertain", confidence, item.weight, True, evidence,
                        reason="heard poorly or the speaker is not sure", leaning="fail")  # fmt: skip
-
-
-def _nearly_name(word: str, name: str) -> bool:
-    """A name with one recognition slip more than `name_matches` allows (same first letter, 4+ letters)."""
-    if name_matches(word, name):
-        return True
-    word, name = normalise(word), normalise(name)
-    allowed = 3 if len(name) >= 7 else 2 if len(name) >= 4 else 0
-    return bool(allowed) and word[:1] == name[:1] and edit_distance(word, name) <= allowed
-
-
-def _near_match(
-    item: ChecklistItem, turn: dict, names: tuple[str, ...], rules: DoubtRules
-) -> Evidence | None:
-    """Words of the turn that nearly satisfy the item: a recognition slip more than the matcher allows; or,
-    where the turn was not heard well (a recogniser drops words and digits there), a word missing from
-    the phrase or the phrase without the number it needs. Heard well, a missing word is missing."""
-    text = turn["normalized_text"]
-    spans = token_spans(text)
-    words = [normalise(text[start:end]) for _, start, end in spans]
-    dropped_words = recognition_doubt(heard([turn]), rules) > 0
-
-    def exact(token: str, i: int) -> bool:
-        if token == NAME_SLOT:
-            return any(name_matches(words[i], name) for name in names)
-        if token.startswith("="):
-            return name_matches(words[i], token[1:])
-        return similar(spans[i][0], token)
-
-    def loose(token: str, i: int) -> bool:
-        if token == NAME_SLOT:
-            return any(_nearly_name(words[i], name) for name in names)
-        if token.startswith("="):
-            return _nearly_name(words[i], token[1:])
-        return nearly_similar(spans[i][0], token)
-
-    def nearly(phrases: tuple[tuple[str, ...], ...]) -> str | None:
-        for phrase in phrases:
-            at = near_find(phrase, loose, len(spans)) if phrase else None
-            # Every word there but nearly one: a slip. Only a word missing: a slip only where heard poorly.
-            if at is not None and (dropped_words or near_find(phrase, exact, len(spans)) != at):
-                return text[spans[at[0]][1] : spans[at[1]][2]]
-        return None
-
-    if item.all_of:
-        parts = [nearly(group) for group in item.all_of]
-        matched = " … ".join(p for p in parts if p) if all(parts) else None
-    else:
-        matched = nearly(item.any_of)
-    if matched is None and item.requires_number and dropped_words:
-        strict = dataclasses.replace(item, requires_number=False)
-        matched = _match(strict, text, names)
-    return Evidence(turn["index"], turn["start"], text, matched) if matched else None
 
 
 def _unconfigured(item: ChecklistItem) -> str:

@@ -8,8 +8,9 @@ given to the right party. Three kinds of doubt make the verdict *uncertain* inst
 - **attribution**: who said what is not sure (a mono line split by diarization, roles decided with low
   confidence), the more so when the phrase is there across both parties' speech, or in speech given to
   nobody;
-- **borderline match**: a phrase's words nearly there (one recognition slip more than the matcher allows),
-  or, where the turn was heard poorly, a word or the number it needs missing.
+- **borderline match**: the item's match score (`classifiers.matching`: stems, word-level edit distance,
+  the sentence encoder) between its bands' `fail_below` and `pass_at`: a phrase's words nearly there, or,
+  where the turn was heard poorly, a word or the number it needs missing.
 
 Each doubt lowers the failure's confidence; below `min_fail_confidence` the failure is uncertain. The
 thresholds are read from the checklist file (`uncertainty:`), never from what one site says.
@@ -17,11 +18,10 @@ thresholds are read from the checklist file (`uncertainty:`), never from what on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from classifiers.taxonomy import ConfigFileError
-from classifiers.text import edit_distance, similar
 
 
 @dataclass(frozen=True)
@@ -98,45 +98,3 @@ def recognition_doubt(stretch: Heard, rules: DoubtRules) -> float:
         return 0.0
     span = max(1e-6, rules.heard_well - rules.heard_poorly)
     return min(1.0, (rules.heard_well - stretch.mean_probability) / span)
-
-
-def nearly_similar(word: str, wanted: str) -> bool:
-    """`word` is the stem `wanted` with one more recognition slip than the matcher allows (4+ letters)."""
-    if similar(word, wanted):
-        return True
-    if len(wanted) < 4:
-        return False
-    allowed = 3 if len(wanted) >= 8 else 2 if len(wanted) >= 5 else 1
-    head = word[: len(wanted) + allowed]
-    lengths = range(max(1, len(wanted) - allowed), len(head) + 1)
-    return min((edit_distance(head[:n], wanted) for n in lengths), default=allowed + 1) <= allowed
-
-
-def near_find(phrase: Sequence[str], hit: Callable[[str, int], bool], count: int) -> tuple[int, int] | None:
-    """(first, last) word index where `phrase` nearly occurs: its words in order with up to three words
-    between, every content word (four letters or more) there, a short one (a preposition, a particle) may
-    be missing, and at least two words found when the phrase has two or more; None when nothing is close.
-
-    `hit(token, i)` says whether word `i` is (nearly) the phrase's `token`.
-    """
-    content = [len(t.lstrip("=")) >= 4 or t.startswith("{") for t in phrase]
-    need = min(2, len(phrase))
-    for start in range(count):
-        position, found, first, complete = start - 1, 0, None, True
-        for token, required in zip(phrase, content, strict=True):
-            window = (
-                range(position + 1, min(count, position + 5))
-                if first is not None
-                else range(start, start + 1)
-            )
-            at = next((i for i in window if hit(token, i)), None)
-            if at is None:
-                if required:
-                    complete = False
-                    break
-                continue
-            first = at if first is None else first
-            position, found = at, found + 1
-        if complete and first is not None and found >= need:
-            return first, position
-    return None

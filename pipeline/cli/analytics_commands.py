@@ -1,8 +1,9 @@
-"""Analytics commands: analyse, train / predict purpose, export calls, KPIs."""
+"""Analytics commands: analyse, train / predict purpose, train checklist bands, export calls, KPIs."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import datetime
 from pathlib import Path
@@ -170,6 +171,66 @@ def train_purpose(
         f"{metrics.features}: accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f} "
         f"({metrics.folds}-fold); saved {model.version_} to {folder}"
     )
+
+
+@train_app.command("checklist")
+def train_checklist(
+    folds: Annotated[int, typer.Option(help="Cross-validation folds (calls kept whole) for the report.")] = 5,
+) -> None:
+    """Fit each checklist item's match bands (pass / uncertain / fail) on people's decisions in the database
+    (overrides, dispute resolutions, agreed calibrations); report examples, bands and cross-validated
+    accuracy per item, and save them. Items with too few examples keep the checklist's defaults."""
+    from classifiers import load_checklist, load_profile
+    from classifiers.matching import Example, fit_bands
+    from classifiers.taxonomy import ConfigFileError
+    from models import trained
+    from store.checklist_examples import checklist_examples
+
+    analytics = ctx.settings.analytics
+    try:
+        profile = load_profile(Path(analytics.profile) if analytics.profile else None)
+        checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None, profile)
+    except ConfigFileError as e:
+        ctx.console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    with ctx.engine().connect() as conn:
+        rows = checklist_examples(conn)
+    known = {item.id for item in checklist.items}
+    examples = [Example(r["item"], r["match"], r["verdict"], r["call"]) for r in rows if r["item"] in known]
+    if not examples:
+        ctx.console.print(
+            "[yellow]no decided checklist items in the database (overrides, resolutions, agreed "
+            "calibrations of analysed calls): nothing to fit[/yellow]"
+        )
+        raise typer.Exit(1)
+    defaults = {item.id: item.bands for item in checklist.items}
+    fitted = fit_bands(examples, defaults, folds)
+    ctx.out.print(f"{len(examples)} decided item(s) on {len({e.group for e in examples})} call(s)")
+    for item in checklist.items:
+        f = fitted.items.get(item.id)
+        if f is None:
+            ctx.out.print(f"  {item.id}: no examples; keeps pass ≥ {item.bands.pass_at:.2f}, "
+                          f"fail < {item.bands.fail_below:.2f}")  # fmt: skip
+            continue
+        counted = f"{f.examples} example(s) ({f.passes} pass, {f.fails} fail)"
+        if f.bands is None:
+            ctx.out.print(f"  {item.id}: {counted}: too few, keeps pass ≥ {item.bands.pass_at:.2f}, "
+                          f"fail < {item.bands.fail_below:.2f}")  # fmt: skip
+            continue
+        cv = (
+            f"cross-validated accuracy {f.cv_accuracy:.3f} on {f.cv_decided:.0%} decided"
+            if f.cv_accuracy is not None and f.cv_decided is not None
+            else "cross-validation: too few calls"
+        )
+        ctx.out.print(f"  {item.id}: {counted}: pass ≥ {f.bands.pass_at:.2f}, "
+                      f"fail < {f.bands.fail_below:.2f}; {cv}")  # fmt: skip
+    if not fitted.bands():
+        ctx.out.print("no item has enough examples: nothing saved, the checklist's defaults stay")
+        return
+    fitted.version_ = f"checklist-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
+    metrics = {item: dataclasses.asdict(f) for item, f in fitted.items.items()}
+    folder = trained.save(fitted, "checklist", metrics, models_dir=Path(analytics.models_dir))
+    ctx.out.print(f"saved {fitted.version_} to {folder}; the next run classifies calls with these bands")
 
 
 @predict_app.command("purpose")

@@ -29,15 +29,24 @@ def current_model_version(models_dir: str) -> str:
     return trained.current_version(Path(models_dir), "purpose") or "phrases"
 
 
+def current_bands_version(models_dir: str) -> str:
+    """The checklist match bands in use: the current fitted version, or "default" (the checklist's own)."""
+    from models import trained
+
+    return trained.current_version(Path(models_dir), "checklist") or "default"
+
+
 def classifiers_version(options: StageOptions) -> str:
-    """What the results depend on: the model version, the taxonomy, checklist and site profile contents."""
+    """What the results depend on: the model version, the taxonomy, checklist and site profile contents,
+    the checklist's fitted match bands."""
     analytics = options.analytics
     model = current_model_version(analytics.models_dir)
     taxonomy = _file_digest(analytics.taxonomy, "topics.yaml")
     checklist = _file_digest(analytics.checklist, "checklist_ru.yaml")
     profile = _file_digest(analytics.profile, "") if analytics.profile else "none"
     encoder = analytics.checklist_encoder or "none"
-    return f"{model}+t{taxonomy}+c{checklist}+p{profile}+e{encoder}"
+    bands = current_bands_version(analytics.models_dir)
+    return f"{model}+t{taxonomy}+c{checklist}+p{profile}+e{encoder}+b{bands}"
 
 
 def classifier_set(options: StageOptions):
@@ -56,6 +65,9 @@ def classifier_set(options: StageOptions):
         except ConfigFileError as e:
             raise StageError(str(e), permanent=False) from e
         saved = trained.load_current(Path(analytics.models_dir), "purpose")
+        fitted = trained.load_current(Path(analytics.models_dir), "checklist")
+        if fitted is not None:  # match bands fitted on people's decisions (`callqa train checklist`)
+            checklist = checklist.with_fitted(fitted.estimator.bands(), fitted.version)
         model = as_purpose_model(saved.estimator, saved.version) if saved else None
         rules = analytics.exclusions
         encoder = analytics.checklist_encoder or None
@@ -83,7 +95,7 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    version="3",
+    version="4",
     run=classify,
     depends_on=("transcribe",),
     versioned_by=classifiers_version,
