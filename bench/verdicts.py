@@ -13,11 +13,16 @@ speech-code version: the processed database is kept under .bench-data/verdicts/ 
 runs it again). Classification always runs again from the stored transcripts with the code of this tree,
 so a change to the verdicts is measured without transcribing again.
 
+With two sites or more, the whole-pipeline verdicts are also measured with checklist match bands fitted
+on labelled calls other than the ones scored: on the other sites' calls, and by call (5-fold) within
+the site (`--unfitted-only` skips both).
+
 Verdict confidence against accuracy (a reliability curve, pooled over sites and items) is drawn into
 docs/verdict_reliability.png. `--save NAME` keeps this run's figures in bench/results/verdicts-NAME.json;
 the BENCHMARKS.md section shows every kept run side by side, so each change's effect stays on record.
 
 Run: .venv/bin/python bench/verdicts.py [SITE ...] [--save NAME] [--fresh] [--workers 2] [--clean-only]
+     [--unfitted-only]
 """
 
 from __future__ import annotations
@@ -494,7 +499,19 @@ and diarization are what shrink the uncertain share: trusting mono lines as far 
 confidence (`mono_attribution: 1.0`) decided 2 real failures but made 12 false ones, left 17 % uncertain
 and raised the calibration error to 0.106. The thresholds live in the checklist file (`uncertainty:`).
 A run that finds the pipeline's database of the same speech code and recordings reuses its transcripts
-and classifies again with this tree's code."""
+and classifies again with this tree's code.
+
+Matching: each item gets one match score per call (the stem matcher's match 1; else the best in-order
+word-level alignment by edit distance, a word missing counting as a near miss only where heard poorly;
+with an encoder, the meaning of the item's examples) and bands split it into pass, near miss (uncertain)
+and nothing near (a failure, if the speech signals allow). The checklist's default bands (pass at 1,
+near from 0.7) keep the verdicts as before. "Bands fitted on other sites": people's decisions are
+simulated by the ground truth of the *other* sites' calls (their unfitted match scores), fitted per item
+(`callqa train checklist` does the same on a site's own stored decisions); "bands fitted by call
+(5-fold)": each fifth of the site's calls judged with bands fitted on the other four fifths. An item
+needs at least 6 decided examples with 2 of each verdict to be fitted; real failures are rare on the
+simulated sites (7 and 5), so few items get fitted bands and the effect is small: recognition and
+attribution doubts, not the matching, hold most uncertain items."""
 
 
 def main() -> None:
