@@ -63,10 +63,19 @@ class MatchScore:
     how: str = ""  # stems | edits | encoder
 
 
+JOINED = "+"  # marks two phrase words run together by the recogniser
+
+
 @lru_cache(maxsize=500_000)
 def closeness(word: str, wanted: str) -> float:
     """How nearly `word` is the stem `wanted`: 1 when the stem matcher accepts it, else 1 - the edit distance
-    of its closest prefix over the stem's length (0 at worst)."""
+    of its closest prefix over the stem's length (0 at worst). `wanted` starting with `JOINED`: two stems
+    run together, which the word must be about as long as (a word is no more one of them plus the start
+    of the other)."""
+    if wanted.startswith(JOINED):
+        wanted = wanted[len(JOINED) :]
+        if len(word) < len(wanted) - 1:
+            return 0.0
     if not wanted:
         return 0.0
     if similar(word, wanted):
@@ -88,32 +97,46 @@ def align(
     """The best in-order alignment of `phrase` to `count` words: (score 0-1, first word, last word, whether
     every phrase word is aligned).
 
-    `close(token, i)` is how nearly word `i` is the phrase's `token`. A token may stay unaligned (it
-    scores 0); aligned words are in order with at most `GAP` words between.
+    `close(token, i)` is how nearly word `i` is the phrase's `token` (a token starting with `JOINED` is two
+    phrase words run together: see `closeness`). A token may stay unaligned (it scores 0); aligned words
+    are in order with at most `GAP` words between.
     """
     weights = [_weight(t) for t in phrase]
     total = sum(weights)
     if not phrase or not count or not total:
         return 0.0, -1, -1, False
-    # state: last aligned word -> (weighted closeness, weight aligned, first aligned word); None: none yet
-    states: dict[int | None, tuple[float, float, int]] = {None: (0.0, 0.0, -1)}
-    for token, weight in zip(phrase, weights, strict=True):
+    # state: last aligned word -> (weighted closeness, weight aligned, first aligned word, last aligned
+    # token); None: nothing aligned yet
+    states: dict[int | None, tuple[float, float, int, int]] = {None: (0.0, 0.0, -1, -1)}
+    previous = ""
+    for k, (token, weight) in enumerate(zip(phrase, weights, strict=True)):
         after = dict(states)  # the token left unaligned
-        for last, (value, aligned, first) in states.items():
+        # Recognisers run short words together («налинии», «досвидания»): the word the previous token was
+        # aligned to may carry this one too.
+        joined = JOINED + previous + token if _plain(previous) and _plain(token) else ""
+        for last, (value, aligned, first, last_token) in states.items():
             window = range(count) if last is None else range(last + 1, min(count, last + GAP + 2))
+            if joined and last is not None and last_token == k - 1:
+                window = [last, *window]
             for i in window:
-                c = close(token, i)
+                c = close(joined, i) if i == last else close(token, i)
                 if c < MIN_CLOSENESS:
                     continue
-                candidate = (value + weight * c, aligned + weight, i if first < 0 else first)
+                candidate = (value + weight * c, aligned + weight, i if first < 0 else first, k)
                 if _value(candidate, total) > _value(after.get(i), total):
                     after[i] = candidate
         states = after
+        previous = token
     last, best = max(states.items(), key=lambda kv: _value(kv[1], total))
     return _value(best, total), best[2], last if last is not None else -1, best[1] >= total
 
 
-def _value(state: tuple[float, float, int] | None, total: float) -> float:
+def _plain(token: str) -> bool:
+    """A stem (not a proper name or a placeholder, which are matched whole)."""
+    return bool(token) and token[0] not in "={" + JOINED
+
+
+def _value(state: tuple[float, float, int, int] | None, total: float) -> float:
     """An alignment's score: its words' weighted closeness times the (weighted) share of the phrase's words
     aligned (one word of a longer phrase found by chance somewhere in a call is weak evidence)."""
     if state is None:

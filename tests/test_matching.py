@@ -84,6 +84,7 @@ def test_a_phrase_said_scores_one(checklist, text):
         "сбасипо за звонок",  # two consonants misheard in one word (beyond the stem matcher)
         "спасибо за свонох",  # the first and last sounds of the other
         "благадарю за абрашенье",  # vowels reduced, as spoken
+        "спасибо зазвонок",  # two words run together
     ],
 )
 def test_a_phrase_damaged_by_recognition_scores_near_not_one(checklist, text):
@@ -98,10 +99,17 @@ def test_a_phrase_damaged_by_recognition_scores_near_not_one(checklist, text):
         "Назовите, пожалуйста, ваш ИНН",
         "Спасибо",  # one word of the phrase, heard well: the rest was not said
         "спасибо за сфанок",  # a word too far from the phrase's to be it
+        "спасибо вам звонок",  # heard well, «за» is not there («спасибо» is not «спасибо за» run together)
     ],
 )
 def test_other_words_score_low(checklist, text):
     assert _score(checklist, "thanks", text) < 0.5, text
+
+
+def test_words_run_together_still_match_nearly(checklist):
+    assert 0.7 <= _score(checklist, "wait", "оставайтесь, пожалуйста, налинии") < 1.0
+    assert 0.7 <= _score(checklist, "wait", "подождите минуточку") <= 1.0
+    assert _score(checklist, "wait", "на минутку отойду") < 0.5
 
 
 def test_a_missing_word_or_number_is_a_near_miss_only_where_heard_poorly(checklist):
