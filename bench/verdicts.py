@@ -504,15 +504,15 @@ and classifies again with this tree's code.
 Matching: each item gets one match score per call (the stem matcher's match 1; else the best in-order
 word-level alignment by edit distance, a word missing counting as a near miss only where heard poorly;
 with an encoder, the meaning of the item's examples) and bands split it into pass, near miss (uncertain)
-and nothing near (a failure, if the speech signals allow). The checklist's default bands (pass at 1,
-near from 0.7) keep the verdicts as before, but for phrases garbled past the stem matcher or run
-together («налинии»), now near misses (on the demo one false failure fewer, one more uncertain).
-"Bands fitted on other sites": people's decisions are simulated by the ground truth of the *other* sites' calls (their unfitted match scores), fitted per item
-(`callqa train checklist` does the same on a site's own stored decisions); "bands fitted by call
-(5-fold)": each fifth of the site's calls judged with bands fitted on the other four fifths. An item
-needs at least 6 decided examples with 2 of each verdict to be fitted; real failures are rare on the
-simulated sites (7 and 5), so few items get fitted bands and the effect is small: recognition and
-attribution doubts, not the matching, hold most uncertain items."""
+and nothing near (a failure, if the speech signals allow). The checklist's default bands (pass at 1, near
+from 0.7) keep the verdicts as before, but for phrases garbled past the stem matcher or run together
+(«налинии»), now near misses (on the demo one false failure fewer, one more uncertain). "Bands fitted on
+other sites": people's decisions are simulated by the ground truth of the *other* sites' calls (their
+unfitted match scores), fitted per item (`callqa train checklist` does the same on a site's own stored
+decisions); "bands fitted by call (5-fold)": each fifth of the site's calls judged with bands fitted on
+the other four fifths. An item needs at least 6 decided examples with 2 of each verdict to be fitted;
+real failures are rare on the simulated sites (7 and 5), so few items get fitted bands and the effect is
+small: recognition and attribution doubts, not the matching, hold most uncertain items."""
 
 
 def main() -> None:
