@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -204,6 +205,7 @@ class FittedBands:
         return {k: v.bands for k, v in self.items.items() if v.bands is not None}
 
 
+MAX_CUTS = 60  # candidate cut points per band edge
 MIN_EXAMPLES = 6  # fewer, or only one kind of verdict: the item keeps the checklist's defaults
 MIN_EACH = 2
 
@@ -220,30 +222,44 @@ def _errors(scores: Sequence[tuple[float, str]], bands: MatchBands) -> tuple[int
     return wrong, undecided
 
 
-def fit_item(scores: Sequence[tuple[float, str]], default: MatchBands, target: float = 0.95) -> MatchBands:
+# What a fitted band must get right among the labelled examples it decides: a pass band at least
+# PASS_PURITY passes, a fail band at least FAIL_PURITY fails (the failure precision a controller needs).
+PASS_PURITY = 0.95
+FAIL_PURITY = 0.9
+
+
+def fit_item(scores: Sequence[tuple[float, str]], default: MatchBands) -> MatchBands:
     """Bands for one item from (score, verdict) pairs: of the candidate cut points (midpoints between
-    observed scores), the pair that leaves the fewest examples borderline while at least `target` of the
-    decided ones are right; a wrong verdict costs as much as three borderline ones. Bands never pass
-    below what the examples' fails reach unless the passes outnumber them there."""
+    observed scores), the pair that leaves the fewest examples borderline while the pass band holds at
+    least `PASS_PURITY` passes and the fail band at least `FAIL_PURITY` fails; then the fewest wrong, then
+    the nearest to the defaults. An exact match (score 1) always passes."""
     values = sorted({round(s, 4) for s, _ in scores} | {0.0, 1.0})
+    if len(values) > MAX_CUTS:  # many examples: quantiles are as good, and the search stays quadratic
+        values = [values[round(i * (len(values) - 1) / (MAX_CUTS - 1))] for i in range(MAX_CUTS)]
     middles = {round((a + b) / 2, 4) for a, b in itertools.pairwise(values)}
     cuts = sorted({0.0, 1.0, default.pass_at, default.fail_below} | middles)
-    best: tuple[float, float, MatchBands] | None = None
+    # an exact match passes whatever the bands say: only the scores under 1 are theirs to decide
+    passes = sorted(s for s, v in scores if v == "pass" and s < 1.0)
+    fails = sorted(s for s, v in scores if v != "pass" and s < 1.0)
+    best: tuple[tuple[int, int, float], MatchBands] | None = None
     for low in cuts:
+        fails_under, passes_under = bisect_left(fails, low), bisect_left(passes, low)
+        if fails_under + passes_under and fails_under < FAIL_PURITY * (fails_under + passes_under):
+            continue
         for high in cuts:
             if high < low:
                 continue
-            bands = MatchBands(pass_at=max(high, 1e-3), fail_below=low)
-            wrong, undecided = _errors(scores, bands)
-            decided = len(scores) - undecided
-            if decided and (decided - wrong) / decided < target:
+            fails_over = len(fails) - bisect_left(fails, high)
+            passes_over = len(passes) - bisect_left(passes, high)
+            if fails_over + passes_over and passes_over < PASS_PURITY * (fails_over + passes_over):
                 continue
-            # prefer fewer mistakes, then fewer undecided, then bands near the defaults
-            cost = 3 * wrong + undecided
-            drift = abs(bands.pass_at - default.pass_at) + abs(bands.fail_below - default.fail_below)
-            if best is None or (cost, drift) < (best[0], best[1]):
-                best = (cost, drift, bands)
-    return best[2] if best else default
+            decided = fails_under + passes_under + fails_over + passes_over
+            wrong = passes_under + fails_over
+            drift = abs(high - default.pass_at) + abs(low - default.fail_below)
+            key = (len(passes) + len(fails) - decided, wrong, drift)
+            if best is None or key < best[0]:
+                best = (key, MatchBands(pass_at=max(high, 1e-3), fail_below=low))
+    return best[1] if best else default
 
 
 def _folds(groups: Sequence[str], k: int) -> list[int]:

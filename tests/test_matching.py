@@ -162,6 +162,17 @@ def test_fitting_puts_the_bands_between_what_people_passed_and_failed():
     wide = fit_item(overlapping, MatchBands())
     assert {wide.band(0.6), wide.band(0.62)} == {"near"}, "where passes and fails mix, people decide"
     assert (wide.band(0.58), wide.band(0.65)) == ("none", "pass")
+    overruled = [*pairs, (1.0, "fail"), (1.0, "pass")]  # an exact match a person failed: not the bands' call
+    assert fit_item(overruled, MatchBands()) == bands
+
+
+def test_fitted_bands_keep_the_failure_band_pure_on_many_examples():
+    scores = [(0.5 + i / 2000, "pass") for i in range(1000)] + [(i / 1000, "fail") for i in range(600)]
+    bands = fit_item(scores, MatchBands())
+    failed = [v for s, v in scores if bands.band(s) == "none"]
+    passed = [v for s, v in scores if bands.band(s) == "pass"]
+    assert failed.count("fail") >= 0.9 * len(failed) and passed.count("pass") >= 0.95 * len(passed)
+    assert len(failed) + len(passed) > 0.8 * len(scores), "most are decided"
 
 
 def test_too_few_examples_keep_the_defaults_and_cross_validation_is_by_call():
