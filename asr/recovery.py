@@ -211,21 +211,62 @@ def decode_stretch(
         initial_prompt=(o.initial_prompt or None) if prompt else None,
         vad_filter=False,
     )
-    kept = []
-    for segment in segments:
-        if not _trusted(segment, transcriber):
-            continue
-        words = [w for w in segment.words or [] if w.word.strip()]
-        shifted = [replace(w, start=w.start + start, end=w.end + start) for w in words]
-        if taken is None:
-            kept += [w for w in shifted if stretch[0] <= (w.start + w.end) / 2 <= stretch[1]]
-        else:
-            kept += [w for w in shifted if not any(a <= (w.start + w.end) / 2 <= b for a, b in taken)]
-    if not _sound(kept, transcriber, options):
+    kept = _keep(transcriber, segments, start, stretch, taken, options)
+    if kept is None:
         if prompt or not fallback:  # a loop or the prompt read back: once more without prompt, with fallback
             return decode_stretch(transcriber, audio, stretch, language, options, True, False, taken)
         return []
     return kept
+
+
+def _keep(
+    transcriber, segments, offset: float, stretch: Interval, taken: list[Interval] | None, options
+) -> list | None:
+    """The words of trusted segments (times shifted by `offset`) that are not already decoded; None when
+    the decoding as a whole loops or reads the prompt back (judged before dropping decoded words)."""
+    trusted = []
+    for segment in segments:
+        if _trusted(segment, transcriber):
+            words = [w for w in segment.words or [] if w.word.strip()]
+            trusted += (
+                [replace(w, start=w.start + offset, end=w.end + offset) for w in words] if offset else words
+            )
+    if not _sound(trusted, transcriber, options):
+        return None
+    if taken is None:
+        return [w for w in trusted if stretch[0] <= (w.start + w.end) / 2 <= stretch[1]]
+    return [w for w in trusted if not any(a <= (w.start + w.end) / 2 <= b for a, b in taken)]
+
+
+def decode_together(
+    transcriber, audio: np.ndarray, stretches: list[Interval], language: str, options: RecoveryOptions
+) -> list[list]:
+    """Segments of each stretch (with `context` seconds around it), all decoded in one batch, one clip
+    per stretch: one encoder pass each and no more, where decoding them one by one may take several."""
+    o = transcriber.options
+    clips = [
+        (max(0.0, a - options.context), min(len(audio) / SAMPLE_RATE, b + options.context))
+        for a, b in stretches
+    ]
+    segments, _ = transcriber._pipeline().transcribe(
+        audio,
+        language=language,
+        beam_size=o.beam_size,
+        batch_size=o.batch_size,
+        clip_timestamps=[{"start": a, "end": b} for a, b in clips],
+        word_timestamps=True,
+        condition_on_previous_text=False,
+        no_speech_threshold=o.no_speech_threshold,
+        compression_ratio_threshold=o.compression_ratio_threshold,
+        log_prob_threshold=o.log_prob_threshold,
+        hotwords=o.hotwords or None,
+        initial_prompt=o.initial_prompt or None,
+    )
+    out: list[list] = [[] for _ in clips]
+    starts = np.array([a for a, _ in clips])
+    for segment in segments:  # a segment's seek is its clip's start, in 10 ms frames
+        out[int(np.argmin(np.abs(starts - segment.seek / 100)))].append(segment)
+    return out
 
 
 def _sound(words: list, transcriber, options: RecoveryOptions) -> bool:
@@ -276,9 +317,34 @@ def recover_words(
     covered decoded on its own, in time order."""
     words = _redecode_loops(transcriber, audio, sorted(words, key=lambda w: w.start), language, options)
     found: list = []
-    for stretch in uncovered(list(spans) + loud_spans(audio, options), words, options):
+    # Where speech may be: the VAD's spans without the pad it adds at each end (silence by design),
+    # and whatever stands well out of the channel's noise floor.
+    pad = transcriber.options.speech_pad_ms / 1000
+    candidates = [(a + pad, b - pad) for a, b in spans if b - a > 2 * pad] + loud_spans(audio, options)
+    stretches = uncovered(candidates, words, options)
+    if not stretches:
+        return words
+    found: list = []
+    heard: list[Interval] = []  # stretches where the batch found speech
+    batch = decode_together(transcriber, audio, stretches, language, options)
+    for stretch, segments in zip(stretches, batch, strict=True):
         taken = merge([(w.start - options.word_reach, w.end + options.word_reach) for w in words + found])
-        found += decode_stretch(transcriber, audio, stretch, language, options, taken=taken)
+        kept = _keep(transcriber, segments, 0.0, stretch, taken, options)
+        if kept is None:  # a loop or the prompt read back: alone, no prompt
+            kept = decode_stretch(transcriber, audio, stretch, language, options, True, False, taken)
+        logger.debug("stretch %.2f-%.2f: %d words", *stretch, len(kept))
+        if kept:
+            heard.append(stretch)
+        found += kept
+    # The batch decodes a clip once, as the first pass did: where it found speech but stopped early, the
+    # rest is decoded alone (the decoder goes on after an early stop); where it heard none, none is.
+    for stretch in uncovered(candidates, words + found, options):
+        if not any(a < stretch[1] and stretch[0] < b for a, b in heard):
+            continue
+        taken = merge([(w.start - options.word_reach, w.end + options.word_reach) for w in words + found])
+        alone = decode_stretch(transcriber, audio, stretch, language, options, taken=taken)
+        logger.debug("alone %.2f-%.2f: %d words", *stretch, len(alone))
+        found += alone
     if found:
         logger.debug("recovered %d words", len(found))
     return sorted(words + found, key=lambda w: w.start)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -110,6 +110,7 @@ class Seg:
     no_speech_prob: float = 0.05
     avg_logprob: float = -0.3
     compression_ratio: float = 1.2
+    seek: int = 0
 
 
 @dataclass
@@ -126,9 +127,27 @@ class ScriptedModel:
         return self.script(start, end, initial_prompt), None
 
 
+@dataclass
+class ScriptedBatch:
+    """The batched pipeline: every clip of the recording decoded at once, times in the recording's."""
+
+    model: ScriptedModel
+
+    def transcribe(self, audio, clip_timestamps, initial_prompt=None, **kwargs):
+        out = []
+        for clip in clip_timestamps:
+            start, end = clip["start"], clip["end"]
+            self.model.calls.append((round(start, 2), round(end, 2), initial_prompt, 0.0))
+            for segment in self.model.script(start, end, initial_prompt):
+                words = [replace(w, start=w.start + start, end=w.end + start) for w in segment.words]
+                out.append(replace(segment, words=words, seek=int(start * 100)))
+        return out, None
+
+
 def scripted(script, prompt: str = "") -> SimpleNamespace:
     model = ScriptedModel(script)
-    return SimpleNamespace(options=AsrOptions(initial_prompt=prompt), model=model)
+    batch = ScriptedBatch(model)
+    return SimpleNamespace(options=AsrOptions(initial_prompt=prompt), model=model, _pipeline=lambda: batch)
 
 
 def clip_words(text: str, at: float, clip_start: float) -> list[W]:
@@ -163,7 +182,7 @@ def test_lost_speech_is_decoded_on_its_own_and_nothing_is_written_twice(offsets)
     out = recover_words(transcriber, AUDIO, [(0.0, 1.5), (4.0, 7.0)], first, "ru")
     assert [w.word.strip() for w in out] == ["добрый", "день", "алло", "хорошо", "попробую"]
     assert out[3].start == pytest.approx(5.2)
-    assert len(transcriber.model.calls) == 1
+    assert len(transcriber.model.calls) == 1  # the rest is the VAD's pad, not decoded again
 
 
 def test_noise_and_unsure_decodings_add_nothing(offsets):
@@ -175,6 +194,7 @@ def test_noise_and_unsure_decodings_add_nothing(offsets):
 
     transcriber = scripted(script)
     assert recover_words(transcriber, AUDIO, [(5.0, 9.0)], [], "ru") == []
+    assert len(transcriber.model.calls) == 1  # where the batch heard no speech, none is looked for again
 
 
 def test_a_loop_is_decoded_again_without_prompt_and_falls_back_to_one_copy(offsets):
@@ -188,7 +208,7 @@ def test_a_loop_is_decoded_again_without_prompt_and_falls_back_to_one_copy(offse
     transcriber = scripted(script, prompt="Контур. Экстерн")
     out = recover_words(transcriber, AUDIO, [], looped, "ru")
     assert [w.word.strip() for w in out] == ["номер", "два", "ноль", "четыре", "восемь"]
-    assert all(t for _, _, _, t in transcriber.model.calls)  # with temperature fallback
+    assert transcriber.model.calls and all(t for _, _, _, t in transcriber.model.calls)  # with fallback
 
     answers["again"] = words_of("-0 -0 -0 -0 -0")  # loops again: one copy stays
     out = recover_words(scripted(script, prompt="Контур. Экстерн"), AUDIO, [], looped, "ru")
@@ -206,6 +226,20 @@ def test_a_read_back_prompt_is_replaced_by_what_was_said(offsets):
 
     out = recover_words(scripted(script, prompt), AUDIO, [(0.0, 6.0)], first, "ru")
     assert [w.word.strip() for w in out] == ["вам", "придёт", "смс", "остались", "ли", "вопросы"]
+
+
+def test_a_gap_that_loops_in_the_batch_is_decoded_alone_without_prompt(offsets):
+    def script(start, end, prompt):
+        if prompt:
+            return [Seg(clip_words("-0 -0 -0 -0 -0 -0", 3.2, start))]
+        return [Seg(clip_words("семь семь три один", 3.2, start))]
+
+    transcriber = scripted(script, prompt="Контур. Экстерн")
+    out = recover_words(transcriber, AUDIO, [(3.0, 6.0)], [], "ru")
+    assert [w.word.strip() for w in out] == ["семь", "семь", "три", "один"]
+    # the batch with the prompt looped, alone without it did not; the rest of the stretch (5-6 s) is
+    # decoded once more alone, and what it repeats is not written twice
+    assert [prompt for _, _, prompt, _ in transcriber.model.calls[:2]] == ["Контур. Экстерн", None]
 
 
 # ------------------------------------------------------------------ real calls
