@@ -34,6 +34,7 @@ class RecoveryOptions:
     max_stretch: float = 25.0  # longer stretches are decoded in parts (Whisper reads 30 s)
     min_repeats: int = 4  # a word or phrase (up to 4 words) said this many times in a row is a loop
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    retry_alone: float = 1.5  # a stretch the batch heard nothing in is decoded alone from this long
     # Silero hears band-limited phone speech faintly (a spoken turn can peak at 0.13); a frame this many
     # dB over the channel's noise floor is a candidate for speech as well.
     energy_margin_db: float = 20.0
@@ -336,10 +337,12 @@ def recover_words(
         if kept:
             heard.append(stretch)
         found += kept
-    # The batch decodes a clip once, as the first pass did: where it found speech but stopped early, the
-    # rest is decoded alone (the decoder goes on after an early stop); where it heard none, none is.
+    # The batch decodes a clip once, as the first pass did, and may stop early or give up: what is still
+    # uncovered is decoded alone (the decoder goes on after an early stop), unless it is short and the
+    # batch heard no speech there (an edge of a turn, a click).
     for stretch in uncovered(candidates, words + found, options):
-        if not any(a < stretch[1] and stretch[0] < b for a, b in heard):
+        near = any(a < stretch[1] and stretch[0] < b for a, b in heard)
+        if not near and stretch[1] - stretch[0] < options.retry_alone:
             continue
         taken = merge([(w.start - options.word_reach, w.end + options.word_reach) for w in words + found])
         alone = decode_stretch(transcriber, audio, stretch, language, options, taken=taken)
