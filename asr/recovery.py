@@ -1,12 +1,16 @@
-"""Speech the first decoding pass lost: VAD speech no word covers, and decoding loops.
+"""Speech the first decoding pass lost: stretches no decoded word covers, decoding loops, prompt read-backs.
 
 The batched first pass decodes each window once, with no second look: when Whisper ends a window early
-(a timestamp jump, an early end of text) or falls into a loop («-0 -0 -0 …», a phrase over and over)
-that eats the window's token budget, whole utterances inside it are lost. Here each stretch of VAD
-speech that no decoded word covers is decoded on its own (with a little context around it), and a
-looped stretch is decoded again with temperature fallback and no prompt; only words landing inside the
-stretch are kept, and only from segments the decoder is sure hold speech (no-speech and log-probability
-guards, no loop), so silence and line noise do not turn into invented words.
+(a timestamp jump, an early end of text), falls into a loop («-0 -0 -0 …», a phrase over and over) that
+eats the window's token budget, or writes out its prompt instead of the audio, whole utterances inside
+the window are lost. Silero also hears band-limited phone speech faintly and misses short turns.
+
+So, per channel: loops and prompt read-backs are decoded again with temperature fallback and no prompt;
+then every stretch where speech may be (the VAD's spans without their pads, and whatever stands well out
+of the channel's noise floor) that no decoded word reaches is decoded with a second of context around
+it, all stretches in one batch, and alone where the batch gave up or stopped early. Only words not
+already decoded are kept, and only from segments the decoder is sure hold speech (no-speech and
+log-probability guards, no loop, no prompt read back), so silence and line noise do not become words.
 """
 
 from __future__ import annotations
