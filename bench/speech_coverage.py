@@ -164,6 +164,20 @@ def measure_call(observed, folder: Path, call: dict) -> Tally:
     return tally
 
 
+NOTES = """
+Notes (measured 2026-11-30, the run above): the first pass lost whole turns two ways. Silero at
+0.2 hears faint 8 kHz turns in part or not at all (a short reply can peak at probability 0.13 while
+standing 35 dB over the line's noise), and the batched decoder gives up on a window, stops early or
+reads its prompt back (demo call-002: a 21 s window came out as the profile's product list).
+Recovery brings the missed turns from 82 to 8 and lenient coverage to 0.996 (demo) and 0.990
+(north); strict coverage stays at 0.91, since pauses inside a turn (an utterance ends at a 0.6 s
+pause) and Whisper's early word ends count against it. WER falls in every group (0.314 -> 0.255
+overall, mono 0.347 -> 0.278); insertions grow from 0.026 to 0.039 per reference word, most on demo
+mono lines, far fewer words than the deletions recovered. The cost is time: 1.26x on stereo lines,
+2.5x on mono ones (loops and read-backs decoded again with temperature fallback, long stretches
+decoded alone), 1.9x overall."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -241,6 +255,7 @@ def main() -> None:
             f"Turns still missed with recovery: {len(missed)} (VAD found under half of it: {reasons['vad']}, "
             f"decoded but no word kept: {reasons['decoder']}).",
             *([""] + [f"- {line}" for line in missed[:30]] if missed else []),
+            NOTES,
         ]
     )
     print(body)
