@@ -47,6 +47,8 @@ class AsrOptions:
     # empty: the transcribe stage takes the hotwords from the site profile.
     hotwords: str = ""
     initial_prompt: str = ""
+    # Decode again the VAD speech no first-pass word covers, and decoding loops (asr.recovery).
+    recover_speech: bool = True
 
 
 @dataclass
@@ -232,10 +234,21 @@ class Transcriber:
         )
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
+        if options.recover_speech:
+            words = self.recover(audio, spans, words, language, channel)
         utterances = [
             _utterance(group, channel) for group in split_at_pauses(words, options.min_silence_ms / 1000)
         ]
         return [u for u in utterances if u is not None]
+
+    def recover(
+        self, audio: np.ndarray, spans: list[tuple[float, float]], words: list, language: str,
+        channel: int | None = None,
+    ) -> list:  # fmt: skip
+        """The first pass's words of one channel plus the speech it lost (see asr.recovery)."""
+        from asr.recovery import recover_words
+
+        return recover_words(self, audio, spans, words, language)
 
     def transcribe(self, audio: np.ndarray, channels: list[int] | None = None) -> Transcript:
         """Transcribe audio of shape (channels, samples); `channels` picks which rows (default: all)."""

@@ -156,12 +156,13 @@ def _version(options: StageOptions) -> str:
     asr = asr_options(options)
     prompt = asr.initial_prompt + "|" + asr.hotwords
     vocabulary = "+v" + hashlib.sha256(prompt.encode()).hexdigest()[:8] if prompt != "|" else ""
-    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}"
+    first_pass = "" if asr.recover_speech else "+first-pass"
+    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}{first_pass}"
 
 
 TRANSCRIBE = Stage(
     name="transcribe",
-    version="1",
+    version="2",  # 2: speech the first decoding pass lost is recovered (asr.recovery)
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
