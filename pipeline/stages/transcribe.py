@@ -120,6 +120,7 @@ def transcribe(job: StageInput) -> TranscribeResult:
         roles_confidence=roles.confidence,
         metrics=metrics,
         diarization=summary,
+        number_readings=transcript.number_readings,
     )
 
 
@@ -161,7 +162,7 @@ def _version(options: StageOptions) -> str:
 
 TRANSCRIBE = Stage(
     name="transcribe",
-    version="1",
+    version="2",
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
