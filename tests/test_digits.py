@@ -144,6 +144,18 @@ def test_an_inn_only_in_a_second_reading_is_weaker_than_one_said():
     assert said and reread and reread[0].confidence < said[0].confidence
 
 
+def test_second_readings_are_masked_for_a_viewer_like_the_text():
+    from store.api import Viewer, masked_transcription
+
+    stored = {"layout": "stereo", "number_readings": [
+        {"start": 1.0, "end": 4.0, "channel": 1, "heard": "66386754",
+         "alternatives": ["записывайте 6638675654", "номер 204817"], "scores": [-0.3, -0.5]}]}  # fmt: skip
+    analyst = masked_transcription(stored, Viewer("ann", "analyst"))
+    assert analyst["number_readings"][0]["alternatives"] == ["записывайте [inn]", "номер 204817"]
+    assert analyst["layout"] == "stereo" and stored["number_readings"][0]["alternatives"][0].endswith("654")
+    assert masked_transcription(None, Viewer("ann", "analyst")) is None
+
+
 # --- with the real model -----------------------------------------------------------------------------
 
 
@@ -178,6 +190,7 @@ def test_second_readings_raise_pooled_identifier_recall_on_simulated_calls():
             figures = score(heard, truth, alternatives)
             totals[name][0] += sum(row[0] for row in figures.values())
             totals[name][1] += sum(row[1] for row in figures.values())
+    print("pooled identifier recall", totals)
     said, plain = totals["recognised"]
     _, reread = totals["with readings"]
     assert said >= 8, totals
