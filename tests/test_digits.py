@@ -190,9 +190,9 @@ def test_second_readings_raise_pooled_identifier_recall_on_simulated_calls():
             figures = score(heard, truth, alternatives)
             totals[name][0] += sum(row[0] for row in figures.values())
             totals[name][1] += sum(row[1] for row in figures.values())
-    print("pooled identifier recall", totals)
     said, plain = totals["recognised"]
     _, reread = totals["with readings"]
     assert said >= 8, totals
-    # FLOOR_NOTE
+    # Measured on these 8 calls (2 stereo + 2 mono per site): 3 of 10 identifiers found exactly in the
+    # text, 5 of 10 with the second readings. The floor sits above the text alone with a margin of one.
     assert reread / said >= 0.4 and reread > plain, totals
