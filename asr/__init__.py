@@ -1,5 +1,6 @@
 """Speech to timed words (faster-whisper), loaded once per worker from a verified local model."""
 
+from asr.digits import NumberOptions, NumberReading
 from asr.numbers import normalise_numbers
 from asr.transcribe import (
     AsrOptions,
@@ -14,6 +15,8 @@ from asr.vad import find_speech
 
 __all__ = [
     "AsrOptions",
+    "NumberOptions",
+    "NumberReading",
     "Transcriber",
     "Transcript",
     "Utterance",

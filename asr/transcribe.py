@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from asr.digits import NumberOptions, NumberReading, read_again
 from asr.numbers import normalise_numbers
 from asr.vad import find_speech
 
@@ -49,6 +50,8 @@ class AsrOptions:
     initial_prompt: str = ""
     # Decode again the VAD speech no first-pass word covers, and decoding loops (asr.recovery).
     recover_speech: bool = True
+    # Read unsure dictated digits a second time (asr/digits.py); the readings are kept as alternatives.
+    reread_numbers: bool = True
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Transcript:
     model: str
     duration: float
     flags: list[str] = field(default_factory=list)
+    number_readings: list[NumberReading] = field(default_factory=list)  # second readings of digits
 
 
 def _device(options: AsrOptions) -> tuple[str, str]:
@@ -259,8 +263,13 @@ class Transcriber:
             mixed = audio[rows].mean(axis=0)
             language, probability = self.detect_language(mixed, speech_spans(mixed, self.options))
         utterances: list[Utterance] = []
+        readings: list[NumberReading] = []
+        numbers = NumberOptions(enabled=self.options.reread_numbers)
         for row in rows:
-            utterances += self.transcribe_channel(audio[row], row if len(rows) > 1 else None, language)
+            channel = row if len(rows) > 1 else None
+            heard = self.transcribe_channel(audio[row], channel, language)
+            readings += read_again(self.model, audio[row], heard, language, numbers, channel)
+            utterances += heard
         utterances.sort(key=lambda u: (u.start, u.channel or 0))
         duration = audio.shape[1] / SAMPLE_RATE
         spoken = sum(u.end - u.start for u in utterances)
@@ -272,4 +281,4 @@ class Transcriber:
         if low:
             flags.append("low_confidence")
         return Transcript(utterances, language, probability, round(confidence, 4), low, self.resolved.label,
-                          round(duration, 3), flags)  # fmt: skip
+                          round(duration, 3), flags, readings)  # fmt: skip

@@ -63,6 +63,8 @@ class SpeechFacts:
 
     mono: bool = False
     roles_confidence: float = 1.0
+    # Second readings of dictated digits (asr/digits.py): alternatives to the text, weaker evidence.
+    number_readings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +77,20 @@ class SaidIdentifiers:
     card: list[str] = field(default_factory=list)
     incident: list[str] = field(default_factory=list)
     fragments: list[str] = field(default_factory=list)  # runs one digit short of an incident number
+    # Found only in a second reading of the call's dictated digits, not in its text: weaker evidence.
+    reread_incident: list[str] = field(default_factory=list)
+    reread_inn: list[str] = field(default_factory=list)
+
+
+def said_identifiers(text: str, readings: Sequence[str] = ()) -> SaidIdentifiers:
+    """Identifiers said in a call's (number-normalised) text, and those only its second readings hold."""
+    said = SaidIdentifiers(**identifiers(text))
+    if readings:
+        # Readings are separate stretches: a sentence end between them keeps their digits apart.
+        reread = identifiers(". ".join(r.strip().rstrip(".") for r in readings))
+        said.reread_incident = [n for n in reread["incident"] if n not in said.incident]
+        said.reread_inn = [n for n in reread["inn"] if n not in said.inn]
+    return said
 
 
 @dataclass
@@ -174,7 +190,7 @@ def classify_call(
         transfer=transfer,
         conditions=sorted(conditions),
         compliance=compliance,
-        said=SaidIdentifiers(**identifiers(text)),
+        said=said_identifiers(text, speech.number_readings),
         keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
         pii=pii,
         classifiers_version=classifiers.version,

@@ -17,6 +17,11 @@ class LinkingOptions:
     said_number_partly: float = 0.6  # a number said with one digit lost or misheard
     said_inn: float = 0.55
     said_kpp: float = 0.15
+    # Found only in a second reading of the call's digits (asr/digits.py): weaker than the text. A re-read
+    # number the text heard with one digit misheard weighs as partly said (but is never "named"); alone
+    # it only supports a candidate something else brought.
+    said_number_reread: float = 0.3
+    said_inn_reread: float = 0.4
     same_client: float = 0.45
     same_operator: float = 0.2
     created_near: float = 0.35  # created within `near_minutes` after the call started (scaled by closeness)
@@ -57,6 +62,8 @@ class CallFacts:
     said_fragments: list[str] = field(default_factory=list)  # digit runs one digit short of a number
     said_inns: list[str] = field(default_factory=list)
     said_kpps: list[str] = field(default_factory=list)
+    reread_numbers: list[str] = field(default_factory=list)  # only in a second reading of the digits
+    reread_inns: list[str] = field(default_factory=list)
     purpose_article: str | None = None
     text: str = ""
 
@@ -85,6 +92,19 @@ def partly_said(number: str, said: list[str]) -> str | None:
     return next((run for run in said if run in shorter), None)
 
 
+def reread_agrees(number: str, call: CallFacts) -> str | None:
+    """The digit run of the call's text that a second reading which found `number` exactly settles: the
+    same length with one digit misheard. (One digit lost is `partly_said` already.) Such a number is not
+    "named": numbers a desk gives out in sequence differ in one digit, so it never outweighs a number the
+    text said exactly, and links on its own only as a clear winner."""
+    if number not in call.reread_numbers or len(number) < 5:
+        return None
+    for run in call.said_numbers + call.said_fragments:
+        if len(run) == len(number) and sum(a != b for a, b in zip(run, number, strict=True)) == 1:
+            return run
+    return None
+
+
 def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:
     """One incident against one call; None when nothing at all connects them."""
     evidence: list[tuple[float, str]] = []
@@ -94,14 +114,21 @@ def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOpt
         evidence.append(
             (options.said_number_partly, f"incident number {incident.number} partly said ({heard})")
         )
+    elif heard := reread_agrees(incident.number, call):
+        evidence.append((options.said_number_partly, f"number {incident.number} read again ({heard})"))
+    heard_number = bool(evidence)
     if incident.inn and incident.inn in call.said_inns:
         evidence.append((options.said_inn, f"INN {incident.inn} said"))
         if incident.kpp and incident.kpp in call.said_kpps:
             evidence.append((options.said_kpp, f"KPP {incident.kpp} said"))
+    elif incident.inn and incident.inn in call.reread_inns:
+        evidence.append((options.said_inn_reread, f"INN {incident.inn} read again"))
     if incident.client_id is not None and incident.client_id == call.client_id:
         evidence.append((options.same_client, "same client (caller number)"))
     if not evidence:
         return None  # operator, time and wording alone do not make a candidate
+    if incident.number in call.reread_numbers and not heard_number:
+        evidence.append((options.said_number_reread, f"number {incident.number} only in a second reading"))
     if incident.operator_id is not None and incident.operator_id == call.operator_id:
         evidence.append((options.same_operator, "same operator"))
     if call.start and incident.created_at:

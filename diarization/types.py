@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from asr import Utterance
+from asr import NumberReading, Utterance
 from diarization.metrics import ConversationMetrics
 
 
@@ -98,3 +98,5 @@ class TranscribeResult:
     roles_confidence: float = 0.0
     metrics: ConversationMetrics | None = None
     diarization: DiarizationSummary | None = None
+    # Dictated digits read a second time (asr/digits.py): alternatives to the utterances' text there.
+    number_readings: list[NumberReading] = field(default_factory=list)

@@ -227,7 +227,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "analytics.kpi.outlier_mads": _POSITIVE,
 }
 _WEIGHTS = ("said_number", "said_inn", "said_kpp", "same_client", "same_operator", "created_near",
-            "same_purpose", "text_similarity")  # fmt: skip
+            "same_purpose", "text_similarity", "said_number_reread", "said_inn_reread")  # fmt: skip
 _ALLOWED.update({f"analytics.linking.{name}": _SHARE for name in _WEIGHTS})
 
 

@@ -218,6 +218,7 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     detail["candidates"] = _masked_tree(detail["candidates"], viewer)
     # Identifiers said, checklist evidence (a turn's text), keywords, a spoken transfer target: all of it.
     detail["classify"] = _masked_tree(detail["classify"], viewer)
+    detail["transcribe"] = masked_transcription(detail["transcribe"], viewer)
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
     ).scalar()
@@ -284,6 +285,14 @@ def _masked_tree(value, viewer: Viewer):
     if isinstance(value, list | tuple):
         return [_masked_tree(v, viewer) for v in value]
     return value
+
+
+def masked_transcription(result: dict | None, viewer: Viewer) -> dict | None:
+    """A stored transcription result as `viewer` may read it: its second readings of dictated digits
+    (alternatives to the text, which may hold an INN or a phone) masked like the text."""
+    if not result or not result.get("number_readings"):
+        return result
+    return {**result, "number_readings": _masked_tree(result["number_readings"], viewer)}
 
 
 def _masked_turns(utterances: list[dict], viewer: Viewer) -> list[dict]:

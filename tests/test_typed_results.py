@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from asr import AsrOptions, Utterance, Word
+from asr import AsrOptions, NumberReading, Utterance, Word
 from classifiers import (
     ClassifierSet,
     ClassifyResult,
@@ -71,6 +71,9 @@ def _transcribed(layout: str = "mono") -> TranscribeResult:
         roles_confidence=1.0,
         metrics=metrics,
         diarization=DiarizationSummary("builtin", 0.25) if layout == "mono" else None,
+        number_readings=[
+            NumberReading(4.0, 7.5, None, "2487", ["его номер 204817", "номер 20487"], [-0.4, -0.6])
+        ],
     )
 
 
@@ -83,7 +86,8 @@ def test_a_transcription_result_survives_json():
 def test_the_stored_transcription_result_keeps_its_shape_and_reads_back():
     mono, stereo = stored_summary(_transcribed("mono")), stored_summary(_transcribed("stereo"))
     shape = {"language", "language_probability", "confidence", "low_confidence", "model", "duration", "flags",
-             "layout", "speakers", "roles_from", "roles_confidence", "metrics", "utterances"}  # fmt: skip
+             "layout", "speakers", "roles_from", "roles_confidence", "metrics", "utterances",
+             "number_readings"}  # fmt: skip
     assert set(stereo) == shape and set(mono) == shape | {"diarization"}, "diarization only for mono calls"
     assert mono["utterances"] == 3 and mono["metrics"]["holds"] == [(9.0, 30.0)]
     back = load_summary(json.loads(json.dumps(mono)))
@@ -98,7 +102,8 @@ def test_a_classification_result_survives_json_and_keeps_its_stored_shape():
     stored = _through_json(result)
     assert set(stored) == {"purpose", "article", "caller_type", "registration", "transfer", "conditions",
                            "compliance", "said", "keywords", "pii", "classifiers_version"}  # fmt: skip
-    assert set(stored["said"]) == {"inn", "kpp", "phone", "card", "incident", "fragments"}
+    assert set(stored["said"]) == {"inn", "kpp", "phone", "card", "incident", "fragments", "reread_incident",
+                                   "reread_inn"}  # fmt: skip
     assert set(stored["pii"][0]) == {"utterance", "kind", "start", "end"}
     assert from_json(ClassifyResult, stored) == result
 
@@ -122,7 +127,7 @@ def test_stage_options_are_typed_picklable_and_version_the_stages():
     assert options.asr is not settings.asr, "stages get a copy"
     assert pickle.loads(pickle.dumps(options)) == options
     transcribe = next(s for s in registered_stages(None, options) if s.name == "transcribe")
-    assert transcribe.version.startswith("2+bundled:tiny.en+builtin@")
+    assert transcribe.version.startswith("3+bundled:tiny.en+builtin@")
     default = next(s for s in registered_stages(None, StageOptions()) if s.name == "transcribe")
     assert default.version != transcribe.version
     auto = StageOptions(asr=AsrOptions(language="auto"))

@@ -89,7 +89,10 @@ def classify(job: StageInput) -> ClassifyResult:
         operator_name=call.get("operator_name"),
     )
     transcribed = job.upstream.get("transcribe")
-    speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence) if transcribed else None
+    speech = None
+    if transcribed:
+        readings = [text for reading in transcribed.number_readings for text in reading.alternatives]
+        speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence, readings)
     return classify_call(job.transcript, records, classifier_set(job.options), speech)
 
 

@@ -112,6 +112,8 @@ def _linking_facts(call: CallRow, article: str | None) -> CallFacts:
         said_fragments=said.get("fragments", []),
         said_inns=said.get("inn", []),
         said_kpps=said.get("kpp", []),
+        reread_numbers=said.get("reread_incident", []),
+        reread_inns=said.get("reread_inn", []),
         purpose_article=article,
         text=text,
     )

@@ -120,6 +120,7 @@ def transcribe(job: StageInput) -> TranscribeResult:
         roles_confidence=roles.confidence,
         metrics=metrics,
         diarization=summary,
+        number_readings=transcript.number_readings,
     )
 
 
@@ -157,12 +158,13 @@ def _version(options: StageOptions) -> str:
     prompt = asr.initial_prompt + "|" + asr.hotwords
     vocabulary = "+v" + hashlib.sha256(prompt.encode()).hexdigest()[:8] if prompt != "|" else ""
     first_pass = "" if asr.recover_speech else "+first-pass"
-    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}{first_pass}"
+    one_reading = "" if asr.reread_numbers else "+one-reading"
+    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}{first_pass}{one_reading}"
 
 
 TRANSCRIBE = Stage(
     name="transcribe",
-    version="2",  # 2: speech the first decoding pass lost is recovered (asr.recovery)
+    version="3",  # 2: lost speech recovered (asr.recovery); 3: dictated digits read again (asr.digits)
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
