@@ -21,17 +21,28 @@ logger = logging.getLogger("callqa.asr")
 
 SAMPLE_RATE = 16000
 _MODELS: dict[tuple[str, str, str, int], object] = {}
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclass
 class AsrOptions:
     """How to transcribe. The VAD threshold is tuned for 8 kHz phone lines (Silero's 0.5 misses them)."""
 
-    model: str = "bundled:whisper-base"
+    model: str = "auto"  # large-v3-turbo on a GPU that has it fetched, else bundled:whisper-base
     device: str = "auto"  # auto | cpu | cuda
     compute_type: str = "auto"  # auto: float16 on CUDA, int8 on CPU
     language: str | None = "ru"  # None: detect from the first speech
     beam_size: int = 5
+    # Beam search tuning (faster-whisper's names and defaults).
+    patience: float = 1.0
+    length_penalty: float = 1.0
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    # Temperature fallback re-decodes a window by sampling (best of `best_of`) when the greedy result
+    # loops or is improbable; faster-whisper's batched decoder cannot, so it decodes windows one by one,
+    # which is also the only path where the no-speech and log-prob thresholds below take effect.
+    temperature_fallback: bool = False
+    best_of: int = 5
     batch_size: int = 8
     cpu_threads: int = 0
     vad_threshold: float = 0.2
@@ -107,14 +118,23 @@ def _device(options: AsrOptions) -> tuple[str, str]:
     return device, compute
 
 
+def model_name(options: AsrOptions) -> str:
+    """The model `options` decode with on this machine (`auto` made concrete for its device)."""
+    from models import choose_whisper
+
+    if options.model != "auto":  # no device probe for a named model
+        return options.model
+    return choose_whisper(options.model, _device(options)[0] == "cuda")
+
+
 def load_model(options: AsrOptions):
     """The WhisperModel for `options`, loaded once per process; returns (model, resolved model)."""
     from faster_whisper import WhisperModel
 
     from models import resolve_whisper
 
-    resolved = resolve_whisper(options.model)
     device, compute = _device(options)
+    resolved = resolve_whisper(model_name(options))
     key = (str(resolved.path), device, compute, options.cpu_threads)
     if key not in _MODELS:
         logger.info("loading %s on %s (%s)", resolved.label, device, compute)
@@ -216,26 +236,47 @@ class Transcriber:
             return []
         language = language or self.options.language or self.detect_language(audio, spans)[0]
         options = self.options
-        segments, _ = self._pipeline().transcribe(
-            audio,
-            language=language,
-            beam_size=options.beam_size,
-            batch_size=options.batch_size,
-            clip_timestamps=[{"start": a, "end": b} for a, b in pack_spans(spans, options.window_seconds)],
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            no_speech_threshold=options.no_speech_threshold,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.log_prob_threshold,
-            hotwords=options.hotwords or None,
-            initial_prompt=options.initial_prompt or None,
-        )
+        segments = self._decode(audio, language, pack_spans(spans, options.window_seconds))
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
         utterances = [
             _utterance(group, channel) for group in split_at_pauses(words, options.min_silence_ms / 1000)
         ]
         return [u for u in utterances if u is not None]
+
+    def decoding_kwargs(self, language: str) -> dict:
+        """The decoder's settings from the options, as faster-whisper names them."""
+        o = self.options
+        return dict(
+            language=language,
+            beam_size=o.beam_size,
+            best_of=o.best_of,
+            patience=o.patience,
+            length_penalty=o.length_penalty,
+            repetition_penalty=o.repetition_penalty,
+            no_repeat_ngram_size=o.no_repeat_ngram_size,
+            temperature=_FALLBACK_TEMPERATURES if o.temperature_fallback else 0.0,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            no_speech_threshold=o.no_speech_threshold,
+            compression_ratio_threshold=o.compression_ratio_threshold,
+            log_prob_threshold=o.log_prob_threshold,
+            hotwords=o.hotwords or None,
+            initial_prompt=o.initial_prompt or None,
+        )
+
+    def _decode(self, audio: np.ndarray, language: str, windows: list[tuple[float, float]]):
+        """Segments of the windows: batched, or one window after another when falling back on temperature."""
+        kwargs = self.decoding_kwargs(language)
+        if self.options.temperature_fallback:
+            clips = [t for window in windows for t in window]
+            segments, _ = self.model.transcribe(audio, clip_timestamps=clips, vad_filter=False, **kwargs)
+            return segments
+        clips = [{"start": a, "end": b} for a, b in windows]
+        segments, _ = self._pipeline().transcribe(
+            audio, batch_size=self.options.batch_size, clip_timestamps=clips, **kwargs
+        )
+        return segments
 
     def transcribe(self, audio: np.ndarray, channels: list[int] | None = None) -> Transcript:
         """Transcribe audio of shape (channels, samples); `channels` picks which rows (default: all)."""

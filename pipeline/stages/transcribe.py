@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from asr import AsrOptions
+from asr import AsrOptions, model_name
 from contracts.serialise import from_json
 from diarization import DiarizationOptions, DiarizationSummary, TranscribeResult
 from diarization.attribution import attribute_mono, attribute_stereo
@@ -156,7 +156,7 @@ def _version(options: StageOptions) -> str:
     asr = asr_options(options)
     prompt = asr.initial_prompt + "|" + asr.hotwords
     vocabulary = "+v" + hashlib.sha256(prompt.encode()).hexdigest()[:8] if prompt != "|" else ""
-    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}"
+    return f"{model_name(asr)}+{diarization_options(options).backend}{vocabulary}"
 
 
 TRANSCRIBE = Stage(

@@ -1,0 +1,369 @@
+"""Decoding parameters of the bundled Whisper base on both simulated sites, and the site vocabulary.
+
+The product's own `asr.Transcriber` with the options the transcribe stage builds for a site (its VAD,
+windows and the site profile's prompt), one decoding setting changed at a time against the current
+defaults. Per site and layout: WER against the ground-truth turns (stereo per channel, mono whole),
+coverage of the reference speech by recognised utterances, and time as a ratio to the defaults in the
+same run (median over calls). The keyword part counts the profile's names and script phrases in the
+reference and in what was recognised: recall with and without the site prompt, and names that appear
+where nobody said them (the other site's prompt on each site's calls; real Russian speech with a site
+prompt).
+
+Run: nice -n 5 python bench/decoding.py sweep      # the subset, one factor at a time (~35 min, 2 cores)
+     nice -n 5 python bench/decoding.py confirm    # all calls: defaults before and after
+     python bench/decoding.py report               # tables from the cached results, BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.common import write_section  # noqa: E402
+from bench.wer import normalise, word_errors  # noqa: E402
+
+CACHE = REPO / ".bench-data" / "decoding"
+SITES = {"demo": REPO / "demo", "north": REPO / "sites" / "north"}
+SHARED = Path(os.environ.get("CALLQA_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+# About ten calls per site, both layouts, short ones so that a setting costs minutes, not a quarter hour.
+SUBSET = {
+    "demo": ["call-005", "call-007", "call-023", "call-028", "call-033", "call-036",
+             "call-022", "call-024", "call-030", "call-038", "call-009"],
+    "north": ["call-003", "call-010", "call-017", "call-018", "call-020", "call-001",
+              "call-002", "call-006", "call-015", "call-004"],
+}  # fmt: skip
+
+# What the previous defaults decode with (the reference in every table); each other row changes one thing.
+SWEEP = {
+    "defaults": {},
+    "beam 1": {"beam_size": 1},
+    "beam 8": {"beam_size": 8},
+    "patience 2": {"patience": 2.0},
+    "repetition penalty 1.1": {"repetition_penalty": 1.1},
+    "no repeat 3-grams": {"no_repeat_ngram_size": 3},
+    "length penalty 0.8": {"length_penalty": 0.8},
+    "fallback": {"temperature_fallback": True},
+    "fallback, best_of 2": {"temperature_fallback": True, "best_of": 2},
+    "fallback, no_speech 0.8": {"temperature_fallback": True, "no_speech_threshold": 0.8},
+    "fallback, log_prob -0.7": {"temperature_fallback": True, "log_prob_threshold": -0.7},
+}
+# Full sites: what the defaults were before this benchmark, and the chosen ones (now AsrOptions()).
+CONFIRM = {"previous defaults": {}, "chosen defaults": {}}
+# The keyword part: the same defaults without the prompt, and with the other site's prompt.
+VOCABULARY = {"no prompt": {"initial_prompt": ""}, "other site's prompt": {"initial_prompt": "<other>"}}
+
+
+def site_asr_options(site: str):
+    """AsrOptions exactly as the transcribe stage builds them for the site (profile prompt included)."""
+    from pipeline.batch import site_options
+    from pipeline.stages.transcribe import asr_options
+
+    with tempfile.TemporaryDirectory() as folder:
+        return asr_options(site_options(SITES[site], Path(folder)))
+
+
+def site_profile(site: str):
+    """The site profile the transcribe stage reads for the site."""
+    from classifiers.profile import load_profile
+    from pipeline.batch import site_options
+
+    with tempfile.TemporaryDirectory() as folder:
+        return load_profile(Path(site_options(SITES[site], Path(folder)).analytics.profile))
+
+
+def calls_of(site: str, subset: bool) -> list[dict]:
+    truth = json.loads((SITES[site] / "ground_truth.json").read_text(encoding="utf-8"))
+    calls = [c for c in truth["calls"] if c["recording"] and c["turns"]]
+    return [c for c in calls if c["call_id"] in SUBSET[site]] if subset else calls
+
+
+def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[list[float]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def covered(reference: list[tuple[float, float]], recognised: list[tuple[float, float]]) -> float:
+    """Seconds of the reference spans that lie inside some recognised span."""
+    total = 0.0
+    recognised = _union(recognised)
+    for a, b in _union(reference):
+        total += sum(max(0.0, min(b, d) - max(a, c)) for c, d in recognised)
+    return total
+
+
+def decode_call(transcriber, folder: Path, call: dict) -> dict:
+    """Per part (a stereo channel's role, or the whole mono call): reference, hypothesis, spans; and times."""
+    from ingest import decode_audio
+
+    audio = decode_audio(folder / call["recording"], split_channels=True)
+    started = time.perf_counter()
+    transcript = transcriber.transcribe(audio)
+    spent = time.perf_counter() - started
+    if call["layout"] == "stereo" and audio.shape[0] == 2:
+        parts = {role: ([t for t in call["turns"] if t["role"] == role], channel)
+                 for role, channel in call["channels"].items()}  # fmt: skip
+    else:
+        parts = {"all": (call["turns"], None)}
+    out = {}
+    for name, (turns, channel) in parts.items():
+        utterances = [u for u in transcript.utterances if channel is None or u.channel == channel]
+        out[name] = {
+            "reference": " ".join(t["text"] for t in turns),
+            "hypothesis": " ".join(u.text for u in utterances),
+            "turns": [(t["start"], t["end"]) for t in turns],
+            "utterances": [(u.start, u.end) for u in utterances],
+        }
+    return {"parts": out, "spent": spent, "seconds": audio.shape[1] / 16000, "layout": call["layout"]}
+
+
+def run_setting(site: str, name: str, overrides: dict, subset: bool) -> dict:
+    """Decode the site's calls with one setting; cached per site, setting and call set."""
+    path = CACHE / f"{site}-{'subset' if subset else 'all'}-{re.sub(r'[^a-z0-9]+', '_', name.lower())}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from asr import Transcriber
+
+    options = site_asr_options(site)
+    if overrides.get("initial_prompt") == "<other>":
+        other = next(s for s in SITES if s != site)
+        overrides = {**overrides, "initial_prompt": site_asr_options(other).initial_prompt}
+    options = dataclasses.replace(options, **overrides)
+    transcriber = Transcriber(options)
+    results = {}
+    for call in calls_of(site, subset):
+        results[call["call_id"]] = decode_call(transcriber, SITES[site], call)
+        print(f"{site} {name}: {call['call_id']} {results[call['call_id']]['spent']:.1f} s", flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    payload = {"options": dataclasses.asdict(options), "calls": results}
+    path.write_text(json.dumps(payload, ensure_ascii=False))
+    return payload
+
+
+def scores(run: dict, baseline: dict | None, layout: str | None = None) -> dict:
+    """WER, coverage and the median time ratio to `baseline` over the run's calls (of one layout)."""
+    errors = words = 0
+    cover = speech = 0.0
+    ratios = []
+    for call_id, call in run["calls"].items():
+        if layout and call["layout"] != layout:
+            continue
+        for part in call["parts"].values():
+            e, n = word_errors(part["reference"], part["hypothesis"])
+            errors, words = errors + e, words + n
+            speech += sum(b - a for a, b in _union([tuple(s) for s in part["turns"]]))
+            cover += covered([tuple(s) for s in part["turns"]], [tuple(s) for s in part["utterances"]])
+        if baseline is not None:
+            ratios.append(call["spent"] / baseline["calls"][call_id]["spent"])
+    return {
+        "wer": errors / max(words, 1),
+        "coverage": cover / max(speech, 1e-9),
+        "time": statistics.median(ratios) if ratios else float("nan"),
+        "calls": sum(1 for c in run["calls"].values() if not layout or c["layout"] == layout),
+    }
+
+
+# ---------------------------------------------------------------- keywords
+
+
+def _stem(word: str) -> str:
+    """A crude Russian stem: inflected endings differ in the last two letters of longer words."""
+    return word[: max(4, len(word) - 2)] if len(word) > 5 else word
+
+
+def contains(text: str, phrase: str) -> bool:
+    """Whether the normalised text says the phrase (every word by its stem, in order, adjacent)."""
+    words, wanted = normalise(text).split(), [_stem(w) for w in normalise(phrase).split()]
+    if not wanted:
+        return False
+    return any(
+        all(words[i + k].startswith(wanted[k]) for k in range(len(wanted)))
+        for i in range(len(words) - len(wanted) + 1)
+    )
+
+
+def keywords(profile) -> dict[str, tuple[str, ...]]:
+    """The phrases the checklist depends on, by what they stand for: company, each product, script lines."""
+    groups = {"company": tuple(profile.company)}
+    groups |= {f"product {p}": (p,) for p in profile.products}
+    groups |= {f"script {k}": tuple(v) for k, v in profile.script.items()}
+    return groups
+
+
+def keyword_counts(run: dict, groups: dict[str, tuple[str, ...]]) -> dict[str, list[int]]:
+    """Per kind (company, product, script): [said, recognised where said, recognised where not said]
+    over call parts (a stereo channel or a mono call)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for call in run["calls"].values():
+        for part in call["parts"].values():
+            for name, phrases in groups.items():
+                kind = name.split()[0]
+                said = any(contains(part["reference"], p) for p in phrases)
+                heard = any(contains(part["hypothesis"], p) for p in phrases)
+                counts[kind][0] += said
+                counts[kind][1] += said and heard
+                counts[kind][2] += heard and not said
+                counts[kind][3] += not said
+    return counts
+
+
+def real_speech_false_keywords() -> list[tuple[str, str, int, int]]:
+    """(site, clip set, clips, clips with any of the site's names) for real Russian speech with the prompt."""
+    from asr import Transcriber
+    from ingest import decode_audio
+
+    clips = [*sorted((SHARED / "decode_ru").glob("*.wav")), SHARED / "asr" / "test_sound_ru.wav"]
+    rows = []
+    for site in SITES:
+        options = site_asr_options(site)
+        transcriber = Transcriber(options)
+        names = [p for phrases in keywords(site_profile(site)).values() for p in phrases]
+        false = 0
+        for clip in clips:
+            text = " ".join(u.text for u in transcriber.transcribe(decode_audio(clip)).utterances)
+            hit = [n for n in names if contains(text, n)]
+            print(f"{site} prompt on {clip.name}: {text[:80]!r} {hit}", flush=True)
+            false += bool(hit)
+        rows.append((site, "real Russian speech (decode_ru, test_sound_ru)", len(clips), false))
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+
+def _path(site: str, name: str, subset: bool) -> Path:
+    return CACHE / f"{site}-{'subset' if subset else 'all'}-{re.sub(r'[^a-z0-9]+', '_', name.lower())}.json"
+
+
+def sweep_table(settings: dict[str, dict], subset: bool, reference: str) -> str:
+    """Rows per setting, site and layout; time is the median per-call ratio to `reference` in this run."""
+    rows = [
+        "| setting | site | layout | calls | WER | coverage | time vs defaults |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, overrides in settings.items():
+        for site in SITES:
+            if not _path(site, name, subset).exists():
+                continue
+            run = run_setting(site, name, overrides, subset)
+            base = run_setting(site, reference, settings[reference], subset)
+            for layout in (None, "stereo", "mono"):
+                s = scores(run, base, layout)
+                rows.append(
+                    f"| {name} | {site} | {layout or 'all'} | {s['calls']} | {s['wer']:.3f} | "
+                    f"{s['coverage']:.3f} | {s['time']:.2f} |"
+                )
+    return "\n".join(rows)
+
+
+def vocabulary_tables() -> str:
+    """Keyword recall with and without the site prompt; names heard where nobody said them."""
+    rows = [
+        "| site | kind | parts where said | recall, site prompt | recall, no prompt | "
+        "heard where not said, site prompt | heard where not said, no prompt |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for site in SITES:
+        groups = keywords(site_profile(site))
+        prompted = keyword_counts(run_setting(site, "defaults", {}, True), groups)
+        bare = keyword_counts(run_setting(site, "no prompt", VOCABULARY["no prompt"], True), groups)
+        for kind in prompted:
+            said, hit, false, unsaid = prompted[kind]
+            recall, recall_bare = hit / max(said, 1), bare[kind][1] / max(said, 1)
+            rows.append(
+                f"| {site} | {kind} | {said} | {recall:.2f} | {recall_bare:.2f} | "
+                f"{false}/{unsaid} | {bare[kind][2]}/{unsaid} |"
+            )
+    rows += [
+        "",
+        "| calls of | decoded with the prompt of | parts | parts with the other site's names | which |",
+        "|---|---|---|---|---|",
+    ]
+    for site in SITES:
+        other = next(s for s in SITES if s != site)
+        groups = keywords(site_profile(other))
+        for name, overrides in (("defaults", {}), ("other site's prompt", VOCABULARY["other site's prompt"])):
+            run = run_setting(site, name, overrides, True)
+            parts, heard = 0, []
+            for call_id, call in run["calls"].items():
+                for part in call["parts"].values():
+                    parts += 1
+                    found = [p for ps in groups.values() for p in ps if contains(part["hypothesis"], p)]
+                    found = [p for p in found if not contains(part["reference"], p)]
+                    if found:
+                        heard.append(f"{call_id}: {', '.join(found)}")
+            rows.append(
+                f"| {site} | {other if name != 'defaults' else site} | {parts} | {len(heard)} | "
+                f"{'; '.join(heard) or '-'} |"
+            )
+    return "\n".join(rows)
+
+
+SWEEP_NOTES = """TODO"""
+CONFIRM_NOTES = """TODO"""
+MODEL_NOTES = """TODO"""
+VOCABULARY_NOTES = """TODO"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("part", choices=("sweep", "confirm", "report"))
+    args = parser.parse_args()
+    if args.part == "sweep":  # the defaults and the vocabulary settings first: every table needs them
+        settings = {"defaults": {}, **VOCABULARY, **SWEEP}
+        for name, overrides in settings.items():
+            for site in SITES:
+                run_setting(site, name, overrides, subset=True)
+    elif args.part == "confirm":
+        for name, overrides in CONFIRM.items():
+            for site in SITES:
+                run_setting(site, name, overrides, subset=False)
+    sweep, confirm = sweep_table(SWEEP, True, "defaults"), sweep_table(CONFIRM, False, "previous defaults")
+    print(sweep, confirm, sep="\n\n")
+    if args.part != "report":
+        return
+    subset = ", ".join(f"{site}: {len(calls)}" for site, calls in SUBSET.items())
+    write_section(
+        "Decoding parameters of the bundled Whisper base",
+        "nice -n 5 python bench/decoding.py sweep && python bench/decoding.py confirm && "
+        "python bench/decoding.py report",
+        "\n".join(
+            [SWEEP_NOTES.format(subset=subset), "", sweep, "", CONFIRM_NOTES, "", confirm, "", MODEL_NOTES]
+        ),
+    )
+    real = "\n".join(
+        f"| {site} | {what} | {clips} | {false} |"
+        for site, what, clips, false in real_speech_false_keywords()
+    )
+    write_section(
+        "Site vocabulary in recognition",
+        "python bench/decoding.py report",
+        "\n".join([
+            VOCABULARY_NOTES, "", vocabulary_tables(), "",
+            "| site prompt | speech | clips | clips with one of the site's names |",
+            "|---|---|---|---|", real,
+        ]),
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
