@@ -58,6 +58,10 @@ class AsrOptions:
     # empty: the transcribe stage takes the hotwords from the site profile.
     hotwords: str = ""
     initial_prompt: str = ""
+    # Where the audio gives it nothing to hear (hold music, a cut-off word), Whisper may write out its
+    # prompt: a run of the prompt's own words heard below this mean probability is dropped (echoed names
+    # came at 0.01-0.04, names really said at 0.6 and more).
+    prompt_echo_probability: float = 0.25
 
 
 @dataclass
@@ -204,6 +208,34 @@ def split_at_pauses(words: list, pause: float) -> list[list]:
     return groups
 
 
+def _bare(word: str) -> str:
+    return re.sub(r"\W+", "", word.lower().replace("ё", "е"))
+
+
+def prompt_vocabulary(options: AsrOptions) -> set[str]:
+    """The words of the decoder's prompt and hotwords (lower case, without punctuation)."""
+    return {w for w in (_bare(w) for w in f"{options.initial_prompt} {options.hotwords}".split()) if w}
+
+
+def drop_prompt_echo(words: list, vocabulary: set[str], floor: float) -> list:
+    """`words` without the runs of consecutive prompt words whose mean probability is below `floor`:
+    Whisper writes its prompt out where it hears nothing, and such a name must not count as said."""
+    kept: list = []
+    run: list = []
+    for word in [*words, None]:
+        if word is not None and _bare(word.word) in vocabulary:
+            run.append(word)
+            continue
+        if run and float(np.mean([w.probability for w in run])) >= floor:
+            kept += run
+        elif run:
+            logger.debug("dropped the prompt's words %s", "".join(w.word for w in run))
+        run = []
+        if word is not None:
+            kept.append(word)
+    return kept
+
+
 class Transcriber:
     """Transcribes channels of a recording; one instance per worker process."""
 
@@ -239,6 +271,7 @@ class Transcriber:
         segments = self._decode(audio, language, pack_spans(spans, options.window_seconds))
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
+        words = drop_prompt_echo(words, prompt_vocabulary(options), options.prompt_echo_probability)
         utterances = [
             _utterance(group, channel) for group in split_at_pauses(words, options.min_silence_ms / 1000)
         ]

@@ -195,6 +195,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "asr.length_penalty": _POSITIVE,
     "asr.repetition_penalty": _POSITIVE,
     "asr.no_repeat_ngram_size": _NOT_NEGATIVE,
+    "asr.prompt_echo_probability": _SHARE,
     "asr.batch_size": _Range(1),
     "asr.cpu_threads": _NOT_NEGATIVE,
     "asr.vad_threshold": _SHARE,

@@ -53,6 +53,22 @@ def test_keyword_matching_follows_inflection_not_other_words():
     assert not contains("горизонт и телеком", "Горизонт Телеком"), "the words of a name must be adjacent"
 
 
+def test_prompt_words_barely_heard_are_dropped_and_names_really_said_kept():
+    from types import SimpleNamespace as W
+
+    from asr.transcribe import drop_prompt_echo, prompt_vocabulary
+
+    vocabulary = prompt_vocabulary(AsrOptions(initial_prompt="Контур. Экстерн, Диадок, Эльба.", hotwords=""))
+    assert vocabulary == {"контур", "экстерн", "диадок", "эльба"}
+    said = [W(word=" Компания,", probability=0.83), W(word=" Контур.", probability=0.68)]
+    echo = [W(word=" Диадок,", probability=0.01), W(word=" Эльба,", probability=0.01)]
+    tail = [W(word=" Ясно.", probability=0.92)]
+    kept = drop_prompt_echo([*said, *tail, *echo], vocabulary, 0.25)
+    assert [w.word for w in kept] == [" Компания,", " Контур.", " Ясно."]
+    assert drop_prompt_echo([*echo, *tail], set(), 0.25) == [*echo, *tail], "no prompt: nothing dropped"
+    assert drop_prompt_echo(echo, vocabulary, 0.0) == echo, "a floor of 0 keeps everything"
+
+
 # ------------------------------------------------------------------ real model, the stage's own settings
 
 CHOSEN = {  # the decoding defaults bench/decoding.py chose on both simulated sites
@@ -63,6 +79,7 @@ CHOSEN = {  # the decoding defaults bench/decoding.py chose on both simulated si
     "no_repeat_ngram_size": 0,
     "temperature": 0.0,
 }
+ECHOED = ("call-020", "call-021")  # demo calls where the decoder wrote the product list out unguarded
 
 
 def _stage_transcriber(site: str, tmp_path, **prompt):
@@ -143,3 +160,26 @@ def test_a_prompt_does_not_put_its_names_into_speech_that_lacks_them(tmp_path, s
             ]
     assert decoded == 2 * len(clips) + 8
     assert not invented, invented
+
+
+@pytest.mark.slow
+def test_the_stage_does_not_write_its_prompt_into_calls_that_do_not_say_it(tmp_path):
+    """Demo calls where, unguarded, the decoder wrote the profile's product list out over the silence
+    after the last word: with the stage's settings no product appears that the call does not say, and
+    the company's name, said in each greeting, still does."""
+    from classifiers.profile import load_profile
+
+    profile = load_profile(SITES["demo"] / "profile.yaml")
+    truth = json.loads((SITES["demo"] / "ground_truth.json").read_text(encoding="utf-8"))
+    transcriber = _stage_transcriber("demo", tmp_path)
+    invented, company = [], 0
+    for call in (c for c in truth["calls"] if c["call_id"] in ECHOED):
+        audio = decode_audio(SITES["demo"] / call["recording"], split_channels=True)
+        text = " ".join(u.text for u in transcriber.transcribe(audio).utterances)
+        said = " ".join(t["text"] for t in call["turns"])
+        invented += [
+            (call["call_id"], p) for p in profile.products if contains(text, p) and not contains(said, p)
+        ]
+        company += contains(text, profile.company[0])
+    assert not invented, invented
+    assert company == len(ECHOED)

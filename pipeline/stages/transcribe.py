@@ -161,7 +161,7 @@ def _version(options: StageOptions) -> str:
 
 TRANSCRIBE = Stage(
     name="transcribe",
-    version="1",
+    version="2",  # 2: the prompt's names the decoder barely heard are dropped
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
