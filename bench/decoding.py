@@ -47,9 +47,8 @@ SUBSET = {
 }  # fmt: skip
 
 # What the previous defaults decode with (the reference in every table); each other row changes one thing.
-SWEEP = {
-    "defaults": {},
-    "without the echo guard": {"prompt_echo_probability": 0.0},
+SWEEP = {  # run before the prompt echo guard existed: with it off, as then
+    "without the echo guard": {},
     "beam 1": {"beam_size": 1},
     "beam 8": {"beam_size": 8},
     "fallback": {"temperature_fallback": True},
@@ -60,6 +59,7 @@ SWEEP = {
     "fallback, no_speech 0.8": {"temperature_fallback": True, "no_speech_threshold": 0.8},
     "fallback, best_of 2": {"temperature_fallback": True, "best_of": 2},
 }
+SWEEP = {name: {**overrides, "prompt_echo_probability": 0.0} for name, overrides in SWEEP.items()}
 # All calls of both sites with the chosen defaults (AsrOptions() as the stage builds it).
 CONFIRM = {"defaults": {}, "without the echo guard": {"prompt_echo_probability": 0.0}}
 # The keyword part: the same defaults without the prompt, and with the other site's prompt.
@@ -280,49 +280,50 @@ def sweep_table(settings: dict[str, dict], subset: bool, reference: str) -> str:
     return "\n".join(rows)
 
 
-def _vocabulary_run(site: str, name: str, overrides: dict) -> dict:
-    """All calls where they were decoded with the setting and the defaults, else the subset (so that
-    what is compared was decoded from the same calls)."""
-    full = all(_path(site, n, False).exists() for n in (name, "defaults"))
-    return run_setting(site, name, overrides, subset=not full)
-
-
 def vocabulary_tables() -> str:
     """Keyword recall with and without the site prompt; names heard where nobody said them."""
     rows = [
-        "| site | calls | kind | parts where said | recall, site prompt | recall, no prompt | "
-        "heard where not said, site prompt | heard where not said, no prompt |",
-        "|---|---|---|---|---|---|---|---|",
+        "| site | calls | decoded | kind | parts where said | recall | heard where not said |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    unguarded = "without the echo guard"
+    settings = [
+        (True, "no prompt"),
+        (True, unguarded),
+        (False, "no prompt"),
+        (False, unguarded),
+        (False, "defaults"),
     ]
     for site in SITES:
         groups = keywords(site_profile(site))
-        for subset in (True, False):
-            if not _path(site, "defaults", subset).exists():
+        for subset, name in settings:
+            if not _path(site, name, subset).exists():
                 continue
-            prompted = keyword_counts(run_setting(site, "defaults", {}, subset), groups)
-            bare = None
-            if _path(site, "no prompt", subset).exists():
-                bare = keyword_counts(run_setting(site, "no prompt", VOCABULARY["no prompt"], subset), groups)
-            calls = len(calls_of(site, subset))
-            for kind, (said, hit, false, unsaid) in prompted.items():
-                without = (
-                    f"{bare[kind][1] / max(said, 1):.2f} | {bare[kind][2]}/{unsaid}" if bare else "- | -"
-                )
-                recall, bare_recall = (f"{hit / said:.2f}", without.split(" | ")[0]) if said else ("-", "-")
+            counts = keyword_counts(run_setting(site, name, {**CONFIRM, **VOCABULARY}[name], subset), groups)
+            label = {"defaults": "site prompt, guarded", unguarded: "site prompt, unguarded"}.get(name, name)
+            for kind, (said, hit, false, unsaid) in counts.items():
+                recall = f"{hit / said:.2f}" if said else "-"
                 rows.append(
-                    f"| {site} | {calls} | {kind} | {said} | {recall} | {bare_recall} | "
-                    f"{false}/{unsaid} | {without.split(' | ')[1]} |"
+                    f"| {site} | {len(calls_of(site, subset))} | {label} | {kind} | {said} | {recall} | "
+                    f"{false}/{unsaid} |"
                 )
     rows += [
         "",
-        "| calls of | decoded with the prompt of | parts | parts with the other site's names | which |",
-        "|---|---|---|---|---|",
+        "| calls of | calls | decoded with the prompt of | parts | parts with the other site's names "
+        "| which |",
+        "|---|---|---|---|---|---|",
     ]
     for site in SITES:
         other = next(s for s in SITES if s != site)
         groups = keywords(site_profile(other))
-        for name, overrides in (("defaults", {}), ("other site's prompt", VOCABULARY["other site's prompt"])):
-            run = _vocabulary_run(site, name, overrides)
+        for subset, name in [
+            (True, "other site's prompt"),
+            (False, "other site's prompt"),
+            (False, "defaults"),
+        ]:
+            if not _path(site, name, subset).exists():
+                continue
+            run = run_setting(site, name, {**CONFIRM, **VOCABULARY}[name], subset)
             parts, heard = 0, []
             for call_id, call in run["calls"].items():
                 for part in call["parts"].values():
@@ -332,8 +333,8 @@ def vocabulary_tables() -> str:
                     if found:
                         heard.append(f"{call_id}: {', '.join(found)}")
             rows.append(
-                f"| {site} | {other if name != 'defaults' else site} | {parts} | {len(heard)} | "
-                f"{'; '.join(heard) or '-'} |"
+                f"| {site} | {len(run['calls'])} | {other if name != 'defaults' else site} | {parts} | "
+                f"{len(heard)} | {'; '.join(heard) or '-'} |"
             )
     return "\n".join(rows)
 
@@ -367,9 +368,11 @@ VOCABULARY_NOTES = """\
 The phrases the checklist depends on come from each site's profile: the company (its written and
 spoken names), each product, each group of script phrases (the demo's profile has none). A phrase is
 found word by word on stems (words over five letters may differ in their last two), adjacent and in order,
-in the normalised text of a part (a stereo channel or a mono call). Recall: parts whose reference says it
-and whose recognised text has it too; *heard where not said*: parts whose recognised text has it although
-the reference does not, over the parts that do not say it. The second table decodes each site's calls
+in the normalised text of a part (a stereo channel or a mono call); counts are over pairs of a part and a
+phrase (the company, one product, one group of script lines). Recall: pairs whose reference says it and
+whose recognised text has it too; *heard where not said*: pairs whose recognised text has it although the
+reference does not, over the pairs that do not say it. *Unguarded* is the transcription before it dropped
+runs of the prompt's own words heard with a mean probability under 0.25 (`asr.prompt_echo_probability`). The second table decodes each site's calls
 with the other site's prompt (whose company and products are never said there); the third decodes real
 Russian speech (no company names in it) with each site's prompt.
 
@@ -383,7 +386,7 @@ def main() -> None:
     parser.add_argument("part", choices=("sweep", "confirm", "report"))
     args = parser.parse_args()
     if args.part == "sweep":  # the defaults and the vocabulary settings first: every table needs them
-        settings = {"defaults": {}, **VOCABULARY, **SWEEP}
+        settings = {**SWEEP, **VOCABULARY}
         for name, overrides in settings.items():
             for site in SITES:
                 run_setting(site, name, overrides, subset=True)
@@ -391,7 +394,10 @@ def main() -> None:
         for name, overrides in {**CONFIRM, **VOCABULARY}.items():
             for site in SITES:
                 run_setting(site, name, overrides, subset=False)
-    sweep, confirm = sweep_table(SWEEP, True, "defaults"), sweep_table(CONFIRM, False, "defaults")
+    sweep, confirm = (
+        sweep_table(SWEEP, True, "without the echo guard"),
+        sweep_table(CONFIRM, False, "defaults"),
+    )
     print(sweep, confirm, sep="\n\n")
     if args.part != "report":
         return
