@@ -372,7 +372,8 @@ in the normalised text of a part (a stereo channel or a mono call); counts are o
 phrase (the company, one product, one group of script lines). Recall: pairs whose reference says it and
 whose recognised text has it too; *heard where not said*: pairs whose recognised text has it although the
 reference does not, over the pairs that do not say it. *Unguarded* is the transcription before it dropped
-runs of the prompt's own words heard with a mean probability under 0.25 (`asr.prompt_echo_probability`). The second table decodes each site's calls
+runs of the prompt's own words heard with a mean probability under 0.25 (`asr.prompt_echo_probability`).
+The second table decodes each site's calls
 with the other site's prompt (whose company and products are never said there); the third decodes real
 Russian speech (no company names in it) with each site's prompt.
 
