@@ -60,7 +60,7 @@ class AsrOptions:
     initial_prompt: str = ""
     # Where the audio gives it nothing to hear (hold music, a cut-off word), Whisper may write out its
     # prompt: a run of the prompt's own words heard below this mean probability is dropped (echoed names
-    # came at 0.01-0.04, names really said at 0.6 and more).
+    # came at 0.01-0.04, names really said at 0.6 and more), and so is one longer than any of its names.
     prompt_echo_probability: float = 0.25
 
 
@@ -212,24 +212,30 @@ def _bare(word: str) -> str:
     return re.sub(r"\W+", "", word.lower().replace("ё", "е"))
 
 
-def prompt_vocabulary(options: AsrOptions) -> set[str]:
-    """The words of the decoder's prompt and hotwords (lower case, without punctuation)."""
-    return {w for w in (_bare(w) for w in f"{options.initial_prompt} {options.hotwords}".split()) if w}
+def prompt_names(options: AsrOptions) -> list[list[str]]:
+    """The names of the decoder's prompt and hotwords (split at punctuation), as bare lower-case words."""
+    text = f"{options.initial_prompt}, {options.hotwords}"
+    names = [[_bare(w) for w in part.split()] for part in re.split(r"[.,;:!?]", text)]
+    return [[w for w in name if w] for name in names if any(name)]
 
 
-def drop_prompt_echo(words: list, vocabulary: set[str], floor: float) -> list:
-    """`words` without the runs of consecutive prompt words whose mean probability is below `floor`:
-    Whisper writes its prompt out where it hears nothing, and such a name must not count as said."""
+def drop_prompt_echo(words: list, names: list[list[str]], floor: float) -> list:
+    """`words` without the runs of consecutive prompt words that the model wrote out rather than heard:
+    a run heard with a mean probability below `floor`, or longer than any one name of the prompt (the
+    list copied, often in a loop). Whisper does that where it hears nothing, and such a name must not
+    count as said."""
+    vocabulary = {w for name in names for w in name}
+    longest = max((len(name) for name in names), default=0)
     kept: list = []
     run: list = []
     for word in [*words, None]:
         if word is not None and _bare(word.word) in vocabulary:
             run.append(word)
             continue
-        if run and float(np.mean([w.probability for w in run])) >= floor:
-            kept += run
-        elif run:
+        if run and (len(run) > longest or float(np.mean([w.probability for w in run])) < floor):
             logger.debug("dropped the prompt's words %s", "".join(w.word for w in run))
+        else:
+            kept += run
         run = []
         if word is not None:
             kept.append(word)
@@ -271,7 +277,7 @@ class Transcriber:
         segments = self._decode(audio, language, pack_spans(spans, options.window_seconds))
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
-        words = drop_prompt_echo(words, prompt_vocabulary(options), options.prompt_echo_probability)
+        words = drop_prompt_echo(words, prompt_names(options), options.prompt_echo_probability)
         utterances = [
             _utterance(group, channel) for group in split_at_pauses(words, options.min_silence_ms / 1000)
         ]

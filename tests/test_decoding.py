@@ -53,20 +53,27 @@ def test_keyword_matching_follows_inflection_not_other_words():
     assert not contains("горизонт и телеком", "Горизонт Телеком"), "the words of a name must be adjacent"
 
 
-def test_prompt_words_barely_heard_are_dropped_and_names_really_said_kept():
+def test_prompt_words_barely_heard_or_listed_are_dropped_and_names_really_said_kept():
     from types import SimpleNamespace as W
 
-    from asr.transcribe import drop_prompt_echo, prompt_vocabulary
+    from asr.transcribe import drop_prompt_echo, prompt_names
 
-    vocabulary = prompt_vocabulary(AsrOptions(initial_prompt="Контур. Экстерн, Диадок, Эльба.", hotwords=""))
-    assert vocabulary == {"контур", "экстерн", "диадок", "эльба"}
-    said = [W(word=" Компания,", probability=0.83), W(word=" Контур.", probability=0.68)]
+    names = prompt_names(AsrOptions(initial_prompt="Горизонт Телеком. Экстерн, Диадок, Эльба.", hotwords=""))
+    assert names == [["горизонт", "телеком"], ["экстерн"], ["диадок"], ["эльба"]]
+    said = [
+        W(word=" Компания", probability=0.83),
+        W(word=" Горизонт", probability=0.6),
+        W(word=" Телеком.", probability=0.7),
+    ]
     echo = [W(word=" Диадок,", probability=0.01), W(word=" Эльба,", probability=0.01)]
     tail = [W(word=" Ясно.", probability=0.92)]
-    kept = drop_prompt_echo([*said, *tail, *echo], vocabulary, 0.25)
-    assert [w.word for w in kept] == [" Компания,", " Контур.", " Ясно."]
-    assert drop_prompt_echo([*echo, *tail], set(), 0.25) == [*echo, *tail], "no prompt: nothing dropped"
-    assert drop_prompt_echo(echo, vocabulary, 0.0) == echo, "a floor of 0 keeps everything"
+    kept = drop_prompt_echo([*said, *tail, *echo], names, 0.25)
+    assert [w.word for w in kept] == [" Компания", " Горизонт", " Телеком.", " Ясно."]
+    loop = [W(word=f" {n},", probability=0.9) for n in ("Экстерн", "Диадок", "Экстерн", "Диадок")]
+    assert drop_prompt_echo([*tail, *loop], names, 0.25) == tail, "a copied list goes however sure"
+    one = [W(word=" Диадок", probability=0.7)]
+    assert drop_prompt_echo([*tail, *one, *tail], names, 0.25) == [*tail, *one, *tail]
+    assert drop_prompt_echo([*echo, *tail], [], 0.25) == [*echo, *tail], "no prompt: nothing dropped"
 
 
 # ------------------------------------------------------------------ real model, the stage's own settings
