@@ -9,6 +9,7 @@ from asr.transcribe import (
     Utterance,
     Word,
     collapse_repetitions,
+    model_name,
     speech_spans,
 )
 from asr.vad import find_speech
@@ -23,6 +24,7 @@ __all__ = [
     "Word",
     "collapse_repetitions",
     "find_speech",
+    "model_name",
     "normalise_numbers",
     "speech_spans",
 ]

@@ -202,20 +202,12 @@ def decode_stretch(
     clip = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
     if len(clip) < SAMPLE_RATE // 10:
         return []
-    segments, _ = transcriber.model.transcribe(
-        clip,
-        language=language,
-        beam_size=o.beam_size,
-        temperature=list(options.temperatures) if fallback else 0.0,
-        word_timestamps=True,
-        condition_on_previous_text=False,
-        no_speech_threshold=o.no_speech_threshold,
-        compression_ratio_threshold=o.compression_ratio_threshold,
-        log_prob_threshold=o.log_prob_threshold,
-        hotwords=(o.hotwords or None) if prompt else None,
-        initial_prompt=(o.initial_prompt or None) if prompt else None,
-        vad_filter=False,
-    )
+    kwargs = transcriber.decoding_kwargs(language) | {
+        "temperature": list(options.temperatures) if fallback else 0.0,
+        "hotwords": (o.hotwords or None) if prompt else None,
+        "initial_prompt": (o.initial_prompt or None) if prompt else None,
+    }
+    segments, _ = transcriber.model.transcribe(clip, vad_filter=False, **kwargs)
     kept = _keep(transcriber, segments, start, stretch, taken, options)
     if kept is None:
         if prompt or not fallback:  # a loop or the prompt read back: once more without prompt, with fallback
@@ -255,17 +247,9 @@ def decode_together(
     ]
     segments, _ = transcriber._pipeline().transcribe(
         audio,
-        language=language,
-        beam_size=o.beam_size,
         batch_size=o.batch_size,
         clip_timestamps=[{"start": a, "end": b} for a, b in clips],
-        word_timestamps=True,
-        condition_on_previous_text=False,
-        no_speech_threshold=o.no_speech_threshold,
-        compression_ratio_threshold=o.compression_ratio_threshold,
-        log_prob_threshold=o.log_prob_threshold,
-        hotwords=o.hotwords or None,
-        initial_prompt=o.initial_prompt or None,
+        **(transcriber.decoding_kwargs(language) | {"temperature": 0.0}),  # the batch never falls back
     )
     out: list[list] = [[] for _ in clips]
     starts = np.array([a for a, _ in clips])

@@ -22,17 +22,28 @@ logger = logging.getLogger("callqa.asr")
 
 SAMPLE_RATE = 16000
 _MODELS: dict[tuple[str, str, str, int], object] = {}
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclass
 class AsrOptions:
     """How to transcribe. The VAD threshold is tuned for 8 kHz phone lines (Silero's 0.5 misses them)."""
 
-    model: str = "bundled:whisper-base"
+    model: str = "auto"  # large-v3-turbo on a GPU that has it fetched, else bundled:whisper-base
     device: str = "auto"  # auto | cpu | cuda
     compute_type: str = "auto"  # auto: float16 on CUDA, int8 on CPU
     language: str | None = "ru"  # None: detect from the first speech
     beam_size: int = 5
+    # Beam search tuning (faster-whisper's names and defaults).
+    patience: float = 1.0
+    length_penalty: float = 1.0
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    # Temperature fallback re-decodes a window by sampling (best of `best_of`) when the greedy result
+    # loops or is improbable; faster-whisper's batched decoder cannot, so it decodes windows one by one,
+    # which is also the only path where the no-speech and log-prob thresholds below take effect.
+    temperature_fallback: bool = False
+    best_of: int = 5
     batch_size: int = 8
     cpu_threads: int = 0
     vad_threshold: float = 0.2
@@ -52,6 +63,10 @@ class AsrOptions:
     recover_speech: bool = True
     # Read unsure dictated digits a second time (asr/digits.py); the readings are kept as alternatives.
     reread_numbers: bool = True
+    # Where the audio gives it nothing to hear (hold music, a cut-off word), Whisper may write out its
+    # prompt: a run of the prompt's own words heard below this mean probability is dropped (echoed names
+    # came at 0.01-0.04, names really said at 0.6 and more), and so is one longer than any of its names.
+    prompt_echo_probability: float = 0.25
 
 
 @dataclass
@@ -113,14 +128,23 @@ def _device(options: AsrOptions) -> tuple[str, str]:
     return device, compute
 
 
+def model_name(options: AsrOptions) -> str:
+    """The model `options` decode with on this machine (`auto` made concrete for its device)."""
+    from models import choose_whisper
+
+    if options.model != "auto":  # no device probe for a named model
+        return options.model
+    return choose_whisper(options.model, _device(options)[0] == "cuda")
+
+
 def load_model(options: AsrOptions):
     """The WhisperModel for `options`, loaded once per process; returns (model, resolved model)."""
     from faster_whisper import WhisperModel
 
     from models import resolve_whisper
 
-    resolved = resolve_whisper(options.model)
     device, compute = _device(options)
+    resolved = resolve_whisper(model_name(options))
     key = (str(resolved.path), device, compute, options.cpu_threads)
     if key not in _MODELS:
         logger.info("loading %s on %s (%s)", resolved.label, device, compute)
@@ -190,6 +214,40 @@ def split_at_pauses(words: list, pause: float) -> list[list]:
     return groups
 
 
+def _bare(word: str) -> str:
+    return re.sub(r"\W+", "", word.lower().replace("ё", "е"))
+
+
+def prompt_names(options: AsrOptions) -> list[list[str]]:
+    """The names of the decoder's prompt and hotwords (split at punctuation), as bare lower-case words."""
+    text = f"{options.initial_prompt}, {options.hotwords}"
+    names = [[_bare(w) for w in part.split()] for part in re.split(r"[.,;:!?]", text)]
+    return [[w for w in name if w] for name in names if any(name)]
+
+
+def drop_prompt_echo(words: list, names: list[list[str]], floor: float) -> list:
+    """`words` without the runs of consecutive prompt words that the model wrote out rather than heard:
+    a run heard with a mean probability below `floor`, or longer than any one name of the prompt (the
+    list copied, often in a loop). Whisper does that where it hears nothing, and such a name must not
+    count as said."""
+    vocabulary = {w for name in names for w in name}
+    longest = max((len(name) for name in names), default=0)
+    kept: list = []
+    run: list = []
+    for word in [*words, None]:
+        if word is not None and _bare(word.word) in vocabulary:
+            run.append(word)
+            continue
+        if run and (len(run) > longest or float(np.mean([w.probability for w in run])) < floor):
+            logger.debug("dropped the prompt's words %s", "".join(w.word for w in run))
+        else:
+            kept += run
+        run = []
+        if word is not None:
+            kept.append(word)
+    return kept
+
+
 class Transcriber:
     """Transcribes channels of a recording; one instance per worker process."""
 
@@ -222,22 +280,10 @@ class Transcriber:
             return []
         language = language or self.options.language or self.detect_language(audio, spans)[0]
         options = self.options
-        segments, _ = self._pipeline().transcribe(
-            audio,
-            language=language,
-            beam_size=options.beam_size,
-            batch_size=options.batch_size,
-            clip_timestamps=[{"start": a, "end": b} for a, b in pack_spans(spans, options.window_seconds)],
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            no_speech_threshold=options.no_speech_threshold,
-            compression_ratio_threshold=options.compression_ratio_threshold,
-            log_prob_threshold=options.log_prob_threshold,
-            hotwords=options.hotwords or None,
-            initial_prompt=options.initial_prompt or None,
-        )
+        segments = self._decode(audio, language, pack_spans(spans, options.window_seconds))
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
+        words = drop_prompt_echo(words, prompt_names(options), options.prompt_echo_probability)
         if options.recover_speech:
             words = self.recover(audio, spans, words, language, channel)
         utterances = [
@@ -253,6 +299,40 @@ class Transcriber:
         from asr.recovery import recover_words
 
         return recover_words(self, audio, spans, words, language)
+
+    def decoding_kwargs(self, language: str) -> dict:
+        """The decoder's settings from the options, as faster-whisper names them."""
+        o = self.options
+        return dict(
+            language=language,
+            beam_size=o.beam_size,
+            best_of=o.best_of,
+            patience=o.patience,
+            length_penalty=o.length_penalty,
+            repetition_penalty=o.repetition_penalty,
+            no_repeat_ngram_size=o.no_repeat_ngram_size,
+            temperature=_FALLBACK_TEMPERATURES if o.temperature_fallback else 0.0,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            no_speech_threshold=o.no_speech_threshold,
+            compression_ratio_threshold=o.compression_ratio_threshold,
+            log_prob_threshold=o.log_prob_threshold,
+            hotwords=o.hotwords or None,
+            initial_prompt=o.initial_prompt or None,
+        )
+
+    def _decode(self, audio: np.ndarray, language: str, windows: list[tuple[float, float]]):
+        """Segments of the windows: batched, or one window after another when falling back on temperature."""
+        kwargs = self.decoding_kwargs(language)
+        if self.options.temperature_fallback:
+            clips = [t for window in windows for t in window]
+            segments, _ = self.model.transcribe(audio, clip_timestamps=clips, vad_filter=False, **kwargs)
+            return segments
+        clips = [{"start": a, "end": b} for a, b in windows]
+        segments, _ = self._pipeline().transcribe(
+            audio, batch_size=self.options.batch_size, clip_timestamps=clips, **kwargs
+        )
+        return segments
 
     def transcribe(self, audio: np.ndarray, channels: list[int] | None = None) -> Transcript:
         """Transcribe audio of shape (channels, samples); `channels` picks which rows (default: all)."""

@@ -1,7 +1,7 @@
 """Model registry: resolve, verify and cache weights; trained classifier artifacts."""
 
 from models.bundled import WHISPER_BASE, ModelError, SplitModel, assemble, cache_root
-from models.catalog import ResolvedModel, resemblyzer_weights, resolve_whisper
+from models.catalog import ResolvedModel, choose_whisper, resemblyzer_weights, resolve_whisper
 from models.trained import TrainedModel
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "TrainedModel",
     "assemble",
     "cache_root",
+    "choose_whisper",
     "resemblyzer_weights",
     "resolve_whisper",
 ]

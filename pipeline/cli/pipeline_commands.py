@@ -347,12 +347,17 @@ def models_fetch(
     """Download a faster-whisper model into the local cache (needs access to its model hub)."""
     from faster_whisper.utils import download_model
 
+    from models.catalog import GPU_DEFAULT
+
     try:
         path = download_model(name)
     except Exception as e:
         ctx.console.print(f"[red]cannot download {name}:[/red] {e}")
         raise typer.Exit(1) from e
-    ctx.out.print(f'{name} cached at {path}; set [asr] model = "{name}" in callqa.toml')
+    if name in (GPU_DEFAULT, "turbo"):  # the same weights
+        ctx.out.print(f'{name} cached at {path}; [asr] model = "auto" (the default) uses it on a CUDA device')
+    else:
+        ctx.out.print(f'{name} cached at {path}; set [asr] model = "{name}" in callqa.toml')
 
 
 @operators_app.command("enrol")

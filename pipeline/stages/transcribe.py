@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from asr import AsrOptions
+from asr import AsrOptions, model_name
 from contracts.serialise import from_json
 from diarization import DiarizationOptions, DiarizationSummary, TranscribeResult
 from diarization.attribution import attribute_mono, attribute_stereo
@@ -159,12 +159,12 @@ def _version(options: StageOptions) -> str:
     vocabulary = "+v" + hashlib.sha256(prompt.encode()).hexdigest()[:8] if prompt != "|" else ""
     first_pass = "" if asr.recover_speech else "+first-pass"
     one_reading = "" if asr.reread_numbers else "+one-reading"
-    return f"{asr.model}+{diarization_options(options).backend}{vocabulary}{first_pass}{one_reading}"
+    return f"{model_name(asr)}+{diarization_options(options).backend}{vocabulary}{first_pass}{one_reading}"
 
 
 TRANSCRIBE = Stage(
     name="transcribe",
-    version="3",  # 2: lost speech recovered (asr.recovery); 3: dictated digits read again (asr.digits)
+    version="4",  # 2: lost speech recovered; 3: digits read again; 4: barely heard prompt names dropped
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
