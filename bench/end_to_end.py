@@ -5,7 +5,8 @@ helpdesk and time zone), ingests it into a fresh SQLite database, trains the pur
 purpose_train.csv, runs every stage on the local process pool (2 workers) and the call outcomes, then
 compares with ground_truth.json: per judgement, per scenario of the registration manual, the
 registration rate, and whether an analyst can read personal digits anywhere. Also end-to-end throughput
-(audio-hours per hour on this machine) and the share of time per stage.
+(audio-hours per hour on this machine) and the share of time per stage. The processed folder is kept
+where bench/verdicts.py looks for it, so the verdicts of the same code need no second transcription.
 
 Run: .venv/bin/python bench/end_to_end.py [--workers 2] [SITE_FOLDER ...]
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import write_section  # noqa: E402
+from bench.verdicts import mark_processed, site_cache  # noqa: E402
 from pipeline.batch import process_call_centre  # noqa: E402
 from simulator.verify import (  # noqa: E402
     readable_personal_digits,
@@ -61,15 +63,18 @@ def per_scenario(truth: dict, scores: dict) -> list[str]:
 
 
 def run_site(site: Path, workers: int) -> dict:
-    """The whole pipeline on one site folder into a throwaway database, judged against its ground truth."""
+    """The whole pipeline on one site folder into a fresh database, judged against its ground truth."""
     truth = json.loads((site / "ground_truth.json").read_text(encoding="utf-8"))
     audio_seconds = sum(c["duration"] for c in truth["calls"] if c["recording"])
-    with tempfile.TemporaryDirectory() as folder:
-        engine, summary, total, processing, timings = process_call_centre(site, Path(folder), workers)
-        scores = verify(engine, truth)
-        rates = registration_rates(engine, truth)
-        readable = readable_personal_digits(engine, truth)
-        engine.dispose()
+    folder = site_cache(site)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    engine, summary, total, processing, timings = process_call_centre(site, folder, workers)
+    mark_processed(folder, summary, total)
+    scores = verify(engine, truth)
+    rates = registration_rates(engine, truth)
+    readable = readable_personal_digits(engine, truth)
+    engine.dispose()
     stage_total = sum(timings.values())
     shares = ", ".join(f"{name} {seconds / stage_total:.0%}" for name, seconds in timings.items())
     lines = [

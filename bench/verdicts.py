@@ -246,16 +246,26 @@ def processed_site(site: Path, workers: int, fresh: bool) -> tuple[Path, bool]:
     """The site's processed folder (database, trained model); (folder, whether it was reused)."""
     from pipeline.batch import process_call_centre
 
-    folder = CACHE / f"{site.name}-{_speech_digest(site)}"
+    folder = site_cache(site)
     if (folder / "done").exists() and not fresh:
         return folder, True
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     engine, summary, total, _, _ = process_call_centre(site, folder, workers)
     engine.dispose()
-    (folder / "done").write_text(json.dumps({"seconds": round(total, 1), "jobs_done": summary.done,
-                                             "jobs_failed": summary.failed}))  # fmt: skip
+    mark_processed(folder, summary, total)
     return folder, False
+
+
+def site_cache(site: Path) -> Path:
+    """Where the site's processed folder is kept for this speech code (bench/end_to_end.py fills it too)."""
+    return CACHE / f"{site.name}-{_speech_digest(site)}"
+
+
+def mark_processed(folder: Path, summary, seconds: float) -> None:
+    """Mark a processed folder complete, so a later run reuses it."""
+    (folder / "done").write_text(json.dumps({"seconds": round(seconds, 1), "jobs_done": summary.done,
+                                             "jobs_failed": summary.failed}))  # fmt: skip
 
 
 def pipeline_verdicts(
