@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import sys
 from collections import defaultdict
@@ -538,7 +539,7 @@ def main() -> None:
     parser.add_argument(
         "--unfitted-only", action="store_true", help="no runs with match bands fitted on labelled calls"
     )
-    parser.add_argument("--save", metavar="NAME", help="keep this run as bench/results/verdicts-NAME.json")
+    parser.add_argument("--save", metavar="NAME", help="keep this run as bench/results/verdicts-NAME.json (NAME as a slug)")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md or docs/")
     args = parser.parse_args()
     sites = [s.resolve() for s in args.sites] or discover_sites()
@@ -598,7 +599,8 @@ def main() -> None:
     print("\n".join(notes))
     if args.save:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        target = RESULTS / f"verdicts-{args.save}.json"
+        slug = re.sub(r"[^\w.-]+", "-", args.save.lower()).strip("-")  # a file name without spaces
+        target = RESULTS / f"verdicts-{slug}.json"
         order = (
             len(list(RESULTS.glob("verdicts-*.json")))
             if not target.exists()
