@@ -539,7 +539,9 @@ def main() -> None:
     parser.add_argument(
         "--unfitted-only", action="store_true", help="no runs with match bands fitted on labelled calls"
     )
-    parser.add_argument("--save", metavar="NAME", help="keep this run as bench/results/verdicts-NAME.json (NAME as a slug)")
+    parser.add_argument(
+        "--save", metavar="NAME", help="keep this run in bench/results/ (as verdicts-<slug of NAME>.json)"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md or docs/")
     args = parser.parse_args()
     sites = [s.resolve() for s in args.sites] or discover_sites()
