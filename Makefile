@@ -11,11 +11,13 @@ PORT   ?= 8501
 
 .PHONY: demo test install system-deps bench lint clean
 
+# Editable in compat mode: the checkout itself goes on sys.path, so a models/ folder in the working
+# directory cannot shadow the models package (the default editable finder loses to such a folder).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[postgres,ray,embeddings,dev]'
+	$(PY) -m pip install -q -e '.[postgres,ray,embeddings,dev]' --config-settings editable_mode=compat
 	touch $@
 
 install: $(VENV)/.installed
