@@ -179,7 +179,7 @@ def test_second_readings_raise_pooled_identifier_recall_on_simulated_calls():
 
     transcriber = Transcriber(AsrOptions(cpu_threads=2))
     totals = {"recognised": [0, 0], "with readings": [0, 0]}
-    for site, limit in ((REPO / "demo", 2), (REPO / "sites" / "north", 2)):
+    for site, limit in ((REPO / "demo", 4), (REPO / "sites" / "north", 4)):
         truth = json.loads((site / "ground_truth.json").read_text(encoding="utf-8"))
         heard = {}
         for call in _recorded(site, limit):
@@ -193,6 +193,7 @@ def test_second_readings_raise_pooled_identifier_recall_on_simulated_calls():
     said, plain = totals["recognised"]
     _, reread = totals["with readings"]
     assert said >= 8, totals
-    # Measured on these 8 calls (2 stereo + 2 mono per site): 3 of 10 identifiers found exactly in the
-    # text, 5 of 10 with the second readings. The floor sits above the text alone with a margin of one.
-    assert reread / said >= 0.4 and reread > plain, totals
+    # Measured on these 16 calls (4 stereo + 4 mono per site): 5 of 21 identifiers found exactly in the
+    # text, 8 of 21 with the second readings (both sites in full: 15 -> 24 of 65). The floors leave a
+    # margin of two identifiers for another CPU's int8 kernels.
+    assert reread / said >= 0.25 and reread > plain, totals
