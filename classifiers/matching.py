@@ -191,6 +191,7 @@ class FittedItem:
     fails: int
     cv_accuracy: float | None = None  # share right among the held-out examples the bands decide
     cv_decided: float | None = None  # share of held-out examples the bands decide (not borderline)
+    pooled: bool = False  # too few examples of its own: the pass edge fitted on every item's examples
 
 
 @dataclass
@@ -198,6 +199,9 @@ class FittedBands:
     """Per-item bands fitted on labelled examples (what `callqa train checklist` saves)."""
 
     items: dict[str, FittedItem] = field(default_factory=dict)
+    # The pass edge fitted on all items' examples together (None: too few), for items with too few
+    # examples of their own; its cross-validation is over all examples.
+    pooled: FittedItem | None = None
     version_: str = ""
 
     def bands(self) -> dict[str, MatchBands]:
@@ -269,11 +273,54 @@ def _folds(groups: Sequence[str], k: int) -> list[int]:
     return [of[g] for g in groups]
 
 
+Fit = Callable[[list[tuple[float, str]]], MatchBands]
+
+
+def _cross_validated(rows: Sequence[Example], fit: Fit, folds: int, into: FittedItem) -> None:
+    """Fill `into`'s cross-validated accuracy and decided share: `fit` on all folds but one, judged on it."""
+    pairs = [(r.score, r.verdict) for r in rows]
+    groups = [r.group or str(i) for i, r in enumerate(rows)]
+    k = min(folds, len(set(groups)))
+    if k < 2:
+        return
+    fold = _folds(groups, k)
+    right = decided = 0
+    for f in range(k):
+        train = [p for p, g in zip(pairs, fold, strict=True) if g != f]
+        test = [p for p, g in zip(pairs, fold, strict=True) if g == f]
+        wrong, undecided = _errors(test, fit(train))
+        decided += len(test) - undecided
+        right += len(test) - undecided - wrong
+    into.cv_accuracy = right / decided if decided else None
+    into.cv_decided = decided / len(rows)
+
+
+def _enough(passes: int, fails: int) -> bool:
+    return passes + fails >= MIN_EXAMPLES and min(passes, fails) >= MIN_EACH
+
+
+def pooled_bands(pairs: Sequence[tuple[float, str]], default: MatchBands) -> MatchBands:
+    """An item's bands from the pass edge fitted on every item's examples together.
+
+    Only the pass edge carries over between items: a phrase nearly found (a slip of the recogniser) is
+    a pass whatever the item, while a low score is a failure only where the stretch was heard well and
+    attributed surely, which the doubt rules judge per call (pooled, people's passes of poorly heard
+    calls would push the failure band to nothing). The edge only ever lowers the item's own bands."""
+    edge = fit_item(pairs, MatchBands()).pass_at
+    return MatchBands(min(default.pass_at, edge), min(default.fail_below, edge))
+
+
+def _pass_band_only(pairs: list[tuple[float, str]]) -> MatchBands:
+    """The pooled pass edge with nothing under it decided: under the edge the doubt rules decide."""
+    return MatchBands(pooled_bands(pairs, MatchBands()).pass_at, 0.0)
+
+
 def fit_bands(examples: Sequence[Example], defaults: dict[str, MatchBands], folds: int = 5) -> FittedBands:
     """Per-item bands fitted on people's verdicts, with cross-validated accuracy (folds by call).
 
-    An item with fewer than `MIN_EXAMPLES` pass/fail examples, or fewer than `MIN_EACH` of either, keeps
-    its default bands (reported, not saved)."""
+    An item with fewer than `MIN_EXAMPLES` pass/fail examples, or fewer than `MIN_EACH` of either, gets
+    the pass edge fitted on all items' examples pooled (`pooled_bands`) when those are enough, else keeps
+    its default bands."""
     by_item: dict[str, list[Example]] = {}
     for e in examples:
         if e.verdict in ("pass", "fail"):
@@ -282,24 +329,21 @@ def fit_bands(examples: Sequence[Example], defaults: dict[str, MatchBands], fold
     for item, rows in sorted(by_item.items()):
         default = defaults.get(item, MatchBands())
         passes = sum(r.verdict == "pass" for r in rows)
-        fails = len(rows) - passes
-        fitted = FittedItem(None, len(rows), passes, fails)
+        fitted = FittedItem(None, len(rows), passes, len(rows) - passes)
         out.items[item] = fitted
-        if len(rows) < MIN_EXAMPLES or min(passes, fails) < MIN_EACH:
-            continue
-        pairs = [(r.score, r.verdict) for r in rows]
-        fitted.bands = fit_item(pairs, default)
-        k = min(folds, len({r.group or str(i) for i, r in enumerate(rows)}))
-        if k >= 2:
-            fold = _folds([r.group or str(i) for i, r in enumerate(rows)], k)
-            right = decided = 0
-            for f in range(k):
-                train = [p for p, g in zip(pairs, fold, strict=True) if g != f]
-                test = [p for p, g in zip(pairs, fold, strict=True) if g == f]
-                bands = fit_item(train, default)
-                wrong, undecided = _errors(test, bands)
-                decided += len(test) - undecided
-                right += len(test) - undecided - wrong
-            fitted.cv_accuracy = right / decided if decided else None
-            fitted.cv_decided = decided / len(rows)
+        if _enough(fitted.passes, fitted.fails):
+            fitted.bands = fit_item([(r.score, r.verdict) for r in rows], default)
+            _cross_validated(rows, lambda train, d=default: fit_item(train, d), folds, fitted)
+    every = [r for rows in by_item.values() for r in rows]
+    passes = sum(r.verdict == "pass" for r in every)
+    if not _enough(passes, len(every) - passes):
+        return out
+    pairs = [(r.score, r.verdict) for r in every]
+    out.pooled = FittedItem(pooled_bands(pairs, MatchBands()), len(every), passes, len(every) - passes)
+    _cross_validated(every, _pass_band_only, folds, out.pooled)
+    for item in sorted(set(defaults) | set(by_item)):
+        fitted = out.items.setdefault(item, FittedItem(None, 0, 0, 0))
+        if fitted.bands is None:
+            fitted.bands = pooled_bands(pairs, defaults.get(item, MatchBands()))
+            fitted.pooled = True
     return out

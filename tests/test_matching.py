@@ -182,12 +182,33 @@ def test_too_few_examples_keep_the_defaults_and_cross_validation_is_by_call():
     examples += [Example("b", 0.9, "pass", "call-1"), Example("b", 0.1, "fail", "call-2")]
     examples += [Example("c", 0.5, "n/a", "call-3")]  # n/a is no example
     fitted = fit_bands(examples, {"a": MatchBands(), "b": MatchBands(0.9, 0.4)}, folds=5)
-    assert fitted.items["b"].bands is None and fitted.items["b"].examples == 2
-    assert "c" not in fitted.items
-    a = fitted.items["a"]
+    a, b = fitted.items["a"], fitted.items["b"]
     assert (a.examples, a.passes, a.fails) == (10, 5, 5)
-    assert a.bands is not None and a.cv_accuracy == 1.0 and a.cv_decided == 1.0
-    assert fitted.bands() == {"a": a.bands}
+    assert a.bands is not None and not a.pooled and a.cv_accuracy == 1.0 and a.cv_decided == 1.0
+    # "b" has too few: the pass edge fitted on every item's examples, which only lowers its own bands
+    assert b.examples == 2 and b.pooled and fitted.pooled is not None
+    assert 0.3 < b.bands.pass_at <= 0.85 and b.bands.fail_below == min(0.4, b.bands.pass_at)
+    assert fitted.pooled.cv_accuracy == 1.0, "the pooled pass band holds on held-out calls"
+    assert "c" not in fitted.items
+    assert fitted.bands() == {"a": a.bands, "b": b.bands}
+
+
+def test_without_enough_decisions_anywhere_every_item_keeps_its_defaults():
+    examples = [Example("a", 0.9, "pass", "call-1"), Example("a", 0.2, "fail", "call-2"),
+                Example("b", 0.95, "pass", "call-3")]  # fmt: skip
+    fitted = fit_bands(examples, {"a": MatchBands(), "b": MatchBands(0.9, 0.4)})
+    assert fitted.pooled is None and fitted.bands() == {}
+
+
+def test_the_pooled_pass_edge_never_passes_what_people_failed_above_it():
+    # Item "x" has no failure of its own; other items' decisions put the edge above their failures.
+    examples = [Example("x", 0.5 + i / 100, "pass", f"x-{i}") for i in range(10)]
+    decided = [(0.62, "fail"), (0.55, "fail"), (0.3, "fail"), (0.8, "pass"), (0.9, "pass"), (0.2, "fail")]
+    examples += [Example("y", s, v, f"y-{i}") for i, (s, v) in enumerate(decided)]
+    fitted = fit_bands(examples, {"x": MatchBands(), "y": MatchBands()})
+    x = fitted.items["x"]
+    assert x.pooled and x.bands.pass_at > 0.62, "no failure of another item lands in the pass band"
+    assert x.bands.pass_at < 1.0, "near matches people passed now pass"
 
 
 # --- people's decisions as examples ----------------------------------------------------------------------
@@ -275,8 +296,11 @@ def test_callqa_train_checklist_fits_saves_and_classification_uses_the_bands(eng
     out = run.stdout
     assert "13 decided item(s) on 12 call(s)" in out
     assert "thanks: 12 example(s) (6 pass, 6 fail): pass ≥" in out and "cross-validated accuracy 1.000" in out
-    assert "ticket: 1 example(s) (0 pass, 1 fail): too few, keeps pass ≥ 1.00, fail < 0.70" in out
-    assert "wait: no examples; keeps pass ≥ 0.95, fail < 0.60" in out
+    # too few of their own: the pass edge fitted on all items' decisions, between what people passed
+    # (0.74 and up) and failed (0.34 and under), as near the defaults as that allows
+    assert "all items pooled: 13 example(s) (6 pass, 7 fail): pass ≥ 0.70" in out
+    assert "ticket: 1 example(s) (0 pass, 1 fail): pass ≥ 0.70, fail < 0.70; too few of its own" in out
+    assert "wait: 0 example(s) (0 pass, 0 fail): pass ≥ 0.70, fail < 0.60; too few of its own" in out
     current = json.loads((tmp_path / "models" / "checklist" / "current.json").read_text())["version"]
     assert current.startswith("checklist-") and f"saved {current}" in out
 
@@ -287,7 +311,7 @@ def test_callqa_train_checklist_fits_saves_and_classification_uses_the_bands(eng
     thanks = next(i for i in loaded.items if i.id == "thanks")
     fitted = loaded.bands(thanks)
     assert 0.34 < fitted.fail_below <= fitted.pass_at <= 0.75, fitted
-    assert loaded.bands(next(i for i in loaded.items if i.id == "wait")) == MatchBands(0.95, 0.6)
+    assert loaded.bands(next(i for i in loaded.items if i.id == "wait")) == MatchBands(0.7, 0.6)
 
 
 def test_callqa_train_checklist_without_decisions_says_so(tmp_path):

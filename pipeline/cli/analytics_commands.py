@@ -206,24 +206,21 @@ def train_checklist(
     defaults = {item.id: item.bands for item in checklist.items}
     fitted = fit_bands(examples, defaults, folds)
     ctx.out.print(f"{len(examples)} decided item(s) on {len({e.group for e in examples})} call(s)")
+    if fitted.pooled is not None:
+        pooled = fitted.pooled
+        cv = _cross_validation(pooled, "of the pass band")
+        ctx.out.print(f"  all items pooled: {_counted(pooled)}: pass ≥ {pooled.bands.pass_at:.2f} for "
+                      f"items with too few of their own; {cv}")  # fmt: skip
     for item in checklist.items:
         f = fitted.items.get(item.id)
-        if f is None:
-            ctx.out.print(f"  {item.id}: no examples; keeps pass ≥ {item.bands.pass_at:.2f}, "
+        if f is None or f.bands is None:
+            few = "no examples" if f is None else f"{_counted(f)}: too few"
+            ctx.out.print(f"  {item.id}: {few}, keeps pass ≥ {item.bands.pass_at:.2f}, "
                           f"fail < {item.bands.fail_below:.2f}")  # fmt: skip
             continue
-        counted = f"{f.examples} example(s) ({f.passes} pass, {f.fails} fail)"
-        if f.bands is None:
-            ctx.out.print(f"  {item.id}: {counted}: too few, keeps pass ≥ {item.bands.pass_at:.2f}, "
-                          f"fail < {item.bands.fail_below:.2f}")  # fmt: skip
-            continue
-        cv = (
-            f"cross-validated accuracy {f.cv_accuracy:.3f} on {f.cv_decided:.0%} decided"
-            if f.cv_accuracy is not None and f.cv_decided is not None
-            else "cross-validation: too few calls"
-        )
-        ctx.out.print(f"  {item.id}: {counted}: pass ≥ {f.bands.pass_at:.2f}, "
-                      f"fail < {f.bands.fail_below:.2f}; {cv}")  # fmt: skip
+        source = "too few of its own, the pooled pass edge" if f.pooled else _cross_validation(f)
+        ctx.out.print(f"  {item.id}: {_counted(f)}: pass ≥ {f.bands.pass_at:.2f}, "
+                      f"fail < {f.bands.fail_below:.2f}; {source}")  # fmt: skip
     if not fitted.bands():
         ctx.out.print("no item has enough examples: nothing saved, the checklist's defaults stay")
         return
@@ -231,6 +228,17 @@ def train_checklist(
     metrics = {item: dataclasses.asdict(f) for item, f in fitted.items.items()}
     folder = trained.save(fitted, "checklist", metrics, models_dir=Path(analytics.models_dir))
     ctx.out.print(f"saved {fitted.version_} to {folder}; the next run classifies calls with these bands")
+
+
+def _counted(f) -> str:
+    return f"{f.examples} example(s) ({f.passes} pass, {f.fails} fail)"
+
+
+def _cross_validation(f, what: str = "") -> str:
+    if f.cv_accuracy is None or f.cv_decided is None:
+        return "cross-validation: too few calls"
+    what = f"{what} " if what else ""
+    return f"cross-validated accuracy {what}{f.cv_accuracy:.3f} on {f.cv_decided:.0%} decided"
 
 
 @predict_app.command("purpose")
