@@ -16,10 +16,11 @@ log-probability guards, no loop, no prompt read back), so silence and line noise
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from asr.prompt_echo import bare, find_echoes, prompt_text
 
 logger = logging.getLogger("callqa.asr")
 
@@ -45,11 +46,9 @@ class RecoveryOptions:
     min_level_db: float = -55.0  # never quieter than this (dBFS), so a digitally silent line finds nothing
 
 
-_TOKEN = re.compile(r"[^\w]+", re.UNICODE)
-
-
 def _token(word) -> str:
-    return _TOKEN.sub("", word.word.lower()) or word.word.strip()
+    """A word as a loop repeats it: bare, or as written where it has no letters or digits («…»)."""
+    return bare(word.word) or word.word.strip()
 
 
 def merge(intervals: list[Interval], join: float = 0.0) -> list[Interval]:
@@ -148,28 +147,6 @@ def is_looped(words: list, min_repeats: int = 4) -> bool:
     return bool(find_loops(words, min_repeats))
 
 
-def find_echoes(words: list, prompt: str, min_words: int = 3) -> list[tuple[int, int]]:
-    """Index ranges [i, j) where the decoder wrote out its own prompt instead of the audio: at least
-    `min_words` words in a row that are the prompt's words in the prompt's order."""
-    vocabulary = [t for t in (_TOKEN.sub("", w.lower()) for w in prompt.split()) if t]
-    if len(vocabulary) < min_words:
-        return []
-    tokens = [_token(w) for w in words]
-    runs: list[tuple[int, int]] = []
-    i = 0
-    while i < len(tokens):
-        j, position = i, -1
-        while j < len(tokens) and tokens[j] in vocabulary[position + 1 :]:
-            position = vocabulary.index(tokens[j], position + 1)
-            j += 1
-        if j - i >= min_words:
-            runs.append((i, j))
-            i = j
-        else:
-            i += 1
-    return runs
-
-
 def _trusted(segment, transcriber) -> bool:
     """A re-decoded segment is kept only when the decoder is sure it heard speech."""
     o = transcriber.options
@@ -260,7 +237,7 @@ def decode_together(
 
 def _sound(words: list, transcriber, options: RecoveryOptions) -> bool:
     """Words with neither a decoding loop nor the decoder's prompt read back."""
-    prompt = f"{transcriber.options.initial_prompt} {transcriber.options.hotwords}"
+    prompt = prompt_text(transcriber.options)
     return not find_loops(words, options.min_repeats) and not find_echoes(words, prompt)
 
 
@@ -272,7 +249,7 @@ def _redecode_loops(transcriber, audio, words, language, options) -> list:
     """Decoding loops and prompt read-backs of the first pass decoded again with temperature fallback and
     no prompt. A loop's first copy stays when the new decoding is empty; a read-back prompt goes (the
     speech under it, if any, is then uncovered and found again)."""
-    prompt = f"{transcriber.options.initial_prompt} {transcriber.options.hotwords}"
+    prompt = prompt_text(transcriber.options)
     faults = sorted([(i, j, "loop") for i, j in find_loops(words, options.min_repeats)]
                     + [(i, j, "echo") for i, j in find_echoes(words, prompt)])  # fmt: skip
     out, cursor = [], 0

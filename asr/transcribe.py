@@ -16,6 +16,7 @@ import numpy as np
 
 from asr.digits import NumberOptions, NumberReading, read_again
 from asr.numbers import normalise_numbers
+from asr.prompt_echo import drop_prompt_echo, prompt_names, prompt_text
 from asr.vad import find_speech
 
 logger = logging.getLogger("callqa.asr")
@@ -214,40 +215,6 @@ def split_at_pauses(words: list, pause: float) -> list[list]:
     return groups
 
 
-def _bare(word: str) -> str:
-    return re.sub(r"\W+", "", word.lower().replace("ё", "е"))
-
-
-def prompt_names(options: AsrOptions) -> list[list[str]]:
-    """The names of the decoder's prompt and hotwords (split at punctuation), as bare lower-case words."""
-    text = f"{options.initial_prompt}, {options.hotwords}"
-    names = [[_bare(w) for w in part.split()] for part in re.split(r"[.,;:!?]", text)]
-    return [[w for w in name if w] for name in names if any(name)]
-
-
-def drop_prompt_echo(words: list, names: list[list[str]], floor: float) -> list:
-    """`words` without the runs of consecutive prompt words that the model wrote out rather than heard:
-    a run heard with a mean probability below `floor`, or longer than any one name of the prompt (the
-    list copied, often in a loop). Whisper does that where it hears nothing, and such a name must not
-    count as said."""
-    vocabulary = {w for name in names for w in name}
-    longest = max((len(name) for name in names), default=0)
-    kept: list = []
-    run: list = []
-    for word in [*words, None]:
-        if word is not None and _bare(word.word) in vocabulary:
-            run.append(word)
-            continue
-        if run and (len(run) > longest or float(np.mean([w.probability for w in run])) < floor):
-            logger.debug("dropped the prompt's words %s", "".join(w.word for w in run))
-        else:
-            kept += run
-        run = []
-        if word is not None:
-            kept.append(word)
-    return kept
-
-
 class Transcriber:
     """Transcribes channels of a recording; one instance per worker process."""
 
@@ -283,7 +250,7 @@ class Transcriber:
         segments = self._decode(audio, language, pack_spans(spans, options.window_seconds))
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
-        words = drop_prompt_echo(words, prompt_names(options), options.prompt_echo_probability)
+        words = drop_prompt_echo(words, prompt_names(prompt_text(options)), options.prompt_echo_probability)
         if options.recover_speech:
             words = self.recover(audio, spans, words, language, channel)
         utterances = [

@@ -56,9 +56,10 @@ def test_keyword_matching_follows_inflection_not_other_words():
 def test_prompt_words_barely_heard_or_listed_are_dropped_and_names_really_said_kept():
     from types import SimpleNamespace as W
 
-    from asr.transcribe import drop_prompt_echo, prompt_names
+    from asr.prompt_echo import drop_prompt_echo, prompt_names, prompt_text
 
-    names = prompt_names(AsrOptions(initial_prompt="Горизонт Телеком. Экстерн, Диадок, Эльба.", hotwords=""))
+    options = AsrOptions(initial_prompt="Горизонт Телеком. Экстерн, Диадок, Эльба.", hotwords="")
+    names = prompt_names(prompt_text(options))
     assert names == [["горизонт", "телеком"], ["экстерн"], ["диадок"], ["эльба"]]
     said = [
         W(word=" Компания", probability=0.83),

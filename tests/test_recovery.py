@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from asr import AsrOptions, Transcriber
+from asr.prompt_echo import find_echoes
 from asr.recovery import (
     RecoveryOptions,
-    find_echoes,
     find_loops,
     loud_spans,
     merge,

@@ -164,7 +164,9 @@ def _version(options: StageOptions) -> str:
 
 TRANSCRIBE = Stage(
     name="transcribe",
-    version="4",  # 2: lost speech recovered; 3: digits read again; 4: barely heard prompt names dropped
+    # 2: lost speech recovered; 3: digits read again; 4: barely heard prompt names dropped;
+    # 5: prompt read-backs and decoding loops found whether the decoder writes ё or е
+    version="5",
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
