@@ -562,12 +562,20 @@ def _failed(
     bands = bands or item.bands
     own = _relevant(item, turns, context.duration)
     doubts: list[tuple[float, str, Evidence | None]] = []
-    stretch = heard(own)
+    stretch, where = heard(own), ""
     recognition = recognition_doubt(stretch, rules)
+    if found.turn is not None and found.score > missing_cap(poorly_heard=False):
+        # Most of a phrase is there: the turn that nearly says it is what was heard, not the stretch's mean
+        # (one poorly heard turn among well heard ones is where a word like «ИНН» gets lost).
+        nearly = heard([t for t in turns if t["index"] == found.turn])
+        if recognition_doubt(nearly, rules) > recognition:
+            stretch, where = nearly, " where it is nearly said"
+            recognition = recognition_doubt(nearly, rules)
     if recognition > 0:
-        worst = next(t for t in own if t["index"] == stretch.worst)
-        doubts.append((recognition, f"heard poorly (mean word probability {stretch.mean_probability:.2f})",
-                       Evidence(worst["index"], worst["start"], worst["normalized_text"], "")))  # fmt: skip
+        worst = next(t for t in turns if t["index"] == stretch.worst)
+        said = f"heard poorly{where} (mean word probability {stretch.mean_probability:.2f})"
+        moment = Evidence(worst["index"], worst["start"], worst["normalized_text"], "")
+        doubts.append((recognition, said, moment))
     heard_others = [t for t in _relevant(item, turns, context.duration, own=False) if t["probabilities"]]
     if not own and heard_others:
         # The other party was heard there and this one not at all: its speech was lost or misattributed.

@@ -113,6 +113,18 @@ def test_a_word_missing_from_a_phrase_is_in_doubt_only_where_the_recogniser_hear
     assert farewell.verdict == "uncertain" and "nearly said: “Спасибо, обращение”" in farewell.reason
 
 
+def test_a_phrase_nearly_said_in_the_one_poorly_heard_turn_is_uncertain_among_well_heard_ones():
+    # «Назовите, пожалуйста, ИНН для организации» with the short «ИНН» lost by the recogniser
+    asked = _call()
+    asked.insert(3, _utterance("operator", 20.0, "Назовите, пожалуйста, для организации.", 0.95))
+    assert _verdicts(asked)["client_identified"].verdict == "fail", "heard well: the word is missing"
+    asked[3] = _utterance("operator", 20.0, "Назовите, пожалуйста, для организации.", 0.72)
+    identified = _verdicts(asked)["client_identified"]
+    assert identified.verdict == "uncertain" and identified.leaning == "fail"
+    assert "heard poorly where it is nearly said (mean word probability 0.72)" in identified.reason
+    assert identified.evidence.start == 20.0, "the moment to listen to"
+
+
 def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_speaker():
     utterances = _call()
     utterances[2] = _utterance("operator", 10.0, "Это не мои проблемы, сами разбирайтесь.")

@@ -98,7 +98,7 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    version="4",
+    version="5",
     run=classify,
     depends_on=("transcribe",),
     versioned_by=classifiers_version,
