@@ -39,7 +39,8 @@ def redact(job: StageInput) -> RedactResult:
     from ingest import IngestError
     from ingest.encode import write_muted_copy
 
-    spans = muted_spans(job.transcript)
+    transcribed = job.upstream.get("transcribe")
+    spans = muted_spans(job.transcript, transcribed.number_readings if transcribed else ())
     if not spans:
         return RedactResult(path=job.path, muted=0, redacted=False)
     digest = hashlib.sha256(job.path.encode()).hexdigest()[:8]
@@ -59,6 +60,8 @@ def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
     from classifiers.redaction import muted_spans
     from contracts.serialise import from_json
     from ingest.encode import write_muted_copy
+    from pipeline.stages import get_stage
+    from store.results import load_stage_results
     from store.speech import call_recording, load_transcript
 
     with engine.connect() as conn:
@@ -66,14 +69,16 @@ def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
         if recording is None:
             raise LookupError(f"call {uniqueid} has no accepted recording")
         transcript = [from_json(Utterance, u) for u in load_transcript(conn, recording[0])]
-    spans = muted_spans(transcript)
+        stored = load_stage_results(conn, recording[0]).get("transcribe")
+    readings = get_stage("transcribe").load_result(stored).number_readings if stored else []
+    spans = muted_spans(transcript, readings)
     write_muted_copy(recording[1], spans, out)
     return len(spans)
 
 
 REDACT = Stage(
     name="redact",
-    version="1",
+    version="2",
     run=redact,
     depends_on=("transcribe",),
     versioned_by=lambda options: str(redacted_folder(options)),
