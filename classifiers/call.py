@@ -135,23 +135,39 @@ def _transfer(utterances: Sequence[Utterance], records: RecordFacts) -> Transfer
     return spoken_transfer(utterances)
 
 
-def _conditions(
-    purpose: PurposePrediction, transfer, records: RecordFacts, classifiers: ClassifierSet
-) -> set[str]:
+def _purpose_conditions(label: str | None, taxonomy) -> set[str]:
+    """The checklist conditions a purpose brings: a dropped call, the special article, no registration."""
     conditions = set()
-    if (records.talk_seconds or 0) < classifiers.rules.short_call_seconds:
-        conditions.add("short")
-    if transfer:
-        conditions.add("transferred")
-    taxonomy = classifiers.taxonomy
-    if taxonomy.is_dropped(purpose.label):
+    if taxonomy.is_dropped(label):
         conditions.add("dropped")
-    registration = taxonomy.registration(purpose.label)
+    registration = taxonomy.registration(label)
     if registration == "special":
         conditions.add("special")
     elif registration == "none":
         conditions.add("no_registration")
     return conditions
+
+
+def _conditions(
+    purpose: PurposePrediction, transfer, records: RecordFacts, classifiers: ClassifierSet
+) -> set[str]:
+    conditions = _purpose_conditions(purpose.label, classifiers.taxonomy)
+    if (records.talk_seconds or 0) < classifiers.rules.short_call_seconds:
+        conditions.add("short")
+    if transfer:
+        conditions.add("transferred")
+    return conditions
+
+
+def condition_chances(probabilities: dict[str, float], taxonomy) -> dict[frozenset[str], float]:
+    """How probable each set of purpose-borne conditions is: the summed probability of the purposes that
+    bring it (the purpose model's whole distribution, so a runner-up that needs no registration counts)."""
+    chances: dict[frozenset[str], float] = {}
+    for label, probability in probabilities.items():
+        conditions = frozenset(_purpose_conditions(label, taxonomy))
+        if conditions:
+            chances[conditions] = chances.get(conditions, 0.0) + probability
+    return chances
 
 
 def classify_call(
@@ -163,10 +179,14 @@ def classify_call(
     """All per-call judgements on a call's utterances (with roles) and its records; `speech` says how sure
     the roles are (default: sure, as on a stereo call)."""
     text = call_text(utterances)
+    chances: dict[frozenset[str], float] = {}
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
     elif classifiers.model is not None:
         purpose = classifiers.model.predict_ranked([text[:PURPOSE_CHARS]])[0]
+        row = classifiers.model.predict_proba([text[:PURPOSE_CHARS]])[0]
+        distribution = {str(c): float(p) for c, p in zip(classifiers.model.classes_, row, strict=True)}
+        chances = condition_chances(distribution, classifiers.taxonomy)
     else:
         purpose = predict_with_phrases(text, classifiers.taxonomy)
     transfer = _transfer(utterances, records)
@@ -174,7 +194,7 @@ def classify_call(
     duration = max([records.duration] + [u.end for u in utterances])
     names = operator_name_forms(records.operator_name, classifiers.profile)
     speech = speech or SpeechFacts()
-    context = CallContext(duration, conditions, names, speech.roles_confidence, speech.mono)
+    context = CallContext(duration, conditions, names, speech.roles_confidence, speech.mono, chances)
     compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [
         PiiFinding(i, s.kind, s.start, s.end)

@@ -35,6 +35,12 @@ from contracts import ScoredItem, scorecard_score
 logger = logging.getLogger("callqa.classifiers")
 
 CONDITIONS = ("short", "transferred", "dropped", "special", "no_registration")
+# The conditions a purpose brings, as a doubt names them.
+CONDITION_WORDS = {
+    "dropped": "the call may have dropped",
+    "special": "the purpose may be a special situation",
+    "no_registration": "the purpose may need no registration",
+}
 PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[A-Za-z0-9_]+)?)\}")
 # A phrase word that is the call's operator's own name (bound per call from the roster).
 NAME_SLOT = "{operator_name}"
@@ -253,6 +259,20 @@ class CallContext:
     # own confidence for a mono line; `mono`: one mixed channel split into speakers by diarization.
     roles_confidence: float = 1.0
     mono: bool = False
+    # How probable each set of purpose-borne conditions is (`classifiers.call.condition_chances`).
+    condition_chances: dict[frozenset[str], float] = field(default_factory=dict)
+
+    def chance_not_applicable(self, item: ChecklistItem) -> tuple[float, str]:
+        """How probable it is that a purpose other than the one applied makes the item n/a, and the most
+        probable such condition."""
+        blocking = set(item.not_applicable_when) - self.conditions
+        total, best = 0.0, (0.0, "")
+        for conditions, chance in self.condition_chances.items():
+            hit = sorted(conditions & blocking)
+            if hit:
+                total += chance
+                best = max(best, (chance, hit[0]))
+        return round(total, 3), best[1]
 
     def attribution(self, rules: DoubtRules) -> float:
         """How sure it is that a word was said by the party it is given to."""
@@ -599,6 +619,10 @@ def _failed(
     said = _search(dataclasses.replace(item, role="any"), unknown, context.duration, context.operator_names)
     if said:
         doubts.append((rules.other_party_doubt, "said, but by a speaker with no role", said))
+    chance, condition = context.chance_not_applicable(item)
+    if chance > 0:
+        # The item may not apply: the purpose model gives weight to purposes that make it n/a.
+        doubts.append((chance, f"may not apply ({CONDITION_WORDS[condition]}: {chance:.2f})", None))
     if bands.band(found.score) != "none" and found.turn is not None:
         turn = next(t for t in turns if t["index"] == found.turn)
         nearly = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)

@@ -125,6 +125,35 @@ def test_a_phrase_nearly_said_in_the_one_poorly_heard_turn_is_uncertain_among_we
     assert identified.evidence.start == 20.0, "the moment to listen to"
 
 
+def test_a_failure_that_an_unsure_purpose_may_make_not_applicable_is_uncertain():
+    no_registration = frozenset({"no_registration"})
+    sure = _verdicts(_call(), condition_chances={no_registration: 0.02})["farewell"]
+    assert sure.verdict == "fail", "the purpose model barely considers a call that needs no registration"
+    unsure = _verdicts(_call(), condition_chances={no_registration: 0.3})["farewell"]
+    assert unsure.verdict == "uncertain" and unsure.leaning == "fail"
+    assert "may not apply (the purpose may need no registration: 0.30)" in unsure.reason
+    applied = _verdicts(_call(), conditions={"no_registration"}, condition_chances={no_registration: 0.6})
+    assert applied["farewell"].verdict == "n/a", "a condition applied is not in doubt here"
+
+
+def test_condition_chances_sum_the_purposes_that_bring_each_condition(tmp_path):
+    from classifiers.call import condition_chances
+    from classifiers.taxonomy import load_taxonomy
+
+    topics = tmp_path / "topics.yaml"
+    topics.write_text(
+        "topics:\n  billing: {}\n  colleague: {registration: none}\n  wrong_line: {registration: none}\n"
+        "  partner: {registration: special}\n  cut_off: {registration: none, dropped: true}\n",
+        encoding="utf-8",
+    )
+    chances = condition_chances(
+        {"billing": 0.5, "colleague": 0.1, "wrong_line": 0.15, "partner": 0.2, "cut_off": 0.05},
+        load_taxonomy(topics),
+    )
+    assert chances == pytest.approx({frozenset({"no_registration"}): 0.25, frozenset({"special"}): 0.2,
+                                     frozenset({"dropped", "no_registration"}): 0.05})  # fmt: skip
+
+
 def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_speaker():
     utterances = _call()
     utterances[2] = _utterance("operator", 10.0, "Это не мои проблемы, сами разбирайтесь.")
