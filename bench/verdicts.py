@@ -173,9 +173,11 @@ def _train(site: Path, folder: Path) -> None:
 
 
 def clean_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
-    """Verdicts from the ground-truth turns (recognition and roles perfect, every word sure)."""
+    """Verdicts from the ground-truth turns (recognition and roles perfect, every word sure) and the
+    recording's own audio facts (a cut-off end)."""
     from asr import Utterance, Word, normalise_numbers
     from classifiers import RecordFacts, classify_call
+    from ingest.quality import recording_quality
     from pipeline.stages.classify import classifier_set
 
     _train(site, folder)
@@ -204,8 +206,9 @@ def clean_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
                 )
             )
         logged = [call["transfer"]] if call["transfer"] and call["transfer"].get("logged") else []
+        cut_off = "ends_in_speech" in recording_quality(site / call["recording"]).flags
         records = RecordFacts(call["billsec"], call["duration"], call["caller_number"], logged,
-                              call.get("operator_name"))  # fmt: skip
+                              call.get("operator_name"), cut_off)  # fmt: skip
         result = classify_call(utterances, records, classifiers)
         out += _compare(site.name, call, [_as_dict(i) for i in result.compliance.items])
     return out

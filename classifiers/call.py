@@ -54,6 +54,7 @@ class RecordFacts:
     caller_number: str | None = None
     transfers: list[dict] = field(default_factory=list)  # from queue_log / call records: kind, target
     operator_name: str | None = None  # the roster's name of the call's operator ("Анна Смирнова")
+    cut_off: bool = False  # the recording ends mid-speech (`ingest.quality`): the call dropped
 
 
 @dataclass
@@ -156,6 +157,8 @@ def _conditions(
         conditions.add("short")
     if transfer:
         conditions.add("transferred")
+    if records.cut_off:  # whatever the purpose: the manual's items after a drop are not the operator's
+        conditions.add("dropped")
     return conditions
 
 

@@ -1,7 +1,10 @@
-"""Per-channel audio quality of a call recording: levels, activity, clipping, one-way audio.
+"""Per-channel audio quality of a call recording: levels, activity, clipping, one-way audio, an abrupt end.
 
 The speech layer reads `identical_channels` to treat a fake-stereo file as mono; quality
-controllers see one-way audio and clipping as PBX faults rather than operator faults.
+controllers see one-way audio and clipping as PBX faults rather than operator faults. A recording that
+ends in the middle of speech (`ends_in_speech`: a channel active until its last `cut_off_seconds`) was
+cut off: nobody hangs up within a fraction of a second of their last word, so the line dropped (or a
+party hung up mid-sentence), which the classifiers treat as a dropped call.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class QualityOptions:
     clipping_level: float = 0.999
     clipping_max_share: float = 0.001
     low_level_dbfs: float = -40.0
+    # A channel active closer than this to the end of the recording: the call was cut off.
+    cut_off_seconds: float = 0.2
 
 
 @dataclass
@@ -40,6 +45,7 @@ class ChannelQuality:
     peak_dbfs: float
     active_share: float
     clipped_share: float
+    quiet_at_end: float | None = None  # seconds from its last active frame to the end (None: never active)
 
 
 @dataclass
@@ -60,16 +66,18 @@ def _dbfs(value: float) -> float:
 def _channel_quality(index: int, signal: np.ndarray, options: QualityOptions) -> ChannelQuality:
     frames = signal[: len(signal) // _FRAME * _FRAME].reshape(-1, _FRAME)
     frame_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12) if len(frames) else np.zeros(0)
+    active, quiet_at_end = 0.0, None
     if len(frame_db):
         noise_floor = float(np.percentile(frame_db, 10))
         threshold = max(noise_floor + options.activity_margin_db, options.activity_floor_dbfs)
-        active = float(np.mean(frame_db > threshold))
-    else:
-        active = 0.0
+        loud = np.flatnonzero(frame_db > threshold)
+        active = len(loud) / len(frame_db)
+        if len(loud):
+            quiet_at_end = round((len(signal) - (loud[-1] + 1) * _FRAME) / ANALYSIS_RATE, 3)
     peak = float(np.max(np.abs(signal))) if signal.size else 0.0
     rms = float(np.sqrt(np.mean(signal**2))) if signal.size else 0.0
     clipped = float(np.mean(np.abs(signal) >= options.clipping_level)) if signal.size else 0.0
-    return ChannelQuality(index, _dbfs(rms), _dbfs(peak), active, clipped)
+    return ChannelQuality(index, _dbfs(rms), _dbfs(peak), active, clipped, quiet_at_end)
 
 
 def analyse_quality(audio: np.ndarray, options: QualityOptions | None = None) -> AudioQuality:
@@ -98,6 +106,8 @@ def analyse_quality(audio: np.ndarray, options: QualityOptions | None = None) ->
         result.flags.append("clipping")
     if all(c.rms_dbfs < options.low_level_dbfs for c in result.channels):
         result.flags.append("low_level")
+    if any(c.quiet_at_end is not None and c.quiet_at_end < options.cut_off_seconds for c in result.channels):
+        result.flags.append("ends_in_speech")
     return result
 
 

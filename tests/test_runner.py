@@ -31,14 +31,18 @@ def _ingest_folder(engine, folder: Path) -> None:
 def test_audio_quality_stage_flags_pbx_faults(engine, tmp_path):
     recordings = tmp_path / "recordings"
     recordings.mkdir()
-    talk = speechlike(20, 8000, seed=1)
+    until_the_last_second = np.arange(2000) < 1900  # 10 ms steps: quiet for the recording's last second
+    talk = speechlike(20, 8000, seed=1, active=until_the_last_second)
     write_audio(recordings / "fake-stereo.wav", np.stack([talk, talk]), 8000, "pcm")
     silent_customer = speechlike(20, 8000, seed=2, active=np.zeros(2000, dtype=bool))
     write_audio(recordings / "one-way.wav", np.stack([talk, silent_customer]), 8000, "pcm")
-    write_audio(recordings / "fine.wav", np.stack([talk, speechlike(20, 8000, seed=3)]), 8000, "pcm")
+    customer = speechlike(20, 8000, seed=3, active=until_the_last_second)
+    write_audio(recordings / "fine.wav", np.stack([talk, customer]), 8000, "pcm")
+    cut_short = speechlike(20, 8000, seed=4)  # talking to the very end: the line dropped
+    write_audio(recordings / "cut-off.wav", np.stack([talk, cut_short]), 8000, "pcm")
     ingest(engine, IngestRequest(recordings_dir=recordings), workers=1)
     summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), registered_stages(["audio_quality"]))
-    assert summary.done == 3 and summary.failed == 0
+    assert summary.done == 4 and summary.failed == 0
     with engine.connect() as conn:
         rows = conn.execute(
             select(Recording.path, StageResult.result).join(
@@ -50,7 +54,10 @@ def test_audio_quality_stage_flags_pbx_faults(engine, tmp_path):
         "fake-stereo.wav": ["identical_channels"],
         "one-way.wav": ["one_way_audio"],
         "fine.wav": [],
+        "cut-off.wav": ["ends_in_speech"],
     }
+    quiet = {Path(path).name: [c["quiet_at_end"] for c in result["channels"]] for path, result in rows}
+    assert 0.9 <= min(quiet["fine.wav"]) <= 1.1 and quiet["one-way.wav"][1] is None
 
 
 def _flaky(job):

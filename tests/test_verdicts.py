@@ -154,6 +154,20 @@ def test_condition_chances_sum_the_purposes_that_bring_each_condition(tmp_path):
                                      frozenset({"dropped", "no_registration"}): 0.05})  # fmt: skip
 
 
+def test_a_recording_cut_off_mid_speech_makes_the_items_after_a_drop_not_applicable():
+    from classifiers import ClassifierSet, RecordFacts, classify_call, load_taxonomy
+
+    classifiers = ClassifierSet(load_taxonomy(), _checklist())
+    whole = classify_call(_call(), RecordFacts(talk_seconds=44.0, duration=44.0), classifiers)
+    cut = classify_call(_call(), RecordFacts(talk_seconds=44.0, duration=44.0, cut_off=True), classifiers)
+    assert "dropped" not in whole.conditions and "dropped" in cut.conditions
+    verdicts = {i.id: i for i in cut.compliance.items}
+    assert {verdicts[i].verdict for i in ("farewell", "other_questions")} == {"n/a"}
+    assert verdicts["farewell"].reason == "dropped"
+    assert verdicts["greeting"].verdict == "pass", "what was said before the drop is still judged"
+    assert {i.id: i.verdict for i in whole.compliance.items}["farewell"] == "fail"
+
+
 def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_speaker():
     utterances = _call()
     utterances[2] = _utterance("operator", 10.0, "Это не мои проблемы, сами разбирайтесь.")

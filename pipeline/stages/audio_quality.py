@@ -18,4 +18,5 @@ def _audio_quality(job: StageInput) -> AudioQuality:
         raise StageError(f"{job.path}: the recording is no longer there", permanent=False) from e
 
 
-AUDIO_QUALITY = Stage(name="audio_quality", version="1", run=_audio_quality, result_type=AudioQuality)
+# 2: recordings that end mid-speech are flagged (`ends_in_speech`)
+AUDIO_QUALITY = Stage(name="audio_quality", version="2", run=_audio_quality, result_type=AudioQuality)

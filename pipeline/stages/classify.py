@@ -81,12 +81,14 @@ def classify(job: StageInput) -> ClassifyResult:
     from classifiers.call import SpeechFacts
 
     call = job.call or {}
+    quality = job.upstream.get("audio_quality")
     records = RecordFacts(
         talk_seconds=call.get("billsec"),
         duration=job.duration or 0.0,
         caller_number=call.get("caller_number"),
         transfers=call.get("transfers", []),
         operator_name=call.get("operator_name"),
+        cut_off=quality is not None and "ends_in_speech" in quality.flags,
     )
     transcribed = job.upstream.get("transcribe")
     speech = None
@@ -100,7 +102,7 @@ CLASSIFY = Stage(
     name="classify",
     version="5",
     run=classify,
-    depends_on=("transcribe",),
+    depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
     uses_transcript=True,
     reads_audio=False,
