@@ -139,7 +139,7 @@ def test_stage_options_are_typed_picklable_and_version_the_stages():
 def test_later_stages_receive_earlier_results_typed(engine, tmp_path):
     recordings = tmp_path / "recordings"
     recordings.mkdir()
-    talk = speechlike(6, 8000, seed=4)
+    talk = speechlike(6, 8000, seed=4, active=np.arange(600) < 550)  # quiet at the end: not cut off
     write_audio(recordings / "fake-stereo.wav", np.stack([talk, talk]), 8000, "pcm")
     ingest(engine, IngestRequest(recordings_dir=recordings), workers=1)
     seen: list = []
