@@ -92,7 +92,9 @@ class SumKernelSVC(ClassifierMixin, BaseEstimator):
         self.slope_, self.temperature_ = self._fit_probabilities(tfidf, emb, codes)
         svc = self._svc(self._kernel(tfidf, emb, tfidf, emb), codes)
         support = svc.support_
-        self.support_tfidf_, self.support_embeddings_ = tfidf[support], emb[support]
+        # Kept in single precision: the saved model holds these rows (most of the examples).
+        self.support_tfidf_ = tfidf[support].astype(np.float32)
+        self.support_embeddings_ = emb[support].astype(np.float32)
         self.n_fit_ = tfidf.shape[0]
         self.svc_ = svc
         return self
