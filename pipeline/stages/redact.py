@@ -60,7 +60,7 @@ def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
     from classifiers.redaction import muted_spans
     from contracts.serialise import from_json
     from ingest.encode import write_muted_copy
-    from pipeline.stages import get_stage
+    from pipeline.stages.transcribe import load_summary
     from store.results import load_stage_results
     from store.speech import call_recording, load_transcript
 
@@ -70,7 +70,7 @@ def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
             raise LookupError(f"call {uniqueid} has no accepted recording")
         transcript = [from_json(Utterance, u) for u in load_transcript(conn, recording[0])]
         stored = load_stage_results(conn, recording[0]).get("transcribe")
-    readings = get_stage("transcribe").load_result(stored).number_readings if stored else []
+    readings = load_summary(stored).number_readings if stored else []
     spans = muted_spans(transcript, readings)
     write_muted_copy(recording[1], spans, out)
     return len(spans)
