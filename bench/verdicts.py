@@ -182,6 +182,7 @@ def clean_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
 
     _train(site, folder)
     classifiers = classifier_set(_site_options(site, folder))
+    rules = classifiers.rules
     out = []
     for call in truth["calls"]:
         if not call["recording"]:
@@ -206,7 +207,8 @@ def clean_verdicts(site: Path, truth: dict, folder: Path) -> list[Verdict]:
                 )
             )
         logged = [call["transfer"]] if call["transfer"] and call["transfer"].get("logged") else []
-        cut_off = "ends_in_speech" in recording_quality(site / call["recording"]).flags
+        quality = recording_quality(site / call["recording"])
+        cut_off = rules.is_cut_off([c.quiet_at_end for c in quality.channels])
         records = RecordFacts(call["billsec"], call["duration"], call["caller_number"], logged,
                               call.get("operator_name"), cut_off)  # fmt: skip
         result = classify_call(utterances, records, classifiers)

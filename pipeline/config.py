@@ -222,6 +222,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "analytics.exclusions.short_call_seconds": _NOT_NEGATIVE,
     "analytics.exclusions.short_transfer_seconds": _NOT_NEGATIVE,
     "analytics.exclusions.internal_number_max_length": _NOT_NEGATIVE,
+    "analytics.exclusions.cut_off_seconds": _NOT_NEGATIVE,
     "analytics.linking.near_minutes": _POSITIVE,
     "analytics.linking.window_days": _POSITIVE,
     "analytics.linking.duplicate_days": _POSITIVE,

@@ -168,6 +168,20 @@ def test_a_recording_cut_off_mid_speech_makes_the_items_after_a_drop_not_applica
     assert {i.id: i.verdict for i in whole.compliance.items}["farewell"] == "fail"
 
 
+def test_a_recording_is_cut_off_when_a_channel_talks_into_its_end_and_the_rule_is_configurable():
+    from contracts import CallRules
+    from pipeline.config import AnalyticsSettings, StageOptions
+    from pipeline.stages.classify import classifiers_version
+
+    rules = CallRules()
+    assert rules.is_cut_off([4.1, 0.05]), "the customer was talking when the recording stopped"
+    assert not rules.is_cut_off([0.6, 2.0]) and not rules.is_cut_off([None, 0.5]) and not rules.is_cut_off([])
+    assert not CallRules(cut_off_seconds=0).is_cut_off([0.0]), "0 turns the rule off"
+    default = classifiers_version(StageOptions())
+    off = StageOptions(analytics=AnalyticsSettings(exclusions=CallRules(cut_off_seconds=0)))
+    assert classifiers_version(off) != default, "changing the rule classifies the calls again"
+
+
 def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_speaker():
     utterances = _call()
     utterances[2] = _utterance("operator", 10.0, "Это не мои проблемы, сами разбирайтесь.")

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from classifiers.call import ClassifyResult
-from pipeline.config import StageOptions
+from pipeline.config import StageOptions, call_rules
 from pipeline.stages.base import Stage, StageError, StageInput
 
 _CLASSIFIERS: dict = {}
@@ -38,7 +38,7 @@ def current_bands_version(models_dir: str) -> str:
 
 def classifiers_version(options: StageOptions) -> str:
     """What the results depend on: the model version, the taxonomy, checklist and site profile contents,
-    the checklist's fitted match bands."""
+    the call rules (short calls, cut-off recordings), the checklist's fitted match bands."""
     analytics = options.analytics
     model = current_model_version(analytics.models_dir)
     taxonomy = _file_digest(analytics.taxonomy, "topics.yaml")
@@ -46,7 +46,8 @@ def classifiers_version(options: StageOptions) -> str:
     profile = _file_digest(analytics.profile, "") if analytics.profile else "none"
     encoder = analytics.checklist_encoder or "none"
     bands = current_bands_version(analytics.models_dir)
-    return f"{model}+t{taxonomy}+c{checklist}+p{profile}+e{encoder}+b{bands}"
+    rules = hashlib.sha256(repr(analytics.exclusions).encode()).hexdigest()[:8]
+    return f"{model}+t{taxonomy}+c{checklist}+p{profile}+r{rules}+e{encoder}+b{bands}"
 
 
 def classifier_set(options: StageOptions):
@@ -88,7 +89,8 @@ def classify(job: StageInput) -> ClassifyResult:
         caller_number=call.get("caller_number"),
         transfers=call.get("transfers", []),
         operator_name=call.get("operator_name"),
-        cut_off=quality is not None and "ends_in_speech" in quality.flags,
+        cut_off=quality is not None
+        and call_rules(job.options).is_cut_off([c.quiet_at_end for c in quality.channels]),
     )
     transcribed = job.upstream.get("transcribe")
     speech = None
