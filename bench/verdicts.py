@@ -553,10 +553,11 @@ purpose at 0.16 and 0.27 on purposes that need no registration or the special ar
 three false failures on the ground-truth text are uncertain now ("purposes that may make an item n/a"
 run on: 7 → 5). The dropped calls' purposes give the drop almost no weight (0.02), so they stay.
 
-The drop is heard instead: a recording with a channel active until its last 0.2 s (`ingest.quality`,
-flag `ends_in_speech`) was cut off (nobody hangs up within a fraction of a second of their last word;
-the simulated sites' whole calls end 0.34 s or more after the last sound, their dropped ones 0.02-0.14 s),
-and its call counts as dropped whatever its purpose ("recordings cut off mid-speech count as dropped"
+The drop is heard instead: a recording with a channel active until its last 0.2 s (`quiet_at_end` of
+`ingest.quality`; the call rules' `cut_off_seconds`) was cut off (nobody hangs up within a fraction of a
+second of their last word; the simulated sites' whole calls end 0.34 s or more after the last sound,
+their dropped ones 0.02-0.14 s), and its call counts as dropped whatever its purpose ("recordings cut off
+mid-speech count as dropped"
 run on): no false failure left on the demo, through the pipeline or on the ground-truth text, and the
 other site's dropped call is n/a instead of uncertain. The calibration error rose with it because the
 decided verdicts are now right more often than their confidence says (every verdict from 0.8 up right)."""

@@ -1,10 +1,9 @@
-"""Per-channel audio quality of a call recording: levels, activity, clipping, one-way audio, an abrupt end.
+"""Per-channel audio quality of a call recording: levels, activity, clipping, one-way audio, quiet at the end.
 
 The speech layer reads `identical_channels` to treat a fake-stereo file as mono; quality
-controllers see one-way audio and clipping as PBX faults rather than operator faults. A recording that
-ends in the middle of speech (`ends_in_speech`: a channel active until its last `cut_off_seconds`) was
-cut off: nobody hangs up within a fraction of a second of their last word, so the line dropped (or a
-party hung up mid-sentence), which the classifiers treat as a dropped call.
+controllers see one-way audio and clipping as PBX faults rather than operator faults. Each channel's
+quiet at the end (`quiet_at_end`) tells a recording cut off in the middle of speech: nobody hangs up
+within a fraction of a second of their last word (the call rules' `cut_off_seconds` decide).
 """
 
 from __future__ import annotations
@@ -32,8 +31,6 @@ class QualityOptions:
     clipping_level: float = 0.999
     clipping_max_share: float = 0.001
     low_level_dbfs: float = -40.0
-    # A channel active closer than this to the end of the recording: the call was cut off.
-    cut_off_seconds: float = 0.2
 
 
 @dataclass
@@ -106,8 +103,6 @@ def analyse_quality(audio: np.ndarray, options: QualityOptions | None = None) ->
         result.flags.append("clipping")
     if all(c.rms_dbfs < options.low_level_dbfs for c in result.channels):
         result.flags.append("low_level")
-    if any(c.quiet_at_end is not None and c.quiet_at_end < options.cut_off_seconds for c in result.channels):
-        result.flags.append("ends_in_speech")
     return result
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from contracts import CallRules
 from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.runner import run_jobs
@@ -54,10 +55,13 @@ def test_audio_quality_stage_flags_pbx_faults(engine, tmp_path):
         "fake-stereo.wav": ["identical_channels"],
         "one-way.wav": ["one_way_audio"],
         "fine.wav": [],
-        "cut-off.wav": ["ends_in_speech"],
+        "cut-off.wav": [],
     }
     quiet = {Path(path).name: [c["quiet_at_end"] for c in result["channels"]] for path, result in rows}
     assert 0.9 <= min(quiet["fine.wav"]) <= 1.1 and quiet["one-way.wav"][1] is None
+    rules = CallRules()
+    assert rules.is_cut_off(quiet["cut-off.wav"]), "the customer talks into the end: the call was cut off"
+    assert not rules.is_cut_off(quiet["fine.wav"]) and not rules.is_cut_off(quiet["one-way.wav"])
 
 
 def _flaky(job):

@@ -18,5 +18,5 @@ def _audio_quality(job: StageInput) -> AudioQuality:
         raise StageError(f"{job.path}: the recording is no longer there", permanent=False) from e
 
 
-# 2: recordings that end mid-speech are flagged (`ends_in_speech`)
+# 2: each channel's quiet at the end (`quiet_at_end`: a recording cut off mid-speech)
 AUDIO_QUALITY = Stage(name="audio_quality", version="2", run=_audio_quality, result_type=AudioQuality)
