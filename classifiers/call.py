@@ -186,8 +186,8 @@ def classify_call(
     if not text:
         purpose = PurposePrediction(None, 0.0, [], "none")
     elif classifiers.model is not None:
-        purpose = classifiers.model.predict_ranked([text[:PURPOSE_CHARS]])[0]
         row = classifiers.model.predict_proba([text[:PURPOSE_CHARS]])[0]
+        purpose = classifiers.model.rank(row)
         distribution = {str(c): float(p) for c, p in zip(classifiers.model.classes_, row, strict=True)}
         chances = condition_chances(distribution, classifiers.taxonomy)
     else:

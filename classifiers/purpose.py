@@ -221,21 +221,18 @@ class PurposeModel(ClassifierMixin, BaseEstimator):
 
     def predict_ranked(self, texts: list[str], top: int = 3) -> list[PurposePrediction]:
         """Each text's purpose with its probability, the `top - 1` runners-up, and all its purposes."""
-        probabilities = self.predict_proba(texts)
+        return [self.rank(row, top) for row in self.predict_proba(texts)]
+
+    def rank(self, probabilities: np.ndarray, top: int = 3) -> PurposePrediction:
+        """One text's prediction from its row of `predict_proba`."""
         classes = [str(c) for c in self.classes_]
+        order = np.argsort(-probabilities, kind="stable")
+        ranked = [(classes[i], round(float(probabilities[i]), 4)) for i in order]
         threshold = self.multi_label_threshold
-        out = []
-        for row in probabilities:
-            order = np.argsort(-row, kind="stable")
-            ranked = [(classes[i], round(float(row[i]), 4)) for i in order]
-            further = [pair for pair in ranked[1:] if threshold is not None and pair[1] >= threshold]
-            label, probability = ranked[0]
-            out.append(
-                PurposePrediction(
-                    label, probability, ranked[1:top], "model", self.version_, [ranked[0], *further]
-                )
-            )
-        return out
+        further = [pair for pair in ranked[1:] if threshold is not None and pair[1] >= threshold]
+        label, probability = ranked[0]
+        labels = [ranked[0], *further]
+        return PurposePrediction(label, probability, ranked[1:top], "model", self.version_, labels)
 
 
 def as_purpose_model(artifact, version: str) -> PurposeModel:
