@@ -299,27 +299,31 @@ def _enough(passes: int, fails: int) -> bool:
     return passes + fails >= MIN_EXAMPLES and min(passes, fails) >= MIN_EACH
 
 
-def pooled_bands(pairs: Sequence[tuple[float, str]], default: MatchBands) -> MatchBands:
-    """An item's bands from the pass edge fitted on every item's examples together.
+def pooled_edge(pairs: Sequence[tuple[float, str]]) -> float:
+    """The pass edge fitted on every item's examples together.
 
     Only the pass edge carries over between items: a phrase nearly found (a slip of the recogniser) is
     a pass whatever the item, while a low score is a failure only where the stretch was heard well and
     attributed surely, which the doubt rules judge per call (pooled, people's passes of poorly heard
-    calls would push the failure band to nothing). The edge only ever lowers the item's own bands."""
-    edge = fit_item(pairs, MatchBands()).pass_at
+    calls would push the failure band to nothing)."""
+    return fit_item(pairs, MatchBands()).pass_at
+
+
+def under_edge(edge: float, default: MatchBands) -> MatchBands:
+    """An item's bands with the pooled pass edge, which only ever lowers its own bands."""
     return MatchBands(min(default.pass_at, edge), min(default.fail_below, edge))
 
 
 def _pass_band_only(pairs: list[tuple[float, str]]) -> MatchBands:
     """The pooled pass edge with nothing under it decided: under the edge the doubt rules decide."""
-    return MatchBands(pooled_bands(pairs, MatchBands()).pass_at, 0.0)
+    return MatchBands(pooled_edge(pairs), 0.0)
 
 
 def fit_bands(examples: Sequence[Example], defaults: dict[str, MatchBands], folds: int = 5) -> FittedBands:
     """Per-item bands fitted on people's verdicts, with cross-validated accuracy (folds by call).
 
     An item with fewer than `MIN_EXAMPLES` pass/fail examples, or fewer than `MIN_EACH` of either, gets
-    the pass edge fitted on all items' examples pooled (`pooled_bands`) when those are enough, else keeps
+    the pass edge fitted on all items' examples pooled (`pooled_edge`) when those are enough, else keeps
     its default bands."""
     by_item: dict[str, list[Example]] = {}
     for e in examples:
@@ -338,12 +342,12 @@ def fit_bands(examples: Sequence[Example], defaults: dict[str, MatchBands], fold
     passes = sum(r.verdict == "pass" for r in every)
     if not _enough(passes, len(every) - passes):
         return out
-    pairs = [(r.score, r.verdict) for r in every]
-    out.pooled = FittedItem(pooled_bands(pairs, MatchBands()), len(every), passes, len(every) - passes)
+    edge = pooled_edge([(r.score, r.verdict) for r in every])
+    out.pooled = FittedItem(under_edge(edge, MatchBands()), len(every), passes, len(every) - passes)
     _cross_validated(every, _pass_band_only, folds, out.pooled)
     for item in sorted(set(defaults) | set(by_item)):
         fitted = out.items.setdefault(item, FittedItem(None, 0, 0, 0))
         if fitted.bands is None:
-            fitted.bands = pooled_bands(pairs, defaults.get(item, MatchBands()))
+            fitted.bands = under_edge(edge, defaults.get(item, MatchBands()))
             fitted.pooled = True
     return out
