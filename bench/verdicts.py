@@ -532,8 +532,8 @@ The others get the pass edge fitted on every item's decisions pooled ("pooled pa
 phrase nearly found is a pass whatever the item, so the edge carries over, while the failure edge does
 not (pooled, people's passes of poorly heard calls push it to nothing; the doubt rules judge those). The
 edge lands between the near misses people passed (0.8-0.99: words garbled past the stem matcher) and
-the highest failure (0.67 on the demo, 0.4 on the other site). Before it, the unfitted run left 17 % and
-23 % of the items uncertain, about half of them near misses people would pass; with it, 10-15 %.
+the highest failure (0.67 on the demo, 0.4 on the other site). Before it, the fitted runs left 16-18 %
+and 20-23 % of the items uncertain, about half of them near misses people would pass; with it, 10-15 %.
 The rest are items whose phrase the recogniser lost (a low match where the stretch was heard poorly)
 and mono lines' attribution.
 
@@ -557,10 +557,10 @@ The drop is heard instead: a recording with a channel active until its last 0.2 
 `ingest.quality`; the call rules' `cut_off_seconds`) was cut off (nobody hangs up within a fraction of a
 second of their last word; the simulated sites' whole calls end 0.34 s or more after the last sound,
 their dropped ones 0.02-0.14 s), and its call counts as dropped whatever its purpose ("recordings cut off
-mid-speech count as dropped"
-run on): no false failure left on the demo, through the pipeline or on the ground-truth text, and the
-other site's dropped call is n/a instead of uncertain. The calibration error rose with it because the
-decided verdicts are now right more often than their confidence says (every verdict from 0.8 up right)."""
+mid-speech count as dropped" run on): no false failure left on the demo, through the pipeline or on
+the ground-truth text, and the other site's dropped call is n/a instead of uncertain. The calibration
+error rose with it because the decided verdicts are now right more often than their confidence says
+(every verdict from 0.8 up right)."""
 
 
 def main() -> None:
