@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr.numbers import normalise_numbers
+from asr.words import bare
 
 logger = logging.getLogger("callqa.asr")
 
@@ -88,20 +89,16 @@ class NumberReading:
     scores: list[float] = field(default_factory=list)  # average log-probability of each alternative
 
 
-def _bare(word: str) -> str:
-    return re.sub(r"[^\w]", "", word.lower()).replace("ё", "е")
-
-
 def is_digit_word(word: str) -> bool:
     """Whether a recognised word is (part of) a dictated number: it has a digit or is a digit word."""
-    return bool(_DIGITS.search(word)) or _bare(word) in _DIGIT_WORDS
+    return bool(_DIGITS.search(word)) or bare(word) in _DIGIT_WORDS
 
 
 def _digit_count(words: list) -> int:
     count = 0
     for w in words:
         digits = len(_DIGITS.findall(w.word))
-        count += digits or (_bare(w.word) in _DIGIT_WORDS)
+        count += digits or (bare(w.word) in _DIGIT_WORDS)
     return count
 
 
@@ -122,7 +119,7 @@ def digit_spans(words: list, options: NumberOptions | None = None) -> list[tuple
             if is_digit_word(words[probe].word):
                 last = probe
             elif not (
-                _bare(words[probe].word) in _JOINERS
+                bare(words[probe].word) in _JOINERS
                 and probe + 1 < len(words)
                 and is_digit_word(words[probe + 1].word)
             ):
@@ -141,7 +138,7 @@ def digit_spans(words: list, options: NumberOptions | None = None) -> list[tuple
             chosen.append((first, last))
     covered = {i for first, last in runs for i in range(first, last + 1)}
     for index, word in enumerate(words[:-1]):
-        if _bare(word.word) not in _ANNOUNCING or index + 1 in covered:
+        if bare(word.word) not in _ANNOUNCING or index + 1 in covered:
             continue
         # A number was announced and no digit followed: what did follow, if recognition was unsure of it.
         last = index + 1

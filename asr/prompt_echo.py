@@ -4,7 +4,7 @@ Given the site's names as `initial_prompt` and `hotwords`, Whisper sometimes wri
 hears little or nothing (hold music, a cut-off word, silence at the end of a window): a name or two at
 a very low probability, or the whole list, often over and over. The first pass drops such runs
 (`drop_prompt_echo`); recovery decodes a read-back again without the prompt (`find_echoes`). Both find
-runs of consecutive prompt words the same way, and compare words with one normaliser (`bare`).
+runs of consecutive prompt words the same way, and compare words with one normaliser (`asr.words.bare`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,11 @@ from collections.abc import Collection
 
 import numpy as np
 
+from asr.words import bare
+
 logger = logging.getLogger("callqa.asr")
 
-_NOT_WORD = re.compile(r"\W+")
 _NAME_END = re.compile(r"[.,;:!?]")
-
-
-def bare(word: str) -> str:
-    """A word as compared with the prompt: lower case, ё read as е (the decoder writes either), without
-    punctuation or spaces."""
-    return _NOT_WORD.sub("", word.lower().replace("ё", "е"))
 
 
 def prompt_text(options) -> str:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from asr.prompt_echo import bare, find_echoes, prompt_text
+from asr.prompt_echo import find_echoes, prompt_text
+from asr.words import bare
 
 logger = logging.getLogger("callqa.asr")
 

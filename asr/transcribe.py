@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr.digits import NumberOptions, NumberReading, read_again
+from asr.edges import snap_to_sound
 from asr.numbers import normalise_numbers
 from asr.prompt_echo import drop_prompt_echo, prompt_names, prompt_text
 from asr.vad import find_speech
+from ingest.quality import FRAME_SECONDS, active_frames
 
 logger = logging.getLogger("callqa.asr")
 
@@ -68,6 +70,9 @@ class AsrOptions:
     # prompt: a run of the prompt's own words heard below this mean probability is dropped (echoed names
     # came at 0.01-0.04, names really said at 0.6 and more), and so is one longer than any of its names.
     prompt_echo_probability: float = 0.25
+    # Utterance edges move out over the channel's sound up to this far (asr.edges): Whisper ends a last
+    # word early. 0: utterances start and end at their words' times.
+    edge_reach_seconds: float = 1.0
 
 
 @dataclass
@@ -250,13 +255,17 @@ class Transcriber:
         segments = self._decode(audio, language, pack_spans(spans, options.window_seconds))
         # Utterances are cut where the words pause, so speech the VAD missed inside a window is kept.
         words = [word for segment in segments for word in (segment.words or [])]
-        words = drop_prompt_echo(words, prompt_names(prompt_text(options)), options.prompt_echo_probability)
+        names = prompt_names(prompt_text(options))
+        words = drop_prompt_echo(words, names, options.prompt_echo_probability)
         if options.recover_speech:
+            # Recovery decodes with the prompt too: what it writes out of the prompt goes the same way.
             words = self.recover(audio, spans, words, language, channel)
+            words = drop_prompt_echo(words, names, options.prompt_echo_probability)
         utterances = [
             _utterance(group, channel) for group in split_at_pauses(words, options.min_silence_ms / 1000)
         ]
-        return [u for u in utterances if u is not None]
+        heard = [u for u in utterances if u is not None]
+        return snap_to_sound(heard, active_frames(audio), FRAME_SECONDS, options.edge_reach_seconds)
 
     def recover(
         self, audio: np.ndarray, spans: list[tuple[float, float]], words: list, language: str,

@@ -49,10 +49,11 @@ def _piece(utterance: Utterance, words: list[Word], speaker: str | None, normali
     text = " ".join(w.word for w in words)
     probabilities = [w.probability for w in words if w.probability is not None]
     confidence = sum(probabilities) / len(probabilities) if probabilities else utterance.confidence
+    # A piece that keeps the utterance's first or last word keeps that edge (set from the sound).
     return replace(
         utterance,
-        start=words[0].start,
-        end=words[-1].end,
+        start=utterance.start if words[0] is utterance.words[0] else words[0].start,
+        end=utterance.end if words[-1] is utterance.words[-1] else words[-1].end,
         text=text,
         normalized_text=normalise(text),
         confidence=round(confidence, 4) if confidence is not None else None,

@@ -17,6 +17,7 @@ from ingest.audio import decode_audio
 
 ANALYSIS_RATE = 16000
 _FRAME = 320  # 20 ms at 16 kHz
+FRAME_SECONDS = _FRAME / ANALYSIS_RATE
 
 
 @dataclass
@@ -60,15 +61,26 @@ def _dbfs(value: float) -> float:
     return float(20 * np.log10(value)) if value > 1e-10 else -200.0
 
 
-def _channel_quality(index: int, signal: np.ndarray, options: QualityOptions) -> ChannelQuality:
+def active_frames(signal: np.ndarray, margin_db: float = 15.0, floor_dbfs: float = -45.0) -> np.ndarray:
+    """Per 20 ms frame (`FRAME_SECONDS`) of a 16 kHz channel: whether it is louder than the line's noise.
+
+    The noise floor is the channel's 10th-percentile frame level (calls are mostly speech and pauses,
+    so a tenth of the frames is line noise); a frame is active `margin_db` over it and over `floor_dbfs`.
+    """
     frames = signal[: len(signal) // _FRAME * _FRAME].reshape(-1, _FRAME)
-    frame_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12) if len(frames) else np.zeros(0)
+    if not len(frames):
+        return np.zeros(0, dtype=bool)
+    frame_db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    noise_floor = float(np.percentile(frame_db, 10))
+    return frame_db > max(noise_floor + margin_db, floor_dbfs)
+
+
+def _channel_quality(index: int, signal: np.ndarray, options: QualityOptions) -> ChannelQuality:
+    activity = active_frames(signal, options.activity_margin_db, options.activity_floor_dbfs)
     active, quiet_at_end = 0.0, None
-    if len(frame_db):
-        noise_floor = float(np.percentile(frame_db, 10))
-        threshold = max(noise_floor + options.activity_margin_db, options.activity_floor_dbfs)
-        loud = np.flatnonzero(frame_db > threshold)
-        active = len(loud) / len(frame_db)
+    if len(activity):
+        loud = np.flatnonzero(activity)
+        active = len(loud) / len(activity)
         if len(loud):
             quiet_at_end = round((len(signal) - (loud[-1] + 1) * _FRAME) / ANALYSIS_RATE, 3)
     peak = float(np.max(np.abs(signal))) if signal.size else 0.0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from asr.prompt_echo import bare, drop_prompt_echo, find_echoes, prompt_names, prompt_runs
+from asr.prompt_echo import drop_prompt_echo, find_echoes, prompt_names, prompt_runs
 from asr.recovery import find_loops
+from asr.words import bare
 
 
 def words_of(text: str, probability: float = 0.9) -> list:
@@ -55,3 +56,31 @@ def test_runs_of_prompt_words_are_the_longest_ones():
 def test_a_loop_that_writes_yo_in_some_copies_is_a_loop():
     assert find_loops(words_of("ещё ещё еще ещё")) == [(0, 4)]
     assert find_loops(words_of("… … … …")) == [(0, 4)], "a loop of marks without letters is still one"
+
+
+def test_a_name_recovery_writes_out_barely_heard_is_dropped_too(monkeypatch):
+    """Recovery decodes lost speech with the site's prompt as well: a prompt name it writes where it heard
+    nothing (at a probability of a few hundredths) must not reach the transcript."""
+    import numpy as np
+
+    import asr.transcribe as transcribe
+    from asr import AsrOptions, Transcriber
+    from asr.transcribe import Word
+
+    said = [Word(0.5 + 0.4 * i, 0.8 + 0.4 * i, f" {w}", 0.9) for i, w in enumerate(["добрый", "день"])]
+    faint = [Word(6.0, 6.6, " Отчётность.", 0.06)]
+    lost = [Word(3.0, 3.4, " алло", 0.8)]
+
+    class Recovering(Transcriber):
+        def __init__(self) -> None:  # no model: the decoding is given
+            self.options = AsrOptions(initial_prompt=PROMPT, edge_reach_seconds=0)
+
+        def _decode(self, audio, language, windows):
+            return [SimpleNamespace(words=said)]
+
+        def recover(self, audio, spans, words, language, channel=None):
+            return sorted([*words, *lost, *faint], key=lambda w: w.start)
+
+    monkeypatch.setattr(transcribe, "speech_spans", lambda audio, options: [(0.0, 7.0)])
+    heard = Recovering().transcribe_channel(np.zeros(16000 * 8, dtype=np.float32), language="ru")
+    assert " ".join(u.text for u in heard) == "добрый день алло"

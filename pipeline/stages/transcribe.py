@@ -165,8 +165,9 @@ def _version(options: StageOptions) -> str:
 TRANSCRIBE = Stage(
     name="transcribe",
     # 2: lost speech recovered; 3: digits read again; 4: barely heard prompt names dropped;
-    # 5: prompt read-backs and decoding loops found whether the decoder writes ё or е
-    version="5",
+    # 5: prompt read-backs and decoding loops found whether the decoder writes ё or е;
+    # 6: utterance edges where the sound begins and ends; prompt names recovery writes out dropped
+    version="6",
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
