@@ -58,3 +58,19 @@ def test_active_frames_find_a_voice_over_line_noise():
     active = active_frames(signal)
     assert len(active) == 200
     assert active[50:100].all() and not active[:50].any() and not active[100:].any()
+
+
+def test_a_mono_utterance_split_by_speaker_keeps_its_sound_edges_only_outside():
+    """Diarization cuts a mono utterance where the speaker changes: the pieces' outer edges stay where
+    the sound set them, the cut between them is at the words."""
+    from diarization import Diarization, SpeakerTurn
+    from diarization.attribution import split_by_speaker
+
+    words = [Word(1.2, 1.6, "добрый", 0.9), Word(1.7, 2.1, "день", 0.9), Word(2.6, 3.0, "алло", 0.9)]
+    utterance = Utterance(1.0, 3.3, "добрый день алло", "добрый день алло", 0.9, None, words)
+    turns = [SpeakerTurn("A", 0.9, 2.3), SpeakerTurn("B", 2.3, 3.4)]
+    first, second = split_by_speaker([utterance], Diarization(turns, ["A", "B"]), str.lower)
+    assert (first.speaker, first.start, first.end) == ("A", 1.0, 2.1)
+    assert (second.speaker, second.start, second.end) == ("B", 2.6, 3.3)
+    [whole] = split_by_speaker([utterance], Diarization([SpeakerTurn("A", 0.9, 3.4)], ["A"]), str.lower)
+    assert (whole.start, whole.end) == (1.0, 3.3)
