@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# How much earlier than its sound a recognised utterance may end (its edges are set frame by frame, and a
+# short quiet stretch in the last word ends it).
+SPEECH_SLACK = 0.3
+
 
 @dataclass
 class CallRules:
@@ -16,8 +20,9 @@ class CallRules:
     short_call_seconds: float = 20.0
     short_transfer_seconds: float = 150.0
     internal_number_max_length: int = 5
-    # A recording with speech closer than this to its end was cut off: the call dropped (its checklist
-    # items after the drop are n/a). 0 turns the rule off, for PBXs that record a tone or music to the end.
+    # A recording whose sound and recognised speech both run closer than this to its end was cut off: the
+    # call dropped (its checklist items after the drop are n/a). A tone or music recorded after the words
+    # is not speech cut off. 0 turns the rule off.
     cut_off_seconds: float = 0.2
     disabled: tuple[str, ...] = ()
 
@@ -29,8 +34,15 @@ class CallRules:
         """A short extension-like number (the PBX's own lines), not a customer's."""
         return bool(number) and len(number) <= self.internal_number_max_length
 
-    def is_cut_off(self, quiet_at_end: list[float | None]) -> bool:
+    def is_cut_off(self, quiet_at_end: list[float | None], speech_to_end: float | None = None) -> bool:
         """Whether a recording whose channels fall quiet `quiet_at_end` seconds before its end (None: a
-        silent channel) was cut off mid-speech."""
+        silent channel) was cut off mid-speech.
+
+        `speech_to_end`: seconds from the end of its last recognised utterance to the recording's end, when
+        known. Sound to the very end is not enough when the words stopped earlier: a PBX may record a tone
+        or music after the hangup. The utterance may end a little before its sound does (`SPEECH_SLACK`).
+        """
         quiet = [q for q in quiet_at_end if q is not None]
-        return bool(quiet) and min(quiet) < self.cut_off_seconds
+        if not quiet or min(quiet) >= self.cut_off_seconds:
+            return False
+        return speech_to_end is None or speech_to_end < self.cut_off_seconds + SPEECH_SLACK

@@ -84,3 +84,33 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
 
 def result_by_layout(results: list[dict], layout: str) -> dict:
     return next(r for r in results if r["layout"] == layout)
+
+
+@pytest.mark.slow
+def test_a_tone_recorded_after_the_hangup_does_not_make_a_whole_call_dropped(engine, tmp_path):
+    """Some PBXs record a tone to the end after the parties hung up: the sound runs into the recording's
+    end while the words stopped seconds before, so the call was not cut off mid-speech."""
+    import numpy as np
+
+    from ingest import decode_audio
+    from ingest.encode import write_audio
+
+    truth = json.loads((DEMO / "ground_truth.json").read_text(encoding="utf-8"))
+    call = next(c for c in truth["calls"] if c["call_id"] == "call-033")
+    assert call["layout"] == "stereo" and not call["dropped"]
+    audio = decode_audio(DEMO / call["recording"], 8000, split_channels=True)
+    t = np.arange(int(1.5 * 8000)) / 8000
+    tone = (0.3 * np.sin(2 * np.pi * 425 * t)).astype(np.float32)  # a busy tone, 1.5 s, on both channels
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    write_audio(folder / call["recording"].split("/")[-1], np.concatenate([audio, [tone, tone]], axis=1),
+                8000, "ulaw")  # fmt: skip
+    ingest(engine, IngestRequest(recordings_dir=folder, cdr=DEMO / "Master.csv"), workers=1,
+           stage_options=OPTIONS)  # fmt: skip
+    stages = registered_stages(["audio_quality", "transcribe", "classify"], OPTIONS)
+    summary = run_jobs(engine, JobQueue(engine), InlineExecutor(), stages, options=OPTIONS)
+    assert summary.failed == 0 and summary.done == 3
+    with engine.connect() as conn:
+        results = dict(conn.execute(select(StageResult.stage, StageResult.result)).all())
+    assert min(c["quiet_at_end"] for c in results["audio_quality"]["channels"]) < 0.2, "sound to the end"
+    assert "dropped" not in results["classify"]["conditions"], results["classify"]["conditions"]

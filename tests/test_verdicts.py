@@ -177,6 +177,9 @@ def test_a_recording_is_cut_off_when_a_channel_talks_into_its_end_and_the_rule_i
     assert rules.is_cut_off([4.1, 0.05]), "the customer was talking when the recording stopped"
     assert not rules.is_cut_off([0.6, 2.0]) and not rules.is_cut_off([None, 0.5]) and not rules.is_cut_off([])
     assert not CallRules(cut_off_seconds=0).is_cut_off([0.0]), "0 turns the rule off"
+    assert rules.is_cut_off([4.1, 0.05], speech_to_end=0.1), "and the words ran into the end too"
+    assert not rules.is_cut_off([4.1, 0.0], speech_to_end=1.5), "a tone after the hangup is no speech cut off"
+    assert not rules.is_cut_off([4.1, 0.0], speech_to_end=float("inf")), "nothing was said at all"
     default = classifiers_version(StageOptions())
     off = StageOptions(analytics=AnalyticsSettings(exclusions=CallRules(cut_off_seconds=0)))
     assert classifiers_version(off) != default, "changing the rule classifies the calls again"

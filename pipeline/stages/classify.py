@@ -83,6 +83,9 @@ def classify(job: StageInput) -> ClassifyResult:
 
     call = job.call or {}
     quality = job.upstream.get("audio_quality")
+    # From the last recognised word to the recording's end (no speech: nothing that could be cut off).
+    last_said = max((u.end for u in job.transcript), default=float("-inf"))
+    speech_to_end = job.duration - last_said if job.duration is not None else None
     records = RecordFacts(
         talk_seconds=call.get("billsec"),
         duration=job.duration or 0.0,
@@ -90,7 +93,7 @@ def classify(job: StageInput) -> ClassifyResult:
         transfers=call.get("transfers", []),
         operator_name=call.get("operator_name"),
         cut_off=quality is not None
-        and call_rules(job.options).is_cut_off([c.quiet_at_end for c in quality.channels]),
+        and call_rules(job.options).is_cut_off([c.quiet_at_end for c in quality.channels], speech_to_end),
     )
     transcribed = job.upstream.get("transcribe")
     speech = None
@@ -102,7 +105,8 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    version="5",
+    # 6: a recording counts as cut off only when its recognised speech, not just its sound, reaches the end
+    version="6",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
