@@ -70,7 +70,9 @@ def active_frames(signal: np.ndarray, margin_db: float = 15.0, floor_dbfs: float
     frames = signal[: len(signal) // _FRAME * _FRAME].reshape(-1, _FRAME)
     if not len(frames):
         return np.zeros(0, dtype=bool)
-    frame_db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    # Each frame's energy without a squared copy of the whole signal (an hour of audio is 57.6 M samples).
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / _FRAME
+    frame_db = 10 * np.log10(power + 1e-12)
     noise_floor = float(np.percentile(frame_db, 10))
     return frame_db > max(noise_floor + margin_db, floor_dbfs)
 
