@@ -27,7 +27,7 @@ from classifiers.matching import (
     semantic_score,
     words_of,
 )
-from classifiers.profile import SiteProfile, name_matches
+from classifiers.profile import SiteProfile, name_matches, same_first_sound
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
 from contracts import ScoredItem, scorecard_score
@@ -394,11 +394,11 @@ def _eligible(item: ChecklistItem, turns: list[dict], duration: float) -> list[d
 
 def _name_closeness(word: str, name: str) -> float:
     """How nearly a word is a name: 1 when `name_matches` accepts it, else by edit distance (the first
-    letter must agree: a recogniser rarely garbles a name's first sound)."""
+    sound must agree, voiced or not: a recogniser rarely garbles it further)."""
     if name_matches(word, name):
         return 1.0
     word, name = normalise(word), normalise(name)
-    if not name or word[:1] != name[:1]:
+    if not name or not same_first_sound(word, name):
         return 0.0
     return max(0.0, 1.0 - edit_distance(word, name) / len(name))
 

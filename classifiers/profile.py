@@ -17,6 +17,9 @@ from classifiers.text import edit_distance, normalise, stem, tokens
 
 logger = logging.getLogger("callqa.classifiers")
 
+# A consonant and its voicing partner (Russian and Latin): on telephone lines recognisers often hear one
+# for the other, the first sound of a name included («Горизонт» as «Киризонт»).
+_DEVOICED = str.maketrans("бвгдзжbvgdz", "пфктсшpfkts")
 # Russian patronymic endings: in "Фамилия Имя Отчество" the first name is the word before one.
 _PATRONYMIC = ("вич", "вна", "ична", "чна", "оглы", "кызы")
 
@@ -126,4 +129,10 @@ def name_matches(word: str, name: str) -> bool:
     if word == name or (stem(word) == stem(name) and len(stem(name)) >= 3):
         return True
     allowed = 2 if len(name) >= 7 else 1 if len(name) >= 4 else 0
-    return bool(allowed) and word[:1] == name[:1] and edit_distance(word, name) <= allowed
+    return bool(allowed) and same_first_sound(word, name) and edit_distance(word, name) <= allowed
+
+
+def same_first_sound(word: str, name: str) -> bool:
+    """Whether two normalised words start with the same sound, voiced or not (г and к, д and т, ...): a
+    recogniser rarely garbles a name's first sound beyond its voicing."""
+    return bool(word) and word[:1].translate(_DEVOICED) == name[:1].translate(_DEVOICED)

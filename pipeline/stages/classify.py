@@ -105,8 +105,8 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    # 6: a recording counts as cut off only when its recognised speech, not just its sound, reaches the end
-    version="6",
+    # 7: a name's first sound may be heard voiced or unvoiced («Киризонт» is «Горизонт»)
+    version="7",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
