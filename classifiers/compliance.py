@@ -177,7 +177,25 @@ def _phrases(values, where: str, profile: SiteProfile) -> tuple[tuple[tuple[str,
     return tuple(dict.fromkeys(phrases)), missing
 
 
+# What an item of a checklist file may say; anything else is a typo that would silently change a verdict.
+_ITEM_KEYS = frozenset({
+    "id", "title", "role", "any_of", "all_of", "within_first", "within_last", "weight", "critical",
+    "requires_number", "evidence_any_speaker", "not_applicable_when", "examples", "similarity", "pass_at",
+    "fail_below",
+})  # fmt: skip
+_CHECKLIST_KEYS = frozenset({"version", "items", "forbidden", "uncertainty"})
+
+
+def _unknown_keys(body: object, known: frozenset[str], where: str) -> None:
+    if not isinstance(body, dict):
+        raise ConfigFileError(f"{where}: expected a mapping of keys, not {type(body).__name__}")
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise ConfigFileError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
 def _item(body: dict, where: str, profile: SiteProfile) -> ChecklistItem:
+    _unknown_keys(body, _ITEM_KEYS, where)
     if "id" not in body:
         raise ConfigFileError(f"{where}: every item needs an id")
     unknown = set(body.get("not_applicable_when", [])) - set(CONDITIONS)
@@ -234,6 +252,7 @@ def load_checklist(path: Path | None = None, profile: SiteProfile | None = None)
     path = path or DEFAULTS / "checklist_ru.yaml"
     profile = profile or SiteProfile()
     data = read_yaml(path, "checklist")
+    _unknown_keys(data, _CHECKLIST_KEYS, str(path))
     items = [_item(body, f"{path}: items[{i}]", profile) for i, body in enumerate(data.get("items") or [])]
     if not items:
         raise ConfigFileError(f"{path}: the checklist has no items")

@@ -189,6 +189,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "asr.model": lambda name: name.strip() or _fail("give a model name or a directory"),
     "asr.device": ("auto", "cpu", "cuda"),
     "asr.compute_type": _COMPUTE_TYPES,
+    "asr.language": lambda code: _whisper_language(code),
     "asr.beam_size": _Range(1),
     "asr.best_of": _Range(1),
     "asr.patience": _POSITIVE,
@@ -246,6 +247,19 @@ def _known_kpis(names: tuple[str, ...]) -> None:
 
 def _fail(reason: str) -> None:
     raise _Invalid(reason)
+
+
+def _whisper_language(code: str) -> None:
+    """Accept "auto" (detect per call) or a language code Whisper knows; a wrong one would otherwise fail
+    every transcription job of the run."""
+    if code in ("auto", "", "ru", "en"):
+        return
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES as known
+    except ImportError:  # no recogniser installed here: the transcribe stage reports that itself
+        return
+    if code not in known:
+        raise _Invalid('give "auto" (detect each call\'s language) or a language code: ru, en, uk, kk, ...')
 
 
 def check_db_url(url: str) -> str:
@@ -407,11 +421,26 @@ _ENV = {
 _SITE_FILES = ("profile", "taxonomy", "checklist")
 
 
-def _relative_to(analytics: AnalyticsSettings, folder: Path) -> None:
+def _relative_to(settings: Settings, data: dict, folder: Path) -> None:
+    analytics = settings.analytics
     for name in _SITE_FILES:
         value = getattr(analytics, name)
         if value and not Path(value).is_absolute() and folder != Path("."):
             setattr(analytics, name, str(folder / value))
+    if "db" in data:  # a SQLite file named by a relative path lies beside the settings file too
+        url = make_url(settings.db)
+        database = url.database or ""
+        relative = database not in ("", ":memory:") and not database.startswith("file:")
+        if url.get_backend_name() == "sqlite" and relative and not Path(database).is_absolute():
+            settings.db = url.set(database=str(folder.absolute() / database)).render_as_string(False)
+
+
+def _check_site_files(settings: Settings, source: str, problems: list[str]) -> None:
+    """The site files the settings name exist: a missing one would fail every job that reads it."""
+    for name in _SITE_FILES:
+        value = getattr(settings.analytics, name)
+        if value and not Path(value).is_file():
+            problems.append(f"{source}: analytics.{name} = {_show(value)}: no such file")
 
 
 def load_settings(config_path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -432,7 +461,8 @@ def load_settings(config_path: Path | None = None, environ: dict[str, str] | Non
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: cannot read the settings file ({e})") from e
         _apply(settings, data, str(path), problems)
-        _relative_to(settings.analytics, path.parent)
+        if not problems:
+            _relative_to(settings, data, path.parent)
     elif config_path is not None:
         raise ConfigError(f"{config_path}: no such settings file")
     for variable, route in _ENV.items():
@@ -445,6 +475,7 @@ def load_settings(config_path: Path | None = None, environ: dict[str, str] | Non
             _apply(target, {leaf: environ[variable]}, variable, problems, prefix, from_text=True)
     if not problems:
         _check_together(settings, str(path), problems)
+        _check_site_files(settings, str(path), problems)
         try:
             settings.sign_in.check()
         except ValueError as e:

@@ -152,6 +152,29 @@ def test_without_a_profile_the_greeting_says_what_went_unchecked():
     assert greeting.verdict == "pass" and "{company}" in greeting.reason
 
 
+def test_a_mistyped_key_in_a_checklist_is_refused_not_silently_ignored(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    path.write_text("items:\n  - id: farewell\n    any_off: [до свидания]\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match=r"items\[0\]: unknown key 'any_off' \(known: .*any_of"):
+        load_checklist(path)
+    path.write_text("item:\n  - id: farewell\n    any_of: [до свидания]\n", encoding="utf-8")
+    with pytest.raises(ConfigFileError, match="unknown key 'item'"):
+        load_checklist(path)
+
+
+def test_a_broken_checklist_stops_the_classify_stage_instead_of_failing_every_call(tmp_path):
+    from pipeline.stages.base import StageError
+    from pipeline.stages.classify import classifier_set
+
+    path = tmp_path / "checklist.yaml"
+    path.write_text("items:\n  - id: farewell\n    any_of: [до свидания\n", encoding="utf-8")  # no "]"
+    options = StageOptions(analytics=AnalyticsSettings(models_dir=str(tmp_path), checklist=str(path)))
+    with pytest.raises(StageError) as caught:
+        classifier_set(options)
+    assert caught.value.configuration, "no call can pass until the file is fixed: the runner stops the stage"
+    assert "checklist.yaml: cannot read the checklist" in str(caught.value)
+
+
 def test_an_unknown_placeholder_is_refused(tmp_path):
     path = tmp_path / "checklist.yaml"
     path.write_text("items:\n  - id: greeting\n    any_of: ['компания {compnay}']\n", encoding="utf-8")

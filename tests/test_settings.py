@@ -19,6 +19,8 @@ from tests.test_cli import callqa
         ("[asr]\nbeam_size = 0\n", "asr.beam_size = 0: must be at least 1"),
         ('asr = "x"\n', 'asr = "x": expected a table [asr], not a string'),
         ('db = "foo://bar"\n', "db = \"foo://bar\": unsupported database 'foo'"),
+        ('[asr]\nlanguage = "english"\n', 'asr.language = "english": give "auto"'),
+        ('[analytics]\nprofile = "profle.yaml"\n', 'analytics.profile = "'),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_key_and_file_and_exit_2(tmp_path, toml, expected):
@@ -103,3 +105,27 @@ def test_kpi_components_must_be_known_and_targets_given_when_measured_against_th
     path.write_text('[analytics.kpi]\nnormalisation = "target"\ntargets = { handle_time = 300 }\n')
     with pytest.raises(ConfigError, match="lacks a positive target for repeat_rate"):
         load_settings(path, environ={})
+
+
+def test_language_codes_whisper_knows_and_auto_are_accepted(tmp_path):
+    for language in ("auto", "ru", "en", "de", "kk"):
+        path = tmp_path / "callqa.toml"
+        path.write_text(f'[asr]\nlanguage = "{language}"\n')
+        assert load_settings(path, environ={}).asr.language == language
+
+
+def test_files_a_settings_file_names_are_read_beside_it_wherever_callqa_runs(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "profile.yaml").write_text("company:\n  names: [Ромашка]\n", encoding="utf-8")
+    (site / "callqa.toml").write_text('db = "sqlite:///site.db"\n[analytics]\nprofile = "profile.yaml"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = callqa("--config", str(site / "callqa.toml"), "status", cwd=elsewhere)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (site / "site.db").exists() and not (elsewhere / "site.db").exists()
+    settings = load_settings(site / "callqa.toml", environ={})
+    assert settings.analytics.profile == str(site / "profile.yaml")
+    (site / "profile.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"analytics.profile = .*profile.yaml.*: no such file"):
+        load_settings(site / "callqa.toml", environ={})

@@ -170,6 +170,7 @@ def run(
     from pipeline.executors import make_executor
     from pipeline.runner import run_jobs
     from pipeline.stages import registered_stages, site_stages
+    from pipeline.stages.base import StageError
     from store import JobQueue, audit, current_actor
 
     settings = ctx.settings.pipeline
@@ -178,7 +179,7 @@ def run(
         names = stages.split(",") if stages else None
         selected = registered_stages(names, options)
         site = site_stages(names, options)
-    except ValueError as e:
+    except (ValueError, StageError) as e:  # unknown stages; a site file a stage's version reads
         ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
     engine = ctx.engine()

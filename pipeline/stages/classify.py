@@ -19,7 +19,7 @@ def _file_digest(path: str, default: str) -> str:
     try:
         return hashlib.sha256(chosen.read_bytes()).hexdigest()[:8]
     except OSError as e:
-        raise StageError(f"{chosen}: cannot read ({e.strerror})", permanent=False) from e
+        raise StageError(f"{chosen}: cannot read ({e.strerror})", configuration=True) from e
 
 
 def current_model_version(models_dir: str) -> str:
@@ -64,7 +64,7 @@ def classifier_set(options: StageOptions):
             profile = load_profile(Path(analytics.profile) if analytics.profile else None)
             checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None, profile)
         except ConfigFileError as e:
-            raise StageError(str(e), permanent=False) from e
+            raise StageError(str(e), configuration=True) from e
         saved = trained.load_current(Path(analytics.models_dir), "purpose")
         fitted = trained.load_current(Path(analytics.models_dir), "checklist")
         if fitted is not None:  # match bands fitted on people's decisions (`callqa train checklist`)
