@@ -243,13 +243,23 @@ def _bands(body: dict, where: str) -> MatchBands:
     return MatchBands(float(values["pass_at"]), float(values["fail_below"]))
 
 
-def load_checklist(path: Path | None = None, profile: SiteProfile | None = None) -> Checklist:
-    """Read a checklist YAML (default: the shipped Russian script), its placeholders filled from `profile`.
+def default_checklist(language: str | None = "ru") -> Path:
+    """The shipped checklist for a site's recognition language: English for "en", else the Russian script
+    (also for "auto": a desk speaking several languages names its checklist in the settings)."""
+    english = (language or "").lower().startswith("en")
+    return DEFAULTS / ("checklist_en.yaml" if english else "checklist_ru.yaml")
+
+
+def load_checklist(
+    path: Path | None = None, profile: SiteProfile | None = None, language: str | None = "ru"
+) -> Checklist:
+    """Read a checklist YAML (default: the shipped one for `language`, see `default_checklist`), its
+    placeholders filled from `profile`.
 
     A placeholder the profile gives no value for leaves its phrases out: a greeting is then judged
     without the company name, and an item with nothing left to look for is not applicable.
     """
-    path = path or DEFAULTS / "checklist_ru.yaml"
+    path = path or default_checklist(language)
     profile = profile or SiteProfile()
     data = read_yaml(path, "checklist")
     _unknown_keys(data, _CHECKLIST_KEYS, str(path))

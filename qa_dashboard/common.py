@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -40,6 +41,26 @@ def clock(seconds: float | None) -> str:
         return "–"
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def moment(value: datetime | str | None) -> str:
+    """A call's date and time to the second, as a person reads it (no microseconds); a stored time may come
+    back as text (raw SQL over SQLite)."""
+    if not value:
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def operator_label(code: str | None, name: str | None = None) -> str:
+    """An operator as people know them: the roster's name with the code, or the code alone."""
+    if not code:
+        return "–"
+    return f"{name} ({code})" if name else code
 
 
 def purpose_title(label: str | None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from contracts import DECISIONS, undecided
-from qa_dashboard.common import clock, engine, purpose_labels, purpose_title, viewer
+from qa_dashboard.common import clock, engine, moment, operator_label, purpose_labels, purpose_title, viewer
 from store.api import (
     AccessDenied,
     add_coaching_note,
@@ -267,7 +267,8 @@ def call_page() -> None:
     outcome = call.get("outcome") or {}
     st.title(f"Call {call['uniqueid']}")
     st.caption(
-        f"Operator {call['operator'] or '–'} · team {call['team'] or '–'} · {outcome.get('start_at') or ''}"
+        f"Operator {operator_label(call['operator'], outcome.get('operator_name'))} · "
+        f"team {call['team'] or '–'} · {moment(outcome.get('start_at'))}"
     )
     left, right = st.columns([3, 2])
     with left:

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 import pandas as pd
 import streamlit as st
 
-from qa_dashboard.common import clock, engine, open_call_link, purpose_title, viewer
+from qa_dashboard.common import clock, engine, open_call_link, operator_label, purpose_title, viewer
 from qa_dashboard.sampling import STRATEGIES, review_queue
 from store.api import (
     EXPORT_MIME_TYPES,
@@ -25,13 +25,18 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     return table_rows(rows)
 
 
+def _recording_mark(state: str | None) -> str:
+    """Blank for an analysed recording; "none", or "rejected: CODE" for a file refused at import."""
+    return "" if state == "accepted" else (state or "none")
+
+
 def table_rows(rows: list[dict]) -> pd.DataFrame:
     """The Calls table of rows from `store.api.list_calls` (caller numbers already masked for the viewer)."""
     return pd.DataFrame(
         [
             {
                 "date": r["start_at"],
-                "operator": r["operator"],
+                "operator": operator_label(r["operator"], r.get("operator_name")),
                 "team": r["team"],
                 "caller": r["caller_number"] or "",
                 "purpose": purpose_title(r["purpose"]),
@@ -43,12 +48,13 @@ def table_rows(rows: list[dict]) -> pd.DataFrame:
                 "duration": clock(r["billsec"]),
                 # A call known only from its recording: time and parties come from the file name.
                 "call record": "none" if r.get("source") == "recording" else "",
+                "recording": _recording_mark(r.get("recording")),
                 "id": r["id"],
             }
             for r in rows
         ],
         columns=["date", "operator", "team", "caller", "purpose", "score", "excluded", "linked", "transfer",
-                 "ASR confidence", "duration", "call record", "id"],
+                 "ASR confidence", "duration", "call record", "recording", "id"],
     )  # fmt: skip
 
 

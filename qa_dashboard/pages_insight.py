@@ -8,7 +8,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from qa_dashboard.common import clock, engine, kpi_options, open_call_link, purpose_title, viewer
+from qa_dashboard.common import (
+    clock,
+    engine,
+    kpi_options,
+    moment,
+    open_call_link,
+    operator_label,
+    purpose_title,
+    viewer,
+)
 from store.api import (
     CallFilter,
     QuerySyntaxError,
@@ -37,30 +46,34 @@ def operators_page() -> None:
         return
     with engine().connect() as conn:
         rows = kpi_table(conn, who, "operator", None, kpi_options())
-    frame = pd.DataFrame([{"operator": r.group, **{c: getattr(r, c) for c in KPI_COLUMNS},
+    frame = pd.DataFrame([{"operator": operator_label(r.group, r.name),
+                           **{c: getattr(r, c) for c in KPI_COLUMNS},
                            "far from the others": ", ".join(r.outliers)} for r in rows])  # fmt: skip
     st.caption(
         "Counted calls only. Composite = geometric mean of normalised handle time and repeat contacts."
     )
     st.dataframe(frame, hide_index=True, use_container_width=True)
+    labels = {r.group: operator_label(r.group, r.name) for r in rows}
     weekly = []
-    for operator in [r.group for r in rows]:
+    for operator in labels:
         with engine().connect() as conn:
             by_week = kpi_table(conn, who, "week", CallFilter(operator=operator))
         for r in by_week:
-            weekly.append({"operator": operator, "week": r.group, "handle time": r.handle_time,
+            weekly.append({"operator": labels[operator], "week": r.group, "handle time": r.handle_time,
                            "compliance": r.compliance})  # fmt: skip
     if weekly:
         measure = st.radio("Trend", ["handle time", "compliance"], horizontal=True)
         st.altair_chart(alt.Chart(pd.DataFrame(weekly)).mark_line(point=True).encode(
             x="week:N", y=f"{measure}:Q", color="operator:N"), use_container_width=True)  # fmt: skip
-    chosen = st.selectbox("Drill down to an operator's calls", ["—", *[r.group for r in rows]])
+    chosen = st.selectbox("Drill down to an operator's calls", ["—", *labels],
+                          format_func=lambda code: labels.get(code, code))  # fmt: skip
     if chosen != "—":
         with engine().connect() as conn:
             calls = list_calls(conn, who, CallFilter(operator=chosen))
         for call in calls:
             label = (
-                f"{call['start_at']} · {purpose_title(call['purpose'])} · score {call['compliance_score']}"
+                f"{moment(call['start_at'])} · {purpose_title(call['purpose'])} · "
+                f"score {call['compliance_score']}"
             )
             if st.button(label, key=f"drill-{call['id']}"):
                 open_call_link(call["id"])
@@ -127,7 +140,9 @@ def search_page() -> None:
     wanted = query_stems(tree)
     for i, hit in enumerate(hits):
         text = hit["normalized_text"] or hit["text"]  # masked for the viewer by the store
-        label = f"{hit['start_at']} · {hit['operator'] or '–'} · {hit['role']} at {clock(hit['start'])}"
+        label = (
+            f"{moment(hit['start_at'])} · {hit['operator'] or '–'} · {hit['role']} at {clock(hit['start'])}"
+        )
         st.markdown(f"{label}: {_highlight(text, wanted)}")
         if st.button("Open at this moment", key=f"hit-{i}"):
             open_call_link(hit["call_id"], hit["start"])

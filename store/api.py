@@ -319,7 +319,7 @@ def call_audio(conn: Connection, viewer: Viewer, call_id: int) -> CallAudio:
         )
     ).first()
     if recording is None:
-        return CallAudio(None, False, "No recording for this call.")
+        return CallAudio(None, False, _no_recording(conn, viewer, call_id))
     redacted = not viewer.may("unredacted_audio")
     path = recording.path
     if redacted:
@@ -328,6 +328,22 @@ def call_audio(conn: Connection, viewer: Viewer, call_id: int) -> CallAudio:
             return CallAudio(None, True, "The redacted audio is not made yet: run `callqa run`.")
     audit(conn, viewer.username, "listen", "call", call["uniqueid"], {"redacted": redacted})
     return CallAudio(path, redacted)
+
+
+def _no_recording(conn: Connection, viewer: Viewer, call_id: int) -> str:
+    """Why a call has nothing to play: no file at all, or a file of it refused at import (and why)."""
+    rejected = conn.execute(
+        select(Recording.reject_code, Recording.reject_reason)
+        .where(Recording.call_id == call_id, Recording.status == "rejected")
+        .order_by(Recording.id)
+    ).first()
+    if rejected is None:
+        return "No recording for this call."
+    reason = viewer.masked(rejected.reject_reason or "") or "no reason given"
+    return (
+        f"The recording of this call was rejected at import ({rejected.reject_code}: {reason}), so nothing "
+        "of it was transcribed or scored; its talk time comes from the call record."
+    )
 
 
 def override_verdict(
@@ -615,9 +631,12 @@ def export_calls(
                 "uniqueid": row["uniqueid"],
                 "start": row["start_at"].isoformat(sep=" ") if row["start_at"] else None,
                 "operator": row["operator"],
+                "operator_name": row["operator_name"],
                 "team": row["team"],
                 "caller_number": viewer.masked_number(row["caller_number"]),
                 "talk_seconds": row["billsec"],
+                # "accepted" (analysed), "rejected: CODE" (refused at import) or None (no recording).
+                "recording": row["recording"],
                 # False for a call known only from its recording (no call record describes it).
                 "call_record": row["source"] != "recording",
                 "counted": row["counted"],

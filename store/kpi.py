@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
+from store.operators import operator_names
+
 # Direction of each KPI: True when lower is better.
 LOWER_IS_BETTER = {
     "handle_time": True,
@@ -54,6 +56,7 @@ class KpiRow:
     composite: float | None = None
     outliers: list[str] = field(default_factory=list)
     call_ids: list[int] = field(default_factory=list)
+    name: str | None = None  # the operator's name from the roster, grouped by operator
 
 
 @dataclass
@@ -190,4 +193,9 @@ def kpi_table_rows(
         CallKpiFacts(call, _group(key, by), handle or 0.0, repeat is not None, bool(then), bool(link), score)
         for call, key, handle, repeat, then, link, score in kpi_facts(conn, where, by)
     ]
-    return add_composite(kpi_rows(facts), options)
+    rows = add_composite(kpi_rows(facts), options)
+    if by == "operator":
+        names = operator_names(conn)
+        for row in rows:
+            row.name = names.get(row.group)
+    return rows

@@ -142,6 +142,12 @@ class Resolution:
     unknown: list[Any] = field(default_factory=list)
 
 
+def operator_names(conn: Connection) -> dict[str, str]:
+    """Operator code -> name, for the operators the roster names."""
+    rows = conn.execute(select(Operator.code, Operator.name).where(Operator.name.is_not(None)))
+    return {code: name for code, name in rows if name}
+
+
 def has_roster(conn: Connection) -> bool:
     """True once a roster was imported (operators then come only from it)."""
     return bool(conn.execute(select(exists().select_from(OperatorIdentity))).scalar())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, literal, select
 
 from store.schema import (
     Call,
@@ -49,6 +49,24 @@ def _filtered(query, where: CallFilter):
     return query
 
 
+def _recording_state():
+    """Per call: "accepted" when a recording of it is analysed, else the code of a file of it that was
+    rejected ("rejected: truncated"), else NULL (no recording)."""
+    accepted = (
+        select(Recording.id)
+        .where(Recording.call_id == Call.id, Recording.status == "accepted")
+        .correlate(Call)
+        .exists()
+    )
+    rejected = (
+        select(func.min("rejected: " + func.coalesce(Recording.reject_code, "unreadable")))
+        .where(Recording.call_id == Call.id, Recording.status == "rejected")
+        .correlate(Call)
+        .scalar_subquery()
+    )
+    return case((accepted, literal("accepted")), else_=rejected)
+
+
 def analysed_calls(
     conn: Connection,
     where: CallFilter | None = None,
@@ -61,7 +79,8 @@ def analysed_calls(
     query = (
         select(
             Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.billsec, Call.source,
-            Operator.code.label("operator"), Operator.team, CallOutcome,
+            Operator.code.label("operator"), Operator.name.label("operator_name"), Operator.team,
+            _recording_state().label("recording"), CallOutcome,
         )
         .join(CallOutcome, CallOutcome.call_id == Call.id)
         .outerjoin(Operator, Operator.id == Call.operator_id)

@@ -185,3 +185,10 @@ def test_callqa_dashboard_starts_the_app_that_ships_with_the_package():
     from pipeline.cli.dashboard_commands import APP
 
     assert APP.is_file() and APP.parent.name == "qa_dashboard", APP
+
+
+def test_a_table_written_to_a_file_or_pipe_is_not_cut_to_a_terminal_width(tmp_path):
+    shown = callqa("kpi", cwd=tmp_path, env={"COLUMNS": ""})
+    assert shown.returncode == 0, shown.stderr
+    header = next(line for line in shown.stdout.splitlines() if "handle" in line)
+    assert "handle time, s" in header and "far from others" in header, shown.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from sqlalchemy import select
@@ -85,7 +86,8 @@ def test_an_operator_sees_only_own_calls_and_cannot_open_another_by_query_parame
     calls = _calls(data)
     app = page("calls", "operator")
     frame = app.dataframe[0].value
-    assert set(frame["operator"]) <= {"101"} and len(frame) > 0
+    # Named as the roster names them, with the code.
+    assert set(frame["operator"]) <= {"Анна Смирнова (101)"} and len(frame) > 0
     other = next(c for c in calls.values() if c["operator"] not in ("101", None))
     denied = page("call", "operator", call=str(other["id"]))
     assert "an operator may open only own calls" in denied.error[0].value
@@ -136,6 +138,7 @@ def test_search_finds_word_forms_on_the_operator_side_with_highlights(data):
     app.radio[0].set_value("operator").run()
     texts = [m.value for m in app.markdown if "operator at" in m.value]
     assert texts and all("**" in t for t in texts)
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d · ", t) for t in texts), "to the second"
     app.text_input[0].input("NEAR/3 обращение").run()
     assert app.error and "NEAR" in app.error[0].value
 

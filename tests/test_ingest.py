@@ -252,3 +252,41 @@ def test_queue_log_transfers_and_the_configured_rules_reach_the_calls(engine, tm
         ("attended", "BRIDGE:1772442040.16-2100", "queue_log"),
         ("blind", "2050", "queue_log"),
     ]
+
+
+def test_readers_name_operators_and_say_which_recording_was_rejected(engine, tmp_path):
+    from ingest.roster import RosterEntry
+    from pipeline.stages.outcomes import analyse
+    from qa_dashboard.pages_calls import table_rows
+    from store.api import Viewer, call_audio, export_calls, kpi_table, list_calls
+    from store.operators import save_roster
+
+    admin = Viewer("admin", "admin")
+    calls = make_call_centre(tmp_path, calls=3, seed=12)
+    # The second call's record says it lasted three times longer than its file: the file is refused.
+    with open(tmp_path / "Master.csv") as handle:
+        rows = list(csv.reader(handle))
+    shorter = SyntheticCall(**{**calls[1].__dict__, "seconds": calls[1].seconds * 3})
+    rows[1] = cdr_row(shorter)
+    with open(tmp_path / "Master.csv", "w", newline="") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows)
+    calls[2].path.unlink()  # the third has no recording at all
+    with engine.begin() as conn:
+        codes = sorted({c.agent for c in calls})
+        save_roster(conn, [RosterEntry(code, f"Оператор {code}", None) for code in codes], "admin")
+    ingest(engine, _request(tmp_path), workers=1)
+    analyse(engine)
+    with engine.begin() as conn:
+        listed = {r["uniqueid"]: r for r in list_calls(conn, admin)}
+        exported = {e["uniqueid"]: e for e in export_calls(conn, admin)}
+        heard = call_audio(conn, admin, listed[calls[1].uniqueid]["id"])
+        kpis = kpi_table(conn, admin, "operator")
+    states = [exported[c.uniqueid]["recording"] for c in calls]
+    assert states == ["accepted", "rejected: duration_mismatch", None]
+    page = table_rows([listed[c.uniqueid] for c in calls])
+    assert list(page["recording"]) == ["", "rejected: duration_mismatch", "none"]
+    assert list(page["operator"]) == [f"Оператор {c.agent} ({c.agent})" for c in calls]
+    assert all(exported[c.uniqueid]["operator_name"] == f"Оператор {c.agent}" for c in calls)
+    assert heard.path is None and "rejected at import (duration_mismatch" in heard.message
+    assert "call record says" in heard.message
+    assert {(r.group, r.name) for r in kpis} == {(code, f"Оператор {code}") for code in codes}

@@ -226,3 +226,59 @@ def test_the_stage_reads_the_operators_roster_name_with_the_call(engine):
         facts = [load_call_facts(conn, call) for call in calls]
     assert [f["operator_name"] for f in facts] == ["Котова Светлана", None, None]
     assert operator_name_forms(facts[0]["operator_name"]) == ("светлана", "света")
+
+
+NORTHWIND = """
+company:
+  names: [Northwind Support]
+  spoken: [Northwind]
+products: [Northwind Cloud]
+"""
+BLUEBIRD = """
+company:
+  names: [Bluebird Energy]
+  spoken: [Bluebird]
+script:
+  farewell: [thanks for choosing bluebird]
+"""
+
+
+def _english_call(checklist, turns: list[tuple[float, str]], roster_name: str) -> dict[str, str]:
+    said = [Utterance(at, at + 4.0, text, "", 0.9, role="operator") for at, text in turns]
+    context = CallContext(turns[-1][0] + 5.0, operator_names=operator_name_forms(roster_name))
+    return {i.id: i.verdict for i in evaluate(checklist, said, context).items}
+
+
+def test_an_english_desk_gets_the_english_checklist_judged_by_its_own_profile(tmp_path):
+    northwind = load_checklist(profile=_profile(tmp_path, "northwind", NORTHWIND), language="en")
+    bluebird = load_checklist(profile=_profile(tmp_path, "bluebird", BLUEBIRD), language="en")
+    assert [i.id for i in northwind.items] == [i.id for i in load_checklist().items], "the same items"
+    script = [
+        (1.0, "Good morning, Northwind Support, my name is Katie, how can I help?"),
+        (20.0, "Could I have your account number please?"),
+        (40.0, "I've opened a ticket for you, your ticket number is 51230."),
+        (45.0, "I can send you a text message with that number."),
+        (50.0, "Is there anything else I can help you with?"),
+        (55.0, "Thank you for calling, have a nice day!"),
+    ]
+    passed = _english_call(northwind, script, "Katie Brown")
+    assert set(passed.values()) == {"pass"}, passed
+    assert _english_call(bluebird, script, "Katie Brown")["greeting"] == "fail", "another company's name"
+    assert _english_call(northwind, script, "Emma Stone")["introduced_self"] == "fail", "another name"
+    curt = [(1.0, "Yeah, support."), (20.0, "What is it?"), (40.0, "Fine, done."), (55.0, "Okay.")]
+    failed = _english_call(northwind, curt, "Katie Brown")
+    assert failed["greeting"] == failed["farewell"] == failed["other_questions"] == "fail", failed
+    farewell = [(1.0, "Hello, Bluebird Energy, Katie speaking."), (55.0, "Thanks for choosing Bluebird!")]
+    assert _english_call(bluebird, farewell, "Katie Brown")["farewell"] == "pass", "the site's own wording"
+
+
+def test_the_recognition_language_picks_the_shipped_checklist(tmp_path):
+    from asr.transcribe import AsrOptions
+
+    analytics = AnalyticsSettings(models_dir=str(tmp_path))
+    russian = classifiers_version(StageOptions(analytics=analytics))
+    english = classifiers_version(StageOptions(asr=AsrOptions(language="en"), analytics=analytics))
+    assert russian != english, "another checklist: calls are judged again"
+    chosen = load_checklist(language="en")
+    assert next(i for i in chosen.items if i.id == "greeting").title == "Greeting with the company's name"
+    assert load_checklist(language=None).items[0].title == load_checklist().items[0].title, "auto: Russian"

@@ -189,7 +189,8 @@ def train_checklist(
     analytics = ctx.settings.analytics
     try:
         profile = load_profile(Path(analytics.profile) if analytics.profile else None)
-        checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None, profile)
+        chosen = Path(analytics.checklist) if analytics.checklist else None
+        checklist = load_checklist(chosen, profile, ctx.settings.asr.language)
     except ConfigFileError as e:
         ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
@@ -352,8 +353,10 @@ def kpi_command(
         ctx.console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from e
     table = Table(title=f"KPIs by {by} (counted calls)")
+    named = any(r.name for r in rows)
     for column in (
         by,
+        *(("name",) if named else ()),
         "calls",
         "handle time, s",
         "repeat rate",
@@ -370,7 +373,8 @@ def kpi_command(
 
     for r in rows:
         figures = (r.repeat_rate, r.fcr, r.registration_rate)
-        table.add_row(r.group, str(r.calls), fmt(r.handle_time, "{:.0f}"), *map(fmt, figures),
+        name = (r.name or "",) if named else ()
+        table.add_row(r.group, *name, str(r.calls), fmt(r.handle_time, "{:.0f}"), *map(fmt, figures),
                       fmt(r.compliance, "{:.1f}"), fmt(r.composite), ", ".join(r.outliers))  # fmt: skip
     ctx.out.print(table)
 

@@ -6,6 +6,7 @@ Command modules import this one and register on `app`; nothing imports a command
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,13 +40,25 @@ operators_app = typer.Typer(help="Operators: roster import, voiceprint enrolment
 app.add_typer(operators_app, name="operators")
 
 
+# Output read by a program or a file (not a terminal) is not cut to a terminal's 80 columns: tables keep
+# their natural width up to this.
+_PIPED_WIDTH = 240
+
+
+def _output_console() -> Console:
+    console = Console(soft_wrap=True)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console.width = _PIPED_WIDTH
+    return console
+
+
 @dataclass
 class CliContext:
     """The one object commands share: settings from the global options, and where to print."""
 
     settings: Settings = field(default_factory=Settings)
     console: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
-    out: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    out: Console = field(default_factory=lambda: _output_console())
 
     def engine(self, migrate: bool = True):
         """The store on the configured database, migrated; a clear error and exit 2 when it cannot open."""

@@ -39,10 +39,12 @@ def current_bands_version(models_dir: str) -> str:
 def classifiers_version(options: StageOptions) -> str:
     """What the results depend on: the model version, the taxonomy, checklist and site profile contents,
     the call rules (short calls, cut-off recordings), the checklist's fitted match bands."""
+    from classifiers.compliance import default_checklist
+
     analytics = options.analytics
     model = current_model_version(analytics.models_dir)
     taxonomy = _file_digest(analytics.taxonomy, "topics.yaml")
-    checklist = _file_digest(analytics.checklist, "checklist_ru.yaml")
+    checklist = _file_digest(analytics.checklist, default_checklist(options.asr.language).name)
     profile = _file_digest(analytics.profile, "") if analytics.profile else "none"
     encoder = analytics.checklist_encoder or "none"
     bands = current_bands_version(analytics.models_dir)
@@ -62,7 +64,8 @@ def classifier_set(options: StageOptions):
         try:
             taxonomy = load_taxonomy(Path(analytics.taxonomy) if analytics.taxonomy else None)
             profile = load_profile(Path(analytics.profile) if analytics.profile else None)
-            checklist = load_checklist(Path(analytics.checklist) if analytics.checklist else None, profile)
+            chosen = Path(analytics.checklist) if analytics.checklist else None
+            checklist = load_checklist(chosen, profile, options.asr.language)
         except ConfigFileError as e:
             raise StageError(str(e), configuration=True) from e
         saved = trained.load_current(Path(analytics.models_dir), "purpose")
