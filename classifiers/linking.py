@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -48,6 +49,24 @@ class IncidentFacts:
     operator_id: int | None = None
     article: str | None = None
     summary: str | None = None
+    spoken: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        self.spoken = spoken_forms(self.number)
+
+
+def spoken_forms(key: str) -> tuple[str, ...]:
+    """The digit strings a person says for an incident key, most complete first. A plain number is itself.
+    A key with letters or separators («ВК-2026-00417», "INC0012345", "SD-1234") is said by its digits:
+    all of them, or its last group (the serial: "00417"), with or without the leading zeros ("417")."""
+    if key.isdigit():
+        return (key,)
+    groups = re.findall(r"\d+", key)
+    if not groups:
+        return ()
+    serial = groups[-1]
+    forms = ["".join(groups), serial, serial.lstrip("0")]
+    return tuple(f for f in dict.fromkeys(forms) if len(f) >= 3)
 
 
 @dataclass
@@ -92,6 +111,16 @@ def partly_said(number: str, said: list[str]) -> str | None:
     return next((run for run in said if run in shorter), None)
 
 
+def said_form(incident: IncidentFacts, said: list[str]) -> str | None:
+    """The form of the incident's key (`spoken_forms`) said exactly in the call, if any."""
+    return next((form for form in incident.spoken if form in said), None)
+
+
+def _said_runs(call: CallFacts) -> list[str]:
+    """Every identifier-length digit run said: a key's digits said in one go may be as long as a KPP."""
+    return call.said_numbers + call.said_kpps + call.said_inns
+
+
 def reread_agrees(number: str, call: CallFacts) -> str | None:
     """The digit run of the call's text that a second reading which found `number` exactly settles: the
     same length with one digit misheard. (One digit lost is `partly_said` already.) Such a number is not
@@ -108,13 +137,14 @@ def reread_agrees(number: str, call: CallFacts) -> str | None:
 def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:
     """One incident against one call; None when nothing at all connects them."""
     evidence: list[tuple[float, str]] = []
-    if incident.number in call.said_numbers:
+    heard_runs = call.said_numbers + call.said_fragments
+    if said_form(incident, _said_runs(call)):
         evidence.append((options.said_number, f"incident number {incident.number} said"))
-    elif heard := partly_said(incident.number, call.said_numbers + call.said_fragments):
+    elif heard := next(filter(None, (partly_said(form, heard_runs) for form in incident.spoken)), None):
         evidence.append(
             (options.said_number_partly, f"incident number {incident.number} partly said ({heard})")
         )
-    elif heard := reread_agrees(incident.number, call):
+    elif heard := next(filter(None, (reread_agrees(form, call) for form in incident.spoken)), None):
         evidence.append((options.said_number_partly, f"number {incident.number} read again ({heard})"))
     heard_number = bool(evidence)
     if incident.inn and incident.inn in call.said_inns:
@@ -127,7 +157,7 @@ def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOpt
         evidence.append((options.same_client, "same client (caller number)"))
     if not evidence:
         return None  # operator, time and wording alone do not make a candidate
-    if incident.number in call.reread_numbers and not heard_number:
+    if said_form(incident, call.reread_numbers) and not heard_number:
         evidence.append((options.said_number_reread, f"number {incident.number} only in a second reading"))
     if incident.operator_id is not None and incident.operator_id == call.operator_id:
         evidence.append((options.same_operator, "same operator"))
@@ -160,7 +190,7 @@ def rank_candidates(
     window = timedelta(days=options.window_days)
     found = []
     for incident in incidents:
-        named = incident.number in call.said_numbers
+        named = said_form(incident, _said_runs(call)) is not None
         near = call.start and incident.created_at and abs(incident.created_at - call.start) <= window
         if not (named or near):
             continue

@@ -12,6 +12,7 @@ from classifiers.linking import (
     explained_elsewhere,
     partly_said,
     rank_candidates,
+    spoken_forms,
 )
 
 T0 = datetime(2026, 4, 15, 12, 47)
@@ -70,3 +71,23 @@ def test_an_incident_the_helpdesk_linked_to_another_call_is_not_linked_again_wit
     assert [c.number for c in automatic_links(ranked[1])] == ["51240"]
     explained = explained_elsewhere(ranked, kept={2: {10}, 1: set()})
     assert automatic_links(ranked[1], explained=explained[1]) == []
+
+
+def test_a_helpdesk_key_with_letters_links_by_the_digits_said_for_it():
+    assert spoken_forms("51241") == ("51241",)
+    assert spoken_forms("ВК-2026-00417") == ("202600417", "00417", "417")
+    assert spoken_forms("INC0012345") == ("0012345", "12345")
+    assert spoken_forms("N/A") == ()
+    incidents = [
+        incident(21, "ВК-2026-00417", 3, operator_id=7),
+        incident(22, "ВК-2026-00418", 6, operator_id=7),  # the next one in sequence: another incident
+        incident(23, "INC0012345", 4),
+    ]
+    serial = CallFacts(1, T0, operator_id=7, said_numbers=["00417"])  # «ноль ноль четыре один семь»
+    assert [c.number for c in automatic_links(rank_candidates(serial, incidents))] == ["ВК-2026-00417"]
+    whole = CallFacts(2, T0, said_kpps=["202600418"])  # every digit in one go: as long as a KPP
+    assert [c.number for c in automatic_links(rank_candidates(whole, incidents))] == ["ВК-2026-00418"]
+    lost = CallFacts(3, T0, said_fragments=["1245"])  # «двенадцать триста сорок пять» with a digit lost
+    partly = rank_candidates(lost, incidents)
+    assert [c.number for c in partly] == ["INC0012345"] and "partly said (1245)" in partly[0].reasons[0]
+    assert automatic_links(rank_candidates(CallFacts(4, T0, said_numbers=["00419"]), incidents)) == []
