@@ -24,13 +24,15 @@ class ScoredItem:
 def scorecard_score(items: Iterable[ScoredItem], forbidden: bool = False) -> float | None:
     """Weighted share of decided items passed (0-100); 0 on a failed critical item or a forbidden phrase.
 
-    Items that do not apply or are undecided count nowhere; None when nothing was decided.
+    Items that do not apply or are undecided count nowhere; None when nothing was decided, and while a
+    critical item is uncertain (it may yet fail the call: no score until a person decides it).
     """
+    items = list(items)
     judged = [i for i in items if i.verdict in ("pass", "fail")]
-    if not judged:
-        return None
     if forbidden or any(i.critical and i.verdict == "fail" for i in judged):
         return 0.0
+    if not judged or any(i.critical and i.verdict == "uncertain" for i in items):
+        return None
     total = sum(i.weight for i in judged)
     return round(100 * sum(i.weight for i in judged if i.verdict == "pass") / total, 1) if total else None
 

@@ -73,9 +73,14 @@ def _scorecard(call: dict) -> None:
     st.subheader(f"Scorecard: {'–' if score is None else f'{score:.0f}'} / 100")
     pending = undecided(items)
     if pending:
+        critical = [i["title"] for i in items if i["verdict"] == "uncertain" and i.get("critical")]
+        wait = (
+            f" The call has no score yet: a critical item ({', '.join(critical)}) may fail it."
+            if critical else ""
+        )  # fmt: skip
         st.warning(
             f"{len(pending)} item(s) uncertain: the machine was not sure, so they count in no score until "
-            "a person decides them (listen at the moment, then override)."
+            f"a person decides them (listen at the moment, then override).{wait}"
         )
     for item in items:
         evidence = item.get("evidence")

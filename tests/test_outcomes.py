@@ -131,9 +131,15 @@ def _callqa(*args, cwd, url):
     return done.stdout
 
 
-def _kpi_line(output: str, operator: str) -> list[str]:
+def _kpi_line(output: str, operator: str) -> dict[str, str]:
+    """The operator's row of the `callqa kpi` table, by column header."""
+
+    def cells(line: str, edge: str) -> list[str]:
+        return [cell.strip() for cell in line.strip().strip(edge).split(edge)]
+
+    header = next(line for line in output.splitlines() if "compliance" in line)
     line = next(line for line in output.splitlines() if line.strip("│ ").startswith(operator + " "))
-    return [cell.strip() for cell in line.strip().strip("│").split("│")]
+    return dict(zip(cells(header, "┃"), cells(line, "│"), strict=True))
 
 
 def _snapshot(engine, url, folder, call_id, operator, word):
@@ -221,7 +227,7 @@ def test_an_override_on_a_processed_call_changes_every_reader(engine, db_url, tm
     after = _snapshot(engine, db_url, tmp_path, call_id, call["operator"], word)
     for reader in before:
         assert after[reader] != before[reader], f"{reader} still shows the machine's score"
-    assert after["kpi_cli"][6] == "0.0", "compliance column of `callqa kpi`"
+    assert after["kpi_cli"]["compliance"] == "0.0", "compliance column of `callqa kpi`"
     assert after["operators_page"] == (0.0, COMPOSITE.floor)
     assert not after["search_min_50"] and after["search_max_50"]
     assert after["low_score"] == "score 0"

@@ -14,7 +14,7 @@ from sqlalchemy import insert
 
 from asr import Utterance, Word
 from classifiers import load_checklist, load_profile, operator_name_forms
-from classifiers.compliance import CallContext, evaluate
+from classifiers.compliance import CallContext, evaluate, score
 from classifiers.taxonomy import ConfigFileError
 from contracts import ScoredItem, apply_decisions, scorecard_score, undecided
 from pipeline.stages.outcomes import Outcome
@@ -195,7 +195,11 @@ def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_sp
         checklist, utterances, CallContext(44.0, operator_names=ANNA, roles_confidence=0.9, mono=True)
     )
     assert [f.verdict for f in mono.forbidden] == ["uncertain"]
-    assert mono.score == 100.0, "only the passes were decided; the uncertain phrase zeroes nothing"
+    # The critical incident-number item is uncertain on this mono line too: no score until it is decided.
+    pending = next(i for i in mono.items if i.id == "incident_number")
+    assert pending.verdict == "uncertain" and pending.critical and mono.score is None
+    decided = [i for i in mono.items if i is not pending]
+    assert score(decided, mono.forbidden) == 100.0, "the uncertain phrase zeroes nothing"
 
 
 def test_a_transcript_without_word_probabilities_is_judged_as_before():
@@ -225,7 +229,11 @@ def test_thresholds_come_from_the_checklist_file(tmp_path):
 def test_uncertain_items_count_in_no_score_until_a_person_decides():
     items = [ScoredItem("greeting", "pass", 2.0, True), ScoredItem("farewell", "uncertain", 1.0, True),
              ScoredItem("sms", "fail", 1.0)]  # fmt: skip
-    assert scorecard_score(items) == round(100 * 2 / 3, 1), "an uncertain critical item zeroes nothing"
+    assert scorecard_score(items) is None, "an uncertain critical item may yet fail the call: no score yet"
+    assert scorecard_score([items[0], ScoredItem("farewell", "uncertain", 1.0), items[2]]) == round(
+        100 * 2 / 3, 1
+    ), "an uncertain item that is not critical counts nowhere"
+    assert scorecard_score([*items, ScoredItem("number", "fail", 2.0, True)]) == 0.0, "failed anyway"
     stored = [{"id": i.id, "verdict": i.verdict, "weight": i.weight, "critical": i.critical} for i in items]
     assert [i["id"] for i in undecided(stored)] == ["farewell"]
     decided, score = apply_decisions(stored, [{"item_id": "farewell", "verdict": "fail", "by": "qc",
@@ -268,8 +276,8 @@ def test_uncertain_items_stay_out_of_kpis_reach_the_review_queue_and_a_decision_
     with engine.connect() as conn:
         rows = {r["id"]: r for r in list_calls(conn, QC)}
         kpi = kpi_table(conn, QC, "operator")[0]
-    assert rows[1]["compliance_score"] == round(100 * 2 / 3, 1), "the uncertain critical item counts nowhere"
-    assert kpi.compliance == pytest.approx((round(100 * 2 / 3, 1) + 100.0) / 2)
+    assert rows[1]["compliance_score"] is None, "an uncertain critical item leaves the call unscored"
+    assert kpi.compliance == pytest.approx(100.0), "only the decided call counts"
     queue = review_queue(list(rows.values()), "uncertain", 10)
     assert [c["id"] for c in queue] == [1] and queue[0]["why"] == "uncertain: Прощание"
 

@@ -108,8 +108,8 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    # 7: a name's first sound may be heard voiced or unvoiced («Киризонт» is «Горизонт»)
-    version="7",
+    # 8: a call whose critical item is uncertain has no score until a person decides it
+    version="8",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
