@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -258,7 +258,7 @@ def test_readers_name_operators_and_say_which_recording_was_rejected(engine, tmp
     from ingest.roster import RosterEntry
     from pipeline.stages.outcomes import analyse
     from qa_dashboard.pages_calls import table_rows
-    from store.api import Viewer, call_audio, export_calls, kpi_table, list_calls
+    from store.api import Viewer, call_audio, export_calls, kpi_table, list_calls, open_call
     from store.operators import save_roster
 
     admin = Viewer("admin", "admin")
@@ -271,6 +271,11 @@ def test_readers_name_operators_and_say_which_recording_was_rejected(engine, tmp
     with open(tmp_path / "Master.csv", "w", newline="") as handle:
         csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows)
     calls[2].path.unlink()  # the third has no recording at all
+    # An incident registered during the refused call, for its caller, not tied to it by the helpdesk.
+    with open(tmp_path / "incidents.csv", "a", newline="") as handle:
+        created = f"{calls[1].start + timedelta(minutes=1):%Y-%m-%d %H:%M:%S}"
+        row = ["INC-77", created, "", "", calls[1].src, "101", calls[1].agent, "open", ""]
+        csv.writer(handle).writerow(row)
     with engine.begin() as conn:
         codes = sorted({c.agent for c in calls})
         save_roster(conn, [RosterEntry(code, f"Оператор {code}", None) for code in codes], "admin")
@@ -281,6 +286,7 @@ def test_readers_name_operators_and_say_which_recording_was_rejected(engine, tmp
         exported = {e["uniqueid"]: e for e in export_calls(conn, admin)}
         heard = call_audio(conn, admin, listed[calls[1].uniqueid]["id"])
         kpis = kpi_table(conn, admin, "operator")
+        refused = open_call(conn, admin, listed[calls[1].uniqueid]["id"])
     states = [exported[c.uniqueid]["recording"] for c in calls]
     assert states == ["accepted", "rejected: duration_mismatch", None]
     page = table_rows([listed[c.uniqueid] for c in calls])
@@ -290,3 +296,5 @@ def test_readers_name_operators_and_say_which_recording_was_rejected(engine, tmp
     assert heard.path is None and "rejected at import (duration_mismatch" in heard.message
     assert "call record says" in heard.message
     assert {(r.group, r.name) for r in kpis} == {(code, f"Оператор {code}") for code in codes}
+    # Nothing was heard of the refused call, but its records still suggest the incident to a person.
+    assert [c["incident"] for c in refused["candidates"]] == ["INC-77"] and not refused["links"]

@@ -192,10 +192,12 @@ def analyse(
     summary = AnalysisSummary(calls=len(calls))
     outcomes, candidates, links = [], [], []
     linked_ids: dict[int, bool] = {}
+    # An answered call with nothing heard (its recording rejected or missing) is still ranked on what its
+    # records say (client, operator, time): suggestions for a person, too weak to link on their own.
     ranked_by_call = {
         call.id: rank_candidates(_linking_facts(call, classified.get("article")), incidents, linking)
         for call in calls
-        if (classified := call.results.get("classify", {}))
+        if (classified := call.results.get("classify", {})) or call.answered
     }
     kept = {call.id: call.kept_links | _accepted(decided, call.id) for call in calls}
     explained = explained_elsewhere(ranked_by_call, kept, linking)
