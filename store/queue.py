@@ -134,6 +134,15 @@ class JobQueue:
                     .returning(Job.id)
                 )
                 added += len(conn.execute(statement).all())
+                # Work for a version no longer current never runs: dropped, so that status counts only
+                # what is due (a done job of an older version stays as the record of what ran).
+                conn.execute(
+                    delete(Job).where(
+                        Job.stage == stage.name,
+                        Job.version != stage.version,
+                        Job.state.in_(("pending", "failed")),
+                    )
+                )
         return added
 
     # ------------------------------------------------------------ claim
