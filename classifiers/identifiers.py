@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from contracts.phones import canonical_phone
-from contracts.pii import digit_runs, inn_is_valid, is_phone, luhn_is_valid
+from contracts.pii import digit_runs, inn_is_valid, is_phone, keyword_spans, kinds_said_before, luhn_is_valid
 
 __all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
 
@@ -62,7 +62,8 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
     Incident numbers are digit runs of `incident_digits` length that are not part of another identifier;
     `fragments` are runs one digit shorter (recognition often drops a digit: «пять» heard as «беть»),
     evidence for linking only. Amounts, durations and counts (a run followed by its unit: "12000 рублей")
-    are no identifiers.
+    are no identifiers, nor is a number said as an account, contract or order number with no incident word
+    near it («лицевой счёт 87654321»).
     """
     found: dict[str, list[str]] = {
         "inn": [],
@@ -73,9 +74,13 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
         "fragments": [],
     }
     low, high = incident_digits
-    for digits, _, end in _runs(text):
+    keywords = keyword_spans(text)
+    for digits, start, end in _runs(text):
         if _is_quantity(text, end):
             continue
+        said_as = kinds_said_before(keywords, start)
+        if "identifier" in said_as and "incident" not in said_as and low - 1 <= len(digits) <= high:
+            continue  # an account, contract or order number said as such («лицевой счёт 87654321»)
         if luhn_is_valid(digits) and len(digits) >= 15:
             found["card"].append(digits)
         elif len(digits) in (10, 12) and inn_is_valid(digits):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.fingerprint import row_fingerprint
 from ingest.records import CallRecord, ImportResult, RowProblem
-from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_seconds
+from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_field, parse_seconds
 from ingest.textfile import read_text_file
 
 # cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on, and
@@ -117,11 +117,11 @@ def read_master_csv(
                 dstchannel=clean(row["dstchannel"]),
                 lastapp=clean(row["lastapp"]),
                 lastdata=clean(row["lastdata"]),
-                start=pbx_time(row["start"], zone, datetime_format),
-                answer=pbx_time(row["answer"], zone, datetime_format),
-                end=pbx_time(row["end"], zone, datetime_format),
-                duration=parse_seconds(row["duration"]),
-                billsec=parse_seconds(row["billsec"]),
+                start=parse_field("start", pbx_time, row["start"], zone, datetime_format),
+                answer=parse_field("answer", pbx_time, row["answer"], zone, datetime_format),
+                end=parse_field("end", pbx_time, row["end"], zone, datetime_format),
+                duration=parse_field("duration", parse_seconds, row["duration"]),
+                billsec=parse_field("billsec", parse_seconds, row["billsec"]),
                 disposition=(clean(row["disposition"]) or "").upper() or None,
                 userfield=clean(row.get("userfield")),
                 linkedid=clean(row.get("linkedid")),

@@ -8,7 +8,7 @@ from pathlib import Path
 from ingest.cdr import pbx_time
 from ingest.mapping import ColumnMapping
 from ingest.records import CallRecord, ImportResult, RowProblem
-from ingest.tabular import clean, iter_csv_rows, parse_seconds
+from ingest.tabular import clean, iter_csv_rows, parse_field, parse_seconds
 from ingest.textfile import read_text_file
 
 REQUIRED_FIELDS = ("uniqueid", "start")
@@ -67,8 +67,8 @@ def read_mapped_csv(
                 uniqueid=cell("uniqueid") or "",
                 source_file=source,
                 source_line=line,
-                **{f: pbx_time(cell(f), zone, mapping.datetime_format) for f in _TIME_FIELDS},
-                **{f: parse_seconds(cell(f)) for f in _SECONDS_FIELDS},
+                **{f: parse_field(f, pbx_time, cell(f), zone, mapping.datetime_format) for f in _TIME_FIELDS},
+                **{f: parse_field(f, parse_seconds, cell(f)) for f in _SECONDS_FIELDS},
                 **values,
             )
         except (ValueError, OverflowError) as e:

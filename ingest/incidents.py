@@ -135,6 +135,29 @@ def _without_duplicates(result: ImportResult) -> ImportResult:
     return result
 
 
+_MAPPING_HINT = (
+    "Name the export's own columns in a mapping file (`callqa ingest --incidents-mapping mapping.yaml`, "
+    "see ingest/mapping.py)"
+)
+
+
+def _item_lines(text: str, items: list) -> list[int]:
+    """The line each item of a JSON list of incidents starts on, so a problem points into the file; the
+    items' order numbers where the list cannot be found again in the text."""
+    decoder = json.JSONDecoder()
+    found = re.search(r'"(?:incidents|items)"\s*:\s*\[', text) or re.search(r"\[", text)
+    lines, at = [], found.end() if found else len(text)
+    try:
+        while len(lines) < len(items):
+            at = re.compile(r"[\s,]*").match(text, at).end()
+            _, end = decoder.raw_decode(text, at)
+            lines.append(text.count("\n", 0, at) + 1)
+            at = end
+    except (ValueError, IndexError):
+        return list(range(1, len(items) + 1))
+    return lines
+
+
 def _read_csv(text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None) -> ImportResult:
     result = ImportResult()
     source = text.path
@@ -147,7 +170,12 @@ def _read_csv(text: TextFile, mapping: ColumnMapping | None, datetime_format: st
             continue
         if positions is None:
             active = mapping or _default_mapping(cells)
-            positions = active.resolve(cells, source, REQUIRED_FIELDS)
+            try:
+                positions = active.resolve(cells, source, REQUIRED_FIELDS)
+            except InputFileError as e:
+                if mapping is not None:
+                    raise
+                raise InputFileError(e.code, f"{e.message}. {_MAPPING_HINT}") from e
             continue
         values = {f: cells[i] for f, i in positions.items() if i < len(cells)}
         try:
@@ -173,20 +201,25 @@ def _read_json(text: TextFile, mapping: ColumnMapping | None, datetime_format: s
         raise InputFileError(
             "bad_json", f"{source}: expected a list of incidents (or {{'incidents': [...]}})"
         )
-    for number, item in enumerate(items, start=1):
+    for number, (line, item) in enumerate(zip(_item_lines(text.text, items), items, strict=True), start=1):
         if not isinstance(item, dict):
-            result.problems.append(RowProblem(source, number, "malformed_row", "incident is not an object"))
+            result.problems.append(
+                RowProblem(source, line, "malformed_row", f"incident #{number} is not an object")
+            )
             continue
         active = mapping or _default_mapping(list(item))
         values = {f: item.get(column) for f, column in active.columns.items() if column in item}
         missing = [f for f in REQUIRED_FIELDS if values.get(f) in (None, "")]
         if missing:
+            hint = "" if mapping else f". {_MAPPING_HINT}"
             result.problems.append(
-                RowProblem(source, number, "malformed_row", f"incident #{number} lacks {', '.join(missing)}")
+                RowProblem(
+                    source, line, "malformed_row", f"incident #{number} lacks {', '.join(missing)}{hint}"
+                )
             )
             continue
         try:
-            result.rows.append(_record(values, source, number, active.datetime_format or datetime_format))
+            result.rows.append(_record(values, source, line, active.datetime_format or datetime_format))
         except (ValueError, OverflowError, TypeError) as e:
-            result.problems.append(RowProblem(source, number, "malformed_row", f"{e}; incident skipped"))
+            result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; incident skipped"))
     return result

@@ -18,7 +18,12 @@ from ingest.textfile import read_text_file
 
 # Accepted headers, English and Russian (compared case-blind, `_` and `-` read as spaces).
 COLUMNS = {
-    "code": ("code", "operator", "operator code", "agent", "extension", "код", "оператор", "добавочный"),
+    # In this order: a column that names the operator's own code wins over an extension or agent column.
+    "code": (
+        "code", "operator code", "employee id", "employee number", "personnel number", "код",
+        "код оператора", "табельный номер", "таб номер", "табельный", "operator", "оператор", "agent",
+        "extension", "добавочный",
+    ),
     "name": ("name", "full name", "имя", "фио"),
     "team": ("team", "group", "команда", "группа", "отдел"),
     "extensions": (
@@ -55,6 +60,8 @@ class Roster:
 
     entries: list[RosterEntry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # what was read -> the file's header
+    unread: list[str] = field(default_factory=list)  # headers no roster column is read from
 
 
 def _cell(cells: list[str], index: int) -> str | None:
@@ -106,6 +113,9 @@ def read_roster(path: Path, encoding: str | None = None) -> Roster:
                     "missing_column",
                     f"{path}:{line}: no operator code column (one of: {', '.join(COLUMNS['code'])})",
                 )
+            roster.columns = {key: cells[i].strip() for key, i in positions.items() if i >= 0}
+            used = set(positions.values())
+            roster.unread = [c.strip() for i, c in enumerate(cells) if i not in used and c.strip()]
             continue
 
         code, name, team = (_cell(cells, positions[key]) for key in ("code", "name", "team"))

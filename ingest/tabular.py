@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any, TypeVar
 
 from ingest.textfile import TextFile
+
+T = TypeVar("T")
 
 _DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -93,13 +96,15 @@ def parse_seconds(value: str | None) -> float | None:
     value = clean(value)
     if value is None:
         return None
-    if ":" in value:
-        parts = [float(p) for p in value.split(":")]
-        seconds = 0.0
-        for part in parts:
-            seconds = seconds * 60 + part
-        return seconds
-    result = float(value.replace(",", "."))
+    try:
+        if ":" in value:
+            seconds = 0.0
+            for part in value.split(":"):
+                seconds = seconds * 60 + float(part)
+            return seconds
+        result = float(value.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number of seconds (64, 64.5 or 00:01:04)") from None
     if result < 0:
         raise ValueError(f"negative duration: {value!r}")
     return result
@@ -130,3 +135,11 @@ def sniff_delimiter(source: TextFile, candidates: tuple[str, ...] = (",", ";", "
     """The delimiter the header line uses most (the first one on a tie or a blank header)."""
     first = source.text.lstrip("\r\n").split("\n", 1)[0]
     return max(candidates, key=first.count)
+
+
+def parse_field(name: str, parse: Callable[..., T], value: str | None, *args: Any) -> T:
+    """`parse(value, *args)` for one column of a row; its error names the column ("billsec: '43O' is …")."""
+    try:
+        return parse(value, *args)
+    except (ValueError, OverflowError) as e:
+        raise ValueError(f"{name}: {e}") from e

@@ -233,6 +233,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "analytics.kpi.normalisation": ("minmax", "target"),
     "analytics.kpi.floor": _Range(0, 1, open_low=True),
     "analytics.kpi.outlier_mads": _POSITIVE,
+    "analytics.kpi.outlier_min_calls": _Range(1),
 }
 _WEIGHTS = ("said_number", "said_inn", "said_kpp", "same_client", "same_operator", "created_near",
             "same_purpose", "text_similarity", "said_number_reread", "said_inn_reread")  # fmt: skip

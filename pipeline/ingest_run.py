@@ -117,13 +117,15 @@ class IngestRequest:
 def _import(
     engine: Engine,
     kind: str,
+    path: Path,
     reader: Callable[[], ImportResult],
     register: Callable[[Connection, list], call_records.RegisterCounts],
     summary: IngestSummary,
 ) -> call_records.RegisterCounts | None:
     """Read one input file and register its rows and problems in one transaction.
 
-    A file that cannot be read at all is reported and the rest of the ingest goes on.
+    A file that cannot be read at all is reported and the rest of the ingest goes on. A file read again
+    replaces its problems: what was fixed in it (a mapping given, a row corrected) is no longer listed.
     """
     try:
         result = reader()
@@ -134,15 +136,15 @@ def _import(
             logger.warning("%s: reading failed", kind, exc_info=True)
             code, message = "unreadable_file", f"cannot read this file ({type(e).__name__}: {e})"
         summary.inputs_failed += 1
-        problem = RowProblem(kind, None, code, message)
+        problem = RowProblem(str(path), None, code, message)
         summary.problems.append(problem)
         with engine.begin() as conn:
-            call_records.record_problems(conn, kind, [problem])
+            call_records.replace_problems(conn, kind, str(path), [problem])
         return None
     with engine.begin() as conn:
         counts = register(conn, result.rows)
         problems = result.problems + unknown_operator_problems(counts.unknown_operators, kind)
-        call_records.record_problems(conn, kind, problems)
+        call_records.replace_problems(conn, kind, str(path), problems)
     summary.problems.extend(problems)
     return counts
 
@@ -380,7 +382,7 @@ def _register_records(
             else partial(read_master_csv, request.cdr, zone, request.cdr_encoding, request.datetime_format)
         )
         register = partial(register_call_records, rules=rules)
-        if counts := _import(engine, "cdr", reader, register, summary):
+        if counts := _import(engine, "cdr", request.cdr, reader, register, summary):
             summary.call_legs_added += counts.added
             summary.records_unchanged += counts.unchanged
     if request.incidents:
@@ -391,12 +393,18 @@ def _register_records(
             request.incidents_encoding,
             request.datetime_format,
         )
-        if counts := _import(engine, "incidents", reader, call_records.register_incidents, summary):
+        registered = _import(
+            engine, "incidents", request.incidents, reader, call_records.register_incidents, summary
+        )
+        if counts := registered:
             summary.incidents_added += counts.added
             summary.incidents_updated += counts.details.get("updated", 0)
     if request.queue_log:
         reader = partial(read_queue_log, request.queue_log, zone, request.queue_log_encoding)
-        if counts := _import(engine, "queue_log", reader, call_records.register_queue_events, summary):
+        registered = _import(
+            engine, "queue_log", request.queue_log, reader, call_records.register_queue_events, summary
+        )
+        if counts := registered:
             summary.queue_events_added += counts.added
             summary.records_unchanged += counts.unchanged
 

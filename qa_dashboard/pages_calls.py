@@ -25,6 +25,11 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     return table_rows(rows)
 
 
+# The Calls table's columns, as shown and as exported (CSV, XLSX).
+COLUMNS = ["date", "operator", "team", "customer", "purpose", "score", "excluded", "linked", "transfer",
+           "ASR confidence", "duration", "call record", "recording"]  # fmt: skip
+
+
 def _recording_mark(state: str | None) -> str:
     """Blank for an analysed recording; "none", or "rejected: CODE" for a file refused at import."""
     return "" if state == "accepted" else (state or "none")
@@ -38,7 +43,7 @@ def table_rows(rows: list[dict]) -> pd.DataFrame:
                 "date": r["start_at"],
                 "operator": operator_label(r["operator"], r.get("operator_name")),
                 "team": r["team"],
-                "caller": r["caller_number"] or "",
+                "customer": r.get("customer_number") or "",  # the caller, or whom an operator called
                 "purpose": purpose_title(r["purpose"]),
                 "score": r["compliance_score"],
                 "excluded": ", ".join(r["exclusion_reasons"]) or "",
@@ -53,8 +58,7 @@ def table_rows(rows: list[dict]) -> pd.DataFrame:
             }
             for r in rows
         ],
-        columns=["date", "operator", "team", "caller", "purpose", "score", "excluded", "linked", "transfer",
-                 "ASR confidence", "duration", "call record", "recording", "id"],
+        columns=[*COLUMNS, "id"],
     )  # fmt: skip
 
 
@@ -92,10 +96,6 @@ def _filters() -> CallFilter:
         until=datetime.combine(until, time.max) if until else None,
         counted={"all": None, "counted": True, "excluded": False}[counted],
     )
-
-
-COLUMNS = ["date", "operator", "team", "caller", "purpose", "score", "excluded", "linked", "transfer",
-           "ASR confidence", "duration", "call record"]  # fmt: skip
 
 
 def _exported_rows(rows: list[dict]) -> list[dict]:

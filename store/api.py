@@ -184,7 +184,8 @@ def list_calls(
 def _masked_row(row: dict, viewer: Viewer) -> dict:
     """A call row as the viewer may read it: the caller number, and the scorecards' evidence (turns' text)."""
     cards = {k: _masked_tree(row[k], viewer) for k in ("scorecard", "machine_scorecard") if row.get(k)}
-    return {**row, **cards, "caller_number": viewer.masked_number(row.get("caller_number")) or None}
+    numbers = {k: viewer.masked_number(row.get(k)) or None for k in ("caller_number", "customer_number")}
+    return {**row, **cards, **numbers}
 
 
 def count_visible_calls(conn: Connection, viewer: Viewer, where: CallFilter | None = None) -> int:
@@ -634,6 +635,7 @@ def export_calls(
                 "operator_name": row["operator_name"],
                 "team": row["team"],
                 "caller_number": viewer.masked_number(row["caller_number"]),
+                "customer_number": viewer.masked_number(row["customer_number"]),
                 "talk_seconds": row["billsec"],
                 # "accepted" (analysed), "rejected: CODE" (refused at import) or None (no recording).
                 "recording": row["recording"],

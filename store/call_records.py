@@ -93,6 +93,21 @@ def record_problems(conn: Connection, kind: str, problems: Iterable[Any]) -> int
     return insert_ignore(conn, IngestIssue.__table__, rows, ["fingerprint"])
 
 
+def replace_problems(conn: Connection, kind: str, source: str, problems: Sequence[Any]) -> int:
+    """The problems of one input file read again: those it no longer has are dropped (fixed), the rest
+    kept once. A whole-file failure recorded under the input's kind alone (before files were named) goes
+    too once a file of that kind reads."""
+    current = [p.fingerprint(kind) for p in problems]
+    conn.execute(
+        delete(IngestIssue).where(
+            IngestIssue.kind == kind,
+            IngestIssue.source.in_((source, kind)),
+            IngestIssue.fingerprint.not_in(current),
+        )
+    )
+    return record_problems(conn, kind, problems)
+
+
 # ---------------------------------------------------------------- operators and clients
 
 

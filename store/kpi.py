@@ -72,6 +72,8 @@ class CompositeOptions:
     targets: dict[str, float] = field(default_factory=dict)
     floor: float = 0.05
     outlier_mads: float = 2.0
+    # A group with fewer counted calls is never flagged: a few calls' mean is mostly chance.
+    outlier_min_calls: int = 5
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -146,13 +148,14 @@ def add_composite(rows: list[KpiRow], options: CompositeOptions | None = None) -
                  if n in normalisers and getattr(row, n) is not None]  # fmt: skip
         row.composite = round(geometric_mean(parts), 4) if len(parts) == len(options.components) else None
     for name in (*LOWER_IS_BETTER, "composite"):
-        for group in outliers(rows, name, options.outlier_mads):
+        for group in outliers(rows, name, options.outlier_mads, options.outlier_min_calls):
             next(r for r in rows if r.group == group).outliers.append(name)
     return rows
 
 
-def outliers(rows: list[KpiRow], name: str, mads: float = 2.0) -> list[str]:
-    """Groups whose `name` is more than `mads` median absolute deviations from the median of all groups."""
+def outliers(rows: list[KpiRow], name: str, mads: float = 2.0, min_calls: int = 1) -> list[str]:
+    """Groups of `min_calls` counted calls or more whose `name` is more than `mads` median absolute
+    deviations from the median of all groups."""
     values = {r.group: getattr(r, name) for r in rows if getattr(r, name) is not None}
     if len(values) < 3:
         return []
@@ -160,7 +163,8 @@ def outliers(rows: list[KpiRow], name: str, mads: float = 2.0) -> list[str]:
     mad = statistics.median(abs(v - centre) for v in values.values())
     if mad == 0:
         return []
-    return sorted(g for g, v in values.items() if abs(v - centre) > mads * mad)
+    calls = {r.group: r.calls for r in rows}
+    return sorted(g for g, v in values.items() if abs(v - centre) > mads * mad and calls[g] >= min_calls)
 
 
 GROUPINGS = ("operator", "team", "day", "week", "month")

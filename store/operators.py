@@ -148,6 +148,24 @@ def operator_names(conn: Connection) -> dict[str, str]:
     return {code: name for code, name in rows if name}
 
 
+def unknown_scope(conn: Connection, operator: str | None, team: str | None) -> str | None:
+    """Why a dashboard user scoped to `operator` (a code) or `team` would see no call: no operator has that
+    code, or no operator is in that team (None when the scope is known, or not given)."""
+    if operator and conn.execute(select(Operator.id).where(Operator.code == operator)).first() is None:
+        codes = conn.execute(select(Operator.code).order_by(Operator.code).limit(12)).scalars().all()
+        return (
+            f"no operator has the code {operator!r} (known: {', '.join(codes) or 'none yet'}): "
+            "this user sees no call until that operator's calls are ingested"
+        )
+    if team and conn.execute(select(Operator.id).where(Operator.team == team)).first() is None:
+        teams = conn.execute(select(Operator.team).where(Operator.team.is_not(None)).distinct()).scalars()
+        return (
+            f"no operator is in the team {team!r} (known: {', '.join(sorted(teams)) or 'none yet'}): "
+            "this user sees no call until the roster puts operators in it"
+        )
+    return None
+
+
 def has_roster(conn: Connection) -> bool:
     """True once a roster was imported (operators then come only from it)."""
     return bool(conn.execute(select(exists().select_from(OperatorIdentity))).scalar())

@@ -79,6 +79,10 @@ def analysed_calls(
     query = (
         select(
             Call.id, Call.uniqueid, Call.start_at, Call.caller_number, Call.billsec, Call.source,
+            # The other party: the caller of an inbound call, the number an operator dialled out to.
+            case((Call.direction == "outbound", Call.callee_number), else_=Call.caller_number).label(
+                "customer_number"
+            ),
             Operator.code.label("operator"), Operator.name.label("operator_name"), Operator.team,
             _recording_state().label("recording"), CallOutcome,
         )

@@ -156,6 +156,13 @@ def test_the_operator_roster_gives_names_and_teams_and_reports_bad_rows(tmp_path
     (tmp_path / "bad.csv").write_text("name,team\nАнна,X\n", encoding="utf-8")
     bad = callqa("operators", "import", str(tmp_path / "bad.csv"), cwd=tmp_path)
     assert bad.returncode == 2 and "no operator code column" in bad.stdout + bad.stderr
+    # A personnel number is the code, the extension an identity; the columns used are said, and the rest.
+    staff = tmp_path / "staff.csv"
+    staff.write_text("Табельный номер;ФИО;Добавочный;Должность\nД-022;Марина Орлова;2001;диспетчер\n")
+    told = callqa("operators", "import", str(staff), cwd=tmp_path)
+    assert "code ← 'Табельный номер'" in told.stderr and "not read: 'Должность'" in told.stderr, told.stderr
+    with open_store(f"sqlite:///{tmp_path / 'callqa.db'}").connect() as conn:
+        assert conn.execute(select(Operator.name).where(Operator.code == "Д-022")).scalar() == "Марина Орлова"
 
 
 def test_the_roster_import_reports_identities_another_operator_has(tmp_path):

@@ -90,6 +90,17 @@ def test_numbers_are_stored_in_one_form(site):
     assert numbers == {"1.1": "79161234567", "2.1": "78126407788", "3.1": "79030001122",
                        "4.1": "79990000000", "5.1": "101"}  # fmt: skip
     assert callee == "79161234567"
+    from pipeline.stages.outcomes import analyse
+    from qa_dashboard.pages_calls import table_rows
+    from store.api import Viewer, list_calls
+
+    analyse(site)
+    with site.connect() as conn:
+        listed = {r["uniqueid"]: r for r in list_calls(conn, Viewer("admin", "admin"))}
+    customers = {u: r["customer_number"] for u, r in listed.items()}
+    assert customers["5.1"] == "79161234567", "a callback's customer is whom the operator called"
+    assert customers["1.1"] == "79161234567" and listed["5.1"]["caller_number"] == "101"
+    assert list(table_rows([listed["5.1"]])["customer"]) == ["79161234567"]
 
 
 def test_an_export_and_a_cdr_writing_a_phone_differently_name_the_same_client(site):

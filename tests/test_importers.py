@@ -46,7 +46,11 @@ def test_master_csv_fields_and_bad_rows(tmp_path):
     assert first.disposition == "ANSWERED"
     assert result.rows[1].answer is None
     assert [(p.line, p.code) for p in result.problems] == [(3, "malformed_row"), (4, "malformed_row")]
-    assert "yesterday" in result.problems[1].message
+    assert "yesterday" in result.problems[1].message and result.problems[1].message.startswith("start: ")
+    # A typed-in letter O for a zero: the message names the column and the value.
+    path.write_text(MASTER.splitlines()[0].replace('"66"', '"6O"') + "\n", encoding="utf-8")
+    typo = read_master_csv(path).problems
+    assert len(typo) == 1 and typo[0].message.startswith("billsec: '6O' is not a number of seconds"), typo
 
 
 def test_master_csv_without_uniqueid_gets_a_stable_id(tmp_path):
@@ -166,12 +170,15 @@ def test_incidents_json(tmp_path):
                     },
                     {"created_at": "2026-03-02T09:02:00"},
                 ]
-            }
+            },
+            indent=2,
         )
     )
     result = read_incidents(path)
     assert result.rows[0].external_id == "7" and result.rows[0].call_uniqueids == ["u.1"]
-    assert result.problems[0].line == 2
+    # The problem points at the line where the second incident starts, and says which one it is.
+    assert result.problems[0].line == 11 and "incident #2 lacks" in result.problems[0].message
+    assert "--incidents-mapping" in result.problems[0].message
 
 
 def test_incident_export_without_id_column_fails_clearly(tmp_path):
@@ -179,4 +186,4 @@ def test_incident_export_without_id_column_fails_clearly(tmp_path):
     path.write_text("когда,инн\n2026-03-02,7707083893\n", encoding="utf-8")
     with pytest.raises(InputFileError) as error:
         read_incidents(path)
-    assert error.value.code == "missing_column"
+    assert error.value.code == "missing_column" and "--incidents-mapping" in error.value.message

@@ -181,6 +181,28 @@ def test_missing_inputs_fail_only_themselves(engine, tmp_path):
     assert nothing.nothing_ran
 
 
+def test_a_fixed_input_file_read_again_no_longer_lists_its_problems(engine, tmp_path):
+    make_call_centre(tmp_path, calls=2, seed=10)
+    incidents = tmp_path / "incidents.csv"
+    good = incidents.read_text()
+    incidents.write_text(good.replace("id,", "ticket,", 1))  # no number column the reader knows
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.begin() as conn:
+        listed = [(p.source, p.code) for p in status_report(conn).problems]
+    assert (str(incidents), "missing_column") in listed
+    rows = good.splitlines()
+    incidents.write_text("\n".join([*rows, "INC-9,not a date,,,,,,,"]) + "\n")  # fixed, one bad row added
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.begin() as conn:
+        listed = [(p.source, p.line, p.code) for p in status_report(conn).problems]
+    assert not [p for p in listed if p[2] == "missing_column"], "the fixed file's old problem is gone"
+    assert [p[:2] for p in listed] == [(str(incidents), len(rows) + 1)], listed
+    incidents.write_text(good)
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.begin() as conn:
+        assert status_report(conn).problems == [], "the corrected row is no longer listed"
+
+
 def test_recordings_matched_by_a_mapped_file_name_column(engine, tmp_path):
     recordings = tmp_path / "recordings"
     recordings.mkdir()

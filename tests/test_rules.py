@@ -121,6 +121,12 @@ def test_identifiers_said_in_a_call():
         "incident": ["204817"],
         "fragments": [],
     }
+    # An account or contract number said as such is no incident number; one said beside the incident's is.
+    assert identifiers("Лицевой счёт 87654321, адрес Ленина 5")["incident"] == []
+    assert identifiers("по договору 5512, номер обращения 204817")["incident"] == ["204817"]
+    assert identifiers("заявку по лицевому счёту 87654321 я приняла")["incident"] == ["87654321"], (
+        "an incident word near it: ambiguous, kept for linking"
+    )
 
 
 def test_spoken_transfers_and_their_targets():
@@ -172,17 +178,19 @@ def test_kpis_and_the_geometric_mean_composite_with_outliers():
         ("d", 110, 0),
         ("e", 900, 0),
     ):
-        for i in range(4):
+        for i in range(5):
             facts.append(CallKpiFacts(len(facts), operator, handle, i < repeats, False, i % 2 == 0, 80.0))
     rows = {r.group: r for r in add_composite(kpi_rows(facts), CompositeOptions(floor=0.05))}
     assert (
-        rows["a"].handle_time == 100 and rows["c"].repeat_rate == 0.5 and rows["a"].registration_rate == 0.5
+        rows["a"].handle_time == 100 and rows["c"].repeat_rate == 0.4 and rows["a"].registration_rate == 0.6
     )
     assert rows["a"].composite == 1.0, "best handle time and no repeats"
     assert math.isclose(rows["e"].composite, math.sqrt(0.05 * 1.0), rel_tol=1e-3), "worst time, no repeats"
-    assert rows["e"].outliers == ["handle_time"] and rows["a"].call_ids == [0, 1, 2, 3]
+    assert rows["e"].outliers == ["handle_time"] and rows["a"].call_ids == [0, 1, 2, 3, 4]
     target = add_composite(
         kpi_rows(facts),
         CompositeOptions(normalisation="target", targets={"handle_time": 200, "repeat_rate": 0.1}),
     )
-    assert {r.group: r.composite for r in target}["b"] == round(math.sqrt(1.0 * 0.4), 4)
+    assert {r.group: r.composite for r in target}["b"] == round(math.sqrt(1.0 * 0.5), 4)
+    few = [f for f in facts if f.call_id % 5 < 4]  # four calls each: too few to call anyone far off
+    assert not any(r.outliers for r in add_composite(kpi_rows(few), CompositeOptions()))

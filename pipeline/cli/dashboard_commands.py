@@ -93,6 +93,14 @@ def users_add(
     ctx.out.print(f"user {username} ({role}) saved in {users_path()}")
     if scope_refusal(role, operator, team):
         ctx.console.print(f"[yellow]{scope_refusal(role, operator, team)}[/yellow]")
+    elif role in ("operator", "team_lead"):
+        from store.operators import unknown_scope
+
+        with ctx.engine().connect() as conn:
+            unknown = unknown_scope(conn, operator if role == "operator" else None,
+                                    team if role == "team_lead" else None)  # fmt: skip
+        if unknown:
+            ctx.console.print(f"[yellow]{unknown}[/yellow]")
 
 
 @users_app.command("demo")

@@ -415,6 +415,9 @@ def operators_import(
     except (InputFileError, ValueError, OSError) as e:
         ctx.console.print(f"[red]{getattr(e, 'message', e)}[/red]")
         raise typer.Exit(2) from e
+    read = ", ".join(f"{key} ← {header!r}" for key, header in result.columns.items())
+    ctx.console.print(f"columns read: {read}" + (f"; not read: {', '.join(map(repr, result.unread))}"
+                                                   if result.unread else ""))  # fmt: skip
     for problem in result.problems:
         ctx.console.print(f"[yellow]{problem}[/yellow]")
     with ctx.engine().begin() as conn:

@@ -108,7 +108,8 @@ def classify(job: StageInput) -> ClassifyResult:
 
 CLASSIFY = Stage(
     name="classify",
-    # 8: a call whose critical item is uncertain has no score until a person decides it
+    # 8: a call whose critical item is uncertain has no score until a person decides it; an account or
+    # contract number said as such is no incident number
     version="8",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
