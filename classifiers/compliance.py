@@ -622,6 +622,9 @@ def _failed(
             recognition = recognition_doubt(nearly, rules)
     if recognition > 0:
         worst = next(t for t in turns if t["index"] == stretch.worst)
+        if not where and own and (item.within_first is not None or item.within_last is not None):
+            # An item with its place in the call (a greeting, a farewell) is listened to there.
+            worst = own[0] if item.within_first is not None else own[-1]
         said = f"heard poorly{where} (mean word probability {stretch.mean_probability:.2f})"
         moment = Evidence(worst["index"], worst["start"], worst["normalized_text"], "")
         doubts.append((recognition, said, moment))

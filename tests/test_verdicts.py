@@ -80,6 +80,15 @@ def test_a_missing_phrase_heard_well_on_sure_channels_fails_and_heard_poorly_is_
     assert barely.verdict == "uncertain" and barely.leaning == "pass", "found, but in words barely recognised"
 
 
+def test_an_uncertain_greeting_is_listened_to_where_a_greeting_belongs():
+    utterances = _call()
+    utterances[0] = _utterance("operator", 0.5, "Добрый день, меня зовут Анна, слушаю вас.", 0.75)
+    utterances[2] = _utterance("operator", 10.0, "Назовите адрес, пожалуйста.", 0.5)  # heard worst
+    greeting = _verdicts(utterances)["greeting"]
+    assert greeting.verdict == "uncertain" and "heard poorly" in greeting.reason
+    assert greeting.evidence.start == 0.5, "the call's opening, not the worst-heard turn after it"
+
+
 def test_on_a_mono_line_a_phrase_split_between_speakers_or_a_missing_one_is_uncertain():
     split = _call()
     split[0:1] = [
