@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from contracts.phones import canonical_phone
-from contracts.pii import digit_runs, inn_is_valid, is_phone, keyword_spans, kinds_said_before, luhn_is_valid
+from contracts.pii import digit_runs, inn_is_valid, is_phone, keyword_spans, luhn_is_valid
 
 __all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
 
@@ -55,6 +55,22 @@ def _is_quantity(text: str, end: int) -> bool:
     return bool(word) and (word in _UNIT_WORDS or word.startswith(_UNIT_STEMS))
 
 
+# Words that name a number as an account, contract or order number; just before a run (a few words), with
+# no incident word between, the run is that number, not an incident's.
+_ACCOUNT_WORDS = re.compile(
+    r"(?<!\w)(?:лицев\w*|сч[её]т\w*|л/с|договор\w*|контракт\w*|заказ\w*|account\w*|contract\w*|order\w*)",
+    re.IGNORECASE,
+)
+_ACCOUNT_REACH = 30  # characters between the word and the number: «лицевой счёт номер 87654321»
+
+
+def _said_as_account(text: str, start: int, incident_words: list[int]) -> bool:
+    """Whether the run at `start` is said as an account or contract number («лицевой счёт 87654321»)."""
+    named = [m.end() for m in _ACCOUNT_WORDS.finditer(text, max(0, start - _ACCOUNT_REACH - 20), start)]
+    nearest = max((at for at in named if start - at <= _ACCOUNT_REACH), default=None)
+    return nearest is not None and not any(nearest <= at <= start for at in incident_words)
+
+
 def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[str, list[str]]:
     """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones (canonical, `contracts.phones`),
     Luhn-valid cards, incident numbers.
@@ -74,13 +90,12 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
         "fragments": [],
     }
     low, high = incident_digits
-    keywords = keyword_spans(text)
+    incident_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
     for digits, start, end in _runs(text):
         if _is_quantity(text, end):
             continue
-        said_as = kinds_said_before(keywords, start)
-        if "identifier" in said_as and "incident" not in said_as and low - 1 <= len(digits) <= high:
-            continue  # an account, contract or order number said as such («лицевой счёт 87654321»)
+        if low - 1 <= len(digits) <= high and _said_as_account(text, start, incident_words):
+            continue
         if luhn_is_valid(digits) and len(digits) >= 15:
             found["card"].append(digits)
         elif len(digits) in (10, 12) and inn_is_valid(digits):

@@ -56,9 +56,10 @@ class IncidentFacts:
 
 
 def spoken_forms(key: str) -> tuple[str, ...]:
-    """The digit strings a person says for an incident key, most complete first. A plain number is itself.
-    A key with letters or separators («ВК-2026-00417», "INC0012345", "SD-1234") is said by its digits:
-    all of them, or its last group (the serial: "00417"), with or without the leading zeros ("417")."""
+    """The digit strings a person says for an incident key, the whole key's digits first. A plain number
+    is itself. A key with letters or separators («ВК-2026-00417», "INC0012345", "SD-1234") is said by its
+    digits: all of them, or its last group (the serial: "00417"), with or without the leading zeros ("417").
+    Only the first form names the incident; a serial is shared by other keys (last year's «ВК-2025-00417»)."""
     if key.isdigit():
         return (key,)
     groups = re.findall(r"\d+", key)
@@ -111,9 +112,14 @@ def partly_said(number: str, said: list[str]) -> str | None:
     return next((run for run in said if run in shorter), None)
 
 
-def said_form(incident: IncidentFacts, said: list[str]) -> str | None:
-    """The form of the incident's key (`spoken_forms`) said exactly in the call, if any."""
-    return next((form for form in incident.spoken if form in said), None)
+def said_in_full(incident: IncidentFacts, said: list[str]) -> bool:
+    """Whether the incident's whole key (its digits: the first of `spoken_forms`) is among `said`."""
+    return bool(incident.spoken) and incident.spoken[0] in said
+
+
+def said_serial(incident: IncidentFacts, said: list[str]) -> str | None:
+    """The serial of a key with letters or separators said on its own («00417» of «ВК-2026-00417»)."""
+    return next((form for form in incident.spoken[1:] if form in said), None)
 
 
 def _said_runs(call: CallFacts) -> list[str]:
@@ -137,15 +143,18 @@ def reread_agrees(number: str, call: CallFacts) -> str | None:
 def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:
     """One incident against one call; None when nothing at all connects them."""
     evidence: list[tuple[float, str]] = []
-    heard_runs = call.said_numbers + call.said_fragments
-    if said_form(incident, _said_runs(call)):
+    whole = incident.spoken[0] if incident.spoken else ""
+    if said_in_full(incident, _said_runs(call)):
         evidence.append((options.said_number, f"incident number {incident.number} said"))
-    elif heard := next(filter(None, (partly_said(form, heard_runs) for form in incident.spoken)), None):
+    elif heard := partly_said(whole, call.said_numbers + call.said_fragments):
         evidence.append(
             (options.said_number_partly, f"incident number {incident.number} partly said ({heard})")
         )
-    elif heard := next(filter(None, (reread_agrees(form, call) for form in incident.spoken)), None):
+    elif heard := reread_agrees(whole, call):
         evidence.append((options.said_number_partly, f"number {incident.number} read again ({heard})"))
+    elif serial := said_serial(incident, _said_runs(call)):
+        # Not "named": the same serial ends other keys.
+        evidence.append((options.said_number_partly, f"serial {serial} of {incident.number} said"))
     heard_number = bool(evidence)
     if incident.inn and incident.inn in call.said_inns:
         evidence.append((options.said_inn, f"INN {incident.inn} said"))
@@ -157,7 +166,7 @@ def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOpt
         evidence.append((options.same_client, "same client (caller number)"))
     if not evidence:
         return None  # operator, time and wording alone do not make a candidate
-    if said_form(incident, call.reread_numbers) and not heard_number:
+    if said_in_full(incident, call.reread_numbers) and not heard_number:
         evidence.append((options.said_number_reread, f"number {incident.number} only in a second reading"))
     if incident.operator_id is not None and incident.operator_id == call.operator_id:
         evidence.append((options.same_operator, "same operator"))
@@ -190,7 +199,7 @@ def rank_candidates(
     window = timedelta(days=options.window_days)
     found = []
     for incident in incidents:
-        named = said_form(incident, _said_runs(call)) is not None
+        named = said_in_full(incident, _said_runs(call))
         near = call.start and incident.created_at and abs(incident.created_at - call.start) <= window
         if not (named or near):
             continue

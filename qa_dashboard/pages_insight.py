@@ -73,7 +73,7 @@ def operators_page() -> None:
         for call in calls:
             label = (
                 f"{moment(call['start_at'])} · {purpose_title(call['purpose'])} · "
-                f"score {call['compliance_score']}"
+                f"score {'–' if call['compliance_score'] is None else call['compliance_score']}"
             )
             if st.button(label, key=f"drill-{call['id']}"):
                 open_call_link(call["id"])

@@ -94,14 +94,17 @@ def record_problems(conn: Connection, kind: str, problems: Iterable[Any]) -> int
 
 
 def replace_problems(conn: Connection, kind: str, source: str, problems: Sequence[Any]) -> int:
-    """The problems of one input file read again: those it no longer has are dropped (fixed), the rest
-    kept once. A whole-file failure recorded under the input's kind alone (before files were named) goes
-    too once a file of that kind reads."""
+    """The problems of one input file read again. A whole-file failure it no longer has (a missing column
+    now mapped, a file now readable) is dropped, also one recorded under the input's kind alone (before
+    problems named their file). Row problems stay: a row missing from the file now may have been rotated
+    out, never imported, rather than fixed."""
     current = [p.fingerprint(kind) for p in problems]
     conn.execute(
         delete(IngestIssue).where(
             IngestIssue.kind == kind,
             IngestIssue.source.in_((source, kind)),
+            IngestIssue.line.is_(None),
+            IngestIssue.code != "unknown_operator",  # told only for rows new to the store: not again
             IngestIssue.fingerprint.not_in(current),
         )
     )

@@ -57,6 +57,7 @@ class KpiRow:
     outliers: list[str] = field(default_factory=list)
     call_ids: list[int] = field(default_factory=list)
     name: str | None = None  # the operator's name from the roster, grouped by operator
+    scored: int = 0  # calls with a compliance score (one whose critical item is uncertain has none yet)
 
 
 @dataclass
@@ -99,6 +100,7 @@ def kpi_rows(calls: list[CallKpiFacts]) -> list[KpiRow]:
                 compliance=_mean(c.compliance for c in members),
                 csat=_mean(c.csat for c in members),
                 call_ids=sorted(c.call_id for c in members),
+                scored=sum(c.compliance is not None for c in members),
             )
         )
     return rows
@@ -163,7 +165,7 @@ def outliers(rows: list[KpiRow], name: str, mads: float = 2.0, min_calls: int = 
     mad = statistics.median(abs(v - centre) for v in values.values())
     if mad == 0:
         return []
-    calls = {r.group: r.calls for r in rows}
+    calls = {r.group: r.scored if name == "compliance" else r.calls for r in rows}
     return sorted(g for g, v in values.items() if abs(v - centre) > mads * mad and calls[g] >= min_calls)
 
 

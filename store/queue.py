@@ -134,16 +134,32 @@ class JobQueue:
                     .returning(Job.id)
                 )
                 added += len(conn.execute(statement).all())
-                # Work for a version no longer current never runs: dropped, so that status counts only
-                # what is due (a done job of an older version stays as the record of what ran).
-                conn.execute(
+        self.drop_superseded(stages)
+        return added
+
+    def drop_superseded(self, stages: Sequence[StageKey]) -> int:
+        """Drop pending jobs of an older stage version whose recording the current version has done: they
+        never run, and status counts only what is due. Failed jobs keep their error, done ones are the
+        record of what ran, and work not yet redone stays (another settings file on this database may
+        still want it)."""
+        dropped = 0
+        with self.engine.begin() as conn:
+            for stage in stages:
+                current = aliased(Job)
+                dropped += conn.execute(
                     delete(Job).where(
                         Job.stage == stage.name,
                         Job.version != stage.version,
-                        Job.state.in_(("pending", "failed")),
+                        Job.state == "pending",
+                        exists().where(
+                            current.recording_id == Job.recording_id,
+                            current.stage == stage.name,
+                            current.version == stage.version,
+                            current.state == "done",
+                        ),
                     )
-                )
-        return added
+                ).rowcount
+        return dropped
 
     # ------------------------------------------------------------ claim
 

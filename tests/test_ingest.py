@@ -181,7 +181,7 @@ def test_missing_inputs_fail_only_themselves(engine, tmp_path):
     assert nothing.nothing_ran
 
 
-def test_a_fixed_input_file_read_again_no_longer_lists_its_problems(engine, tmp_path):
+def test_a_fixed_input_file_read_again_no_longer_lists_its_whole_file_problem(engine, tmp_path):
     make_call_centre(tmp_path, calls=2, seed=10)
     incidents = tmp_path / "incidents.csv"
     good = incidents.read_text()
@@ -200,7 +200,8 @@ def test_a_fixed_input_file_read_again_no_longer_lists_its_problems(engine, tmp_
     incidents.write_text(good)
     ingest(engine, _request(tmp_path), workers=1)
     with engine.begin() as conn:
-        assert status_report(conn).problems == [], "the corrected row is no longer listed"
+        kept = [(p.source, p.line) for p in status_report(conn).problems]
+    assert kept == [(str(incidents), len(rows) + 1)], "a row gone from the file was never imported"
 
 
 def test_recordings_matched_by_a_mapped_file_name_column(engine, tmp_path):

@@ -79,15 +79,19 @@ def test_a_helpdesk_key_with_letters_links_by_the_digits_said_for_it():
     assert spoken_forms("INC0012345") == ("0012345", "12345")
     assert spoken_forms("N/A") == ()
     incidents = [
-        incident(21, "ВК-2026-00417", 3, operator_id=7),
+        incident(21, "ВК-2026-00417", 3, operator_id=7, client_id=5),
         incident(22, "ВК-2026-00418", 6, operator_id=7),  # the next one in sequence: another incident
         incident(23, "INC0012345", 4),
+        incident(24, "ВК-2025-00417", -365 * 24 * 60, client_id=5),  # last year's, with the same serial
     ]
-    serial = CallFacts(1, T0, operator_id=7, said_numbers=["00417"])  # «ноль ноль четыре один семь»
-    assert [c.number for c in automatic_links(rank_candidates(serial, incidents))] == ["ВК-2026-00417"]
     whole = CallFacts(2, T0, said_kpps=["202600418"])  # every digit in one go: as long as a KPP
     assert [c.number for c in automatic_links(rank_candidates(whole, incidents))] == ["ВК-2026-00418"]
-    lost = CallFacts(3, T0, said_fragments=["1245"])  # «двенадцать триста сорок пять» with a digit lost
-    partly = rank_candidates(lost, incidents)
-    assert [c.number for c in partly] == ["INC0012345"] and "partly said (1245)" in partly[0].reasons[0]
-    assert automatic_links(rank_candidates(CallFacts(4, T0, said_numbers=["00419"]), incidents)) == []
+    # The serial alone («ноль ноль четыре один семь») is evidence, never a name: last year's incident with
+    # the same serial is no candidate, and the client, operator and time decide.
+    serial = CallFacts(1, T0, operator_id=7, client_id=5, said_numbers=["00417"])
+    ranked = rank_candidates(serial, incidents)
+    assert [c.number for c in ranked] == ["ВК-2026-00417"] and "serial 00417" in ranked[0].reasons[0]
+    assert [c.number for c in automatic_links(ranked)] == ["ВК-2026-00417"]
+    assert rank_candidates(CallFacts(3, T0, said_numbers=["00417"]), incidents)[0].confidence < 0.85
+    assert rank_candidates(CallFacts(4, T0, said_fragments=["1245"]), incidents) == [], "a stripped serial"
+    assert automatic_links(rank_candidates(CallFacts(5, T0, said_numbers=["00419"]), incidents)) == []

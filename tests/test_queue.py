@@ -198,21 +198,24 @@ def test_new_stage_version_enqueues_only_its_work(engine):
     assert queue.enqueue_missing([STAGE, StageKey("after_probe", "2", depends_on=("probe",))]) == 3
 
 
-def test_work_of_a_version_no_longer_current_leaves_the_queue_and_the_counts(engine):
+def test_pending_work_of_an_older_version_leaves_the_queue_once_the_new_version_did_it(engine):
     for content in range(3):
         _add_recording(engine, content)
     queue = JobQueue(engine, owner="w")
     queue.enqueue_missing([STAGE])
-    done = queue.claim([STAGE], 1)[0]
-    queue.complete(done, lambda conn: None)
-    failed = queue.claim([STAGE], 1)[0]
-    queue.fail(failed, "boom", permanent=True)
+    queue.complete(queue.claim([STAGE], 1)[0], lambda conn: None)
+    queue.fail(queue.claim([STAGE], 1)[0], "boom", permanent=True)
     # The stage's settings change (e.g. the taxonomy was edited) before the third job ran.
     changed = StageKey("probe", "2", max_attempts=1000)
     assert queue.enqueue_missing([changed]) == 3
+    assert queue.counts()[("probe", "pending")] == 4, "the old job stays while nothing replaced it"
+    while jobs := queue.claim([changed], 3):
+        for job in jobs:
+            queue.complete(job, lambda conn: None)
+    assert queue.drop_superseded([changed]) == 1  # as a run ends
     counts = queue.counts()
-    assert counts == {("probe", "done"): 1, ("probe", "pending"): 3}, "no pending work that never runs"
-    assert queue.outstanding([changed]) == 3
+    assert counts == {("probe", "done"): 4, ("probe", "failed"): 1}, "no pending work that never runs"
+    assert queue.outstanding([changed]) == 0
 
 
 def test_a_claim_takes_no_more_jobs_than_asked(engine):

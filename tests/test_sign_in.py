@@ -94,6 +94,8 @@ def test_callqa_users_add_refuses_a_team_lead_without_a_team_unless_asked(tmp_pa
     saved = yaml.safe_load((tmp_path / "users.yaml").read_text(encoding="utf-8"))["users"]
     assert saved["lead"]["role"] == "team_lead" and "team" not in saved["lead"]
     # A code or team nobody has is saved (the calls may come later), with the reason they see nothing.
+    assert not (tmp_path / "callqa.db").exists(), "saving users made no database"
+    callqa("status", cwd=tmp_path, env=env)  # an empty database now
     typo = callqa("users", "add", "ops", "--role", "operator", "--operator", "Д-022", cwd=tmp_path, env=env)
     assert typo.returncode == 0 and "no operator has the code 'Д-022'" in typo.stderr, typo.stderr
     elsewhere = callqa("users", "add", "lead2", "--role", "team_lead", "--team", "Юг", cwd=tmp_path, env=env)

@@ -93,14 +93,31 @@ def users_add(
     ctx.out.print(f"user {username} ({role}) saved in {users_path()}")
     if scope_refusal(role, operator, team):
         ctx.console.print(f"[yellow]{scope_refusal(role, operator, team)}[/yellow]")
-    elif role in ("operator", "team_lead"):
-        from store.operators import unknown_scope
+    elif unknown := _unknown_scope(
+        operator if role == "operator" else None, team if role == "team_lead" else None
+    ):
+        ctx.console.print(f"[yellow]{unknown}[/yellow]")
 
-        with ctx.engine().connect() as conn:
-            unknown = unknown_scope(conn, operator if role == "operator" else None,
-                                    team if role == "team_lead" else None)  # fmt: skip
-        if unknown:
-            ctx.console.print(f"[yellow]{unknown}[/yellow]")
+
+def _unknown_scope(operator: str | None, team: str | None) -> str | None:
+    """Why a user scoped to this operator code or team would see no call, as far as the database says (no
+    word when there is no database yet or it cannot be read: the user is saved all the same)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store import open_store
+    from store.operators import unknown_scope
+
+    url = ctx.settings.db
+    if not (operator or team) or (
+        url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists()
+    ):
+        return None
+    try:
+        engine = open_store(url, migrate=False)
+        with engine.connect() as conn:
+            return unknown_scope(conn, operator, team)
+    except SQLAlchemyError:
+        return None
 
 
 @users_app.command("demo")

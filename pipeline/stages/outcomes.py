@@ -192,8 +192,9 @@ def analyse(
     summary = AnalysisSummary(calls=len(calls))
     outcomes, candidates, links = [], [], []
     linked_ids: dict[int, bool] = {}
-    # An answered call with nothing heard (its recording rejected or missing) is still ranked on what its
-    # records say (client, operator, time): suggestions for a person, too weak to link on their own.
+    # An answered call with nothing heard (its recording rejected or missing, or not classified yet) is
+    # still ranked on what its records say (client, operator, time): suggestions for a person, too weak to
+    # link on their own; a later run ranks it again on what was said.
     ranked_by_call = {
         call.id: rank_candidates(_linking_facts(call, classified.get("article")), incidents, linking)
         for call in calls
