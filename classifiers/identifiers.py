@@ -78,8 +78,8 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
     Incident numbers are digit runs of `incident_digits` length that are not part of another identifier;
     `fragments` are runs one digit shorter (recognition often drops a digit: «пять» heard as «беть»),
     evidence for linking only. Amounts, durations and counts (a run followed by its unit: "12000 рублей")
-    are no identifiers, nor is a number said as an account, contract or order number with no incident word
-    near it («лицевой счёт 87654321»).
+    are no identifiers, nor is a number said as an account, contract or order number (such a word just
+    before it, no incident word between: «лицевой счёт 87654321»).
     """
     found: dict[str, list[str]] = {
         "inn": [],
