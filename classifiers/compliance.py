@@ -660,6 +660,11 @@ def _failed(
         nearly = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
         doubts.append((rules.near_miss_doubt, f"nearly said: “{found.matched}” (match {found.score:.2f})",
                        nearly))  # fmt: skip
+    unnamed = _said_but_the_name(item, own, context.operator_names)
+    if unnamed is not None:
+        moment = Evidence(unnamed["index"], unnamed["start"], unnamed["normalized_text"], "")
+        doubts.append((rules.near_miss_doubt, "said, but the name in it not recognised (a recogniser "
+                       "garbles names it does not know, even when sure of its words)", moment))  # fmt: skip
     confidence = rules.rule_confidence
     for share, _, _ in doubts:
         confidence *= 1 - share
@@ -670,6 +675,39 @@ def _failed(
     reason = "; ".join(text for _, text, _ in doubts)
     return ItemVerdict(item.id, item.title, "uncertain", confidence, item.weight, item.critical, moment,
                        reason=reason, leaning="fail")  # fmt: skip
+
+
+def _said_but_the_name(item: ChecklistItem, own: list[dict], names: tuple[str, ...]) -> dict | None:
+    """The party's turn that says every group of an `all_of` item except those naming a proper name (the
+    company's: «Thank you for calling … »), where no such group was recognised; None when there is none.
+
+    Recognisers write a name they do not know as other words («Line at Services» for «Brightline IT
+    Services») with high confidence, so a well heard turn is no proof the name was not said."""
+    if not item.all_of:
+        return None
+    naming = [any(t.startswith("=") for phrase in group for t in phrase) for group in item.all_of]
+    if not any(naming) or all(naming):
+        return None
+    groups = tuple(group for group, name in zip(item.all_of, naming, strict=True) if not name)
+    rest = dataclasses.replace(item, all_of=groups)
+    name_words = {t[1:] for group in item.all_of for phrase in group for t in phrase if t.startswith("=")}
+    for turn in own:
+        text = turn["normalized_text"]
+        if _match(rest, text, names) and _part_of_a_name(text, name_words):
+            return turn
+    return None
+
+
+def _part_of_a_name(text: str, name_words: set[str]) -> bool:
+    """Whether a word of `text` sounds like part of one of `name_words`: a piece of it («line» of
+    «brightline») or most of it («surfaces» for «services»)."""
+    for word in words_of(text, token_spans(text)):
+        for name in name_words:
+            if len(word) < 4 or len(name) < 4:
+                continue
+            if word in name or name in word or edit_distance(word, name) <= 0.4 * len(name):
+                return True
+    return False
 
 
 def _forbidden(

@@ -123,8 +123,9 @@ def said_serial(incident: IncidentFacts, said: list[str]) -> str | None:
 
 
 def _said_runs(call: CallFacts) -> list[str]:
-    """Every identifier-length digit run said: a key's digits said in one go may be as long as a KPP."""
-    return call.said_numbers + call.said_kpps + call.said_inns
+    """Every identifier-length digit run said: a key's digits said in one go may be as long as a KPP, and
+    a short key's («SD-4821») as short as a fragment."""
+    return call.said_numbers + call.said_kpps + call.said_inns + call.said_fragments
 
 
 def reread_agrees(number: str, call: CallFacts) -> str | None:

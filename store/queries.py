@@ -145,12 +145,14 @@ def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:
     ):
         details[call_id][stage] = result
     duplicates = set(conn.execute(select(DuplicateIncident.incident_id)).scalars())
+    linked: set[tuple[int, int]] = set()
     for call_id, number, source, confidence, incident_id in conn.execute(
         select(CallIncidentLink.call_id, Incident.external_id, CallIncidentLink.source,
                CallIncidentLink.confidence, Incident.id)
         .join(Incident, Incident.id == CallIncidentLink.incident_id)
         .where(CallIncidentLink.call_id.in_(call_ids))
     ):  # fmt: skip
+        linked.add((call_id, incident_id))
         details[call_id]["links"].append(
             {
                 "incident": number,
@@ -166,6 +168,8 @@ def call_details(conn: Connection, call_ids: list[int]) -> dict[int, dict]:
         .join(Incident, Incident.id == IncidentCandidate.incident_id)
         .where(IncidentCandidate.call_id.in_(call_ids)).order_by(IncidentCandidate.rank)
     ):  # fmt: skip
+        if (call_id, incident_id) in linked:
+            continue  # linked already (automatically or by a person): no longer a suggestion
         details[call_id]["candidates"].append(
             {
                 "incident": number,

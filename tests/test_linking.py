@@ -95,3 +95,8 @@ def test_a_helpdesk_key_with_letters_links_by_the_digits_said_for_it():
     assert rank_candidates(CallFacts(3, T0, said_numbers=["00417"]), incidents)[0].confidence < 0.85
     assert rank_candidates(CallFacts(4, T0, said_fragments=["1245"]), incidents) == [], "a stripped serial"
     assert automatic_links(rank_candidates(CallFacts(5, T0, said_numbers=["00419"]), incidents)) == []
+    # A short key read back with its letters («S D, four eight two one», written "sd4821") is named.
+    short = [incident(25, "SD-4821", 2), incident(26, "SD-4822", 5)]
+    assert spoken_forms("SD-4821") == ("4821",)
+    ranked = rank_candidates(CallFacts(6, T0, said_fragments=["4821"]), short)
+    assert [c.number for c in automatic_links(ranked)] == ["SD-4821"]

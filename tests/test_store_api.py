@@ -37,6 +37,7 @@ from store.results import save_stage_result
 from store.schema import (
     AuditEntry,
     Call,
+    CallIncidentLink,
     CallOutcome,
     DuplicateIncident,
     Evaluation,
@@ -338,3 +339,13 @@ def test_upgrading_a_database_takes_personal_digits_out_of_its_search_index(db_u
         assert search(conn, ADMIN, "4111") == [] and search(conn, ADMIN, "790") == []
         assert len(search(conn, ADMIN, "карта")) == 1
     engine.dispose()
+
+
+def test_an_incident_linked_to_the_call_is_no_longer_suggested_for_it(garbled):
+    with garbled.begin() as conn:
+        assert [c["incident"] for c in open_call(conn, ANALYST, 1)["candidates"]] == ["204817"]
+        link = {"call_id": 1, "incident_id": 1, "source": "automatic", "confidence": 0.97}
+        conn.execute(insert(CallIncidentLink).values(**link))
+        call = open_call(conn, ANALYST, 1)
+    assert [link["incident"] for link in call["links"]] == ["204817"]
+    assert call["candidates"] == [], "the Call page offered to accept a link that was already made"
