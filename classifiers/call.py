@@ -17,6 +17,7 @@ from classifiers.taxonomy import Taxonomy
 from classifiers.text import tokens
 from classifiers.transfers import TransferFinding, spoken_transfer, target_extension
 from contracts import CallRules
+from contracts.phones import DEFAULT_COUNTRY
 
 if TYPE_CHECKING:
     from classifiers.purpose import PurposeModel
@@ -83,12 +84,15 @@ class SaidIdentifiers:
     reread_inn: list[str] = field(default_factory=list)
 
 
-def said_identifiers(text: str, readings: Sequence[str] = ()) -> SaidIdentifiers:
-    """Identifiers said in a call's (number-normalised) text, and those only its second readings hold."""
-    said = SaidIdentifiers(**identifiers(text))
+def said_identifiers(
+    text: str, readings: Sequence[str] = (), country: str = DEFAULT_COUNTRY
+) -> SaidIdentifiers:
+    """Identifiers said in a call's (number-normalised) text, and those only its second readings hold;
+    phones read in the site's `country`."""
+    said = SaidIdentifiers(**identifiers(text, country=country))
     if readings:
         # Readings are separate stretches: a sentence end between them keeps their digits apart.
-        reread = identifiers(". ".join(r.strip().rstrip(".") for r in readings))
+        reread = identifiers(". ".join(r.strip().rstrip(".") for r in readings), country=country)
         said.reread_incident = [n for n in reread["incident"] if n not in said.incident]
         said.reread_inn = [n for n in reread["inn"] if n not in said.inn]
     return said
@@ -213,7 +217,7 @@ def classify_call(
         transfer=transfer,
         conditions=sorted(conditions),
         compliance=compliance,
-        said=said_identifiers(text, speech.number_readings),
+        said=said_identifiers(text, speech.number_readings, classifiers.rules.phone_country),
         keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
         pii=pii,
         classifiers_version=classifiers.version,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.phones import canonical_phone
+from contracts.phones import DEFAULT_COUNTRY, canonical_phone, is_said_phone
 from contracts.pii import digit_runs, inn_is_valid, is_phone, keyword_spans, luhn_is_valid
 
 __all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
@@ -71,9 +71,12 @@ def _said_as_account(text: str, start: int, incident_words: list[int]) -> bool:
     return nearest is not None and not any(nearest <= at <= start for at in incident_words)
 
 
-def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[str, list[str]]:
+def identifiers(
+    text: str, incident_digits: tuple[int, int] = (5, 8), country: str = DEFAULT_COUNTRY
+) -> dict[str, list[str]]:
     """Identifiers said in a text: valid INNs, KPP-shaped numbers, phones (canonical, `contracts.phones`),
-    Luhn-valid cards, incident numbers.
+    Luhn-valid cards, incident numbers. `country` says which digit strings are phones
+    (`contracts.phones.NUMBERING_PLANS`).
 
     Incident numbers are digit runs of `incident_digits` length that are not part of another identifier;
     `fragments` are runs one digit shorter (recognition often drops a digit: «пять» heard as «беть»),
@@ -102,8 +105,8 @@ def identifiers(text: str, incident_digits: tuple[int, int] = (5, 8)) -> dict[st
             found["inn"].append(digits)
         elif len(digits) == 9:
             found["kpp"].append(digits)
-        elif is_phone(digits):
-            found["phone"].append(canonical_phone(digits) or digits)
+        elif is_said_phone(digits, country):
+            found["phone"].append(canonical_phone(digits, country) or digits)
         elif low <= len(digits) <= high:
             found["incident"].append(digits)
         elif len(digits) == low - 1:

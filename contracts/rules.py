@@ -20,6 +20,9 @@ class CallRules:
     short_call_seconds: float = 20.0
     short_transfer_seconds: float = 150.0
     internal_number_max_length: int = 5
+    # The site's country (an ISO code, `contracts.phones.NUMBERING_PLANS`): how a customer's number written
+    # without a country code reads ("(212) 555-0147" is a US number on a US site, not a Russian one).
+    phone_country: str = "RU"
     # A recording whose sound and recognised speech both run closer than this to its end was cut off: the
     # call dropped (its checklist items after the drop are n/a). A tone or music recorded after the words
     # is not speech cut off. 0 turns the rule off.

@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.errors import InputFileError
 from ingest.fingerprint import row_fingerprint
 from ingest.records import CallRecord, ImportResult, RowProblem
 from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_field, parse_seconds
@@ -38,6 +39,9 @@ CDR_COLUMNS = (
     "sequence",
 )
 _MIN_COLUMNS = 16
+# Column names a headed call-record export (FreePBX's `cdr` table, a PBX's CSV report) starts with.
+_HEADER_NAMES = {*CDR_COLUMNS, "calldate", "recordingfile", "cnum", "cnam", "did", "call_id", "caller",
+                 "callee", "duration_sec", "date", "time", "status"}  # fmt: skip
 _EPOCH = re.compile(r"\d{9,10}(\.\d+)?")
 
 
@@ -74,6 +78,13 @@ def pbx_time(value: str | None, zone: tzinfo | None = None, fmt: str | None = No
     return parsed.astimezone(zone).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
+def _is_header(cells: list[str]) -> bool:
+    """A row of column names: three or more cells named like call-record columns, none a time."""
+    names = [c.strip().lower() for c in cells]
+    dated = any(re.match(r"\d{4}-\d\d-\d\d", n) for n in names)
+    return sum(n in _HEADER_NAMES for n in names) >= 3 and not dated
+
+
 def read_master_csv(
     path: Path, zone: tzinfo | None = None, encoding: str | None = None, datetime_format: str | None = None
 ) -> ImportResult:
@@ -92,6 +103,13 @@ def read_master_csv(
         if error:
             result.problems.append(RowProblem(source, line, "malformed_row", error))
             continue
+        if not result.rows and _is_header(cells):
+            raise InputFileError(
+                "headed_csv",
+                f"{source}:{line}: starts with column names ({', '.join(c.strip() for c in cells[:6])}, …), "
+                "but an Asterisk Master.csv has none: read this export with --cdr-mapping FILE.yaml naming "
+                "its columns (see `ingest/mapping.py`)",
+            )
         if len(cells) < _MIN_COLUMNS:
             result.problems.append(
                 RowProblem(

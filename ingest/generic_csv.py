@@ -53,6 +53,7 @@ def read_mapped_csv(
             continue
         if positions is None:
             positions = mapping.resolve(cells, source, REQUIRED_FIELDS)
+            result.problems += mapping.absent(cells, source)
             continue
 
         def cell(name: str, cells: list[str] = cells, positions: dict[str, int] = positions) -> str | None:

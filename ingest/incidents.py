@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from contracts.phones import split_phones
+from contracts import CallRules
+from contracts.phones import canonical_phone, split_phones
 from ingest.errors import InputFileError
 from ingest.mapping import ColumnMapping
 from ingest.records import ImportResult, IncidentRecord, RowProblem
@@ -55,7 +56,9 @@ def _default_mapping(header: list[str]) -> ColumnMapping:
     return ColumnMapping(columns=columns)
 
 
-def _record(values: dict[str, object], source: str, line: int, fmt: str | None) -> IncidentRecord:
+def _record(
+    values: dict[str, object], source: str, line: int, fmt: str | None, rules: CallRules
+) -> IncidentRecord:
     def text(name: str) -> str | None:
         value = values.get(name)
         return clean(str(value)) if value is not None else None
@@ -79,7 +82,7 @@ def _record(values: dict[str, object], source: str, line: int, fmt: str | None) 
         source_line=line,
         inn=inn,
         kpp=text("kpp"),
-        phones=split_phones(", ".join(map(str, phone)) if isinstance(phone, list) else text("phone")),
+        phones=_phones(", ".join(map(str, phone)) if isinstance(phone, list) else text("phone"), rules),
         account=text("account"),
         knowledge_article=text("knowledge_article"),
         operator=text("operator"),
@@ -90,23 +93,31 @@ def _record(values: dict[str, object], source: str, line: int, fmt: str | None) 
     )
 
 
+def _phones(cell: str | None, rules: CallRules) -> list[str]:
+    """The phone numbers in a cell, canonical; what is not a phone ("нет", "see notes") names no client."""
+    found = split_phones(cell, rules)
+    return [n for n in found if canonical_phone(n, rules.phone_country) == n]
+
+
 def read_incidents(
     path: Path,
     mapping: ColumnMapping | None = None,
     encoding: str | None = None,
     datetime_format: str | None = None,
+    rules: CallRules | None = None,
 ) -> ImportResult:
     """Read an incident export; the format follows the extension (.json, else CSV).
 
+    `rules` give the site's country, which says how the clients' phones read (default: Russia's).
     `encoding` (else the mapping's, else detected) decodes the file; `datetime_format` reads the dates
     when the mapping gives none. An incident id given on several rows
     is reported with their lines and read once, from its last row (exports list later edits last).
     """
     text = read_text_file(path, encoding or (mapping.encoding if mapping else None))
     if path.suffix.lower() == ".json":
-        result = _read_json(text, mapping, datetime_format)
+        result = _read_json(text, mapping, datetime_format, rules or CallRules())
     else:
-        result = _read_csv(text, mapping, datetime_format)
+        result = _read_csv(text, mapping, datetime_format, rules or CallRules())
     result.problems[:0] = text.problems
     return _without_duplicates(result)
 
@@ -163,7 +174,9 @@ def _item_lines(text: str, items: list) -> list[int]:
     return lines
 
 
-def _read_csv(text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None) -> ImportResult:
+def _read_csv(
+    text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None, rules: CallRules
+) -> ImportResult:
     result = ImportResult()
     source = text.path
     delimiter = mapping.delimiter if mapping else sniff_delimiter(text)
@@ -181,10 +194,12 @@ def _read_csv(text: TextFile, mapping: ColumnMapping | None, datetime_format: st
                 if mapping is not None:
                     raise
                 raise InputFileError(e.code, f"{e.message}. {_MAPPING_HINT}") from e
+            result.problems += active.absent(cells, source)
             continue
         values = {f: cells[i] for f, i in positions.items() if i < len(cells)}
         try:
-            result.rows.append(_record(values, source, line, active.datetime_format or datetime_format))
+            fmt = active.datetime_format or datetime_format
+            result.rows.append(_record(values, source, line, fmt, rules))
         except (ValueError, OverflowError) as e:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; row skipped"))
     if positions is None:
@@ -192,7 +207,9 @@ def _read_csv(text: TextFile, mapping: ColumnMapping | None, datetime_format: st
     return result
 
 
-def _read_json(text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None) -> ImportResult:
+def _read_json(
+    text: TextFile, mapping: ColumnMapping | None, datetime_format: str | None, rules: CallRules
+) -> ImportResult:
     result = ImportResult()
     source = text.path
     try:
@@ -224,7 +241,8 @@ def _read_json(text: TextFile, mapping: ColumnMapping | None, datetime_format: s
             )
             continue
         try:
-            result.rows.append(_record(values, source, line, active.datetime_format or datetime_format))
+            fmt = active.datetime_format or datetime_format
+            result.rows.append(_record(values, source, line, fmt, rules))
         except (ValueError, OverflowError, TypeError) as e:
             result.problems.append(RowProblem(source, line, "malformed_row", f"{e}; incident skipped"))
     return result

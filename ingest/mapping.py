@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from ingest.errors import InputFileError
+from ingest.records import RowProblem
 from ingest.textfile import check_encoding, read_text_file
 
 
@@ -53,6 +54,19 @@ class ColumnMapping:
                 f"{source}: missing {', '.join(missing)}; the file has columns {', '.join(index) or 'none'}",
             )
         return resolved
+
+    def absent(self, header: list[str], source: str) -> list[RowProblem]:
+        """A problem for each column the mapping names that the file's header lacks: a misspelt optional
+        column would otherwise be read as empty without a word (a recording column: every call unmatched).
+        Whole-file problems: reading the file again with the mapping fixed drops them."""
+        present = {name.strip().lower() for name in header}
+        return [
+            RowProblem(source, None, "missing_column",
+                       f"{field_name} (column {column!r}) is not in the file, so it was read without it; "
+                       f"the file has columns {', '.join(h.strip() for h in header) or 'none'}")
+            for field_name, column in self.columns.items()
+            if column.strip().lower() not in present
+        ]  # fmt: skip
 
     def translate(self, field_name: str, value: str | None) -> str | None:
         if value is None:

@@ -97,7 +97,7 @@ class IncidentRecord:
     source_line: int
     inn: str | None = None
     kpp: str | None = None
-    phones: list[str] = field(default_factory=list)  # normalised (contracts.phones); non-phones as typed
+    phones: list[str] = field(default_factory=list)  # canonical (contracts.phones); non-phones left out
     account: str | None = None  # the client's contract or account number with the company
     knowledge_article: str | None = None
     operator: str | None = None

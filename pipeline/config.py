@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from asr.transcribe import AsrOptions
 from classifiers.linking import LinkingOptions
 from contracts import CallRules
+from contracts.phones import NUMBERING_PLANS
 from contracts.sign_in import SignInRules
 from diarization.types import DiarizationOptions
 from ingest.cdr import pbx_zone
@@ -224,6 +225,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "analytics.exclusions.short_transfer_seconds": _NOT_NEGATIVE,
     "analytics.exclusions.internal_number_max_length": _NOT_NEGATIVE,
     "analytics.exclusions.cut_off_seconds": _NOT_NEGATIVE,
+    "analytics.exclusions.phone_country": tuple(NUMBERING_PLANS),
     "analytics.linking.near_minutes": _POSITIVE,
     "analytics.linking.window_days": _POSITIVE,
     "analytics.linking.duplicate_days": _POSITIVE,

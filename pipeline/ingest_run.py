@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -136,7 +137,8 @@ def _import(
             logger.warning("%s: reading failed", kind, exc_info=True)
             code, message = "unreadable_file", f"cannot read this file ({type(e).__name__}: {e})"
         summary.inputs_failed += 1
-        problem = RowProblem(str(path), None, code, message)
+        line, message = _located(message, str(path))
+        problem = RowProblem(str(path), line, code, message)
         summary.problems.append(problem)
         with engine.begin() as conn:
             call_records.replace_problems(conn, kind, str(path), [problem])
@@ -147,6 +149,14 @@ def _import(
         call_records.replace_problems(conn, kind, str(path), problems)
     summary.problems.extend(problems)
     return counts
+
+
+def _located(message: str, source: str) -> tuple[int | None, str]:
+    """A reader's message about `source` ("data.csv:12: not valid JSON") as (line, message), so that a
+    problem shown with its file and line does not name the file twice."""
+    if match := re.match(rf"{re.escape(source)}(?::(\d+))?:\s*", message):
+        return (int(match.group(1)) if match.group(1) else None), message[match.end() :]
+    return None, message
 
 
 def unknown_operator_problems(
@@ -392,6 +402,7 @@ def _register_records(
             request.incidents_mapping,
             request.incidents_encoding,
             request.datetime_format,
+            rules,
         )
         registered = _import(
             engine, "incidents", request.incidents, reader, call_records.register_incidents, summary

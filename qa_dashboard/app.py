@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from qa_dashboard.common import engine
 from qa_dashboard.pages_call import call_page
 from qa_dashboard.pages_calls import calls_page, review_page
 from qa_dashboard.pages_insight import audit_page, kpis_page, operators_page, search_page
-from qa_dashboard.sign_in import attempt_sign_in, session_expired, sign_in_rules, start_session
-from qa_dashboard.users import UsersFileError, load_users
+from qa_dashboard.sign_in import (
+    account_changed,
+    attempt_sign_in,
+    session_expired,
+    sign_in_rules,
+    start_session,
+)
+from qa_dashboard.users import UsersFileError, load_users, users_path
 from store.api import ROLE_TITLES, visible_pages
 
 
@@ -86,6 +94,10 @@ def main() -> None:
     pages = _pages()
     if "viewer" in st.session_state:
         expired = session_expired(st.session_state, sign_in_rules())
+        if not expired and users_path().exists():  # the accounts live in the users file
+            # A users file broken mid-edit signs nobody out; signing in shows the error.
+            with contextlib.suppress(UsersFileError):
+                expired = account_changed(st.session_state, load_users())
         if expired:
             st.session_state["sign_in_notice"] = expired
     if "viewer" not in st.session_state:

@@ -13,6 +13,7 @@ from datetime import datetime
 import streamlit as st
 from sqlalchemy import Engine
 
+from contracts.phones import DEFAULT_COUNTRY
 from store.api import CompositeOptions, Viewer, open_engine
 
 
@@ -30,6 +31,11 @@ def kpi_options() -> CompositeOptions:
     values = json.loads(raw)
     values["components"] = tuple(values.get("components", CompositeOptions().components))
     return CompositeOptions(**values)
+
+
+def phone_country() -> str:
+    """The country a typed phone number is read in (CALLQA_PHONE_COUNTRY, from `[analytics.exclusions]`)."""
+    return os.environ.get("CALLQA_PHONE_COUNTRY") or DEFAULT_COUNTRY
 
 
 def viewer() -> Viewer:

@@ -15,6 +15,7 @@ from qa_dashboard.common import (
     moment,
     open_call_link,
     operator_label,
+    phone_country,
     purpose_title,
     viewer,
 )
@@ -112,7 +113,7 @@ def search_page() -> None:
     if not query:
         return
     try:
-        tree = parse(query)
+        tree = parse(query, phone_country())
     except QuerySyntaxError as e:
         st.error(str(e))
         return
@@ -126,7 +127,7 @@ def search_page() -> None:
     )
     with engine().begin() as conn:
         try:
-            hits = search(conn, who, query, where)
+            hits = search(conn, who, query, where, country=phone_country())
         except SearchRefused as e:  # caught inside the transaction: the refused search stays audited
             st.error(str(e))
             return

@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, fields
 
 from sqlalchemy import Engine
@@ -72,6 +72,18 @@ def start_session(state: MutableMapping, user: User, now: float | None = None) -
     now = time.time() if now is None else now
     state["viewer"] = user.viewer()
     state["signed_in_at"] = state["last_seen_at"] = now
+
+
+def account_changed(state: MutableMapping, users: Mapping[str, User]) -> str | None:
+    """Why the signed-in session no longer holds because an admin removed the account or changed its role
+    or scope in the users file (signing it out), or None: access follows the file, not the sign-in."""
+    viewer = state.get("viewer")
+    user = users.get(viewer.username) if viewer is not None else None
+    if viewer is None or (user is not None and user.viewer() == viewer):
+        return None
+    for key in ("viewer", "signed_in_at", "last_seen_at"):
+        state.pop(key, None)
+    return "Your account was removed or changed by an admin: sign in again."
 
 
 def session_expired(state: MutableMapping, rules: SignInRules, now: float | None = None) -> str | None:

@@ -168,6 +168,18 @@ def add_user(
     return users[username]
 
 
+def remove_user(username: str, path: Path | None = None) -> User:
+    """Remove a user from the file (their open dashboard sessions end at their next page); UsersFileError
+    when there is no such user."""
+    users = load_users(path)
+    if username not in users:
+        known = ", ".join(sorted(users)) or "none"
+        raise UsersFileError(f"no user {username!r} in {path or users_path()} (users: {known})")
+    removed = users.pop(username)
+    save_users(users, path)
+    return removed
+
+
 def authenticate(username: str, password: str, path: Path | None = None) -> User | None:
     """The user when the password is right, else None, in the same time whether or not the user exists; a
     hash made with weaker parameters is replaced by a current one."""

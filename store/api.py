@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
+from contracts.phones import DEFAULT_COUNTRY
 from contracts.scorecard import agreement
 from contracts.text import token_spans
 from store.audit import audit
@@ -481,10 +482,16 @@ def disputed_calls(conn: Connection) -> set[int]:
 
 
 def search(
-    conn: Connection, viewer: Viewer, query, where: SearchFilter | None = None, limit: int = 200
+    conn: Connection,
+    viewer: Viewer,
+    query,
+    where: SearchFilter | None = None,
+    limit: int = 200,
+    country: str = DEFAULT_COUNTRY,
 ) -> list[dict]:
     """Transcript search (a query string or a parsed tree) within what the viewer may see, hits masked for the
-    role; audited with the query, the filters and the number of hits.
+    role; audited with the query, the filters and the number of hits. A phone number is read in the site's
+    `country`.
 
     A role that reads numbers masked may not search by numbers (a term of digits, or digits with a short
     label such as «ИНН7707…»; a phone): whether a digit prefix finds a call would tell the masked digits one
@@ -492,7 +499,7 @@ def search(
     attempt stays on record.
     """
     viewer.require("search")
-    tree = parse(query) if isinstance(query, str) else query  # QuerySyntaxError says what is wrong
+    tree = parse(query, country) if isinstance(query, str) else query  # QuerySyntaxError says what is wrong
     if viewer.refusal():
         raise AccessDenied(viewer.refusal())
     where = where or SearchFilter()
@@ -505,8 +512,9 @@ def search(
         audit(conn, viewer.username, "search_refused", "utterances", None, {**asked, "hits": 0})
         title = ROLE_TITLES.get(viewer.role, viewer.role)
         raise SearchRefused(
-            f"{title}s see numbers masked, so a search cannot look for a number («{numbers[0]}»): "
-            "search by words (e.g. «номер карты», «телефон»), or ask a quality controller."
+            f'{title}s see numbers masked, so a search cannot look for a number ("{numbers[0]}"): '
+            "search by the words said around it (card number, phone; номер карты, телефон), "
+            "or ask a quality controller."
         )
     found = search_utterances(conn, tree, where, limit)
     before = previous_turns(conn, [hit["id"] for hit in found])
@@ -539,11 +547,13 @@ def client_history(
     *,
     identifier: str | None = None,
     call_id: int | None = None,
+    country: str = DEFAULT_COUNTRY,
 ) -> dict:
     """A client's card, calls and incidents as far as the viewer may see them, masked for the role; audited.
 
-    The client is named by id, by an identifier (INN or INN-KPP, a phone in any written form, a contract or
-    account number: the first client it names), or as the client of a call the viewer may open. An operator
+    The client is named by id, by an identifier (INN or INN-KPP, a phone in any written form read in the
+    site's `country`, a contract or account number: the first client it names), or as the client of a call
+    the viewer may open. An operator
     gets own calls and incidents only, a team lead the team's. LookupError when there is no such client;
     AccessDenied for an unknown role, or a lookup by personal data the role may not read.
     """
@@ -554,10 +564,12 @@ def client_history(
     if identifier is not None:
         # Personal data finds a client only for roles that may read it; a contract number for everyone.
         allowed = tuple(
-            k for k in identifier_kinds(identifier) if k == "account" or k in unmasked_kinds(viewer.role)
+            k
+            for k in identifier_kinds(identifier, country)
+            if k == "account" or k in unmasked_kinds(viewer.role)
         )
-        client_id = next(iter(find_clients(conn, identifier, allowed)), None)
-        hidden = [k for k in identifier_kinds(identifier) if k not in allowed]
+        client_id = next(iter(find_clients(conn, identifier, allowed, country)), None)
+        hidden = [k for k in identifier_kinds(identifier, country) if k not in allowed]
         if client_id is None and hidden:
             raise AccessDenied(f"a {ROLE_TITLES[viewer.role].lower()} may not look clients up by {hidden[0]}")
     elif call_id is not None:

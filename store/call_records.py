@@ -9,6 +9,7 @@ nothing, and every function is safe to call again after a crash.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ from sqlalchemy import Connection, and_, bindparam, case, delete, func, or_, sel
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from contracts.phones import canonical_phone
 from store.operators import Resolution, resolve_operators
 from store.queue import retire_work
 from store.schema import (
@@ -119,9 +119,14 @@ def operator_ids(conn: Connection, refs: Iterable[Any]) -> Resolution:
     return resolve_operators(conn, refs)
 
 
+# A canonical phone number (`contracts.phones`): E.164 digits without the '+'.
+_E164 = re.compile(r"[1-9]\d{7,14}")
+
+
 def _known_phones(numbers: Iterable[str]) -> list[str]:
     # Only real phone numbers identify a client: a cell that said "нет" must not join every such client.
-    return [n for n in dict.fromkeys(numbers) if canonical_phone(n) == n]
+    # Readers give canonical numbers in the site's numbering plan (E.164 digits); this guards the store.
+    return [n for n in dict.fromkeys(numbers) if _E164.fullmatch(n)]
 
 
 def _client_id(

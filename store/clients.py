@@ -9,31 +9,35 @@ import re
 
 from sqlalchemy import Connection, or_, select
 
-from contracts.phones import canonical_phone
+from contracts.phones import DEFAULT_COUNTRY, canonical_phone
 from store.schema import Call, CallIncidentLink, CallOutcome, Client, ClientIdentifier, Incident, Operator
 
 _INN_KPP = re.compile(r"(\d{10}|\d{12})(?:\s*[-/ ]\s*(\d{9}))?")
 
 
-def identifier_kinds(identifier: str) -> tuple[str, ...]:
+def identifier_kinds(identifier: str, country: str = DEFAULT_COUNTRY) -> tuple[str, ...]:
     """What a typed identifier may be, most specific first: inn (INN or INN-KPP), phone (any written
-    form), and always account (a contract or account number may look like either)."""
+    form, read in the site's `country`), and always account (a contract or account number may look like
+    either)."""
     text = identifier.strip()
     kinds = ("inn",) if _INN_KPP.fullmatch(text) else ()
-    if canonical_phone(text):
+    if canonical_phone(text, country):
         kinds += ("phone",)
     return (*kinds, "account")
 
 
 def find_clients(
-    conn: Connection, identifier: str, kinds: tuple[str, ...] = ("inn", "phone", "account")
+    conn: Connection,
+    identifier: str,
+    kinds: tuple[str, ...] = ("inn", "phone", "account"),
+    country: str = DEFAULT_COUNTRY,
 ) -> list[int]:
     """Ids of the clients an identifier names, lowest first, read as each of `kinds` it may be: an INN
-    (with its KPP when given, every branch without), a phone in any written form, a contract or account
-    number."""
+    (with its KPP when given, every branch without), a phone in any written form (read in the site's
+    `country`), a contract or account number."""
     text = identifier.strip()
     found: set[int] = set()
-    for kind in identifier_kinds(text):
+    for kind in identifier_kinds(text, country):
         if kind not in kinds:
             continue
         if kind == "inn":
@@ -42,7 +46,7 @@ def find_clients(
             if kpp:
                 query = query.where(Client.kpp == kpp)
         else:
-            value = canonical_phone(text) if kind == "phone" else text
+            value = canonical_phone(text, country) if kind == "phone" else text
             query = select(ClientIdentifier.client_id).where(
                 ClientIdentifier.kind == kind, ClientIdentifier.value == value
             )

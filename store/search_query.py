@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from contracts.phones import canonical_phone
+from contracts.phones import DEFAULT_COUNTRY, canonical_phone
 from contracts.pii import inn_is_valid
 from contracts.text import stems
 
@@ -66,9 +66,10 @@ def _word(text: str):
     return Term(found[0]) if len(found) == 1 else Phrase(tuple(found))
 
 
-def parse(query: str):
-    """The query as a tree of All / Any / Not / Term / Phrase / Near nodes, or one Phone."""
-    if number := phone_query(query):
+def parse(query: str, country: str = DEFAULT_COUNTRY):
+    """The query as a tree of All / Any / Not / Term / Phrase / Near nodes, or one Phone (a number read
+    in the site's `country`)."""
+    if number := phone_query(query, country):
         return Phone(number)
     groups: list[list] = [[]]
     negate, near = False, None
@@ -109,13 +110,13 @@ def parse(query: str):
     return alternatives[0] if len(alternatives) == 1 else Any(alternatives)
 
 
-def phone_query(query: str) -> str | None:
+def phone_query(query: str, country: str = DEFAULT_COUNTRY) -> str | None:
     """The canonical number when the whole query is one phone number. Ten bare digits that are a valid INN
     read as that INN, unless they start with 9 like a mobile number (and almost no INN)."""
     text = query.strip().strip('"').strip()
     if text.isdigit() and len(text) == 10 and not text.startswith("9") and inn_is_valid(text):
         return None
-    return canonical_phone(text)
+    return canonical_phone(text, country)
 
 
 def query_stems(node) -> set[str]:

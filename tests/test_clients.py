@@ -152,6 +152,48 @@ def test_a_phone_said_in_the_call_identifies_the_client(site):
     assert _clients(site)[0]["3.1"] == calls["3.1"]
 
 
+US_INCIDENTS = (
+    "id,created_at,phone,contract,operator,summary\n"
+    "SD-1,2026-03-02 09:03:00,+1 (212) 555-0147,,101,billing\n"
+    "SD-2,2026-03-03 10:05:00,212.555.0199 or 1-646-555-0100,,201,password reset\n"
+    "SD-3,2026-03-04 11:00:00,n/a,AC-17,201,no phone given\n"
+)
+US_CDR = (
+    _leg("u1", "(212) 555-0147", "8800", "2026-03-02 09:00:00", "101")  # the caller id as the trunk sends it
+    + _leg("u2", "16465550100", "8800", "2026-03-03 10:00:00", "201")  # with the country's 1
+    + _leg("u3", "101", "+1 212 555 0199", "2026-03-04 10:55:00", "101", "from-internal")  # a callback
+)
+
+
+def test_a_us_site_reads_its_customers_numbers_as_american(engine, tmp_path):
+    """`phone_country = "US"`: a number written without its country code is a US one, in the records,
+    the helpdesk export, a typed search or client lookup, and said in a call."""
+    from classifiers.call import said_identifiers
+    from contracts import CallRules
+
+    (tmp_path / "Master.csv").write_text(US_CDR, encoding="utf-8")
+    (tmp_path / "incidents.csv").write_text(US_INCIDENTS, encoding="utf-8")
+    rules = CallRules(phone_country="US")
+    request = IngestRequest(cdr=tmp_path / "Master.csv", incidents=tmp_path / "incidents.csv")
+    ingest(engine, request, rules=rules)
+    calls, incidents = _clients(engine)
+    with engine.connect() as conn:
+        numbers = dict(conn.execute(select(Call.uniqueid, Call.caller_number)).all())
+        callee = conn.execute(select(Call.callee_number).where(Call.uniqueid == "u3")).scalar()
+    assert numbers == {"u1": "12125550147", "u2": "16465550100", "u3": "101"} and callee == "12125550199"
+    assert calls["u1"] == incidents["SD-1"] is not None
+    assert calls["u2"] == incidents["SD-2"] == calls["u3"] is not None, "both of a cell's numbers name it"
+    assert incidents["SD-3"] != incidents["SD-1"]  # "n/a" names no client
+    with engine.begin() as conn:
+        assert find_clients(conn, "212-555-0147", country="US") == [incidents["SD-1"]]
+        assert find_clients(conn, "212-555-0147") == [], "read as a Russian number it is nobody's"
+        history = client_history(conn, QC, identifier="(646) 555-0100", country="US")
+        assert [c["uniqueid"] for c in history["calls"]] == ["u2", "u3"]
+    assert parse("(212) 555-0147", "US") == Phone("12125550147")
+    said = said_identifiers("you can call me back on 212 555 0199 please", country="US")
+    assert said.phone == ["12125550199"] and said.incident == []
+
+
 def test_the_history_api_gives_calls_and_incidents_within_the_viewers_scope(site):
     with site.begin() as conn:
         full = client_history(conn, QC, identifier="8 (916) 123-45-67")
@@ -267,7 +309,7 @@ def test_the_export_reader_takes_phones_and_contract_numbers_under_english_or_ru
     (ru,) = read_incidents(russian).rows
     (en,) = read_incidents(english).rows
     assert ru.phones == ["79161234567", "78126407788"] and ru.account == "Д-17"
-    assert en.phones == ["нет"] and en.account == "LS-0042"
+    assert en.phones == [] and en.account == "LS-0042"  # "нет" is no phone: it names no client
 
 
 def test_the_analysis_identifies_a_caller_from_an_unknown_number_by_the_phone_said(site):

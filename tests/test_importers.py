@@ -128,6 +128,19 @@ def test_generic_csv_through_a_mapping(tmp_path):
     assert result.problems[0].line == 3
 
 
+def test_a_mapped_optional_column_the_file_lacks_is_reported_and_the_rows_still_read(tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  uniqueid: CallID\n  start: Started\n  recording: Recording File\n")
+    data = tmp_path / "calls.csv"
+    data.write_text("CallID,Started,RecordingFile\nx,2026-03-02 09:00:00,x.wav\n")
+    result = read_mapped_csv(data, load_mapping(mapping))
+    assert [r.uniqueid for r in result.rows] == ["x"] and result.rows[0].recording is None
+    (problem,) = result.problems
+    assert problem.code == "missing_column" and problem.line is None  # the file's, dropped once fixed
+    assert "recording (column 'Recording File') is not in the file" in str(problem)
+    assert "RecordingFile" in problem.message
+
+
 def test_generic_csv_missing_column_names_it(tmp_path):
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text("columns:\n  uniqueid: CallID\n  start: Started\n")
@@ -187,3 +200,17 @@ def test_incident_export_without_id_column_fails_clearly(tmp_path):
     with pytest.raises(InputFileError) as error:
         read_incidents(path)
     assert error.value.code == "missing_column" and "--incidents-mapping" in error.value.message
+
+
+def test_a_headed_export_read_as_master_csv_points_to_the_mapping(tmp_path):
+    data = tmp_path / "cdr_export.csv"
+    data.write_text(
+        "calldate,clid,src,dst,dcontext,channel,dstchannel,lastapp,lastdata,duration,billsec,disposition,"
+        "amaflags,accountcode,uniqueid,userfield,recordingfile\n"
+        '2026-03-02 09:00:00,"""A"" <2125550147>",2125550147,200,from-trunk,SIP/t-1,SIP/200-2,Dial,,60,55,'
+        "ANSWERED,3,,1.1,,in-200-2125550147-20260302-090000-1.1.wav\n"
+    )
+    with pytest.raises(InputFileError) as error:
+        read_master_csv(data)
+    assert error.value.code == "headed_csv"
+    assert "--cdr-mapping" in error.value.message and "calldate" in error.value.message

@@ -188,8 +188,11 @@ def test_a_fixed_input_file_read_again_no_longer_lists_its_whole_file_problem(en
     incidents.write_text(good.replace("id,", "ticket,", 1))  # no number column the reader knows
     ingest(engine, _request(tmp_path), workers=1)
     with engine.begin() as conn:
-        listed = [(p.source, p.code) for p in status_report(conn).problems]
+        problems = status_report(conn).problems
+        listed = [(p.source, p.code) for p in problems]
     assert (str(incidents), "missing_column") in listed
+    shown = next(str(p) for p in problems if p.code == "missing_column")
+    assert shown.count(str(incidents)) == 1 and "missing external_id" in shown, "the file is named once"
     rows = good.splitlines()
     incidents.write_text("\n".join([*rows, "INC-9,not a date,,,,,,,"]) + "\n")  # fixed, one bad row added
     ingest(engine, _request(tmp_path), workers=1)

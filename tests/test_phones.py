@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import CallRules
-from contracts.phones import canonical_phone, normalise_phone, split_phones
+from contracts.phones import canonical_phone, is_said_phone, normalise_phone, split_phones
 
 national = st.from_regex(r"[3-9][0-9]{9}", fullmatch=True)
 prefixes = st.sampled_from(["", "7", "8", "+7", "+ 7"])
@@ -94,3 +94,48 @@ def test_a_cell_with_several_numbers():
 def test_a_site_with_longer_extensions_keeps_them():
     rules = CallRules(internal_number_max_length=6)
     assert normalise_phone("210345", rules) == "210345"
+
+
+# ---------------------------------------------------------------- another country's numbering plan
+
+US = CallRules(phone_country="US")
+us_national = st.from_regex(r"[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True)
+
+
+@pytest.mark.parametrize(
+    "typed", ["(212) 555-0147", "212-555-0147", "212.555.0147", "+1 212 555 0147", "1-212-555-0147",
+              "2125550147", "12125550147", "tel:+12125550147", "(212) 555-0147 ext. 12"]
+)  # fmt: skip
+def test_a_us_site_reads_american_numbers_as_american(typed):
+    assert normalise_phone(typed, US) == "12125550147" == canonical_phone(typed, "US")
+
+
+@given(us_national, st.sampled_from(["", "1", "+1", "+1 ", "1-"]), st.sampled_from(["", " ", "-", "."]))
+def test_a_us_number_is_one_number_however_written(number, prefix, separator):
+    typed = f"{prefix}{number[:3]}{separator}{number[3:6]}{separator}{number[6:]}"
+    once = normalise_phone(typed, US)
+    assert once == "1" + number and normalise_phone(once, US) == once
+
+
+def test_the_same_digits_read_differently_in_another_country():
+    assert canonical_phone("(512) 555-0147") == "75125550147"  # a Russian site: a Russian area code
+    assert canonical_phone("(512) 555-0147", "US") == "15125550147"
+    assert canonical_phone("+7 916 123-45-67", "US") == "79161234567"  # a foreign number keeps its code
+    assert canonical_phone("8 (812) 640-77-88", "US") is None  # no US number: kept as typed, names no one
+
+
+def test_a_uk_site_reads_the_trunk_zero():
+    london = "442079460018"
+    assert canonical_phone("020 7946 0018", "GB") == london == canonical_phone("+44 20 7946 0018", "GB")
+    assert canonical_phone("+1 (212) 555-0147", "GB") == "12125550147"
+
+
+def test_digits_said_in_a_call_are_a_phone_by_the_sites_plan():
+    assert is_said_phone("2125550147", "US") and not is_said_phone("2125550147")  # Russia: 10 digits, mobile
+    assert is_said_phone("9161234567") and is_said_phone("89161234567")
+    assert not is_said_phone("555014", "US")
+
+
+def test_an_unknown_country_is_refused_by_name():
+    with pytest.raises(ValueError, match="no numbering plan for 'XX'"):
+        canonical_phone("2125550147", "XX")

@@ -21,6 +21,10 @@ from tests.test_cli import callqa
         ('db = "foo://bar"\n', "db = \"foo://bar\": unsupported database 'foo'"),
         ('[asr]\nlanguage = "english"\n', 'asr.language = "english": give "auto"'),
         ('[analytics]\nprofile = "profle.yaml"\n', 'analytics.profile = "'),
+        (
+            '[analytics.exclusions]\nphone_country = "USA"\n',
+            'analytics.exclusions.phone_country = "USA": must be one of RU, KZ, US, CA, GB',
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_key_and_file_and_exit_2(tmp_path, toml, expected):
@@ -80,6 +84,7 @@ def test_good_values_still_load_and_numbers_from_the_environment_convert(tmp_pat
         "[validation]\nmax_duration_seconds = 600\n"
         "[asr]\nbeam_size = 1\nvad_threshold = 0\n"
         "[analytics.kpi]\ntargets = { handle_time = 300 }\n"
+        '[analytics.exclusions]\nphone_country = "US"\n'
     )
     settings = load_settings(path, environ={"CALLQA_WORKERS": "3", "CALLQA_LEASE_SECONDS": "60"})
     assert settings.raw_sample_rate == 8000 and settings.operator_channel == "right"
@@ -87,6 +92,7 @@ def test_good_values_still_load_and_numbers_from_the_environment_convert(tmp_pat
     assert isinstance(settings.validation.max_duration_seconds, float)
     assert (settings.asr.beam_size, settings.asr.vad_threshold) == (1, 0.0)
     assert settings.analytics.kpi.targets == {"handle_time": 300.0}
+    assert settings.rules.phone_country == "US"
     assert (settings.pipeline.workers, settings.pipeline.lease_seconds) == (3, 60.0)
 
 

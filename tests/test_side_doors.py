@@ -96,7 +96,7 @@ def test_digit_prefix_searches_are_refused_for_masked_roles_and_audited(formulas
     with formulas.begin() as conn:
         for viewer in (ANALYST, LEAD):
             for probe in PROBES:  # 42 tries that once told a masked card, phone and INN digit by digit
-                with pytest.raises(SearchRefused, match="search by words"):
+                with pytest.raises(SearchRefused, match="search by the words said around it"):
                     search(conn, viewer, probe)
         refused = _audited(conn, "search_refused")
         assert [(r["actor"], r["query"]) for r in refused] == [
@@ -196,12 +196,18 @@ def test_the_cli_export_writes_no_formula(formulas, tmp_path):
         assert f"exported {len(FORMULAS)} calls" in result.output
         cells = check(out.read_bytes())
         assert "'+1+cmd|' /C calc'!A0" in cells
-    nowhere = tmp_path / "missing" / "calls.csv"
+    (tmp_path / "a-file").write_text("")
+    nowhere = tmp_path / "a-file" / "calls.csv"
     result = CliRunner().invoke(app, ["--db", url, "export", "calls", "--out", str(nowhere)])
     assert result.exit_code == 1 and "cannot write" in result.output
+    lead = CliRunner().invoke(app, ["--db", url, "export", "calls", "--out", str(out), "--role", "team_lead"])
+    assert lead.exit_code == 2 and "give --team" in lead.output, "a lead's export without a team says why"
     with formulas.connect() as conn:
         files = [e["file"] for e in _audited(conn, "export")]
     assert files == [str(tmp_path / "calls.csv"), str(tmp_path / "calls.xlsx")], "no file, no export"
+    new_folder = tmp_path / "exports" / "march" / "calls.csv"
+    result = CliRunner().invoke(app, ["--db", url, "export", "calls", "--out", str(new_folder)])
+    assert result.exit_code == 0 and new_folder.exists(), "the folder is made"
 
 
 def _leg(uniqueid: str, src: str, clid: str, start: str) -> str:
@@ -311,7 +317,7 @@ def test_a_refused_search_on_the_search_page_says_why_and_stays_audited(dashboar
     app.session_state["viewer"] = load_users()["analyst"].viewer()
     app.run()
     app.text_input[0].input("4276").run()
-    assert app.error and "search by words" in app.error[0].value
+    assert app.error and "search by the words said around it" in app.error[0].value
     app.text_input[0].input("карта").run()
     assert not app.error
     with dashboard["engine"].connect() as conn:

@@ -289,3 +289,41 @@ def test_sign_in_settings_come_from_the_settings_file_and_are_checked(tmp_path):
         SignInRules(lockout_seconds=0).check()
     with pytest.raises(ValueError, match="not a number"):
         SignInRules(idle_minutes="soon").check()
+
+
+def test_an_account_removed_or_changed_by_an_admin_is_signed_out_at_its_next_page(
+    tmp_path, monkeypatch, users
+):
+    from qa_dashboard.users import load_users
+
+    monkeypatch.setenv("CALLQA_DB", f"sqlite:///{tmp_path / 'callqa.db'}")
+    env = {"CALLQA_USERS": str(users), "CALLQA_NEW_PASSWORD": PASSWORD}
+    assert callqa("users", "add", "ann", "--role", "analyst", cwd=tmp_path, env=env).returncode == 0
+    listed = callqa("users", "list", cwd=tmp_path, env=env)
+    assert listed.returncode == 0 and "password" not in listed.stdout and "scrypt" not in listed.stdout
+    names = [line.split()[:2] for line in listed.stdout.splitlines()]
+    assert names == [["ann", "analyst"], ["lead", "team_lead"]]
+    assert "team A" in listed.stdout
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state["viewer"] = load_users(users)["lead"].viewer()
+    app.session_state["signed_in_at"] = app.session_state["last_seen_at"] = time.time()
+    app.run()
+    assert not app.exception and "viewer" in app.session_state, "an unchanged account keeps its session"
+    moved = callqa("users", "add", "lead", "--role", "team_lead", "--team", "B", cwd=tmp_path, env=env)
+    assert moved.returncode == 0
+    app.run()
+    assert "viewer" not in app.session_state, "a lead moved to another team does not keep the old team's view"
+    assert any("removed or changed" in i.value for i in app.info)
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state["viewer"] = load_users(users)["ann"].viewer()
+    app.session_state["signed_in_at"] = app.session_state["last_seen_at"] = time.time()
+    app.run()
+    assert "viewer" in app.session_state
+    removed = callqa("users", "remove", "ann", cwd=tmp_path, env=env)
+    assert removed.returncode == 0 and "ann" not in load_users(users)
+    app.run()
+    assert "viewer" not in app.session_state and [b.label for b in app.button] == ["Sign in"]
+    again = callqa("users", "remove", "ann", cwd=tmp_path, env=env)
+    assert again.returncode == 2 and "no user 'ann'" in again.stdout + again.stderr

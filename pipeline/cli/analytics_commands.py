@@ -318,8 +318,14 @@ def export_calls_command(
         ctx.console.print("[red]--out:[/red] the file must end in .json, .csv or .xlsx")
         raise typer.Exit(2)
     viewer = Viewer(current_actor(), role, operator_code=operator, team=team)
+    # A lead without a team, an operator without a code, sees no call: say so rather than export none.
+    if viewer.refusal():
+        needed = "--team (the team they lead)" if role == "team_lead" else "--operator (their code)"
+        ctx.console.print(f"[red]--role {role}:[/red] give {needed}: the export is what they would see")
+        raise typer.Exit(2)
     where = _filter(operator, team, since, until)
     try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
         with ctx.engine().begin() as conn:
             exported = export_calls_file(conn, viewer, fmt, where, {"file": str(out_path)})
             out_path.write_bytes(exported.data)  # in the transaction: a file not written is no export

@@ -44,7 +44,7 @@ def dashboard(
 
 def dashboard_environment() -> dict[str, str]:
     """What the dashboard process reads instead of the settings and the classifiers: the database, the
-    purposes' titles and the composite KPI's options."""
+    purposes' titles, the composite KPI's options and the country phone numbers are read in."""
     from classifiers import load_taxonomy
 
     analytics = ctx.settings.analytics
@@ -55,6 +55,7 @@ def dashboard_environment() -> dict[str, str]:
         "CALLQA_PURPOSE_TITLES": json.dumps(titles, ensure_ascii=False),
         "CALLQA_KPI_OPTIONS": json.dumps(dataclasses.asdict(analytics.kpi)),
         "CALLQA_SIGN_IN": json.dumps(dataclasses.asdict(ctx.settings.sign_in)),
+        "CALLQA_PHONE_COUNTRY": ctx.settings.rules.phone_country,
     }
 
 
@@ -118,6 +119,38 @@ def _unknown_scope(operator: str | None, team: str | None) -> str | None:
             return unknown_scope(conn, operator, team)
     except SQLAlchemyError:
         return None
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The dashboard's users: role, and the operator code or team that scopes what they see."""
+    from qa_dashboard.users import UsersFileError, load_users, users_path
+
+    try:
+        users = load_users()
+    except UsersFileError as e:
+        ctx.console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    if not users:
+        ctx.out.print(f"no users in {users_path()} (add one with `callqa users add`)")
+        return
+    for user in sorted(users.values(), key=lambda u: u.username):
+        scope = f"operator {user.operator}" if user.operator else f"team {user.team}" if user.team else ""
+        sso = "SSO " + user.email if user.email else ""
+        ctx.out.print("  ".join(p for p in (f"{user.username:<16}", f"{user.role:<18}", scope, sso) if p))
+
+
+@users_app.command("remove")
+def users_remove(username: Annotated[str, typer.Argument()]) -> None:
+    """Remove a dashboard user; their open sessions end at their next page."""
+    from qa_dashboard.users import UsersFileError, remove_user, users_path
+
+    try:
+        removed = remove_user(username)
+    except UsersFileError as e:
+        ctx.console.print(f"[red]{e}[/red]")
+        raise typer.Exit(2) from e
+    ctx.out.print(f"user {removed.username} ({removed.role}) removed from {users_path()}")
 
 
 @users_app.command("demo")

@@ -119,11 +119,12 @@ def _linking_facts(call: CallRow, article: str | None) -> CallFacts:
     )
 
 
-def _identify_by_said_phones(engine: Engine, calls: list[CallRow]) -> None:
-    """A call from an unknown number whose customer said a client's phone is that client's call."""
+def _identify_by_said_phones(engine: Engine, calls: list[CallRow], country: str) -> None:
+    """A call from an unknown number whose customer said a client's phone (read in the site's `country`)
+    is that client's call."""
     said = {
         call.id: [n for p in call.results.get("classify", {}).get("said", {}).get("phone", [])
-                  if (n := canonical_phone(p))]
+                  if (n := canonical_phone(p, country))]
         for call in calls
         if call.client_id is None
     }  # fmt: skip
@@ -187,7 +188,7 @@ def analyse(
         incidents = [IncidentFacts(*row) for row in load_incidents(conn)]
         decided = decided_candidates(conn)
         corrections = latest_purpose_corrections(conn)
-    _identify_by_said_phones(engine, calls)
+    _identify_by_said_phones(engine, calls, rules.phone_country)
     numbers = {i.id: i.number for i in incidents}
     summary = AnalysisSummary(calls=len(calls))
     outcomes, candidates, links = [], [], []
