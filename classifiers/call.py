@@ -201,7 +201,15 @@ def classify_call(
     duration = max([records.duration] + [u.end for u in utterances])
     names = operator_name_forms(records.operator_name, classifiers.profile)
     speech = speech or SpeechFacts()
-    context = CallContext(duration, conditions, names, speech.roles_confidence, speech.mono, chances)
+    context = CallContext(
+        duration,
+        conditions,
+        names,
+        speech.roles_confidence,
+        speech.mono,
+        chances,
+        classifiers.rules.phone_country,
+    )
     compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [
         PiiFinding(i, s.kind, s.start, s.end)

@@ -31,6 +31,7 @@ from classifiers.profile import SiteProfile, name_matches, same_first_sound
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
 from contracts import ScoredItem, scorecard_score
+from contracts.phones import DEFAULT_COUNTRY
 
 logger = logging.getLogger("callqa.classifiers")
 
@@ -290,6 +291,8 @@ class CallContext:
     mono: bool = False
     # How probable each set of purpose-borne conditions is (`classifiers.call.condition_chances`).
     condition_chances: dict[frozenset[str], float] = field(default_factory=dict)
+    # The site's country: which digits said are a phone (`contracts.phones.NUMBERING_PLANS`).
+    phone_country: str = DEFAULT_COUNTRY
 
     def chance_not_applicable(self, item: ChecklistItem) -> tuple[float, str]:
         """How probable it is that a purpose other than the one applied makes the item n/a, and the most
@@ -513,12 +516,14 @@ def item_score(
     return semantic if semantic.score > best.score else best
 
 
-def _identifier_evidence(item: ChecklistItem, utterances: Sequence[Utterance]) -> Evidence | None:
+def _identifier_evidence(
+    item: ChecklistItem, utterances: Sequence[Utterance], country: str
+) -> Evidence | None:
     if not item.any_speaker_identifier:
         return None
     for index, utterance in enumerate(utterances):
         text = utterance.normalized_text or utterance.text or ""
-        values = identifiers(text).get(item.any_speaker_identifier, [])
+        values = identifiers(text, country=country).get(item.any_speaker_identifier, [])
         if values:
             return Evidence(index, utterance.start, text, values[0])
     return None
@@ -551,7 +556,7 @@ def evaluate(
         evidence = None
         if found.how == "stems":  # the first turn that says it, as the stem matcher reads the call
             evidence = _search(item, turns, context.duration, context.operator_names)
-        evidence = evidence or _identifier_evidence(item, utterances)
+        evidence = evidence or _identifier_evidence(item, utterances, context.phone_country)
         if evidence is None and bands.band(found.score) == "pass":
             turn = next(t for t in turns if t["index"] == found.turn)
             evidence = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.phones import DEFAULT_COUNTRY, canonical_phone, is_said_phone
+from contracts.phones import DEFAULT_COUNTRY, canonical_phone, has_inns, is_said_phone
 from contracts.pii import digit_runs, inn_is_valid, is_phone, keyword_spans, luhn_is_valid
 
 __all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
@@ -94,6 +94,7 @@ def identifiers(
     }
     low, high = incident_digits
     incident_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
+    inns_first = has_inns(country)
     for digits, start, end in _runs(text):
         if _is_quantity(text, end):
             continue
@@ -101,7 +102,11 @@ def identifiers(
             continue
         if luhn_is_valid(digits) and len(digits) >= 15:
             found["card"].append(digits)
-        elif len(digits) in (10, 12) and inn_is_valid(digits):
+        elif (
+            len(digits) in (10, 12)
+            and inn_is_valid(digits)
+            and (inns_first or not is_said_phone(digits, country))  # a tenth of US phones pass the checksum
+        ):
             found["inn"].append(digits)
         elif len(digits) == 9:
             found["kpp"].append(digits)

@@ -26,6 +26,7 @@ __all__ = [
     "NUMBERING_PLANS",
     "NumberingPlan",
     "canonical_phone",
+    "has_inns",
     "is_said_phone",
     "normalise_phone",
     "split_phones",
@@ -67,6 +68,7 @@ _LABEL = re.compile(r"^(?:tel|тел|телефон|phone)\s*[.:]?\s*", re.IGNOR
 # A trailing extension: "доб. 123", "ext 12", "x12", "#12" (the main number identifies the organisation).
 _EXTENSION = re.compile(r"\s*(?:доб|добавочный|ext|extension|x|#)\s*[.:]?\s*\d{1,6}$", re.IGNORECASE)
 _INTERNATIONAL = re.compile(r"\+([1-9]\d{7,14})")
+_TRUNK_IN_BRACKETS = re.compile(r"^(\+\d{1,3})\s*\(0\)")
 # Between several numbers in one cell.
 _LIST_SPLIT = re.compile(r"\s*(?:[,;\n]|\s(?:или|or)\s)\s*", re.IGNORECASE)
 
@@ -91,6 +93,7 @@ def canonical_phone(value: str | None, country: str = DEFAULT_COUNTRY) -> str | 
     plan = _plan(country)
     text = _LABEL.sub("", text)
     text = _EXTENSION.sub("", text)
+    text = _TRUNK_IN_BRACKETS.sub(r"\1", text)  # "+44 (0)20 …": the 0 is dialled only at home
     compact = _SEPARATORS.sub("", text)
     if match := plan.home.fullmatch(compact):
         return plan.country_code + match.group(1)
@@ -100,6 +103,12 @@ def canonical_phone(value: str | None, country: str = DEFAULT_COUNTRY) -> str | 
         if not plan.home.fullmatch(digits):
             return digits
     return None
+
+
+def has_inns(country: str = DEFAULT_COUNTRY) -> bool:
+    """Whether a 10- or 12-digit number that passes the INN checksum reads as an INN first (Russia's +7
+    plan) rather than as a phone: elsewhere about a tenth of phone numbers pass that checksum by chance."""
+    return _plan(country).country_code == "7"
 
 
 def is_said_phone(digits: str, country: str = DEFAULT_COUNTRY) -> bool:

@@ -137,8 +137,8 @@ def _import(
             logger.warning("%s: reading failed", kind, exc_info=True)
             code, message = "unreadable_file", f"cannot read this file ({type(e).__name__}: {e})"
         summary.inputs_failed += 1
-        line, message = _located(message, str(path))
-        problem = RowProblem(str(path), line, code, message)
+        # A whole-file problem (no line), so that reading the file fixed drops it.
+        problem = RowProblem(str(path), None, code, _without_path(message, str(path)))
         summary.problems.append(problem)
         with engine.begin() as conn:
             call_records.replace_problems(conn, kind, str(path), [problem])
@@ -151,12 +151,12 @@ def _import(
     return counts
 
 
-def _located(message: str, source: str) -> tuple[int | None, str]:
-    """A reader's message about `source` ("data.csv:12: not valid JSON") as (line, message), so that a
-    problem shown with its file and line does not name the file twice."""
+def _without_path(message: str, source: str) -> str:
+    """A reader's message about `source` without its leading file name ("data.csv:12: not valid JSON" ->
+    "line 12: not valid JSON"), so that a problem shown with its file does not name the file twice."""
     if match := re.match(rf"{re.escape(source)}(?::(\d+))?:\s*", message):
-        return (int(match.group(1)) if match.group(1) else None), message[match.end() :]
-    return None, message
+        return (f"line {match.group(1)}: " if match.group(1) else "") + message[match.end() :]
+    return message
 
 
 def unknown_operator_problems(

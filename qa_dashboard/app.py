@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 
 import streamlit as st
 
@@ -15,9 +15,10 @@ from qa_dashboard.sign_in import (
     attempt_sign_in,
     session_expired,
     sign_in_rules,
+    sign_out,
     start_session,
 )
-from qa_dashboard.users import UsersFileError, load_users, users_path
+from qa_dashboard.users import UsersFileError, load_users
 from store.api import ROLE_TITLES, visible_pages
 
 
@@ -94,10 +95,12 @@ def main() -> None:
     pages = _pages()
     if "viewer" in st.session_state:
         expired = session_expired(st.session_state, sign_in_rules())
-        if not expired and users_path().exists():  # the accounts live in the users file
-            # A users file broken mid-edit signs nobody out; signing in shows the error.
-            with contextlib.suppress(UsersFileError):
+        if not expired:  # access follows the users file: an account gone from it (or the file) is signed out
+            try:
                 expired = account_changed(st.session_state, load_users())
+            except UsersFileError:
+                # A users file broken mid-edit signs nobody out; signing in shows the error.
+                logging.getLogger(__name__).warning("users file unreadable; sessions kept", exc_info=True)
         if expired:
             st.session_state["sign_in_notice"] = expired
     if "viewer" not in st.session_state:
@@ -108,8 +111,7 @@ def main() -> None:
     st.session_state["pages"] = pages
     st.sidebar.markdown(f"**{who.username}** · {ROLE_TITLES.get(who.role, who.role)}")
     if st.sidebar.button("Sign out"):
-        for key in ("viewer", "signed_in_at", "last_seen_at"):
-            st.session_state.pop(key, None)
+        sign_out(st.session_state)
         st.rerun()
     refusal = who.refusal()
     if refusal or not visible:

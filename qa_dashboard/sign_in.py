@@ -6,6 +6,7 @@ settings, which `callqa dashboard` passes as CALLQA_SIGN_IN (JSON).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -71,19 +72,39 @@ def start_session(state: MutableMapping, user: User, now: float | None = None) -
     """Sign `user` in for this browser session."""
     now = time.time() if now is None else now
     state["viewer"] = user.viewer()
+    state["account"] = _account(user)
     state["signed_in_at"] = state["last_seen_at"] = now
 
 
-def account_changed(state: MutableMapping, users: Mapping[str, User]) -> str | None:
-    """Why the signed-in session no longer holds because an admin removed the account or changed its role
-    or scope in the users file (signing it out), or None: access follows the file, not the sign-in."""
-    viewer = state.get("viewer")
-    user = users.get(viewer.username) if viewer is not None else None
-    if viewer is None or (user is not None and user.viewer() == viewer):
-        return None
-    for key in ("viewer", "signed_in_at", "last_seen_at"):
+def sign_out(state: MutableMapping) -> None:
+    """End the browser session's sign-in."""
+    for key in ("viewer", "account", "signed_in_at", "last_seen_at"):
         state.pop(key, None)
-    return "Your account was removed or changed by an admin: sign in again."
+
+
+def _account(user: User) -> str:
+    """What the session was granted on: a new password (a reset after a leak), role, scope or e-mail in the
+    users file ends it."""
+    granted = [user.role, user.operator, user.team, user.email, user.password_hash]
+    return hashlib.sha256(json.dumps(granted).encode()).hexdigest()
+
+
+def account_changed(state: MutableMapping, users: Mapping[str, User]) -> str | None:
+    """Why the signed-in session no longer holds because an admin removed the account or changed its
+    password, role or scope in the users file (signing it out), or None: access follows the file, not the
+    sign-in."""
+    viewer = state.get("viewer")
+    if viewer is None:
+        return None
+    user = users.get(viewer.username)
+    if (
+        user is not None
+        and user.viewer() == viewer
+        and state.get("account", _account(user)) == _account(user)
+    ):
+        return None
+    sign_out(state)
+    return "Your account was removed or changed by an admin: sign in again if it still exists."
 
 
 def session_expired(state: MutableMapping, rules: SignInRules, now: float | None = None) -> str | None:
@@ -98,8 +119,7 @@ def session_expired(state: MutableMapping, rules: SignInRules, now: float | None
     elif now - seen > rules.idle_minutes * 60:
         reason = "You were signed out after a while without activity: sign in again."
     if reason:
-        for key in ("viewer", "signed_in_at", "last_seen_at"):
-            state.pop(key, None)
+        sign_out(state)
         return reason
     state["last_seen_at"] = now
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from contracts.phones import DEFAULT_COUNTRY, canonical_phone
+from contracts.phones import DEFAULT_COUNTRY, canonical_phone, has_inns
 from contracts.pii import inn_is_valid
 from contracts.text import stems
 
@@ -114,7 +114,13 @@ def phone_query(query: str, country: str = DEFAULT_COUNTRY) -> str | None:
     """The canonical number when the whole query is one phone number. Ten bare digits that are a valid INN
     read as that INN, unless they start with 9 like a mobile number (and almost no INN)."""
     text = query.strip().strip('"').strip()
-    if text.isdigit() and len(text) == 10 and not text.startswith("9") and inn_is_valid(text):
+    if (
+        has_inns(country)
+        and text.isdigit()
+        and len(text) == 10
+        and not text.startswith("9")
+        and inn_is_valid(text)
+    ):
         return None
     return canonical_phone(text, country)
 

@@ -192,6 +192,9 @@ def test_a_us_site_reads_its_customers_numbers_as_american(engine, tmp_path):
     assert parse("(212) 555-0147", "US") == Phone("12125550147")
     said = said_identifiers("you can call me back on 212 555 0199 please", country="US")
     assert said.phone == ["12125550199"] and said.incident == []
+    # About a tenth of US numbers pass the Russian INN checksum: on a US site they are phones all the same.
+    assert said_identifiers("my number is 212 555 0003", country="US").phone == ["12125550003"]
+    assert parse("2125550003", "US") == Phone("12125550003") and parse("2125550003") != Phone("72125550003")
 
 
 def test_the_history_api_gives_calls_and_incidents_within_the_viewers_scope(site):

@@ -181,6 +181,37 @@ def test_missing_inputs_fail_only_themselves(engine, tmp_path):
     assert nothing.nothing_ran
 
 
+def test_a_headed_export_is_refused_as_master_csv_and_forgotten_once_read_through_a_mapping(engine, tmp_path):
+    from ingest import load_mapping
+
+    export = tmp_path / "cdr_export.csv"
+    export.write_text(
+        "calldate,src,dst,billsec,disposition,uniqueid\n2026-03-02 09:00:00,2125550147,200,55,ANSWERED,1.1\n"
+    )
+    mapping = tmp_path / "mapping.yaml"
+    columns = [
+        "uniqueid",
+        "start: calldate",
+        "src",
+        "dst",
+        "billsec",
+        "disposition",
+        "recording: recording_file",
+    ]
+    mapping.write_text("columns:\n" + "".join(f"  {c if ':' in c else f'{c}: {c}'}\n" for c in columns))
+    summary = ingest(engine, IngestRequest(cdr=export), workers=1)
+    assert [(p.code, p.line) for p in summary.problems] == [("headed_csv", None)]
+    assert str(summary.problems[0]).startswith(f"{export}: line 1: starts with column names")
+    ingest(engine, IngestRequest(cdr=export, cdr_mapping=load_mapping(mapping)), workers=1)
+    with engine.begin() as conn:
+        listed = [p.code for p in status_report(conn).problems]
+    assert listed == ["missing_column"], "the refusal is gone; the misnamed recording column is told"
+    mapping.write_text(mapping.read_text().replace("  recording: recording_file\n", ""))
+    ingest(engine, IngestRequest(cdr=export, cdr_mapping=load_mapping(mapping)), workers=1)
+    with engine.begin() as conn:
+        assert status_report(conn).problems == []
+
+
 def test_a_fixed_input_file_read_again_no_longer_lists_its_whole_file_problem(engine, tmp_path):
     make_call_centre(tmp_path, calls=2, seed=10)
     incidents = tmp_path / "incidents.csv"

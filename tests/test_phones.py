@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import CallRules
-from contracts.phones import canonical_phone, is_said_phone, normalise_phone, split_phones
+from contracts.phones import NUMBERING_PLANS, canonical_phone, is_said_phone, normalise_phone, split_phones
 
 national = st.from_regex(r"[3-9][0-9]{9}", fullmatch=True)
 prefixes = st.sampled_from(["", "7", "8", "+7", "+ 7"])
@@ -110,6 +110,14 @@ def test_a_us_site_reads_american_numbers_as_american(typed):
     assert normalise_phone(typed, US) == "12125550147" == canonical_phone(typed, "US")
 
 
+@pytest.mark.parametrize("country", NUMBERING_PLANS)
+@given(value=st.text(alphabet="0123456789 +-().x#", max_size=20))
+def test_normalising_is_idempotent_in_every_countrys_plan(country, value):
+    rules = CallRules(phone_country=country)
+    once = normalise_phone(value, rules)
+    assert normalise_phone(once, rules) == once
+
+
 @given(us_national, st.sampled_from(["", "1", "+1", "+1 ", "1-"]), st.sampled_from(["", " ", "-", "."]))
 def test_a_us_number_is_one_number_however_written(number, prefix, separator):
     typed = f"{prefix}{number[:3]}{separator}{number[3:6]}{separator}{number[6:]}"
@@ -134,6 +142,14 @@ def test_digits_said_in_a_call_are_a_phone_by_the_sites_plan():
     assert is_said_phone("2125550147", "US") and not is_said_phone("2125550147")  # Russia: 10 digits, mobile
     assert is_said_phone("9161234567") and is_said_phone("89161234567")
     assert not is_said_phone("555014", "US")
+
+
+def test_the_trunk_zero_in_brackets_is_not_dialled_from_abroad():
+    assert (
+        canonical_phone("+44 (0)20 7946 0018", "GB")
+        == "442079460018"
+        == canonical_phone("+44 (0)20 7946 0018")
+    )
 
 
 def test_an_unknown_country_is_refused_by_name():

@@ -103,7 +103,11 @@ def test_callqa_users_add_refuses_a_team_lead_without_a_team_unless_asked(tmp_pa
 
 
 def test_the_dashboard_tells_a_team_lead_without_a_team_why_there_is_nothing(tmp_path, monkeypatch):
+    from qa_dashboard.users import add_user
+
     monkeypatch.setenv("CALLQA_DB", f"sqlite:///{tmp_path / 'callqa.db'}")
+    monkeypatch.setenv("CALLQA_USERS", str(tmp_path / "users.yaml"))
+    add_user("lee", "team_lead", PASSWORD, tmp_path / "users.yaml", allow_no_scope=True)
     app = AppTest.from_file(APP, default_timeout=60)
     app.session_state["viewer"] = Viewer("lee", "team_lead")
     app.run()
@@ -325,5 +329,21 @@ def test_an_account_removed_or_changed_by_an_admin_is_signed_out_at_its_next_pag
     assert removed.returncode == 0 and "ann" not in load_users(users)
     app.run()
     assert "viewer" not in app.session_state and [b.label for b in app.button] == ["Sign in"]
+    from qa_dashboard.sign_in import start_session
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    start_session(app.session_state, load_users(users)["lead"])
+    app.run()
+    assert "viewer" in app.session_state
+    reset = callqa("users", "add", "lead", "--role", "team_lead", "--team", "B", cwd=tmp_path,
+                   env={**env, "CALLQA_NEW_PASSWORD": "a new one after a leak"})  # fmt: skip
+    assert reset.returncode == 0
+    app.run()
+    assert "viewer" not in app.session_state, "a password reset ends the sessions signed in with the old one"
+    users.unlink()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state["viewer"] = Viewer("lead", "team_lead", team="B")
+    app.run()
+    assert "viewer" not in app.session_state, "no users file, no account"
     again = callqa("users", "remove", "ann", cwd=tmp_path, env=env)
-    assert again.returncode == 2 and "no user 'ann'" in again.stdout + again.stderr
+    assert again.returncode == 2 and "no user 'ann'" in again.stdout + again.stderr, again.stderr
