@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from store.schema import (
     Call,
@@ -23,7 +24,8 @@ from store.schema import (
 
 @dataclass
 class CallFilter:
-    """Which calls: by operator code, team, period, counted or not."""
+    """Which calls: by operator code, team (its operators' calls, and calls no operator took in a queue
+    the team answers), period, counted or not."""
 
     operator: str | None = None
     team: str | None = None
@@ -37,7 +39,7 @@ def _filtered(query, where: CallFilter):
     if where.operator:
         query = query.where(Operator.code == where.operator)
     if where.team:
-        query = query.where(Operator.team == where.team)
+        query = query.where(_in_team(where.team))
     if where.since:
         query = query.where(Call.start_at >= where.since)
     if where.until:
@@ -47,6 +49,19 @@ def _filtered(query, where: CallFilter):
     if where.counted is not None:
         query = query.where(CallOutcome.counted.is_(where.counted))
     return query
+
+
+def _in_team(team: str):
+    """A team's calls: its operators', and those no operator took (abandoned, unanswered) in a queue the
+    team's operators answer, so that a team lead sees the callers their queue lost."""
+    answered, by = aliased(Call), aliased(Operator)
+    team_queues = (
+        select(answered.queue)
+        .join(by, by.id == answered.operator_id)
+        .where(by.team == team, answered.queue.is_not(None))
+        .distinct()
+    )
+    return or_(Operator.team == team, and_(Call.operator_id.is_(None), Call.queue.in_(team_queues)))
 
 
 def _recording_state():

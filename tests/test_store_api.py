@@ -11,7 +11,7 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from asr.transcribe import Utterance as SpokenUtterance
 from asr.transcribe import Word
@@ -349,3 +349,26 @@ def test_an_incident_linked_to_the_call_is_no_longer_suggested_for_it(garbled):
         call = open_call(conn, ANALYST, 1)
     assert [link["incident"] for link in call["links"]] == ["204817"]
     assert call["candidates"] == [], "the Call page offered to accept a link that was already made"
+
+
+def test_a_team_lead_sees_the_callers_their_teams_queue_lost(centre):
+    """A call no operator took (abandoned in the queue) belongs to the teams whose operators answer that
+    queue: their lead sees it, another team's lead does not, and it is in no KPI (not counted)."""
+    engine = centre["engine"]
+    with engine.begin() as conn:
+        conn.execute(update(Call).where(Call.id == 1).values(queue="support"))
+        conn.execute(update(Call).where(Call.id == 2).values(queue="sales"))
+        for call_id, queue in ((3, "support"), (4, "sales"), (5, None)):
+            conn.execute(insert(Call).values(
+                id=call_id, uniqueid=f"{call_id}.1", queue=queue, caller_number=PHONE, billsec=0,
+                start_at=datetime(2026, 3, 3, 9, call_id),
+            ))  # fmt: skip
+            conn.execute(insert(CallOutcome).values(
+                call_id=call_id, counted=False, exclusion_reasons=["not_answered"], linked=False
+            ))  # fmt: skip
+        lead_a = [r["uniqueid"] for r in list_calls(conn, Viewer("la", "team_lead", team="A"))]
+        lead_b = [r["uniqueid"] for r in list_calls(conn, Viewer("lb", "team_lead", team="B"))]
+        everyone = [r["uniqueid"] for r in list_calls(conn, ADMIN)]
+        operator = [r["uniqueid"] for r in list_calls(conn, Viewer("op", "operator", operator_code="101"))]
+    assert sorted(lead_a) == ["1.1", "3.1"] and sorted(lead_b) == ["2.1", "4.1"]
+    assert "5.1" in everyone and operator == ["1.1"], "a call in no queue is no team's; operators see own"
