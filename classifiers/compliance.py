@@ -32,6 +32,7 @@ from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
 from contracts import ScoredItem, scorecard_score
 from contracts.phones import DEFAULT_COUNTRY
+from contracts.scorecard import scored_forbidden
 
 logger = logging.getLogger("callqa.classifiers")
 
@@ -748,6 +749,7 @@ def _nothing_to_look_for(item: ChecklistItem, names: tuple[str, ...]) -> str | N
 
 def score(items: list[ItemVerdict], forbidden: list[ItemVerdict] | None = None) -> float | None:
     """Weighted share of decided items passed (0-100); 0 on a failed critical item or a forbidden phrase
-    surely said. Uncertain items and uncertain forbidden phrases count nowhere until a person decides."""
+    surely said. Uncertain items count nowhere until a person decides; an uncertain critical item or
+    forbidden phrase leaves no score until then (`contracts.scorecard.forbidden_item`)."""
     scored = [ScoredItem(i.id, i.verdict, i.weight, i.critical) for i in items]
-    return scorecard_score(scored, any(f.verdict == "fail" for f in forbidden or []))
+    return scorecard_score(scored + [scored_forbidden(f.id, f.verdict) for f in forbidden or []])

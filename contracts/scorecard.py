@@ -11,6 +11,10 @@ VERDICTS = ("pass", "fail", "n/a", "uncertain")
 DECISIONS = ("pass", "fail", "n/a")
 
 
+# A forbidden phrase found in a call is a scorecard item a person can decide, under this id prefix.
+FORBIDDEN_PREFIX = "forbidden:"
+
+
 @dataclass
 class ScoredItem:
     """One checklist item as it counts in the score (an uncertain one counts nowhere)."""
@@ -19,6 +23,24 @@ class ScoredItem:
     verdict: str  # pass | fail | n/a | uncertain
     weight: float = 1.0
     critical: bool = False
+
+
+def forbidden_item(found: Mapping[str, Any]) -> dict:
+    """A forbidden phrase found in a call (`fail`: surely said, `uncertain`: maybe) as a scorecard item:
+    critical and of no weight, so said it makes the score 0, maybe said it leaves no score until a person
+    decides (fail: said; pass: not said), and decided not said it changes nothing."""
+    return {
+        **found,
+        "id": FORBIDDEN_PREFIX + found["id"],
+        "weight": 0.0,
+        "critical": True,
+        "kind": "forbidden",
+    }
+
+
+def scored_forbidden(found_id: str, verdict: str) -> ScoredItem:
+    """How a forbidden phrase found in a call counts in the score (see `forbidden_item`)."""
+    return ScoredItem(FORBIDDEN_PREFIX + found_id, verdict, 0.0, True)
 
 
 def scorecard_score(items: Iterable[ScoredItem], forbidden: bool = False) -> float | None:

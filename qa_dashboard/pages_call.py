@@ -65,6 +65,13 @@ MARKS = {"pass": ":green-badge[pass]", "fail": ":red-badge[fail]", "n/a": ":gray
          "uncertain": ":orange-badge[uncertain]"}  # fmt: skip
 
 
+def _item_title(item: dict) -> str:
+    """An item's title; a forbidden phrase found says what its verdicts mean (fail: it was said)."""
+    if item.get("kind") == "forbidden":
+        return f"Forbidden phrase: {item['title']} (fail = said, pass = not said)"
+    return item["title"]
+
+
 def _scorecard(call: dict) -> None:
     who = viewer()
     classified = call.get("classify") or {}
@@ -94,7 +101,9 @@ def _scorecard(call: dict) -> None:
         leaning = (
             f" · leans {item['leaning']}" if item["verdict"] == "uncertain" and item.get("leaning") else ""
         )
-        cols[0].markdown(f"{mark} **{item['title']}** · confidence {item['confidence']:.2f}{leaning}{note}")
+        cols[0].markdown(
+            f"{mark} **{_item_title(item)}** · confidence {item['confidence']:.2f}{leaning}{note}"
+        )
         if evidence and cols[1].button(f"▶ {clock(evidence['start'])}", key=f"evidence-{item['id']}"):
             st.session_state["start_time"] = int(evidence["start"])
             st.rerun()
@@ -105,7 +114,7 @@ def _scorecard(call: dict) -> None:
     if who.may("override") and items:
         with st.form("override"):
             st.markdown("**Override a verdict**")
-            titles = {i["id"]: i["title"] for i in items}
+            titles = {i["id"]: _item_title(i) for i in items}
             first = next((n for n, i in enumerate(items) if i["verdict"] == "uncertain"), 0)
             item = st.selectbox(
                 "Item", list(titles), index=first, format_func=titles.get, key="override-item"

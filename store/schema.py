@@ -348,7 +348,7 @@ class CallOutcome(Base):
     # The effective score everybody reads: the machine's verdicts with people's decisions applied.
     compliance_score: Mapped[float | None] = mapped_column(Float)
     machine_compliance_score: Mapped[float | None] = mapped_column(Float)
-    machine_scorecard: Mapped[dict | None] = mapped_column(JSON)  # {"items": [...], "forbidden": bool}
+    machine_scorecard: Mapped[dict | None] = mapped_column(JSON)  # {"items": [...]}, forbidden phrases too
     scorecard: Mapped[dict | None] = mapped_column(JSON)  # {"items": [...]}, changed items say who and why
     review_state: Mapped[str] = mapped_column(
         String(16), default="not_reviewed", server_default="not_reviewed", index=True

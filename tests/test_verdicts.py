@@ -208,7 +208,8 @@ def test_a_forbidden_phrase_zeroes_the_score_only_when_heard_well_from_a_sure_sp
     pending = next(i for i in mono.items if i.id == "incident_number")
     assert pending.verdict == "uncertain" and pending.critical and mono.score is None
     decided = [i for i in mono.items if i is not pending]
-    assert score(decided, mono.forbidden) == 100.0, "the uncertain phrase zeroes nothing"
+    assert score(decided) == 100.0
+    assert score(decided, mono.forbidden) is None, "maybe said: no score until a person decides"
 
 
 def test_a_transcript_without_word_probabilities_is_judged_as_before():
@@ -305,6 +306,44 @@ def test_uncertain_items_stay_out_of_kpis_reach_the_review_queue_and_a_decision_
         "qc",
     )
     assert review_queue(list(rows.values()), "uncertain", 10) == []
+
+
+def test_a_person_decides_an_uncertain_forbidden_phrase_like_any_item(engine):
+    """A forbidden phrase heard poorly leaves the call unscored and in the review queue; decided not said,
+    the score is the items'; decided said, it is 0. A sure one can be overridden too (a false alarm)."""
+    from pipeline.stages.outcomes import _machine_scorecard
+
+    items = [{"id": "greeting", "title": "Приветствие", "verdict": "pass", "weight": 1.0, "critical": True,
+              "confidence": 0.95}]  # fmt: skip
+    said = {"id": "rude", "title": "Недопустимые выражения", "confidence": 0.4, "weight": 1.0,
+            "critical": True, "reason": "heard poorly or the speaker is not sure", "leaning": "fail",
+            "evidence": {"utterance": 2, "start": 10.0, "text": "…", "matched": "отстаньте"}}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Operator).values(id=1, code="101", team="A"))
+        outcomes = []
+        for call_id, verdict in ((1, "uncertain"), (2, "fail")):
+            conn.execute(insert(Call).values(id=call_id, uniqueid=f"{call_id}.1", operator_id=1, billsec=60,
+                                             start_at=datetime(2026, 3, call_id, 10)))  # fmt: skip
+            found = [dict(said, verdict=verdict)]
+            classified = {"compliance": {"items": items, "forbidden": found, "score": None}}
+            machine = _machine_scorecard(classified)
+            outcomes.append(Outcome(call_id=call_id, counted=True, machine_scorecard=machine,
+                                    machine_compliance_score=None, handle_seconds=60.0))  # fmt: skip
+        save_analysis(conn, outcomes, [], [], [])
+    with engine.connect() as conn:
+        rows = {r["id"]: r for r in list_calls(conn, QC)}
+    assert rows[1]["compliance_score"] is None and rows[2]["compliance_score"] == 0.0
+    assert [c["id"] for c in review_queue(list(rows.values()), "uncertain", 10)] == [1]
+    with engine.begin() as conn:
+        override_verdict(conn, QC, 1, "forbidden:rude", "pass", "said to a colleague, not the customer")
+        override_verdict(conn, QC, 2, "forbidden:rude", "pass", "the customer said it, not the operator")
+    with engine.connect() as conn:
+        assert [r["compliance_score"] for r in list_calls(conn, QC)] == [100.0, 100.0]
+    with engine.begin() as conn:
+        override_verdict(conn, QC, 1, "forbidden:rude", "fail", "listened again: it was said to the customer")
+        card = open_call(conn, QC, 1)["scorecard"]
+    assert card["score"] == 0.0
+    assert next(i for i in card["items"] if i["id"] == "forbidden:rude")["kind"] == "forbidden"
 
 
 def test_pooled_verdicts_on_the_ground_truth_text_of_every_simulated_site(tmp_path):

@@ -110,7 +110,7 @@ CLASSIFY = Stage(
     name="classify",
     # 8: a call whose critical item is uncertain has no score until a person decides it; an account or
     # contract number said as such is no incident number
-    version="9",
+    version="10",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,

@@ -33,6 +33,7 @@ from classifiers.text import stems
 from classifiers.transfers import target_extension
 from contracts import CallRules
 from contracts.phones import canonical_phone
+from contracts.scorecard import forbidden_item
 from pipeline.config import StageOptions
 from pipeline.stages.site import SiteStage
 from store.call_records import link_clients_by_said_phones
@@ -66,7 +67,7 @@ class Outcome:
     caller_type: str | None = None
     registration: str | None = None
     machine_compliance_score: float | None = None
-    machine_scorecard: dict | None = None  # {"items": [...], "forbidden": bool, "score": float | None}
+    machine_scorecard: dict | None = None  # {"items": [...] (forbidden phrases found too), "score": …}
     compliance_score: float | None = None
     scorecard: dict | None = None
     review_state: str = "not_reviewed"
@@ -152,12 +153,9 @@ def _machine_scorecard(classified: Mapping[str, Any]) -> dict | None:
     compliance = classified.get("compliance")
     if not compliance:
         return None
-    return {
-        "items": compliance.get("items") or [],
-        # An uncertain forbidden phrase zeroes nothing until a person decides.
-        "forbidden": any(f.get("verdict", "fail") == "fail" for f in compliance.get("forbidden") or []),
-        "score": compliance.get("score"),
-    }
+    # A forbidden phrase found is an item people decide like the others (said or not).
+    found = [forbidden_item({"verdict": "fail", **f}) for f in compliance.get("forbidden") or []]
+    return {"items": [*(compliance.get("items") or []), *found], "score": compliance.get("score")}
 
 
 def _purposes(machine: Mapping[str, Any], corrected: str | None) -> tuple[str | None, float | None, list]:
@@ -295,7 +293,7 @@ def _options_version(options: StageOptions) -> str:
 
 OUTCOMES = SiteStage(
     name="outcomes",
-    version="1",
+    version="2",
     run=_run,
     inputs_mark=inputs_mark,
     depends_on=("classify",),
