@@ -191,6 +191,17 @@ def leg_with_times(leg: CallRecord) -> CallRecord:
     return replace(leg, answer=answer, end=end)
 
 
+def whole_call_seconds(legs: Sequence[CallRecord]) -> float | None:
+    """For a call of several answered legs (a transfer), the seconds from its first answer to its last
+    leg's end: what one recording of the caller's channel covers (FreePBX records it so); else None."""
+    timed = [leg_with_times(leg) for leg in legs]
+    answered = [leg for leg in timed if leg.answer is not None and leg.end is not None]
+    if len(answered) < 2:
+        return None
+    span = (max(leg.end for leg in answered) - min(leg.answer for leg in answered)).total_seconds()
+    return span if span > 0 else None
+
+
 def call_keys(records: Sequence[CallRecord]) -> list[str]:
     """The call each leg belongs to (one key per record, in order), over the legs read together.
 

@@ -71,20 +71,33 @@ def validate_audio(info: AudioInfo, options: ValidationOptions | None = None) ->
 
 
 def check_against_call_record(
-    decoded_duration: float, billsec: float | None, options: ValidationOptions | None = None
+    decoded_duration: float,
+    billsec: float | None,
+    options: ValidationOptions | None = None,
+    whole_call: float | None = None,
 ) -> Rejection | None:
-    """Compare a recording's length with the talk time its call record reports."""
+    """Compare a recording's length with the talk time its call record reports.
+
+    `whole_call`: for a call of several legs (a transfer), the seconds from its first answer to its last
+    leg's end. A recording of the caller's channel (FreePBX's) covers them all, one of the first agent's
+    only the first leg's talk: either length is the call's.
+    """
     options = options or ValidationOptions()
     if billsec is None or billsec <= 0:
         return None
-    tolerance = max(options.billsec_tolerance_seconds, options.billsec_tolerance_ratio * billsec)
-    if abs(decoded_duration - billsec) > tolerance:
-        return Rejection(
-            "duration_mismatch",
-            f"truncated or wrong file: decoded {decoded_duration:.1f} s, the call record says "
-            f"{billsec:.0f} s of talk",
-        )
-    return None
+    talks = [t for t in (billsec, whole_call) if t]
+    if any(abs(decoded_duration - t) <= _tolerance(t, options) for t in talks):
+        return None
+    spans = f" ({whole_call:.0f} s from its first answer to its last leg's end)" if whole_call else ""
+    return Rejection(
+        "duration_mismatch",
+        f"truncated or wrong file: decoded {decoded_duration:.1f} s, the call record says "
+        f"{billsec:.0f} s of talk{spans}",
+    )
+
+
+def _tolerance(talk: float, options: ValidationOptions) -> float:
+    return max(options.billsec_tolerance_seconds, options.billsec_tolerance_ratio * talk)
 
 
 @dataclass
@@ -112,6 +125,7 @@ def judge_match(
     copy: RecordingCopy | None = None,
     holder: RecordingCopy | None = None,
     copy_options: CopyOptions | None = None,
+    whole_call: float | None = None,
 ) -> MatchVerdict | None:
     """A recording matched to a call: None to attach it as it is, or what else it is for the call.
 
@@ -119,7 +133,8 @@ def judge_match(
     (`holder_path`) is a copy when both files' facts (`copy`, `holder`) agree in length and parties
     (`ingest.copies.difference`): the better copy (`ingest.copies.best_copy`) is the call's recording and
     the other its alternative. A file that differs, or one whose facts are unknown, is a conflict. A file
-    whose length disagrees with the call's talk time is rejected (`duration_mismatch`).
+    whose length disagrees with the call's talk time (the first leg's, or `whole_call`: all its legs')
+    is rejected (`duration_mismatch`).
     """
     if status != "accepted":
         return None
@@ -138,7 +153,7 @@ def judge_match(
                 "alternative",
                 f"a copy of call {uniqueid}; {holder_path} is the better copy and is transcribed",
             )
-    mismatch = check_against_call_record(decoded_duration or 0.0, billsec, options)
+    mismatch = check_against_call_record(decoded_duration or 0.0, billsec, options, whole_call)
     if mismatch:
         return MatchVerdict("rejected", mismatch.code, mismatch.message)
     if holder_path is not None:

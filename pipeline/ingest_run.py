@@ -44,7 +44,7 @@ from ingest import (
     scan_recordings,
     try_identify,
 )
-from ingest.assembly import call_keys
+from ingest.assembly import call_keys, whole_call_seconds
 from ingest.cdr import pbx_zone
 from pipeline.config import call_rules
 from pipeline.process import worker_pool
@@ -227,7 +227,8 @@ def attach_recordings(
 ) -> list[RowProblem]:
     """Link recordings that have no call yet to their call, judging each against its call record.
 
-    A recording whose length disagrees with the call's talk time is rejected (`duration_mismatch`);
+    A recording whose length disagrees with the call's talk time (its first leg's, or after a transfer
+    all its legs') is rejected (`duration_mismatch`);
     a copy of the call's recording (same length and parties) is an `alternative`, and when it is the
     better copy it takes over as the call's recording (the other becomes the alternative and its work
     is retired); a different second file becomes a `conflict`; a new file for a call whose only
@@ -238,6 +239,10 @@ def attach_recordings(
     claimed = claimed or []
     done = {m.recording_id for m in claimed}
     found = [m for m in call_records.unattached_recordings(conn) if m.recording_id not in done]
+    legs = call_records.call_legs(conn, [m.call_id for m in claimed + found])
+    whole_calls = {
+        call_id: whole_call_seconds([CallRecord(**leg) for leg in rows]) for call_id, rows in legs.items()
+    }
     for match in claimed + found:
         holder = call_records.accepted_recording(conn, match.call_id) if match.status == "accepted" else None
         copy = holder_copy = None
@@ -268,6 +273,7 @@ def attach_recordings(
             options,
             copy=copy,
             holder=holder_copy,
+            whole_call=whole_calls.get(match.call_id),
         )
         if verdict is None:
             call_records.attach_recording(conn, match.recording_id, match.call_id)

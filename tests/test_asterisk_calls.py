@@ -74,6 +74,13 @@ def test_a_post_transfer_leg_is_the_targets_talk_not_the_operators():
     # The 44 s recording of the operator's conversation agrees with the call's talk time.
     assert judge_match("accepted", 44.4, call.billsec, "1772442000.21", None) is None
     assert judge_match("accepted", 44.4, 258.0, "1772442000.21", None).code == "duration_mismatch"
+    # A recording of the caller's channel over both legs (FreePBX) is the call's too; a third length is not.
+    assert judge_match("accepted", 258.4, call.billsec, "1772442000.21", None, whole_call=258.0) is None
+    wrong = judge_match("accepted", 120.0, call.billsec, "1772442000.21", None, whole_call=258.0)
+    assert (
+        wrong.code == "duration_mismatch"
+        and "258 s from its first answer to its last leg's end" in wrong.message
+    )
 
 
 def test_legs_without_linkedid_are_chained_by_the_channels_they_share():
@@ -404,6 +411,32 @@ def test_a_freepbx_export_gives_one_call_per_linkedid_with_the_operators_talk_ti
         ("1772446500.61", "outbound", 83, datetime(2026, 3, 2, 10, 15, 12),
          "out-89031112233-101-20260302-101500-1772446500.61.wav", "101"),
     ]  # fmt: skip
+
+
+def test_a_freepbx_recording_of_the_callers_whole_call_is_accepted_not_taken_for_a_wrong_file(
+    engine, tmp_path
+):
+    """FreePBX records the caller's channel from the answer to the hangup, over every leg: its length is the
+    whole call's (35 s here), not the operator's talk (15 s). A file of neither length is still refused."""
+    (tmp_path / "cdr.csv").write_text(FREEPBX_EXPORT, encoding="utf-8")
+    (tmp_path / "mapping.yaml").write_text(FREEPBX_MAPPING, encoding="utf-8")
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    inbound = "q-8800-79161234567-20260302-090000-1772442300.51.wav"
+    outbound = "out-89031112233-101-20260302-101500-1772446500.61.wav"
+    write_audio(recordings / inbound, speechlike(35.3, 8000, seed=3)[None, :], 8000, "pcm")
+    write_audio(recordings / outbound, speechlike(40.0, 8000, seed=4)[None, :], 8000, "pcm")  # 83 s talked
+    request = IngestRequest(
+        recordings_dir=recordings,
+        cdr=tmp_path / "cdr.csv",
+        cdr_mapping=load_mapping(tmp_path / "mapping.yaml"),
+    )
+    summary = ingest(engine, request, workers=1)
+    with engine.connect() as conn:
+        status = dict(conn.execute(select(Recording.file_name, Recording.status)).all())
+    assert status == {inbound: "accepted", outbound: "rejected"}, summary.problems
+    (refused,) = [p for p in summary.problems if p.code == "duration_mismatch"]
+    assert "83 s of talk" in refused.message and "from its first answer" not in refused.message  # one leg
 
 
 def test_an_operators_callback_from_an_extension_is_not_excluded_as_an_internal_call(engine, tmp_path):
