@@ -644,12 +644,12 @@ def _failed(
         )
     attribution = context.attribution(rules)
     if attribution < rules.sure_roles:
-        # Diarization may have given the words to the wrong party, or split a phrase between both.
+        # Diarization may have given the words to the wrong party, or split a phrase between both. Kept
+        # even where neither party says anything near it: on a mono line a phrase drowned by the other
+        # party, or cut at the opening, is lost from the text (BENCHMARKS.md: 5 false failures on the demo).
         doubts.append((1 - attribution, f"who said what is not sure (attribution {attribution:.2f})", None))
-        anyone = speaker_turns([dataclasses.replace(u, role="any") for u in utterances])
-        said = _search(
-            dataclasses.replace(item, role="any"), anyone, context.duration, context.operator_names
-        )
+        unassigned = dataclasses.replace(item, role="any")
+        said = _search(unassigned, _turns_of_anyone(utterances), context.duration, context.operator_names)
         if said:
             doubts.append((rules.other_party_doubt, "said, but (partly) given to the other party", said))
     unknown = [t for t in _relevant(item, turns, context.duration, own=False)
@@ -681,6 +681,16 @@ def _failed(
     reason = "; ".join(text for _, text, _ in doubts)
     return ItemVerdict(item.id, item.title, "uncertain", confidence, item.weight, item.critical, moment,
                        reason=reason, leaning="fail")  # fmt: skip
+
+
+def _turns_of_anyone(utterances: Sequence[Utterance]) -> list[dict]:
+    """Each utterance joined with the next, whoever said them: a phrase diarization split between the
+    parties is found, and no turn runs over the whole call (a greeting's words taken from its farewell)."""
+    turns = []
+    for first in range(len(utterances)):
+        pair = [dataclasses.replace(u, role="any") for u in utterances[first : first + 2]]
+        turns += [{**turn, "index": turn["index"] + first} for turn in speaker_turns(pair)]
+    return turns
 
 
 def _said_but_the_name(item: ChecklistItem, own: list[dict], names: tuple[str, ...]) -> dict | None:

@@ -36,7 +36,8 @@ from store.api import (
     token_spans,
 )
 
-KPI_COLUMNS = ["calls", "handle_time", "repeat_rate", "fcr", "registration_rate", "compliance", "composite"]
+KPI_COLUMNS = ["calls", "handle_time", "repeat_rate", "fcr", "registration_rate", "compliance", "scored",
+               "composite"]  # fmt: skip
 
 
 def operators_page() -> None:
@@ -51,7 +52,9 @@ def operators_page() -> None:
                            **{c: getattr(r, c) for c in KPI_COLUMNS},
                            "far from the others": ", ".join(r.outliers)} for r in rows])  # fmt: skip
     st.caption(
-        "Counted calls only. Composite = geometric mean of normalised handle time and repeat contacts."
+        "Counted calls only. Compliance is of the scored calls: a call with an uncertain critical item or "
+        "forbidden phrase has no score until a person decides it (the review queue). Composite = geometric "
+        "mean of normalised handle time and repeat contacts."
     )
     st.dataframe(frame, hide_index=True, use_container_width=True)
     labels = {r.group: operator_label(r.group, r.name) for r in rows}

@@ -152,6 +152,15 @@ def unknown_scope(conn: Connection, operator: str | None, team: str | None) -> s
     """Why a dashboard user scoped to `operator` (a code) or `team` would see no call: no operator has that
     code, or no operator is in that team (None when the scope is known, or not given)."""
     if operator and conn.execute(select(Operator.id).where(Operator.code == operator)).first() is None:
+        named = conn.execute(
+            select(OperatorIdentity.kind, Operator.code, Operator.name)
+            .join(Operator, Operator.id == OperatorIdentity.operator_id)
+            .where(OperatorIdentity.key == identity_key(operator))
+        ).first()
+        if named is not None:  # an extension or login given for the code
+            kind, code, name = named
+            who = f"{code} ({name})" if name else code
+            return f"{operator!r} is the {kind} of operator {who}: give the code, --operator {code}"
         codes = conn.execute(select(Operator.code).order_by(Operator.code).limit(12)).scalars().all()
         return (
             f"no operator has the code {operator!r} (known: {', '.join(codes) or 'none yet'}): "

@@ -413,6 +413,18 @@ def test_a_freepbx_export_gives_one_call_per_linkedid_with_the_operators_talk_ti
     ]  # fmt: skip
 
 
+def test_the_shipped_freepbx_mapping_reads_a_freepbx_export_whole(tmp_path):
+    from tests.conftest import REPO
+
+    (tmp_path / "cdr.csv").write_text(FREEPBX_EXPORT, encoding="utf-8")
+    mapping = load_mapping(REPO / "docs" / "mappings" / "freepbx_cdr.yaml")
+    result = read_mapped_csv(tmp_path / "cdr.csv", mapping)
+    assert result.problems == [] and len(result.rows) == 4
+    first = result.rows[0]
+    assert first.recording == "q-8800-79161234567-20260302-090000-1772442300.51.wav"
+    assert first.linkedid == "1772442300.51" and first.clid == '"79161234567" <79161234567>'
+
+
 def test_a_freepbx_recording_of_the_callers_whole_call_is_accepted_not_taken_for_a_wrong_file(
     engine, tmp_path
 ):

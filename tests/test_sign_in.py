@@ -100,6 +100,16 @@ def test_callqa_users_add_refuses_a_team_lead_without_a_team_unless_asked(tmp_pa
     assert typo.returncode == 0 and "no operator has the code 'Д-022'" in typo.stderr, typo.stderr
     elsewhere = callqa("users", "add", "lead2", "--role", "team_lead", "--team", "Юг", cwd=tmp_path, env=env)
     assert "no operator is in the team 'Юг'" in elsewhere.stderr, elsewhere.stderr
+    (tmp_path / "roster.csv").write_text(
+        "code,name,extension,login,team\nA01,Priya Shah,2001,pshah,Billing\n"
+    )
+    assert callqa("operators", "import", str(tmp_path / "roster.csv"), cwd=tmp_path, env=env).returncode == 0
+    by_extension = callqa(
+        "users", "add", "priya", "--role", "operator", "--operator", "2001", cwd=tmp_path, env=env
+    )
+    assert "'2001' is the extension of operator A01 (Priya Shah): give the code, --operator A01" in (
+        by_extension.stderr
+    ), by_extension.stderr
 
 
 def test_the_dashboard_tells_a_team_lead_without_a_team_why_there_is_nothing(tmp_path, monkeypatch):

@@ -105,6 +105,19 @@ def test_on_a_mono_line_a_phrase_split_between_speakers_or_a_missing_one_is_unce
     assert mono["introduced_self"].verdict == "uncertain", "the name is in the part given to the customer"
 
 
+def test_on_a_mono_line_a_greeting_is_not_pieced_together_from_the_opening_and_the_farewell():
+    utterances = [
+        _utterance("operator", 0.5, "Добрый день."),
+        _utterance("customer", 3.0, "Здравствуйте, у меня не отправляется отчёт."),
+        _utterance("operator", 10.0, "Откройте раздел отчётов и нажмите отправить ещё раз."),
+        _utterance("customer", 16.0, "Получилось, спасибо."),
+        _utterance("operator", 40.0, "Спасибо, что позвонили в компанию Контур."),
+    ]
+    greeting = _verdicts(utterances, roles_confidence=0.9, mono=True)["greeting"]
+    assert greeting.verdict == "uncertain" and "other party" not in greeting.reason, greeting.reason
+    assert greeting.evidence is None or greeting.evidence.start < 15, "the moment is the call's opening"
+
+
 def test_a_phrase_one_recognition_slip_too_far_is_uncertain_not_failed():
     utterances = _call()
     utterances[4] = _utterance("operator", 40.0, "Хорошо, всего дброго.")

@@ -369,6 +369,7 @@ def kpi_command(
         "FCR",
         "registration",
         "compliance",
+        "scored",
         "composite",
         "far from others",
     ):
@@ -381,7 +382,8 @@ def kpi_command(
         figures = (r.repeat_rate, r.fcr, r.registration_rate)
         name = (r.name or "",) if named else ()
         table.add_row(r.group, *name, str(r.calls), fmt(r.handle_time, "{:.0f}"), *map(fmt, figures),
-                      fmt(r.compliance, "{:.1f}"), fmt(r.composite), ", ".join(r.outliers))  # fmt: skip
+                      fmt(r.compliance, "{:.1f}"), f"{r.scored} of {r.calls}", fmt(r.composite),
+                      ", ".join(r.outliers))  # fmt: skip
     ctx.out.print(table)
 
 
