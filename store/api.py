@@ -219,7 +219,7 @@ def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:
     detail["utterances"] = _masked_turns(detail["utterances"], viewer)
     detail["candidates"] = _masked_tree(detail["candidates"], viewer)
     # Identifiers said, checklist evidence (a turn's text), keywords, a spoken transfer target: all of it.
-    detail["classify"] = _masked_tree(detail["classify"], viewer)
+    detail["classify"] = _masked_classification(detail["classify"], viewer)
     detail["transcribe"] = masked_transcription(detail["transcribe"], viewer)
     detail["recording"] = conn.execute(
         select(Recording.path).where(Recording.call_id == call_id, Recording.status == "accepted")
@@ -289,11 +289,24 @@ def _masked_tree(value, viewer: Viewer):
     return value
 
 
+def _masked_classification(result: dict | None, viewer: Viewer) -> dict | None:
+    """A stored classification as `viewer` may read it. Digits said in the call, listed out of their
+    sentence, lose the context that tells a card read in groups («4276 4192 …» heard as two six-digit
+    runs) from incident numbers: a role that reads numbers masked gets none of them."""
+    masked = _masked_tree(result, viewer)
+    if masked and masked.get("said") and not _reads_numbers(viewer):
+        masked["said"] = {kind: ["[number]"] * len(values) for kind, values in masked["said"].items()}
+    return masked
+
+
 def masked_transcription(result: dict | None, viewer: Viewer) -> dict | None:
     """A stored transcription result as `viewer` may read it: its second readings of dictated digits
-    (alternatives to the text, which may hold an INN or a phone) masked like the text."""
+    (alternatives to the text, which may hold an INN or a phone) masked like the text; none at all for a
+    role that reads numbers masked (a reading is digits out of their sentence)."""
     if not result or not result.get("number_readings"):
         return result
+    if not _reads_numbers(viewer):
+        return {**result, "number_readings": []}
     return {**result, "number_readings": _masked_tree(result["number_readings"], viewer)}
 
 
