@@ -29,6 +29,9 @@ class LinkingOptions:
     same_purpose: float = 0.3
     text_similarity: float = 0.3  # scaled by the stem overlap of the call and the incident summary
     near_minutes: float = 120.0
+    # A number cannot be said before its incident exists; a day's slack covers a helpdesk clock in
+    # another time zone. Applies to numbers heard with a digit lost (a whole number said is kept).
+    said_before_created_days: float = 1.0
     window_days: float = 3.0  # candidates are incidents created this close to the call (or named in it)
     auto_link_confidence: float = 0.85
     auto_link_margin: float = 0.15
@@ -96,6 +99,7 @@ class Candidate:
     number: str
     confidence: float
     reasons: list[str]
+    partly_heard: str | None = None  # the digit run, heard with a digit lost, that gave it its number
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -141,19 +145,34 @@ def reread_agrees(number: str, call: CallFacts) -> str | None:
     return None
 
 
-def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> Candidate | None:
-    """One incident against one call; None when nothing at all connects them."""
+def _partly_said_reason(number: str, heard: str) -> str:
+    return f"incident number {number} partly said ({heard})"
+
+
+def _exists_by_then(call: CallFacts, incident: IncidentFacts, options: LinkingOptions) -> bool:
+    """Whether the incident could have had its number said in the call (not created days after it)."""
+    if not (call.start and incident.created_at):
+        return True
+    return incident.created_at - call.start <= timedelta(days=options.said_before_created_days)
+
+
+def score_incident(
+    call: CallFacts, incident: IncidentFacts, options: LinkingOptions, partly: bool = True
+) -> Candidate | None:
+    """One incident against one call; None when nothing at all connects them. `partly`: whether a number
+    heard with a digit lost counts (see `_one_incident_per_fragment`)."""
     evidence: list[tuple[float, str]] = []
     whole = incident.spoken[0] if incident.spoken else ""
+    partly = partly and _exists_by_then(call, incident, options)
+    heard_partly = None
     if said_in_full(incident, _said_runs(call)):
         evidence.append((options.said_number, f"incident number {incident.number} said"))
-    elif heard := partly_said(whole, call.said_numbers + call.said_fragments):
-        evidence.append(
-            (options.said_number_partly, f"incident number {incident.number} partly said ({heard})")
-        )
-    elif heard := reread_agrees(whole, call):
+    elif partly and (heard := partly_said(whole, call.said_numbers + call.said_fragments)):
+        heard_partly = heard
+        evidence.append((options.said_number_partly, _partly_said_reason(incident.number, heard)))
+    elif partly and (heard := reread_agrees(whole, call)):
         evidence.append((options.said_number_partly, f"number {incident.number} read again ({heard})"))
-    elif serial := said_serial(incident, _said_runs(call)):
+    elif partly and (serial := said_serial(incident, _said_runs(call))):
         # Not "named": the same serial ends other keys.
         evidence.append((options.said_number_partly, f"serial {serial} of {incident.number} said"))
     heard_number = bool(evidence)
@@ -189,7 +208,44 @@ def score_incident(call: CallFacts, incident: IncidentFacts, options: LinkingOpt
     remaining = 1.0
     for weight, _ in evidence:
         remaining *= 1 - min(weight, 0.999)
-    return Candidate(incident.id, incident.number, round(1 - remaining, 4), [r for _, r in evidence])
+    reasons = [r for _, r in evidence]
+    return Candidate(incident.id, incident.number, round(1 - remaining, 4), reasons, heard_partly)
+
+
+def _one_incident_per_fragment(
+    found: list[Candidate], call: CallFacts, incidents: dict[int, IncidentFacts], options: LinkingOptions
+) -> list[Candidate]:
+    """A run heard with a digit lost fits every incident one digit away ("5124": 51240 … 51249, 15124).
+    It was said for one of them: the one it fits best names it when, with the run, that one clearly wins
+    over the others without it; they lose the run (and go when nothing else connects them). Otherwise the
+    run names none of them: each keeps it as "maybe said", and a person decides."""
+    sharing: dict[str, list[Candidate]] = {}
+    for candidate in found:
+        if candidate.partly_heard:
+            sharing.setdefault(candidate.partly_heard, []).append(candidate)
+    dropped: set[int] = set()
+    for run, group in sharing.items():
+        if len(group) < 2:
+            continue
+        best, *rivals = sorted(group, key=lambda c: (-c.confidence, c.number))
+        without = {c.incident_id: score_incident(call, incidents[c.incident_id], options, partly=False)
+                   for c in rivals}  # fmt: skip
+        runner_up = max((c.confidence for c in without.values() if c), default=0.0)
+        if best.confidence - runner_up >= options.auto_link_margin:
+            for rival in rivals:
+                if (alone := without[rival.incident_id]) is None:
+                    dropped.add(rival.incident_id)
+                else:
+                    rival.confidence = alone.confidence
+                    rival.reasons = [*alone.reasons, f"{run} heard: closer to {best.number}"]
+                rival.partly_heard = None
+            continue
+        numbers = ", ".join(sorted(c.number for c in group))
+        for candidate in group:
+            named = _partly_said_reason(candidate.number, run)
+            maybe = f"number {candidate.number} maybe said ({run} fits {numbers})"
+            candidate.reasons = [maybe if r == named else r for r in candidate.reasons]
+    return [c for c in found if c.incident_id not in dropped]
 
 
 def rank_candidates(
@@ -198,7 +254,7 @@ def rank_candidates(
     """The most likely incidents for a call, best first."""
     options = options or LinkingOptions()
     window = timedelta(days=options.window_days)
-    found = []
+    found: list[Candidate] = []
     for incident in incidents:
         named = said_in_full(incident, _said_runs(call))
         near = call.start and incident.created_at and abs(incident.created_at - call.start) <= window
@@ -207,6 +263,7 @@ def rank_candidates(
         candidate = score_incident(call, incident, options)
         if candidate:
             found.append(candidate)
+    found = _one_incident_per_fragment(found, call, {i.id: i for i in incidents}, options)
     found.sort(key=lambda c: (-c.confidence, c.number))
     return found[:top]
 

@@ -228,6 +228,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "analytics.exclusions.phone_country": tuple(NUMBERING_PLANS),
     "analytics.linking.near_minutes": _POSITIVE,
     "analytics.linking.window_days": _POSITIVE,
+    "analytics.linking.said_before_created_days": _NOT_NEGATIVE,
     "analytics.linking.duplicate_days": _POSITIVE,
     "analytics.linking.auto_link_confidence": _SHARE,
     "analytics.linking.auto_link_margin": _SHARE,

@@ -100,3 +100,40 @@ def test_a_helpdesk_key_with_letters_links_by_the_digits_said_for_it():
     assert spoken_forms("SD-4821") == ("4821",)
     ranked = rank_candidates(CallFacts(6, T0, said_fragments=["4821"]), short)
     assert [c.number for c in automatic_links(ranked)] == ["SD-4821"]
+
+
+def test_a_number_heard_with_a_digit_lost_names_only_the_incident_it_clearly_fits():
+    # «пять один два четыре три» heard as «5124»: it fits this client's 51240 (yesterday's call), 51243
+    # (opened by this operator a minute after this call began) and 51245 (three days later).
+    facts = dict(client_id=3, article="430", summary="оплата")
+    incidents = [
+        incident(10, "51240", -24 * 60 + 5, operator_id=6, **facts),
+        incident(13, "51243", 1, operator_id=7, **facts),
+        incident(15, "51245", 3 * 24 * 60, operator_id=8, **facts),
+        incident(11, "51241", -30, client_id=9, article="440"),  # another client's
+    ]
+    call = CallFacts(1, T0, operator_id=7, client_id=3, said_fragments=["5124"], purpose_article="430",
+                     text="баланс оплата")  # fmt: skip
+    ranked = rank_candidates(call, incidents)
+    assert [c.number for c in automatic_links(ranked)] == ["51243"]
+    yesterday = next(c for c in ranked if c.number == "51240")
+    assert not any(r.startswith("incident number") for r in yesterday.reasons)
+    assert all(c.number != "51245" or "partly said" not in " ".join(c.reasons) for c in ranked), (
+        "no number is said days before its incident exists"
+    )
+    assert "51241" not in [c.number for c in ranked], "nothing but the run connected it"
+    # Yesterday's call, whose own number was lost, links its incident: this call accounts for 51243.
+    yesterday_call = CallFacts(2, T0 - timedelta(days=1), operator_id=6, client_id=3, said_inns=[],
+                               purpose_article="430", text="баланс оплата")  # fmt: skip
+    both = {1: ranked, 2: rank_candidates(yesterday_call, incidents)}
+    explained = explained_elsewhere(both, kept={})
+    assert [c.number for c in automatic_links(both[2], explained=explained[2])] == ["51240"]
+
+
+def test_a_run_that_fits_several_incidents_equally_names_none():
+    facts = dict(client_id=3, operator_id=7, article="430")
+    incidents = [incident(10, "51240", 2, **facts), incident(13, "51243", 3, **facts)]
+    call = CallFacts(1, T0, operator_id=7, client_id=3, said_fragments=["5124"], purpose_article="430")
+    ranked = rank_candidates(call, incidents)
+    assert automatic_links(ranked) == [], "a person decides"
+    assert all(any("maybe said (5124 fits 51240, 51243)" in r for r in c.reasons) for c in ranked)
