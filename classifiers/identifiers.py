@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from contracts.phones import DEFAULT_COUNTRY, canonical_phone, has_inns, is_said_phone
-from contracts.pii import digit_runs, inn_is_valid, is_phone, keyword_spans, luhn_is_valid
+from contracts.pii import digit_runs, inn_is_valid, keyword_spans, luhn_is_valid
 
-__all__ = ["digit_runs", "identifiers", "inn_is_valid", "is_phone", "luhn_is_valid"]
+__all__ = ["identifiers", "inn_is_valid", "luhn_is_valid"]
 
 
 # A digit run followed by a unit is an amount, a duration or a count ("12000 рублей", "204 минуты"),
