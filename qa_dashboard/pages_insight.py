@@ -104,7 +104,7 @@ def search_page() -> None:
         views = saved_views(conn, who, "search")
     chosen = st.selectbox("Saved searches", ["—", *views])
     preset = views.get(chosen, {}) if chosen != "—" else {}
-    query = st.text_input('Search (words, "exact phrase", OR, NOT / -word, word NEAR/5 word)',
+    query = st.text_input('Search (words, "exact phrase", OR, NOT / -word, word NEAR/5 "phrase")',
                           value=preset.get("query", ""))  # fmt: skip
     side = st.radio("Said by", ["anyone", "operator", "customer"], horizontal=True,
                     index=["anyone", "operator", "customer"].index(preset.get("side", "anyone")))  # fmt: skip

@@ -40,7 +40,7 @@ def _fts5(node) -> str:
     if kind == "Phrase":
         return '"' + " ".join(node.stems) + '"'
     if kind == "Near":
-        return f'NEAR("{node.left}"* "{node.right}"*, {node.distance})'
+        return f"NEAR({_fts5(node.left)} {_fts5(node.right)}, {node.distance})"
     if kind == "Any":
         return "(" + " OR ".join(_fts5(n) for n in node.nodes) + ")"
     if kind == "All":
@@ -58,8 +58,10 @@ def _tsquery(node) -> str:
     if kind == "Phrase":
         return "(" + " <-> ".join(f"'{s}'" for s in node.stems) + ")"
     if kind == "Near":
-        pairs = [f"'{a}':* <{d}> '{b}':*" for d in range(1, node.distance + 2) for a, b in
-                 ((node.left, node.right), (node.right, node.left))]  # fmt: skip
+        # `a <d> b`: b exactly d positions after a's last word (a phrase counts from its end), either order.
+        left, right = _tsquery(node.left), _tsquery(node.right)
+        pairs = [f"{a} <{d}> {b}" for d in range(1, node.distance + 2) for a, b in
+                 ((left, right), (right, left))]  # fmt: skip
         return "(" + " | ".join(pairs) + ")"
     if kind == "Not":
         return f"!{_tsquery(node.node)}"

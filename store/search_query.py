@@ -1,5 +1,6 @@
 """The transcript search language: words (all must occur), "exact phrases", OR / ИЛИ, NOT / НЕ / -word,
-and proximity `word NEAR/5 word` (РЯДОМ/5). Words are reduced to Snowball stems, so any form matches.
+and proximity `word NEAR/5 word` (РЯДОМ/5; either side may be a "phrase"). Words are reduced to Snowball
+stems, so any form matches.
 A query that is one phone number, in any written form, finds the calls to or from that number.
 """
 
@@ -39,8 +40,10 @@ class Phone:
 
 @dataclass(frozen=True)
 class Near:
-    left: str
-    right: str
+    """Two words or phrases, in either order, with at most `distance` words between."""
+
+    left: Term | Phrase
+    right: Term | Phrase
     distance: int
 
 
@@ -81,8 +84,8 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
             negate = negate or word.upper() in ("NOT", "НЕ")
             continue
         if word and _NEAR.match(word):
-            if not groups[-1] or not isinstance(groups[-1][-1], Term):
-                raise QuerySyntaxError(f"{word} needs a word on each side")
+            if not groups[-1] or not isinstance(groups[-1][-1], Term | Phrase):
+                raise QuerySyntaxError(f"{word} needs a word or a phrase on each side")
             near = int(_NEAR.match(word).group(1) or 5)
             continue
         if word and word.startswith("-") and len(word) > 1:
@@ -91,15 +94,15 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
         if node is None or (isinstance(node, Phrase) and not node.stems):
             continue
         if near is not None:
-            if not isinstance(node, Term):
-                raise QuerySyntaxError("NEAR joins two single words")
-            groups[-1][-1] = Near(groups[-1][-1].stem, node.stem, near)
+            if negate:
+                raise QuerySyntaxError("NEAR joins two words or phrases to find, not one to exclude")
+            groups[-1][-1] = Near(groups[-1][-1], node, near)
             near = None
             continue
         groups[-1].append(Not(node) if negate else node)
         negate = False
     if near is not None:
-        raise QuerySyntaxError("NEAR needs a word after it")
+        raise QuerySyntaxError("NEAR needs a word or a phrase after it")
     groups = [g for g in groups if g]
     if not groups:
         raise QuerySyntaxError("the search has no words")
@@ -132,7 +135,7 @@ def query_stems(node) -> set[str]:
     if isinstance(node, Phrase):
         return set(node.stems)
     if isinstance(node, Near):
-        return {node.left, node.right}
+        return query_stems(node.left) | query_stems(node.right)
     if isinstance(node, All | Any):
         return set().union(*(query_stems(n) for n in node.nodes))
     return set()
@@ -145,7 +148,7 @@ def searched_stems(node) -> list[str]:
     if isinstance(node, Phrase):
         return list(node.stems)
     if isinstance(node, Near):
-        return [node.left, node.right]
+        return searched_stems(node.left) + searched_stems(node.right)
     if isinstance(node, Not):
         return searched_stems(node.node)
     if isinstance(node, All | Any):
@@ -162,7 +165,7 @@ def query_text(node) -> str:
     if isinstance(node, Phone):
         return node.number
     if isinstance(node, Near):
-        return f"{node.left} NEAR/{node.distance} {node.right}"
+        return f"{query_text(node.left)} NEAR/{node.distance} {query_text(node.right)}"
     if isinstance(node, Not):
         return f"NOT {query_text(node.node)}"
     if isinstance(node, All):

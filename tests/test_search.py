@@ -56,6 +56,11 @@ def _found(engine, query: str, **where) -> list[int]:
         ("подпись OR компания", [0, 1]),
         ("подписи NEAR/3 сертификат", [1]),
         ("подписи NEAR/0 здравствуйте", []),
+        ('"номер обращения" NEAR/2 смс', [2]),  # a phrase on either side
+        ('смс NEAR/2 "номер обращения"', [2]),
+        ('"номер обращения" NEAR/1 смс', []),  # «придёт в» between
+        ('"электронной подписи" NEAR/3 "закончился сертификат"', [1]),
+        ('"придет номер" NEAR/5 смс', []),  # the phrase's words in another order
         ("сертификат НЕ подпись", []),
     ],
 )
@@ -69,6 +74,12 @@ def test_sides_and_scope(indexed):
 
 
 def test_queries_that_cannot_be_read_say_why():
-    for query, message in (("-счет", "at least one word"), ("NEAR/2 счет", "NEAR"), ("", "no words")):
+    for query, message in (
+        ("-счет", "at least one word"),
+        ("NEAR/2 счет", "NEAR"),
+        ("счет NEAR/2 -оплата", "not one to exclude"),
+        ("счет NEAR/2", "after it"),
+        ("", "no words"),
+    ):
         with pytest.raises(QuerySyntaxError, match=message):
             parse(query)
