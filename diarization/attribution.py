@@ -91,11 +91,13 @@ def attribute_mono(
     voiceprints: dict[str, list[float]],
     options: DiarizationOptions,
     normalise: Callable[[str], str],
+    site_cues: Callable[[str], int] | None = None,
 ) -> tuple[list[Utterance], RoleAssignment]:
-    """Split a mono transcript by speaker and name the operator (voiceprints first, then what is said)."""
+    """Split a mono transcript by speaker and name the operator (voiceprints first, then what is said:
+    see `from_speech` for `site_cues`)."""
     pieces = split_by_speaker(utterances, diarization, normalise)
     roles = from_voiceprints(
         diarization.centroids, voiceprints, options.voiceprint_similarity, options.voiceprint_margin
-    ) or from_speech([(u.speaker, u.start, u.text) for u in pieces if u.speaker])
+    ) or from_speech([(u.speaker, u.start, u.text) for u in pieces if u.speaker], site_cues)
     named = [replace(piece, role=roles.roles.get(piece.speaker, "unknown")) for piece in pieces]
     return _mark_overlaps(named, diarization.turns), roles

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,20 +58,30 @@ def from_voiceprints(
     return RoleAssignment(roles, "voiceprint", round(float(np.clip(0.5 + 5 * lead, 0.5, 0.95)), 3))
 
 
-def from_speech(utterances: list[tuple[str, float, str]]) -> RoleAssignment:
-    """(speaker, start, text) triples: the speaker with the most operator phrases early on is the operator.
+def from_speech(
+    utterances: list[tuple[str, float, str]], site_cues: Callable[[str], int] | None = None
+) -> RoleAssignment:
+    """(speaker, start, text) triples: the speaker who says the most operator phrases is the operator
+    (method "greeting", or "site_script" where the site's own wording counted for them).
 
-    With no phrases at all, the first to speak is taken as the operator (an answered inbound call), with
-    low confidence.
+    Generic opening words count in the first `GREETING_SECONDS`; the site's own wording (`site_cues`: how
+    many of the company's names and script phrases an utterance says) counts over the whole call, because
+    a caller may open with the same generic words («здравствуйте, компания …») but does not speak the
+    site's script. With no phrases at all, the first to speak is taken as the operator (an answered
+    inbound call), with low confidence; a tie goes to the first speaker too.
     """
     speakers = list(dict.fromkeys(s for s, _, _ in sorted(utterances, key=lambda u: u[1])))
     if not speakers:
         return RoleAssignment()
     start = min(u[1] for u in utterances)
     hits = {s: 0 for s in speakers}
+    said_script = {s: 0 for s in speakers}
     for speaker, at, text in utterances:
         if at - start <= GREETING_SECONDS:
             hits[speaker] += len(OPERATOR_PHRASES.findall(text))
+        if site_cues is not None:
+            said_script[speaker] += site_cues(text)
+    hits = {s: hits[s] + said_script[s] for s in speakers}
     ranked = sorted(speakers, key=lambda s: -hits[s])
     top, rest = hits[ranked[0]], (hits[ranked[1]] if len(ranked) > 1 else 0)
     if len(speakers) == 1:
@@ -78,7 +89,8 @@ def from_speech(utterances: list[tuple[str, float, str]]) -> RoleAssignment:
     elif top == 0:
         operator, method, confidence = speakers[0], "first_speaker", 0.5
     else:
-        operator, method = ranked[0], "greeting"
+        operator = ranked[0]
+        method = "site_script" if said_script[operator] else "greeting"
         confidence = min(0.95, 0.6 + 0.1 * (top - rest)) if top > rest else 0.5
     roles = {s: ("operator" if s == operator else "customer") for s in speakers}
     return RoleAssignment(roles, method, round(confidence, 3))

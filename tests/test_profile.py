@@ -288,3 +288,63 @@ def test_the_recognition_language_picks_the_shipped_checklist(tmp_path):
     chosen = load_checklist(language="en")
     assert next(i for i in chosen.items if i.id == "greeting").title == "Greeting with the company's name"
     assert load_checklist(language=None).items[0].title == load_checklist().items[0].title, "auto: Russian"
+
+
+# A mono call where the operator answers «Алло» and the caller opens with an operator's words: who speaks
+# the site's script is the operator. (speaker, start, text); S0 is the operator, who speaks first.
+ROMASHKA_CALL = [
+    ("S0", 0.2, "Алло."),
+    ("S1", 1.3, "Здравствуйте, это Дмитрий, компания Кафе Берёзка, у нас не работает Ромашка ТВ."),
+    ("S0", 8.0, "Да, Ромашка Телеком, слушаю вас."),
+    ("S0", 10.0, "Вижу обрыв на линии, мастер приедет завтра."),
+    ("S1", 15.0, "Хорошо, спасибо."),
+    ("S0", 17.0, "Ромашка Телеком, всего доброго."),
+]
+GARANT_CALL = [
+    ("S0", 0.3, "Да?"),
+    ("S1", 1.0, "Добрый день, это Ольга, компания Луч, не печатает Гарант Офис."),
+    ("S0", 8.0, "Горант-Сервис, сейчас посмотрим."),  # the company's name misheard
+    ("S1", 20.0, "Заработало."),
+    ("S0", 22.0, "Отлично, спасибо что выбрали нас, Гарант-Сервис."),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "call"), [("romashka", ROMASHKA, ROMASHKA_CALL), ("garant", GARANT, GARANT_CALL)]
+)
+def test_on_a_mono_line_the_operator_is_who_speaks_the_sites_script(tmp_path, name, text, call):
+    from classifiers.operator_cues import operator_cue_counter
+    from diarization import from_speech
+
+    cues = operator_cue_counter(_profile(tmp_path, name, text))
+    found = from_speech(call, cues)
+    assert found.roles == {"S0": "operator", "S1": "customer"} and found.method == "site_script"
+    assert found.confidence > 0.5, "not a tie decided by who spoke first"
+    assert from_speech(call).roles["S1"] == "operator", "the caller's opening words alone name the caller"
+
+
+def test_a_product_or_a_department_named_by_a_caller_is_not_the_sites_script(tmp_path):
+    from classifiers.operator_cues import operator_cue_counter
+
+    romashka = operator_cue_counter(_profile(tmp_path, "romashka", ROMASHKA))
+    garant = operator_cue_counter(_profile(tmp_path, "garant", GARANT))
+    assert romashka("У нас не работает Ромашка ТВ, соедините со службой поддержки абонентов.") == 0
+    assert romashka("Рамашка Телеком, слушаю.") == garant("Карант-Сервис, слушаю.") == 1
+    assert garant("Ромашка Телеком, слушаю.") == romashka("Гарант-Сервис, слушаю.") == 0, "another company"
+    assert garant("Спасибо, что выбрали нас! Гарант-Сервис.") == 2
+    assert operator_cue_counter(load_profile(None)) is None
+
+
+def test_the_transcribe_stage_reads_the_sites_script_from_its_profile(tmp_path):
+    from pipeline.stages.base import StageError
+    from pipeline.stages.transcribe import site_cues
+
+    path = tmp_path / "garant.yaml"
+    path.write_text(GARANT, encoding="utf-8")
+    cues = site_cues(StageOptions(analytics=AnalyticsSettings(profile=str(path))))
+    assert cues is not None and cues("Спасибо, что выбрали нас!") == 1
+    assert site_cues(StageOptions()) is None
+    path.write_text("company: [Гарант\n", encoding="utf-8")
+    with pytest.raises(StageError) as caught:
+        site_cues(StageOptions(analytics=AnalyticsSettings(profile=str(path))))
+    assert caught.value.permanent and "site profile" in str(caught.value)

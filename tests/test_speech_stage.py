@@ -79,7 +79,7 @@ def test_transcripts_are_stored_with_roles_and_reprocessed_only_for_a_new_model(
     with engine.connect() as conn:
         versions = set(conn.execute(select(Job.version).where(Job.stage == "transcribe")).scalars())
     models = {v.split("@")[0] for v in versions}
-    assert models == {"6+bundled:whisper-base+builtin", "6+bundled:tiny.en+builtin"}
+    assert models == {"7+bundled:whisper-base+builtin", "7+bundled:tiny.en+builtin"}
 
 
 def result_by_layout(results: list[dict], layout: str) -> dict:

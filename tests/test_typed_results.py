@@ -127,7 +127,7 @@ def test_stage_options_are_typed_picklable_and_version_the_stages():
     assert options.asr is not settings.asr, "stages get a copy"
     assert pickle.loads(pickle.dumps(options)) == options
     transcribe = next(s for s in registered_stages(None, options) if s.name == "transcribe")
-    assert transcribe.version.startswith("6+bundled:tiny.en+builtin@")
+    assert transcribe.version.startswith("7+bundled:tiny.en+builtin@")
     default = next(s for s in registered_stages(None, StageOptions()) if s.name == "transcribe")
     assert default.version != transcribe.version
     auto = StageOptions(asr=AsrOptions(language="auto"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -34,13 +35,28 @@ def asr_options(options: StageOptions) -> AsrOptions:
 
 
 def _profile_prompt(path: str) -> str:
+    return _profile(path).decoder_prompt()
+
+
+def _profile(path: str):
     from classifiers.profile import load_profile
     from classifiers.taxonomy import ConfigFileError
 
     try:
-        return load_profile(Path(path)).decoder_prompt()
+        return load_profile(Path(path))
     except (ConfigFileError, OSError) as e:
         raise StageError(f"site profile: {e}", permanent=True) from e
+
+
+def site_cues(options: StageOptions) -> Callable[[str], int] | None:
+    """How many of the site profile's company names and script phrases an utterance says (None without a
+    profile): on a mono line they tell the operator from a caller who opens with the same greeting words.
+    The profile is read when a call is transcribed; calls transcribed before a profile edit keep their
+    roles."""
+    from classifiers.operator_cues import operator_cue_counter
+
+    path = options.analytics.profile
+    return operator_cue_counter(_profile(path)) if path else None
 
 
 def _transcriber(options: StageOptions):
@@ -99,7 +115,7 @@ def transcribe(job: StageInput) -> TranscribeResult:
         except RuntimeError as e:
             raise StageError(f"diarization: {e}", permanent=False) from e
         utterances, roles = attribute_mono(
-            transcript.utterances, who, job.voiceprints, options, normalise_numbers
+            transcript.utterances, who, job.voiceprints, options, normalise_numbers, site_cues(job.options)
         )
         layout, speakers = "mono", len(who.speakers)
         overlap = round(sum(end - start for start, end in who.overlaps()), 3)
@@ -166,8 +182,9 @@ TRANSCRIBE = Stage(
     name="transcribe",
     # 2: lost speech recovered; 3: digits read again; 4: barely heard prompt names dropped;
     # 5: prompt read-backs and decoding loops found whether the decoder writes ё or е;
-    # 6: utterance edges where the sound begins and ends; prompt names recovery writes out dropped
-    version="6",
+    # 6: utterance edges where the sound begins and ends; prompt names recovery writes out dropped;
+    # 7: a mono call's operator is who speaks the site profile's script
+    version="7",
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
