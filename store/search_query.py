@@ -15,6 +15,7 @@ from contracts.text import stems
 
 _TOKEN = re.compile(r'"([^"]*)"|(\()|(\))|(\S+)')
 _NEAR = re.compile(r"^(?:NEAR|РЯДОМ)(?:/(\d+))?$", re.IGNORECASE)
+MAX_NEAR = 50  # words apart: PostgreSQL spells NEAR/N out as 2(N+1) alternatives
 
 
 class QuerySyntaxError(ValueError):
@@ -77,6 +78,8 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
     groups: list[list] = [[]]
     negate, near = False, None
     for phrase, _open, _close, word in (m.groups() for m in _TOKEN.finditer(query)):
+        if near is not None and word and (word.upper() in _JOINERS or _NEAR.match(word)):
+            raise QuerySyntaxError("NEAR needs a word or a phrase after it")
         if word and word.upper() in ("OR", "ИЛИ"):
             groups.append([])
             continue
@@ -84,9 +87,7 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
             negate = negate or word.upper() in ("NOT", "НЕ")
             continue
         if word and _NEAR.match(word):
-            if not groups[-1] or not isinstance(groups[-1][-1], Term | Phrase):
-                raise QuerySyntaxError(f"{word} needs a word or a phrase on each side")
-            near = int(_NEAR.match(word).group(1) or 5)
+            near = _near_distance(word, groups[-1])
             continue
         if word and word.startswith("-") and len(word) > 1:
             negate, word = True, word[1:]
@@ -94,9 +95,7 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
         if node is None or (isinstance(node, Phrase) and not node.stems):
             continue
         if near is not None:
-            if negate:
-                raise QuerySyntaxError("NEAR joins two words or phrases to find, not one to exclude")
-            groups[-1][-1] = Near(groups[-1][-1], node, near)
+            groups[-1][-1] = _near(groups[-1][-1], node, near, negate)
             near = None
             continue
         groups[-1].append(Not(node) if negate else node)
@@ -111,6 +110,29 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
             raise QuerySyntaxError("a search needs at least one word to find, not only words to exclude")
     alternatives = tuple(All(tuple(g)) for g in groups)
     return alternatives[0] if len(alternatives) == 1 else Any(alternatives)
+
+
+_JOINERS = ("OR", "ИЛИ", "NOT", "НЕ", "AND", "И")
+
+
+def _near_distance(word: str, group: list) -> int:
+    """NEAR/N's N, after a word or a phrase to find."""
+    if not group or not isinstance(group[-1], Term | Phrase):
+        raise QuerySyntaxError(f"{word} needs a word or a phrase to find on each side")
+    distance = int(_NEAR.match(word).group(1) or 5)
+    if distance > MAX_NEAR:
+        raise QuerySyntaxError(f"{word}: at most NEAR/{MAX_NEAR}")
+    return distance
+
+
+def _near(left: Term | Phrase, right: Term | Phrase, distance: int, negate: bool) -> Near:
+    """Two sides of NEAR. They must not share a word: SQLite lets two sides match the same words, while
+    PostgreSQL needs them apart, so a search would find other calls on each."""
+    if negate:
+        raise QuerySyntaxError("NEAR joins two words or phrases to find, not one to exclude")
+    if set(searched_stems(left)) & set(searched_stems(right)):
+        raise QuerySyntaxError("NEAR joins two different words or phrases")
+    return Near(left, right, distance)
 
 
 def phone_query(query: str, country: str = DEFAULT_COUNTRY) -> str | None:

@@ -61,6 +61,10 @@ def _found(engine, query: str, **where) -> list[int]:
         ('"номер обращения" NEAR/1 смс', []),  # «придёт в» between
         ('"электронной подписи" NEAR/3 "закончился сертификат"', [1]),
         ('"придет номер" NEAR/5 смс', []),  # the phrase's words in another order
+        ('сертификат NEAR/0 "электронной подписи"', [1]),  # counted from where the phrase begins
+        ('"электронной подписи" NEAR/0 сертификат', [1]),
+        ('"у меня" NEAR/0 "закончился сертификат"', [1]),
+        ('"у меня" NEAR/0 "сертификат электронной"', []),
         ("сертификат НЕ подпись", []),
     ],
 )
@@ -79,6 +83,11 @@ def test_queries_that_cannot_be_read_say_why():
         ("NEAR/2 счет", "NEAR"),
         ("счет NEAR/2 -оплата", "not one to exclude"),
         ("счет NEAR/2", "after it"),
+        ("счет NEAR/2 OR оплата", "after it"),
+        ("счет NEAR/2 NEAR/3 оплата", "after it"),
+        ("-счет NEAR/2 оплата", "to find on each side"),
+        ('"номер обращения" NEAR/3 номер', "different words"),
+        ("счет NEAR/51 оплата", "at most NEAR/50"),
         ("", "no words"),
     ):
         with pytest.raises(QuerySyntaxError, match=message):
