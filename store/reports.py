@@ -29,8 +29,8 @@ class StatusReport:
     recordings: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     answered_calls_without_recording: int = 0
-    # Answered calls whose recording was found but refused (listed under problems): not "without" one.
-    answered_calls_with_recording_rejected: int = 0
+    # Answered calls whose recording was found but refused (listed under problems), not without one.
+    answered_calls_with_recording_refused: int = 0
     recordings_without_call: int = 0
     jobs: dict[str, dict[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -48,10 +48,15 @@ def status_report(conn: Connection) -> StatusReport:
     has_recording = (
         select(Recording.id).where(Recording.call_id == Call.id, Recording.status == "accepted").exists()
     )
-    has_any_file = select(Recording.id).where(Recording.call_id == Call.id).exists()
+    # What the problems list shows: a file neither transcribed nor kept as an alternative copy.
+    refused = (
+        select(Recording.id)
+        .where(Recording.call_id == Call.id, Recording.status.not_in(("accepted", "alternative")))
+        .exists()
+    )
     answered = select(func.count()).select_from(Call).where(Call.disposition == "ANSWERED", ~has_recording)
-    report.answered_calls_without_recording = conn.execute(answered.where(~has_any_file)).scalar_one()
-    report.answered_calls_with_recording_rejected = conn.execute(answered.where(has_any_file)).scalar_one()
+    report.answered_calls_without_recording = conn.execute(answered.where(~refused)).scalar_one()
+    report.answered_calls_with_recording_refused = conn.execute(answered.where(refused)).scalar_one()
     # A recording whose call is known only from it (no call record yet) is still without a call record.
     report.recordings_without_call = conn.execute(
         select(func.count())

@@ -152,7 +152,7 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
     assert f"call record says {late.seconds}" in reason
     assert pending == 0, "no work may stay queued for a recording that was rejected"
     assert report.answered_calls_without_recording == 1, "the call whose file was refused has one"
-    assert report.answered_calls_with_recording_rejected == 1
+    assert report.answered_calls_with_recording_refused == 1
 
 
 def test_malformed_rows_are_reported_with_file_and_line(engine, tmp_path):

@@ -296,7 +296,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     if as_json:
         ctx.out.print_json(json.dumps(asdict(report), default=str))
         return
-    refused = report.answered_calls_with_recording_rejected
+    refused = report.answered_calls_with_recording_refused
     ctx.out.print(
         f"calls: {report.calls} ({report.answered_calls_without_recording} answered without a recording"
         + (f", {refused} with their recording refused" if refused else "")
