@@ -46,7 +46,8 @@ CACHE = REPO / ".bench-data" / "verdicts"
 RESULTS = REPO / "bench" / "results"
 PLOT = REPO / "docs" / "verdict_reliability.png"
 BINS = 10
-# The code whose output the cached databases hold: a change here makes a fresh pipeline run.
+# The code whose output the cached databases hold (a change here makes a fresh pipeline run): speech, and
+# the site profile's wording that names the operator on a mono line.
 SPEECH_CODE = (
     "asr",
     "diarization",
@@ -54,7 +55,13 @@ SPEECH_CODE = (
     "models",
     "pipeline/stages/transcribe.py",
     "classifiers/operator_cues.py",
+    "classifiers/profile.py",
+    "classifiers/matching.py",
+    "classifiers/text.py",
+    "contracts/text.py",
 )
+# Site files the cached databases depend on besides the recordings.
+SITE_FILES = ("ground_truth.json", "profile.yaml")
 
 
 def discover_sites() -> list[Path]:
@@ -247,9 +254,13 @@ def _compare(site: str, call: dict, items: list[dict]) -> list[Verdict]:
 
 def _speech_digest(site: Path) -> str:
     digest = hashlib.sha256()
-    digest.update((site / "ground_truth.json").read_bytes())
+    for name in SITE_FILES:
+        if (site / name).exists():
+            digest.update((site / name).read_bytes())
     for package in SPEECH_CODE:
         root = REPO / package
+        if not root.exists():
+            raise FileNotFoundError(f"SPEECH_CODE names {package}, which is not in the tree")
         for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
             digest.update(path.read_bytes())
     for path in sorted((site / "recordings").iterdir()):
@@ -605,7 +616,11 @@ run, same machine): the other site's call-014, where the operator answered «А�
 «Здравствуйте, это Дмитрий, компания Кафе Берёзка», had every word given to the wrong party. The other
 site's mono words given to the right party 0.715 -> 0.782 (the demo's 0.760 unchanged: its misses are
 speaker clustering inside calls), items uncertain 0.217 -> 0.188 unfitted, 0.203 -> 0.167 fitted on the
-demo, 0.130 -> 0.101 by call; the demo unchanged; no failure missed or added."""
+demo, 0.130 -> 0.101 by call; the demo unchanged; no failure missed or added. Each phrase group counts
+once per speaker and call (a caller who reads back the ticket number and the farewell is not the
+operator), company names as whole words (a company «Луч» is not «лучше»), and where the greeting words
+and the script name different speakers the roles are trusted no further than 0.6 (call-014: 0.6, not
+0.95); the calibration error 0.103 -> 0.107."""
 
 
 def main() -> None:

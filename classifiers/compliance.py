@@ -27,7 +27,7 @@ from classifiers.matching import (
     semantic_score,
     words_of,
 )
-from classifiers.profile import SiteProfile, name_matches, same_first_sound
+from classifiers.profile import SiteProfile, name_closeness, name_matches
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
 from contracts import ScoredItem, scorecard_score
@@ -425,17 +425,6 @@ def _eligible(item: ChecklistItem, turns: list[dict], duration: float) -> list[d
     ]
 
 
-def _name_closeness(word: str, name: str) -> float:
-    """How nearly a word is a name: 1 when `name_matches` accepts it, else by edit distance (the first
-    sound must agree, voiced or not: a recogniser rarely garbles it further)."""
-    if name_matches(word, name):
-        return 1.0
-    word, name = normalise(word), normalise(name)
-    if not name or not same_first_sound(word, name):
-        return 0.0
-    return max(0.0, 1.0 - edit_distance(word, name) / len(name))
-
-
 def _turn_score(item: ChecklistItem, turn: dict, names: tuple[str, ...], poorly_heard: bool) -> MatchScore:
     """How nearly the turn says the item: 1 on the stem matcher's match, else the best word-level
     alignment of its phrases (all groups of an `all_of` item: the weakest group counts)."""
@@ -448,9 +437,9 @@ def _turn_score(item: ChecklistItem, turn: dict, names: tuple[str, ...], poorly_
 
     def close(token: str, i: int) -> float:
         if token == NAME_SLOT:
-            return max((_name_closeness(words[i], name) for name in names), default=0.0)
+            return max((name_closeness(words[i], name) for name in names), default=0.0)
         if token.startswith("="):
-            return _name_closeness(words[i], token[1:])
+            return name_closeness(words[i], token[1:])
         return closeness(spans[i][0], token)
 
     def best(phrases: tuple[tuple[str, ...], ...]) -> tuple[float, str]:

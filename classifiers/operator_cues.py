@@ -1,55 +1,70 @@
 """The site's own operator wording as evidence of who the operator is on a mono line.
 
 A caller may introduce themselves with the same words an operator opens with («Здравствуйте, это Дмитрий,
-компания Кафе Берёзка») while the operator only says «Алло»; what the caller does not say is the site's
-script: its company's name, «номер заявки», «привязан к договору», «удачного дня». Counting those phrases
-over a whole call names the operator where the generic greeting words cannot.
+компания Кафе Берёзка») while the operator only says «Алло»; what a caller seldom says is the site's
+script: its company's name, «номер заявки», «привязан к договору», «удачного дня». Which of those phrases
+each speaker says over a whole call names the operator where the generic greeting words cannot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from classifiers.matching import align, closeness
-from classifiers.profile import SiteProfile
-from classifiers.text import normalise, stems, token_spans
+from classifiers.profile import SiteProfile, name_closeness
+from classifiers.text import normalise, stems, token_spans, tokens
 
 # How nearly a phrase must be aligned to an utterance to count (the checklist's near-miss band starts at
 # 0.7): «привязан до договору» for «привязан к договору» counts, one shared word of three does not.
 CUE_AT = 0.8
 
+Phrase = tuple[str, ...]  # stems; a name's words as "=word" (whole words, see `name_closeness`)
 
-def operator_cue_counter(profile: SiteProfile) -> Callable[[str], int] | None:
-    """A function giving how many of the site's cue groups an utterance says: the company (any of its
-    names) and each script phrase group of the profile count once each. None when the profile has none.
+
+def operator_cue_finder(profile: SiteProfile) -> Callable[[str], set[str]] | None:
+    """A function giving which of the site's cue groups an utterance says: "company" (any of its names,
+    matched as whole words like the checklist's `{company}`) and "script.NAME" for each script phrase
+    group of the profile. None when the profile has neither.
 
     Products and departments are not cues (callers name the product they call about and the department
     they want), and a company name said as part of a product's name («не работает Ромашка ТВ») is not the
     company's name said."""
-    company = _stemmed(profile.company)
-    script = [phrases for phrases in (_stemmed(v) for v in profile.script.values()) if phrases]
-    products = _stemmed(profile.products)
-    if not company and not script:
+    groups = {f"script.{name}": _stemmed(phrases) for name, phrases in profile.script.items()}
+    groups = {key: phrases for key, phrases in groups.items() if phrases}
+    company, products = _names(profile.company), _names(profile.products)
+    if not company and not groups:
         return None
 
-    def count(text: str) -> int:
-        words = [span[0] for span in token_spans(normalise(text))]
+    def find(text: str) -> set[str]:
+        words = tokens(text)
         if not words:
-            return 0
-        in_products = _words_of(products, words)
-        said = sum(_says(phrases, words) for phrases in script)
-        return said + bool(company and _says(company, words, skip=in_products))
+            return set()
+        stemmed = [span[0] for span in token_spans(normalise(text))]
+        found = {key for key, phrases in groups.items() if _says(phrases, words, stemmed)}
+        if company and _says(company, words, stemmed, skip=_where_said(products, words, stemmed)):
+            found.add("company")
+        return found
 
-    return count
+    return find
 
 
-def _stemmed(phrases: tuple[str, ...]) -> list[tuple[str, ...]]:
+def _stemmed(phrases: tuple[str, ...]) -> list[Phrase]:
     return [stemmed for stemmed in (tuple(stems(p)) for p in phrases) if stemmed]
 
 
-def _alignments(phrases: list[tuple[str, ...]], words: list[str], skip: frozenset[int] = frozenset()):
+def _names(names: tuple[str, ...]) -> list[Phrase]:
+    return [name for name in (tuple("=" + w for w in tokens(n)) for n in names) if name]
+
+
+def _alignments(
+    phrases: list[Phrase], words: list[str], stemmed: list[str], skip: frozenset[int] = frozenset()
+) -> Iterator[tuple[Phrase, int, int]]:
+    """(phrase, first word, last word) of each phrase aligned well enough, words in `skip` left out."""
+
     def close(token: str, i: int) -> float:
-        return 0.0 if i in skip else closeness(words[i], token)
+        if i in skip:
+            return 0.0
+        return name_closeness(words[i], token[1:]) if token.startswith("=") else closeness(stemmed[i], token)
 
     for phrase in phrases:
         value, first, last, _ = align(phrase, len(words), close)
@@ -57,15 +72,21 @@ def _alignments(phrases: list[tuple[str, ...]], words: list[str], skip: frozense
             yield phrase, first, last
 
 
-def _says(phrases: list[tuple[str, ...]], words: list[str], skip: frozenset[int] = frozenset()) -> bool:
-    return next(_alignments(phrases, words, skip), None) is not None
+def _says(
+    phrases: list[Phrase], words: list[str], stemmed: list[str], skip: frozenset[int] = frozenset()
+) -> bool:
+    return next(_alignments(phrases, words, stemmed, skip), None) is not None
 
 
-def _words_of(names: list[tuple[str, ...]], words: list[str]) -> frozenset[int]:
-    """Indices of the words where any of `names` is said, its words side by side."""
-    return frozenset(
-        i
-        for name, first, last in _alignments(names, words)
-        if last - first < len(name)
-        for i in range(first, last + 1)
-    )
+def _where_said(names: list[Phrase], words: list[str], stemmed: list[str]) -> frozenset[int]:
+    """Indices of the words where any of `names` is said, its words side by side, every time it is."""
+    found: set[int] = set()
+    while True:
+        spans = [
+            range(first, last + 1)
+            for name, first, last in _alignments(names, words, stemmed, frozenset(found))
+            if last - first < len(name)
+        ]
+        if not spans:
+            return frozenset(found)
+        found.update(*spans)

@@ -132,6 +132,17 @@ def name_matches(word: str, name: str) -> bool:
     return bool(allowed) and same_first_sound(word, name) and edit_distance(word, name) <= allowed
 
 
+def name_closeness(word: str, name: str) -> float:
+    """How nearly a word is a name: 1 when `name_matches` accepts it, else by edit distance (the first
+    sound must agree, voiced or not: a recogniser rarely garbles it further)."""
+    if name_matches(word, name):
+        return 1.0
+    word, name = normalise(word), normalise(name)
+    if not name or not same_first_sound(word, name):
+        return 0.0
+    return max(0.0, 1.0 - edit_distance(word, name) / len(name))
+
+
 def same_first_sound(word: str, name: str) -> bool:
     """Whether two normalised words start with the same sound, voiced or not (г and к, д and т, ...): a
     recogniser rarely garbles a name's first sound beyond its voicing."""

@@ -91,7 +91,7 @@ def attribute_mono(
     voiceprints: dict[str, list[float]],
     options: DiarizationOptions,
     normalise: Callable[[str], str],
-    site_cues: Callable[[str], int] | None = None,
+    site_cues: Callable[[str], set[str]] | None = None,
 ) -> tuple[list[Utterance], RoleAssignment]:
     """Split a mono transcript by speaker and name the operator (voiceprints first, then what is said:
     see `from_speech` for `site_cues`)."""

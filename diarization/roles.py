@@ -16,6 +16,9 @@ OPERATOR_PHRASES = re.compile(
     re.IGNORECASE,
 )
 GREETING_SECONDS = 20.0
+# The most a role decision is trusted when the greeting words and the site's script name different
+# speakers (a caller opening with an operator's words, or a caller reading back the script).
+DISAGREEING = 0.6
 
 
 @dataclass
@@ -59,29 +62,32 @@ def from_voiceprints(
 
 
 def from_speech(
-    utterances: list[tuple[str, float, str]], site_cues: Callable[[str], int] | None = None
+    utterances: list[tuple[str, float, str]], site_cues: Callable[[str], set[str]] | None = None
 ) -> RoleAssignment:
-    """(speaker, start, text) triples: the speaker who says the most operator phrases is the operator
-    (method "greeting", or "site_script" where the site's own wording counted for them).
+    """(speaker, start, text) triples: the speaker who says the most operator phrases is the operator.
 
-    Generic opening words count in the first `GREETING_SECONDS`; the site's own wording (`site_cues`: how
-    many of the company's names and script phrases an utterance says) counts over the whole call, because
-    a caller may open with the same generic words («здравствуйте, компания …») but does not speak the
-    site's script. With no phrases at all, the first to speak is taken as the operator (an answered
-    inbound call), with low confidence; a tie goes to the first speaker too.
+    Generic opening words count in the first `GREETING_SECONDS`; the site's own wording (`site_cues`: which
+    of the company's names and script phrase groups an utterance says) counts over the whole call, each
+    group once per speaker, because a caller may open with the same generic words («здравствуйте, компания
+    …») but seldom speaks the site's script. The method is "site_script" where that wording decided (the
+    greeting words alone named nobody, or someone else), else "greeting"; where the greeting words and
+    the script name different speakers, the confidence is at most `DISAGREEING`. With no phrases at all,
+    the first to speak is taken as the operator (an answered inbound call), with low confidence; a tie
+    goes to the first speaker too.
     """
     speakers = list(dict.fromkeys(s for s, _, _ in sorted(utterances, key=lambda u: u[1])))
     if not speakers:
         return RoleAssignment()
     start = min(u[1] for u in utterances)
-    hits = {s: 0 for s in speakers}
-    said_script = {s: 0 for s in speakers}
+    greeting = {s: 0 for s in speakers}
+    said: dict[str, set[str]] = {s: set() for s in speakers}
     for speaker, at, text in utterances:
         if at - start <= GREETING_SECONDS:
-            hits[speaker] += len(OPERATOR_PHRASES.findall(text))
+            greeting[speaker] += len(OPERATOR_PHRASES.findall(text))
         if site_cues is not None:
-            said_script[speaker] += site_cues(text)
-    hits = {s: hits[s] + said_script[s] for s in speakers}
+            said[speaker] |= site_cues(text)
+    script = {s: len(said[s]) for s in speakers}
+    hits = {s: greeting[s] + script[s] for s in speakers}
     ranked = sorted(speakers, key=lambda s: -hits[s])
     top, rest = hits[ranked[0]], (hits[ranked[1]] if len(ranked) > 1 else 0)
     if len(speakers) == 1:
@@ -90,7 +96,17 @@ def from_speech(
         operator, method, confidence = speakers[0], "first_speaker", 0.5
     else:
         operator = ranked[0]
-        method = "site_script" if said_script[operator] else "greeting"
         confidence = min(0.95, 0.6 + 0.1 * (top - rest)) if top > rest else 0.5
+        by_greeting, by_script = _leader(greeting, speakers), _leader(script, speakers)
+        method = "site_script" if script[operator] and by_greeting != operator else "greeting"
+        if by_greeting and by_script and by_greeting != by_script:
+            confidence = min(confidence, DISAGREEING)
     roles = {s: ("operator" if s == operator else "customer") for s in speakers}
     return RoleAssignment(roles, method, round(confidence, 3))
+
+
+def _leader(counts: dict[str, int], speakers: list[str]) -> str | None:
+    """The speaker with strictly the most, or None."""
+    ranked = sorted(speakers, key=lambda s: -counts[s])
+    runner_up = counts[ranked[1]] if len(ranked) > 1 else 0
+    return ranked[0] if counts[ranked[0]] > runner_up else None

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
@@ -18,6 +19,9 @@ from pipeline.config import StageOptions
 from pipeline.stages.base import Stage, StageError, StageInput
 from store.results import save_stage_result
 from store.speech import replace_transcript
+
+if TYPE_CHECKING:
+    from classifiers.profile import SiteProfile
 
 _TRANSCRIBERS: dict = {}
 
@@ -38,25 +42,26 @@ def _profile_prompt(path: str) -> str:
     return _profile(path).decoder_prompt()
 
 
-def _profile(path: str):
+def _profile(path: str) -> SiteProfile:
+    """The site profile; a broken one stops the stage (no call can be transcribed as configured)."""
     from classifiers.profile import load_profile
     from classifiers.taxonomy import ConfigFileError
 
     try:
         return load_profile(Path(path))
     except (ConfigFileError, OSError) as e:
-        raise StageError(f"site profile: {e}", permanent=True) from e
+        raise StageError(f"site profile: {e}", configuration=True) from e
 
 
-def site_cues(options: StageOptions) -> Callable[[str], int] | None:
-    """How many of the site profile's company names and script phrases an utterance says (None without a
-    profile): on a mono line they tell the operator from a caller who opens with the same greeting words.
-    The profile is read when a call is transcribed; calls transcribed before a profile edit keep their
-    roles."""
-    from classifiers.operator_cues import operator_cue_counter
+def site_cues(options: StageOptions) -> Callable[[str], set[str]] | None:
+    """Which of the site profile's company names and script phrase groups an utterance says (None without
+    a profile): on a mono line they tell the operator from a caller who opens with the same greeting
+    words. The profile is read when a call is transcribed; calls transcribed before a profile edit keep
+    their roles."""
+    from classifiers.operator_cues import operator_cue_finder
 
     path = options.analytics.profile
-    return operator_cue_counter(_profile(path)) if path else None
+    return operator_cue_finder(_profile(path)) if path else None
 
 
 def _transcriber(options: StageOptions):
@@ -92,6 +97,7 @@ def transcribe(job: StageInput) -> TranscribeResult:
 
     try:
         transcriber = _transcriber(job.options)
+        cues = site_cues(job.options)
         audio = decode_audio(job.path, split_channels=True)
     except ModelError as e:  # the settings name a model this machine does not have: no call can run
         raise StageError(f"[asr] model: {e}", configuration=True) from e
@@ -115,7 +121,7 @@ def transcribe(job: StageInput) -> TranscribeResult:
         except RuntimeError as e:
             raise StageError(f"diarization: {e}", permanent=False) from e
         utterances, roles = attribute_mono(
-            transcript.utterances, who, job.voiceprints, options, normalise_numbers, site_cues(job.options)
+            transcript.utterances, who, job.voiceprints, options, normalise_numbers, cues
         )
         layout, speakers = "mono", len(who.speakers)
         overlap = round(sum(end - start for start, end in who.overlaps()), 3)
