@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from store.schema import (
@@ -49,6 +49,16 @@ def _filtered(query, where: CallFilter):
     if where.counted is not None:
         query = query.where(CallOutcome.counted.is_(where.counted))
     return query
+
+
+def recordings_of(where: CallFilter) -> Select:
+    """Ids of the recordings of the calls `where` picks; calls not analysed yet count too."""
+    query = (
+        select(Recording.id)
+        .join(Call, Call.id == Recording.call_id)
+        .outerjoin(Operator, Operator.id == Call.operator_id)
+    )
+    return _filtered(query, replace(where, counted=None))
 
 
 def _in_team(team: str):

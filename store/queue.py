@@ -15,7 +15,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -348,6 +361,34 @@ class JobQueue:
                     update(Job)
                     .where(Job.stage == stage.name, Job.version == stage.version, or_(*waiting))
                     .values(
+                        state="pending",
+                        attempts=0,
+                        max_attempts=stage.max_attempts,
+                        not_before=None,
+                        lease_owner=None,
+                        finished_at=None,
+                    )
+                ).rowcount
+        return requeued
+
+    def redo(self, stages: Sequence[StageKey], recordings: Select | None = None) -> dict[str, int]:
+        """Make the done jobs of `stages` (current versions) pending again, of every recording or of those
+        `recordings` (a select of recording ids) picks; returns the jobs requeued per stage.
+
+        Their stored results stay until the new ones replace them (replace-by-key), so a call keeps what it
+        has while it waits, and a recording whose work fails again keeps it too. Running or pending jobs are
+        left alone: they will run anyway.
+        """
+        requeued: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            for stage in stages:
+                statement = update(Job).where(
+                    Job.stage == stage.name, Job.version == stage.version, Job.state == "done"
+                )
+                if recordings is not None:
+                    statement = statement.where(Job.recording_id.in_(recordings))
+                requeued[stage.name] = conn.execute(
+                    statement.values(
                         state="pending",
                         attempts=0,
                         max_attempts=stage.max_attempts,

@@ -225,3 +225,86 @@ def test_a_stage_that_does_not_open_the_file_runs_without_it(engine, tmp_path):
     finally:
         stages._REGISTRY.pop("text_only")
     assert (summary.done, summary.failed) == (2, 0)
+
+
+def test_redo_runs_done_work_again_for_the_calls_picked_and_keeps_results_until_replaced(engine, tmp_path):
+    import pipeline.stages as stages
+    from store import load_stage_results
+    from store.queries import CallFilter, recordings_of
+    from store.schema import Call, Operator, StageResult
+
+    make_call_centre(tmp_path, calls=6, seed=17)
+    request = IngestRequest(recordings_dir=tmp_path / "recordings", cdr=tmp_path / "Master.csv")
+    ingest(engine, request, workers=1)
+    runs: list[int] = []
+
+    def _read_setting(job):  # what a stage reads from configuration, such as the site profile
+        runs.append(job.recording_id)
+        return {"run": runs.count(job.recording_id)}
+
+    reading = stages.register_stage(Stage("reads_setting", "1", _read_setting, reads_audio=False))
+    after = stages.register_stage(
+        Stage(
+            "after_setting", "1", lambda job: {"seen": True}, depends_on=("reads_setting",), reads_audio=False
+        )
+    )
+    queue = JobQueue(engine)
+    try:
+        first = run_jobs(engine, queue, InlineExecutor(), [reading, after])
+        assert (first.done, first.failed) == (12, 0)
+        with engine.connect() as conn:
+            code, theirs = conn.execute(
+                select(Operator.code, func.count(Recording.id))
+                .join(Call, Call.operator_id == Operator.id)
+                .join(Recording, Recording.call_id == Call.id)
+                .group_by(Operator.code)
+                .order_by(func.count(Recording.id).desc())
+            ).first()
+            picked = set(conn.execute(recordings_of(CallFilter(operator=code))).scalars())
+        assert 0 < theirs < 6 and len(picked) == theirs
+
+        requeued = queue.redo([reading.key, after.key], recordings_of(CallFilter(operator=code)))
+        assert requeued == {"reads_setting": theirs, "after_setting": theirs}
+        with engine.connect() as conn:  # waiting to be redone, a call keeps what it has
+            assert all(load_stage_results(conn, rid)["reads_setting"] == {"run": 1} for rid in picked)
+        assert queue.redo([reading.key], recordings_of(CallFilter(operator=code))) == {"reads_setting": 0}
+
+        second = run_jobs(engine, queue, InlineExecutor(), [reading, after])
+    finally:
+        stages._REGISTRY.pop("after_setting")
+        stages._REGISTRY.pop("reads_setting")
+    assert dict(second.stage_done) == {"reads_setting": theirs, "after_setting": theirs}
+    assert set(runs[6:]) == picked, "only the picked operator's calls ran again"
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(StageResult.recording_id, StageResult.result).where(StageResult.stage == "reads_setting")
+        ).all()
+    assert len(rows) == 6, "one result per recording: the new one replaced the old"
+    assert {rid: result["run"] for rid, result in rows} == {
+        rid: (2 if rid in picked else 1) for rid, _ in rows
+    }
+
+
+def test_callqa_redo_requeues_a_stage_and_what_follows_then_run_does_it(db_url, tmp_path):
+    site, _ = _site(tmp_path, calls=3)
+    assert _callqa("ingest", "recordings", "--cdr", "Master.csv", cwd=site, url=db_url).returncode == 0
+    nothing = _callqa("redo", "audio_quality", cwd=site, url=db_url)
+    assert (
+        nothing.returncode == 0 and "nothing to redo: no call here has audio_quality done" in nothing.stdout
+    )
+    assert _callqa("run", "--workers", "0", "--stages", "audio_quality", cwd=site, url=db_url).returncode == 0
+
+    unknown = _callqa("redo", "transcription", cwd=site, url=db_url)
+    assert unknown.returncode == 2 and "unknown stage transcription; known: audio_quality" in unknown.stderr
+    bad_date = _callqa("redo", "audio_quality", "--since", "01.11.2026", cwd=site, url=db_url)
+    assert bad_date.returncode == 2 and "use YYYY-MM-DD" in bad_date.stderr
+    later = _callqa("redo", "audio_quality", "--since", "2999-01-01", cwd=site, url=db_url)
+    assert "nothing to redo" in later.stdout
+
+    redo = _callqa("redo", "audio_quality", cwd=site, url=db_url)
+    assert redo.returncode == 0, redo.stderr
+    assert "requeued 3 audio_quality" in redo.stdout and "callqa run" in redo.stdout
+    assert _jobs(site, db_url)["audio_quality"] == {"pending": 3}
+    again = _callqa("run", "--workers", "0", "--stages", "audio_quality", cwd=site, url=db_url)
+    assert "done: 3, failed: 0" in again.stdout
+    assert _jobs(site, db_url)["audio_quality"] == {"done": 3}

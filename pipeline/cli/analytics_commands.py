@@ -277,21 +277,6 @@ def predict_purpose(
     ctx.out.print(f"wrote {len(texts)} predictions to {out_path}")
 
 
-def _filter(operator: str | None, team: str | None, since: str | None, until: str | None):
-    from store.api import CallFilter
-
-    try:
-        return CallFilter(
-            operator=operator,
-            team=team,
-            since=datetime.fromisoformat(since) if since else None,
-            until=datetime.fromisoformat(until) if until else None,
-        )
-    except ValueError as e:
-        ctx.console.print(f"[red]--since/--until:[/red] {e} (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
-        raise typer.Exit(2) from e
-
-
 @export_app.command("calls")
 def export_calls_command(
     out_path: Annotated[Path, typer.Option("--out", help="FILE.json, FILE.csv or FILE.xlsx")],
@@ -323,7 +308,7 @@ def export_calls_command(
         needed = "--team (the team they lead)" if role == "team_lead" else "--operator (their code)"
         ctx.console.print(f"[red]--role {role}:[/red] give {needed}: the export is what they would see")
         raise typer.Exit(2)
-    where = _filter(operator, team, since, until)
+    where = ctx.call_filter(operator, team, since, until)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         with ctx.engine().begin() as conn:
@@ -353,7 +338,7 @@ def kpi_command(
     try:
         with ctx.engine().connect() as conn:
             rows = kpi_table(
-                conn, viewer, by, _filter(operator, team, since, until), ctx.settings.analytics.kpi
+                conn, viewer, by, ctx.call_filter(operator, team, since, until), ctx.settings.analytics.kpi
             )
     except ValueError as e:
         ctx.console.print(f"[red]{e}[/red]")

@@ -77,6 +77,23 @@ class CliContext:
         self.console.print(f"[red]{message}[/red]")
         return typer.Exit(code)
 
+    def call_filter(self, operator: str | None, team: str | None, since: str | None, until: str | None):
+        """The calls `--operator`, `--team`, `--since` and `--until` pick; a date it cannot read exits 2."""
+        from datetime import datetime
+
+        from store.queries import CallFilter
+
+        try:
+            return CallFilter(
+                operator=operator,
+                team=team,
+                since=datetime.fromisoformat(since) if since else None,
+                until=datetime.fromisoformat(until) if until else None,
+            )
+        except ValueError as e:
+            self.console.print(f"[red]--since/--until:[/red] {e} (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+            raise typer.Exit(2) from e
+
     def progress(self) -> Progress:
         return Progress(
             TextColumn("{task.description:<20}"),

@@ -286,6 +286,53 @@ def retry(
 
 
 @app.command()
+def redo(
+    stage: Annotated[
+        str, typer.Argument(help="The stage to run again (e.g. transcribe), with the stages after it.")
+    ],
+    operator: Annotated[str | None, typer.Option(help="Only this operator's calls (code).")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's calls.")] = None,
+    since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
+) -> None:
+    """Run finished work again on stored calls; `callqa run` then does it. The site profile and voiceprints
+    are read when a call is transcribed: after editing the one or enrolling the other,
+    `callqa redo transcribe --operator CODE` applies them to the calls already processed. A call keeps
+    what it has until the new result replaces it; decisions people made stay."""
+    from pipeline.runner import stages_after
+    from pipeline.stages import registered_stages
+    from pipeline.stages.base import StageError
+    from store import JobQueue, audit, current_actor
+    from store.queries import recordings_of
+
+    try:
+        every = registered_stages(None, ctx.settings.stage_options())
+    except StageError as e:  # a site file a stage's version reads
+        raise ctx.fail(str(e)) from e
+    if stage not in {s.name for s in every}:
+        raise ctx.fail(f"unknown stage {stage}; known: {', '.join(s.name for s in every)}")
+    chosen = [s for s in every if s.name == stage or s.name in stages_after(every)[stage]]
+    where = ctx.call_filter(operator, team, since, until)
+    picked = recordings_of(where) if any((operator, team, since, until)) else None
+    engine = ctx.engine()
+    requeued = JobQueue(engine).redo([s.key for s in chosen], picked)
+    with engine.begin() as conn:
+        audit(
+            conn,
+            current_actor(),
+            "redo",
+            "pipeline",
+            None,
+            {"stage": stage, "operator": operator, "team": team, "since": since, "until": until, **requeued},
+        )
+    if not requeued[stage]:
+        ctx.out.print(f"nothing to redo: no call here has {stage} done (see `callqa status`)")
+        return
+    counts = ", ".join(f"{n} {name}" for name, n in requeued.items())
+    ctx.out.print(f"requeued {counts} job(s) — run `callqa run` to process them")
+
+
+@app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Counts per stage and state, and every rejected file, malformed row and failed job."""
     from store import status_report
