@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -153,6 +156,16 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
     assert pending == 0, "no work may stay queued for a recording that was rejected"
     assert report.answered_calls_without_recording == 1, "the call whose file was refused has one"
     assert report.answered_calls_with_recording_refused == 1
+    url = engine.url.render_as_string(hide_password=False)
+    shown = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--db", url, "status"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "250"},
+        timeout=120,
+    )
+    assert "(1 answered without a recording, 1 with their recording refused)" in shown.stdout, shown.stderr
+    assert "duration_mismatch" in shown.stdout and f"call record says {late.seconds}" in shown.stdout
 
 
 def test_malformed_rows_are_reported_with_file_and_line(engine, tmp_path):
