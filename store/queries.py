@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from store.schema import (
@@ -51,14 +51,25 @@ def _filtered(query, where: CallFilter):
     return query
 
 
-def recordings_of(where: CallFilter) -> Select:
-    """Ids of the recordings of the calls `where` picks; calls not analysed yet count too."""
-    query = (
-        select(Recording.id)
-        .join(Call, Call.id == Recording.call_id)
-        .outerjoin(Operator, Operator.id == Call.operator_id)
-    )
-    return _filtered(query, replace(where, counted=None))
+def recordings_of(where: CallFilter | None = None, mono: bool = False) -> Select:
+    """Ids of the recordings of the calls `where` picks, analysed or not (None: every recording, with a
+    call or without); with `mono`, only those transcribed as one mixed channel, whose roles came from
+    voiceprints and the site's script rather than the PBX's channel map."""
+    query = select(Recording.id)
+    if where is not None:
+        with_calls = query.join(Call, Call.id == Recording.call_id).outerjoin(
+            Operator, Operator.id == Call.operator_id
+        )
+        query = _filtered(with_calls, replace(where, counted=None))
+    if mono:
+        query = query.where(
+            exists().where(
+                StageResult.recording_id == Recording.id,
+                StageResult.stage == "transcribe",
+                StageResult.result["layout"].as_string() == "mono",
+            )
+        )
+    return query
 
 
 def _in_team(team: str):

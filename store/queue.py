@@ -36,6 +36,7 @@ from store.schema import Job, Recording, SiteStageRun, StageResult, Utterance
 from store.sql import utcnow
 
 logger = logging.getLogger("callqa.store")
+_IDS_PER_STATEMENT = 500  # under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,10 @@ class JobQueue:
         return added
 
     def drop_superseded(self, stages: Sequence[StageKey]) -> int:
-        """Drop pending jobs of an older stage version whose recording the current version has done: they
-        never run, and status counts only what is due. Failed jobs keep their error, done ones are the
-        record of what ran, and work not yet redone stays (another settings file on this database may
-        still want it)."""
+        """Drop pending and failed jobs of an older stage version whose recording the current version has
+        done: they never run, status counts only what is due, and a failure the new version got past no
+        longer holds back the stages after it. Done ones are the record of what ran, and work not yet
+        redone stays (another settings file on this database may still want it)."""
         dropped = 0
         with self.engine.begin() as conn:
             for stage in stages:
@@ -163,7 +164,7 @@ class JobQueue:
                     delete(Job).where(
                         Job.stage == stage.name,
                         Job.version != stage.version,
-                        Job.state == "pending",
+                        Job.state.in_(("pending", "failed")),
                         exists().where(
                             current.recording_id == Job.recording_id,
                             current.stage == stage.name,
@@ -296,7 +297,21 @@ class JobQueue:
                 conn.rollback()
                 return False
             write(conn)
+            self._drop_superseded_of(conn, job)
         return True
+
+    @staticmethod
+    def _drop_superseded_of(conn: Connection, job: ClaimedJob) -> None:
+        """As `drop_superseded`, for the recording and stage of a job just done: at once, so that an older
+        version's failure does not hold back the stages after it for the rest of this run."""
+        conn.execute(
+            delete(Job).where(
+                Job.recording_id == job.recording_id,
+                Job.stage == job.stage,
+                Job.version != job.version,
+                Job.state.in_(("pending", "failed")),
+            )
+        )
 
     def fail(self, job: ClaimedJob, error: str, permanent: bool = False) -> str:
         """Record a failure: back to `pending` after a backoff, or `failed` when out of attempts."""
@@ -372,31 +387,44 @@ class JobQueue:
         return requeued
 
     def redo(self, stages: Sequence[StageKey], recordings: Select | None = None) -> dict[str, int]:
-        """Make the done jobs of `stages` (current versions) pending again, of every recording or of those
-        `recordings` (a select of recording ids) picks; returns the jobs requeued per stage.
+        """Make the done and running jobs of `stages` (current versions) pending again, of every recording
+        or of those `recordings` (a select of recording ids, read once) picks; returns the jobs requeued
+        per stage.
 
-        Their stored results stay until the new ones replace them (replace-by-key), so a call keeps what it
-        has while it waits, and a recording whose work fails again keeps it too. Running or pending jobs are
-        left alone: they will run anyway.
+        A running job may have read what is being changed: its lease is fenced (the token moves on), so
+        its result is dropped as a lost lease and it runs again. Stored results stay until the new ones
+        replace them (replace-by-key). Pending jobs are left alone: they will run anyway.
         """
         requeued: dict[str, int] = {}
         with self.engine.begin() as conn:
+            picked = None if recordings is None else conn.execute(recordings).scalars().all()
             for stage in stages:
-                statement = update(Job).where(
-                    Job.stage == stage.name, Job.version == stage.version, Job.state == "done"
-                )
-                if recordings is not None:
-                    statement = statement.where(Job.recording_id.in_(recordings))
-                requeued[stage.name] = conn.execute(
-                    statement.values(
+                statement = (
+                    update(Job)
+                    .where(
+                        Job.stage == stage.name,
+                        Job.version == stage.version,
+                        Job.state.in_(("done", "running")),
+                    )
+                    .values(
                         state="pending",
                         attempts=0,
                         max_attempts=stage.max_attempts,
                         not_before=None,
                         lease_owner=None,
+                        lease_token=Job.lease_token + 1,
                         finished_at=None,
                     )
-                ).rowcount
+                )
+                if picked is None:
+                    requeued[stage.name] = conn.execute(statement).rowcount
+                    continue
+                requeued[stage.name] = sum(
+                    conn.execute(
+                        statement.where(Job.recording_id.in_(picked[at : at + _IDS_PER_STATEMENT]))
+                    ).rowcount
+                    for at in range(0, len(picked), _IDS_PER_STATEMENT)
+                )
         return requeued
 
     # ------------------------------------------------------------ inspect

@@ -212,10 +212,43 @@ def test_pending_work_of_an_older_version_leaves_the_queue_once_the_new_version_
     while jobs := queue.claim([changed], 3):
         for job in jobs:
             queue.complete(job, lambda conn: None)
-    assert queue.drop_superseded([changed]) == 1  # as a run ends
     counts = queue.counts()
-    assert counts == {("probe", "done"): 4, ("probe", "failed"): 1}, "no pending work that never runs"
+    assert counts == {("probe", "done"): 4}, (
+        "no pending work that never runs, no failure the new version fixed"
+    )
+    assert queue.drop_superseded([changed]) == 0, "each went as the new version did its recording"
     assert queue.outstanding([changed]) == 0
+
+
+def test_a_failure_of_an_older_version_holds_back_nothing_once_the_new_version_did_it(engine):
+    _add_recording(engine, 0)
+    queue = JobQueue(engine, owner="w")
+    queue.enqueue_missing([STAGE])
+    assert queue.fail(queue.claim([STAGE], 1)[0], "file gone", permanent=True) == "failed"
+    changed = StageKey("probe", "2")
+    queue.enqueue_missing([changed, NEXT])
+    assert queue.claim([NEXT], 1) == [], "it waits for the new version"
+    queue.complete(queue.claim([changed], 1)[0], lambda conn: None)
+    assert [job.stage for job in queue.claim([NEXT], 1)] == ["after_probe"]
+
+
+def test_redo_fences_a_job_in_flight_so_it_runs_again_on_what_changed(engine):
+    for content in range(2):
+        _add_recording(engine, content)
+    queue = JobQueue(engine, owner="w")
+    queue.enqueue_missing([STAGE, NEXT])
+    first, second = queue.claim([STAGE], 2)
+    queue.complete(first, lambda conn: None)
+    following = queue.claim([NEXT], 1)[0]  # of the first recording: it read the old result
+
+    assert queue.redo([STAGE, NEXT]) == {"probe": 2, "after_probe": 1}
+    assert queue.complete(second, lambda conn: None) is False, "read before the change: dropped"
+    assert queue.fail(following, "boom") == "lost"
+    assert queue.counts() == {("probe", "pending"): 2, ("after_probe", "pending"): 2}
+    assert queue.claim([NEXT], 2) == [], "nothing after it runs before it is redone"
+    for job in queue.claim([STAGE], 2):
+        assert queue.complete(job, lambda conn: None)
+    assert len(queue.claim([NEXT], 2)) == 2
 
 
 def test_a_claim_takes_no_more_jobs_than_asked(engine):

@@ -290,7 +290,8 @@ def test_callqa_redo_requeues_a_stage_and_what_follows_then_run_does_it(db_url, 
     assert _callqa("ingest", "recordings", "--cdr", "Master.csv", cwd=site, url=db_url).returncode == 0
     nothing = _callqa("redo", "audio_quality", cwd=site, url=db_url)
     assert (
-        nothing.returncode == 0 and "nothing to redo: no call here has audio_quality done" in nothing.stdout
+        nothing.returncode == 0
+        and "nothing to redo: no call has audio_quality done at its current settings" in nothing.stdout
     )
     assert _callqa("run", "--workers", "0", "--stages", "audio_quality", cwd=site, url=db_url).returncode == 0
 
@@ -299,7 +300,11 @@ def test_callqa_redo_requeues_a_stage_and_what_follows_then_run_does_it(db_url, 
     bad_date = _callqa("redo", "audio_quality", "--since", "01.11.2026", cwd=site, url=db_url)
     assert bad_date.returncode == 2 and "use YYYY-MM-DD" in bad_date.stderr
     later = _callqa("redo", "audio_quality", "--since", "2999-01-01", cwd=site, url=db_url)
-    assert "nothing to redo" in later.stdout
+    assert "nothing to redo: no recorded call matches --since 2999-01-01" in later.stdout
+    nobody = _callqa("redo", "transcribe", "--mono", "--operator", "nobody", cwd=site, url=db_url)
+    assert "no recorded call matches --mono --operator nobody" in nobody.stdout
+    site_wide = _callqa("redo", "outcomes", cwd=site, url=db_url)
+    assert site_wide.returncode == 2 and "`callqa analyse` runs it again" in site_wide.stderr
 
     redo = _callqa("redo", "audio_quality", cwd=site, url=db_url)
     assert redo.returncode == 0, redo.stderr
@@ -308,3 +313,29 @@ def test_callqa_redo_requeues_a_stage_and_what_follows_then_run_does_it(db_url, 
     again = _callqa("run", "--workers", "0", "--stages", "audio_quality", cwd=site, url=db_url)
     assert "done: 3, failed: 0" in again.stdout
     assert _jobs(site, db_url)["audio_quality"] == {"done": 3}
+
+
+def test_redo_mono_picks_the_calls_transcribed_from_one_mixed_channel(engine, tmp_path):
+    from store import save_stage_result
+    from store.queries import CallFilter, recordings_of
+    from store.schema import Call, Operator
+
+    make_call_centre(tmp_path, calls=4, seed=19)
+    ingest(
+        engine, IngestRequest(recordings_dir=tmp_path / "recordings", cdr=tmp_path / "Master.csv"), workers=1
+    )
+    with engine.begin() as conn:
+        recorded = conn.execute(
+            select(Recording.id, Operator.code)
+            .join(Call, Call.id == Recording.call_id)
+            .join(Operator, Operator.id == Call.operator_id)
+            .order_by(Recording.id)
+        ).all()
+        layouts = ["mono", "stereo", "mono", "stereo"]
+        for (rid, _), layout in zip(recorded, layouts, strict=True):
+            save_stage_result(conn, rid, "transcribe", "7", {"layout": layout, "utterances": []})
+        mono = set(conn.execute(recordings_of(mono=True)).scalars())
+        code = recorded[0].code
+        theirs = set(conn.execute(recordings_of(CallFilter(operator=code), mono=True)).scalars())
+    assert mono == {recorded[0].id, recorded[2].id}
+    assert theirs == {rid for rid, c in recorded if c == code} & mono and recorded[0].id in theirs

@@ -290,31 +290,52 @@ def redo(
     stage: Annotated[
         str, typer.Argument(help="The stage to run again (e.g. transcribe), with the stages after it.")
     ],
+    mono: Annotated[
+        bool,
+        typer.Option(
+            "--mono", help="Only calls recorded on one mixed channel (roles from voiceprints and the script)."
+        ),
+    ] = False,
     operator: Annotated[str | None, typer.Option(help="Only this operator's calls (code).")] = None,
     team: Annotated[str | None, typer.Option(help="Only this team's calls.")] = None,
     since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
 ) -> None:
-    """Run finished work again on stored calls; `callqa run` then does it. The site profile and voiceprints
-    are read when a call is transcribed: after editing the one or enrolling the other,
-    `callqa redo transcribe --operator CODE` applies them to the calls already processed. A call keeps
-    what it has until the new result replaces it; decisions people made stay."""
+    """Run finished work again on stored calls; `callqa run` then does it. Voiceprints and the site
+    script's phrases are read when a mono call is transcribed: after enrolling an operator or editing the
+    script, `callqa redo transcribe --mono` applies them to the calls already processed. A call keeps
+    what it has until the new results replace it; decisions people made stay."""
+    from sqlalchemy import func, select
+
     from pipeline.runner import stages_after
-    from pipeline.stages import registered_stages
+    from pipeline.stages import registered_stages, site_stages
     from pipeline.stages.base import StageError
     from store import JobQueue, audit, current_actor
     from store.queries import recordings_of
 
+    options = ctx.settings.stage_options()
     try:
-        every = registered_stages(None, ctx.settings.stage_options())
+        every, site = registered_stages(None, options), site_stages(None, options)
     except StageError as e:  # a site file a stage's version reads
         raise ctx.fail(str(e)) from e
+    if stage in {s.name for s in site}:
+        raise ctx.fail(f"{stage} runs over all calls, not per call: `callqa analyse` runs it again")
     if stage not in {s.name for s in every}:
         raise ctx.fail(f"unknown stage {stage}; known: {', '.join(s.name for s in every)}")
     chosen = [s for s in every if s.name == stage or s.name in stages_after(every)[stage]]
-    where = ctx.call_filter(operator, team, since, until)
-    picked = recordings_of(where) if any((operator, team, since, until)) else None
+    narrowed = any((operator, team, since, until))
+    where = ctx.call_filter(operator, team, since, until) if narrowed else None
+    picked = recordings_of(where, mono) if narrowed or mono else None
     engine = ctx.engine()
+    if picked is not None:
+        with engine.connect() as conn:
+            matched = conn.execute(select(func.count()).select_from(picked.subquery())).scalar_one()
+        if not matched:
+            ctx.out.print(
+                "nothing to redo: no recorded call matches "
+                + _redo_options(mono=mono, operator=operator, team=team, since=since, until=until)
+            )
+            return
     requeued = JobQueue(engine).redo([s.key for s in chosen], picked)
     with engine.begin() as conn:
         audit(
@@ -323,13 +344,24 @@ def redo(
             "redo",
             "pipeline",
             None,
-            {"stage": stage, "operator": operator, "team": team, "since": since, "until": until, **requeued},
+            {"stage": stage, "mono": mono, "operator": operator, "team": team, "since": since,
+             "until": until, "requeued": requeued},
+        )  # fmt: skip
+    if not any(requeued.values()):
+        ctx.out.print(
+            f"nothing to redo: {'no call' if picked is None else 'none of those calls'} has {stage} done "
+            "at its current settings "
+            "(`callqa status` shows what is pending; `callqa run` does it)"
         )
-    if not requeued[stage]:
-        ctx.out.print(f"nothing to redo: no call here has {stage} done (see `callqa status`)")
         return
     counts = ", ".join(f"{n} {name}" for name, n in requeued.items())
     ctx.out.print(f"requeued {counts} job(s) — run `callqa run` to process them")
+
+
+def _redo_options(**given: str | bool | None) -> str:
+    """A redo's options in words: "--mono --operator 2101"."""
+    words = [f"--{name}" if value is True else f"--{name} {value}" for name, value in given.items() if value]
+    return " ".join(words)
 
 
 @app.command()
