@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ingest.errors import InputFileError
 from ingest.fingerprint import row_fingerprint
 from ingest.records import CallRecord, ImportResult, RowProblem
-from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_field, parse_seconds
+from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_field, parse_seconds, sniff_delimiter
 from ingest.textfile import read_text_file
 
 # cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on, and
@@ -42,6 +42,8 @@ _MIN_COLUMNS = 16
 # Column names a headed call-record export (FreePBX's `cdr` table, a PBX's CSV report) starts with.
 _HEADER_NAMES = {*CDR_COLUMNS, "calldate", "recordingfile", "cnum", "cnam", "did", "call_id", "caller",
                  "callee", "duration_sec", "date", "time", "status"}  # fmt: skip
+_MAPPING_HINT = "--cdr-mapping FILE.yaml naming its columns (README: Column mappings)"
+_DELIMITER_NAMES = {";": "semicolons", "\t": "tabs"}
 _EPOCH = re.compile(r"\d{9,10}(\.\d+)?")
 
 
@@ -99,6 +101,13 @@ def read_master_csv(
     text = read_text_file(path, encoding)
     result = ImportResult(problems=list(text.problems))
     source = str(path)
+    delimiter = sniff_delimiter(text)
+    if delimiter != ",":  # a PBX report or spreadsheet export, whatever the language of its header
+        raise InputFileError(
+            "headed_csv",
+            f"{source}: its columns are separated by {_DELIMITER_NAMES[delimiter]}, but an Asterisk "
+            f"Master.csv uses commas: read this export with {_MAPPING_HINT}",
+        )
     for line, cells, error in iter_csv_rows(text):
         if error:
             result.problems.append(RowProblem(source, line, "malformed_row", error))
@@ -107,8 +116,7 @@ def read_master_csv(
             raise InputFileError(
                 "headed_csv",
                 f"{source}:{line}: starts with column names ({', '.join(c.strip() for c in cells[:6])}, …), "
-                "but an Asterisk Master.csv has none: read this export with --cdr-mapping FILE.yaml naming "
-                "its columns (see `ingest/mapping.py`)",
+                f"but an Asterisk Master.csv has none: read this export with {_MAPPING_HINT}",
             )
         if len(cells) < _MIN_COLUMNS:
             result.problems.append(

@@ -8,7 +8,7 @@ from pathlib import Path
 from ingest.cdr import pbx_time
 from ingest.mapping import ColumnMapping
 from ingest.records import CallRecord, ImportResult, RowProblem
-from ingest.tabular import clean, iter_csv_rows, parse_field, parse_seconds
+from ingest.tabular import clean, iter_csv_rows, parse_field, parse_seconds, sniff_delimiter
 from ingest.textfile import read_text_file
 
 REQUIRED_FIELDS = ("uniqueid", "start")
@@ -45,7 +45,7 @@ def read_mapped_csv(
     text = read_text_file(path, encoding or mapping.encoding)
     result = ImportResult(problems=list(text.problems))
     source = str(path)
-    rows = iter_csv_rows(text, delimiter=mapping.delimiter)
+    rows = iter_csv_rows(text, delimiter=mapping.delimiter or sniff_delimiter(text))
     positions: dict[str, int] | None = None
     for line, cells, error in rows:
         if error:

@@ -179,7 +179,7 @@ def _read_csv(
 ) -> ImportResult:
     result = ImportResult()
     source = text.path
-    delimiter = mapping.delimiter if mapping else sniff_delimiter(text)
+    delimiter = (mapping.delimiter if mapping else None) or sniff_delimiter(text)
     positions: dict[str, int] | None = None
     active = mapping
     for line, cells, error in iter_csv_rows(text, delimiter=delimiter):

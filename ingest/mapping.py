@@ -2,7 +2,7 @@
 
 A mapping file (YAML) names, for each field we know, the column that holds it:
 
-    delimiter: ";"
+    delimiter: ";"                            # optional; the header line's ",", ";" or tab is detected
     encoding: cp1251                          # optional; UTF-8, UTF-16 and cp1251 are detected without it
     datetime_format: "%d.%m.%Y %H:%M:%S"     # optional; common formats are recognised without it
     columns:
@@ -34,7 +34,7 @@ class ColumnMapping:
 
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
-    delimiter: str = ","
+    delimiter: str | None = None  # None: the one the header line uses (`ingest.tabular.sniff_delimiter`)
     encoding: str | None = None  # None: detected (`ingest.textfile`)
     datetime_format: str | None = None
 
@@ -91,8 +91,8 @@ def load_mapping(path: Path, encoding: str | None = None) -> ColumnMapping:
     values = data.get("values") or {}
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise InputFileError("bad_mapping", f"{path}: 'values:' maps each field to {{file value: value}}")
-    delimiter = str(data.get("delimiter", ","))
-    if len(delimiter) != 1:
+    delimiter = data.get("delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
         raise InputFileError("bad_mapping", f"{path}: delimiter must be one character, not {delimiter!r}")
     file_encoding = data.get("encoding")
     if file_encoding:

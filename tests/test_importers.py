@@ -103,11 +103,11 @@ def test_recording_name():
     assert parse_recording_name(__import__("pathlib").Path("call-42.wav")) is None
 
 
-def test_generic_csv_through_a_mapping(tmp_path):
+@pytest.mark.parametrize("delimiter", ["delimiter: ';'\n", ""], ids=["said", "detected"])
+def test_generic_csv_through_a_mapping(tmp_path, delimiter):
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(
-        "delimiter: ';'\n"
-        "datetime_format: '%d.%m.%Y %H:%M:%S'\n"
+        delimiter + "datetime_format: '%d.%m.%Y %H:%M:%S'\n"
         "columns:\n  uniqueid: ID звонка\n  start: Начало\n  billsec: Разговор\n  src: Кто звонил\n"
         "  operator: Оператор\n  disposition: Статус\n  recording: Файл\n"
         "values:\n  disposition: {Отвечен: ANSWERED, Пропущен: NO ANSWER}\n",
@@ -200,6 +200,19 @@ def test_incident_export_without_id_column_fails_clearly(tmp_path):
     with pytest.raises(InputFileError) as error:
         read_incidents(path)
     assert error.value.code == "missing_column" and "--incidents-mapping" in error.value.message
+
+
+def test_a_semicolon_export_read_as_master_csv_points_to_the_mapping_whatever_its_header(tmp_path):
+    data = tmp_path / "pbx_calls.csv"
+    data.write_text(
+        "ID звонка;Начало;Номер абонента;Оператор;Длительность\n"
+        "SV-1;28.11.2026 10:15:02;89131234567;OP-01;43\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFileError) as error:
+        read_master_csv(data)
+    assert error.value.code == "headed_csv"
+    assert "separated by semicolons" in error.value.message and "--cdr-mapping" in error.value.message
 
 
 def test_a_headed_export_read_as_master_csv_points_to_the_mapping(tmp_path):
