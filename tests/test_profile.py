@@ -94,6 +94,15 @@ def test_the_profiles_script_wording_is_the_sites_own(tmp_path):
     assert _verdicts(romashka, farewell, start=55.0)["farewell"] == "fail"
 
 
+def test_the_shipped_checklist_knows_a_ticket_by_its_common_russian_names(tmp_path):
+    """«Заявка», «тикет», «инцидент»: what most Russian desks call a ticket; no site must configure them."""
+    checklist = load_checklist(profile=_profile(tmp_path, "romashka", ROMASHKA))
+    for said in ("Я оформила заявку. Номер заявки 10.452.", "Записывайте номер тикета: 48213.",
+                 "Номер вашей заявки 204817.", "Номер обращения 204817."):  # fmt: skip
+        assert _verdicts(checklist, said, start=30.0)["incident_number"] == "pass", said
+    assert _verdicts(checklist, "Номер заявки пришлю позже.", start=30.0)["incident_number"] != "pass"
+
+
 def _introduced(checklist, text: str, roster: str) -> str:
     return _verdicts(checklist, text, roster)["introduced_self"]
 

@@ -129,6 +129,10 @@ def test_identifiers_said_in_a_call():
     assert identifiers("по вашему счёту всё в порядке, записывайте номер 204817")["incident"] == ["204817"]
     assert identifiers("передала вашу ошибку специалистам, номер 204817")["incident"] == ["204817"]
     assert identifiers("лицевой счёт, номер заявки 204817")["incident"] == ["204817"], "nearer incident word"
+    # A number said whole, written by the recogniser in thousands; times, dates and addresses are not.
+    assert identifiers("Номер заявки 10.452.")["incident"] == ["10452"]
+    assert identifiers("Your ticket is 10,452, thanks")["incident"] == ["10452"]
+    assert identifiers("приеду в 10.30, 01.03.2026, сервер 192.168.1.10")["incident"] == []
 
 
 def test_spoken_transfers_and_their_targets():
