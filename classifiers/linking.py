@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -331,24 +330,38 @@ def duplicate_incidents(incidents: list[IncidentFacts], days: float = 7.0) -> li
 
 @dataclass
 class ContactFacts:
-    """A counted call for repeat-contact detection: who called, about what, when."""
+    """A counted call for repeat-contact detection: who called, about what (its purpose, the incidents it
+    is linked to), when, and which way."""
 
     call_id: int
     client_key: str | None  # client id or caller number
     purpose: str | None
     start: datetime | None
+    incidents: frozenset[int] = frozenset()
+    direction: str | None = None
 
 
 def repeat_contacts(calls: list[ContactFacts], days: float = 7.0) -> dict[int, int]:
-    """call id → the call it repeats: the same client about the same purpose within `days` before."""
-    by_key: dict[tuple, list[ContactFacts]] = {}
+    """call id → the call it repeats: the same client about the same question within `days` before.
+
+    The same question is the same purpose, or the same incident: a client who calls about their open
+    incident again asks it again whatever the purpose model made of either call (it may have found none).
+    An operator calling the client back about it is follow-up, not a repeat contact.
+    """
+    by_client: dict[str, list[ContactFacts]] = {}
     for call in calls:
-        if call.client_key and call.purpose and call.start:
-            by_key.setdefault((call.client_key, call.purpose), []).append(call)
+        if call.client_key and call.start:
+            by_client.setdefault(call.client_key, []).append(call)
     repeats = {}
-    for group in by_key.values():
+    for group in by_client.values():
         group.sort(key=lambda c: c.start)
-        for earlier, later in itertools.pairwise(group):
-            if later.start - earlier.start <= timedelta(days=days):
-                repeats[later.call_id] = earlier.call_id
+        for index, later in enumerate(group):
+            for earlier in reversed(group[:index]):  # the nearest earlier call about the same question
+                if later.start - earlier.start > timedelta(days=days):
+                    break
+                same_purpose = later.purpose is not None and later.purpose == earlier.purpose
+                same_incident = bool(later.incidents & earlier.incidents) and later.direction != "outbound"
+                if same_purpose or same_incident:
+                    repeats[later.call_id] = earlier.call_id
+                    break
     return repeats

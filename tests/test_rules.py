@@ -175,6 +175,21 @@ def test_repeat_contacts_are_the_same_client_and_purpose_within_n_days(days_apar
     assert repeat_contacts(calls) == ({2: 1} if repeat else {})
 
 
+def test_a_client_calling_again_about_the_same_incident_is_a_repeat_whatever_the_purposes():
+    start = datetime(2026, 11, 28, 10)
+    calls = [
+        ContactFacts(1, "client-1", None, start, frozenset({7})),
+        ContactFacts(2, "client-1", "billing", start + timedelta(days=1), frozenset({7}), "inbound"),
+        ContactFacts(3, "client-1", None, start + timedelta(days=2), frozenset({7}), "outbound"),
+        ContactFacts(4, "client-1", None, start + timedelta(days=3), frozenset({8})),
+        ContactFacts(5, "client-2", None, start + timedelta(days=1), frozenset({7})),
+        ContactFacts(6, "client-1", None, start + timedelta(days=20), frozenset({7})),
+    ]
+    # The operator's callback (3) is follow-up; another incident (4), another client (5) or three weeks
+    # later (6) is another question.
+    assert repeat_contacts(calls) == {2: 1}
+
+
 def test_kpis_and_the_geometric_mean_composite_with_outliers():
     facts = []
     for operator, handle, repeats in (

@@ -191,6 +191,7 @@ def analyse(
     summary = AnalysisSummary(calls=len(calls))
     outcomes, candidates, links = [], [], []
     linked_ids: dict[int, bool] = {}
+    incidents_of: dict[int, frozenset[int]] = {}
     # An answered call with nothing heard (its recording rejected or missing, or not classified yet) is
     # still ranked on what its records say (client, operator, time): suggestions for a person, too weak to
     # link on their own; a later run ranks it again on what was said.
@@ -221,6 +222,7 @@ def analyse(
                    "confidence": c.confidence, "created_by": "callqa"} for c in auto]  # fmt: skip
         linked = bool(call.kept_links or accepted or auto)
         linked_ids[call.id] = linked
+        incidents_of[call.id] = frozenset(call.kept_links | accepted | {c.incident_id for c in auto})
         summary.automatic_links += len(auto)
         if not linked and suggestions:
             summary.unlinked_with_suggestions += 1
@@ -255,7 +257,14 @@ def analyse(
         )
     by_id = {o.call_id: o for o in outcomes}
     contacts = [
-        ContactFacts(c.id, str(c.client_id) if c.client_id else c.caller_number, by_id[c.id].purpose, c.start)
+        ContactFacts(
+            c.id,
+            str(c.client_id) if c.client_id else c.caller_number,
+            by_id[c.id].purpose,
+            c.start,
+            incidents_of[c.id],
+            c.direction,
+        )
         for c in calls
         if by_id[c.id].counted
     ]
