@@ -153,6 +153,17 @@ def _purpose_conditions(label: str | None, taxonomy) -> set[str]:
     return conditions
 
 
+# An internal number (an extension, a department's line) as against a phone of the outside world.
+SHORT_NUMBER_DIGITS = 5
+
+
+def _excused(transfer: TransferFinding | None) -> set[str]:
+    """Conditions that excuse an item left out without hiding one said: the manual needs no ticket for a
+    call put through to a short number (another line), but an operator who registered one first did it."""
+    target = (transfer.target if transfer else None) or ""
+    return {"no_registration"} if target.isdigit() and len(target) <= SHORT_NUMBER_DIGITS else set()
+
+
 def _conditions(
     purpose: PurposePrediction, transfer, records: RecordFacts, classifiers: ClassifierSet
 ) -> set[str]:
@@ -209,6 +220,7 @@ def classify_call(
         speech.mono,
         chances,
         classifiers.rules.phone_country,
+        _excused(transfer),
     )
     compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from asr import Utterance
 from classifiers.compliance_doubt import DoubtRules, heard, recognition_doubt
-from classifiers.identifiers import identifiers
+from classifiers.identifiers import IDENTIFIER_KINDS, identifiers, misheard_identifier
 from classifiers.matching import (
     MatchBands,
     MatchScore,
@@ -196,6 +196,20 @@ def _unknown_keys(body: object, known: frozenset[str], where: str) -> None:
         raise ConfigFileError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
+def _evidence_identifier(values: list, where: str) -> str | None:
+    """The identifier `evidence_any_speaker` names: `[{inn}]` (YAML reads a bare {inn} as a mapping) or
+    `["{inn}"]`; one the identifier reader does not know is refused."""
+    for value in values:
+        name = next(iter(value)) if isinstance(value, dict) and value else str(value).strip().strip("{}")
+        if name not in IDENTIFIER_KINDS:
+            raise ConfigFileError(
+                f"{where}.evidence_any_speaker: unknown identifier {value!r} "
+                f"(known: {', '.join(IDENTIFIER_KINDS)})"
+            )
+        return str(name)
+    return None
+
+
 def _item(body: dict, where: str, profile: SiteProfile) -> ChecklistItem:
     _unknown_keys(body, _ITEM_KEYS, where)
     if "id" not in body:
@@ -204,9 +218,7 @@ def _item(body: dict, where: str, profile: SiteProfile) -> ChecklistItem:
     if unknown:
         known = ", ".join(CONDITIONS)
         raise ConfigFileError(f"{where}: unknown conditions {sorted(unknown)} (known: {known})")
-    identifier = next(
-        (str(v).strip("{}") for v in body.get("evidence_any_speaker", []) if str(v).startswith("{")), None
-    )
+    identifier = _evidence_identifier(body.get("evidence_any_speaker") or [], where)
     any_of, missing = _phrases(body.get("any_of", []), f"{where}.any_of", profile)
     all_of = []
     for group in body.get("all_of", []):
@@ -294,6 +306,8 @@ class CallContext:
     condition_chances: dict[frozenset[str], float] = field(default_factory=dict)
     # The site's country: which digits said are a phone (`contracts.phones.NUMBERING_PLANS`).
     phone_country: str = DEFAULT_COUNTRY
+    # Conditions under which an item need not be done, but one done still passes (`classifiers.call`).
+    excused: set[str] = field(default_factory=set)
 
     def chance_not_applicable(self, item: ChecklistItem) -> tuple[float, str]:
         """How probable it is that a purpose other than the one applied makes the item n/a, and the most
@@ -506,6 +520,21 @@ def item_score(
     return semantic if semantic.score > best.score else best
 
 
+def _misheard_evidence(
+    item: ChecklistItem, utterances: Sequence[Utterance], country: str
+) -> tuple[int, str] | None:
+    """(utterance index, digits) of a number said that may be the item's evidence identifier with digits
+    lost or run together (a dictated INN that came out 8 digits long): it was said, but cannot be checked."""
+    if not item.any_speaker_identifier:
+        return None
+    for index, utterance in enumerate(utterances):
+        text = utterance.normalized_text or utterance.text or ""
+        digits = misheard_identifier(text, item.any_speaker_identifier, country)
+        if digits:
+            return index, digits
+    return None
+
+
 def _identifier_evidence(
     item: ChecklistItem, utterances: Sequence[Utterance], country: str
 ) -> Evidence | None:
@@ -557,6 +586,10 @@ def evaluate(
         else:
             verdict = _failed(item, utterances, turns, context, rules, found, bands)
         verdict.match = found.score
+        excused = sorted(set(item.not_applicable_when) & context.excused)
+        if excused and verdict.verdict != "pass":
+            verdict = ItemVerdict(item.id, item.title, "n/a", 1.0, item.weight, item.critical,
+                                  reason=", ".join(excused))  # fmt: skip
         verdicts.append(verdict)
     forbidden = []
     for item in checklist.forbidden:
@@ -655,6 +688,13 @@ def _failed(
         nearly = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
         doubts.append((rules.near_miss_doubt, f"nearly said: “{found.matched}” (match {found.score:.2f})",
                        nearly))  # fmt: skip
+    misheard = _misheard_evidence(item, utterances, context.phone_country)
+    if misheard is not None:
+        index, digits = misheard
+        said = utterances[index]
+        moment = Evidence(index, said.start, said.normalized_text or said.text or "", digits)
+        doubts.append((rules.near_miss_doubt, f"a number said that may be the {item.any_speaker_identifier} "
+                       f"heard wrong: {digits} ({len(digits)} digits)", moment))  # fmt: skip
     unnamed = _said_but_the_name(item, own, context.operator_names)
     if unnamed is not None:
         moment = Evidence(unnamed["index"], unnamed["start"], unnamed["normalized_text"], "")

@@ -71,6 +71,9 @@ def _said_as_account(text: str, start: int, incident_words: list[int]) -> bool:
     return nearest is not None and not any(nearest <= at <= start for at in incident_words)
 
 
+IDENTIFIER_KINDS = ("inn", "kpp", "phone", "card", "incident")
+
+
 def identifiers(
     text: str, incident_digits: tuple[int, int] = (5, 8), country: str = DEFAULT_COUNTRY
 ) -> dict[str, list[str]]:
@@ -117,3 +120,30 @@ def identifiers(
         elif len(digits) == low - 1:
             found["fragments"].append(digits)
     return {k: list(dict.fromkeys(v)) for k, v in found.items()}
+
+
+# Lengths of the identifiers whose digits a recogniser may lose or run together when they are dictated.
+_DICTATED_LENGTHS = {"inn": (10, 12), "kpp": (9,)}
+
+
+def misheard_identifier(text: str, kind: str, country: str = DEFAULT_COUNTRY) -> str | None:
+    """A digit run in `text` that may be an identifier of `kind` ("inn", "kpp") heard wrong: up to two
+    digits short of its length or one over, not a valid one, not a phone, not said as an incident's or an
+    account's number. Evidence that it was said, too damaged to check; None when there is none."""
+    lengths = _DICTATED_LENGTHS.get(kind)
+    if not lengths:
+        return None
+    found = identifiers(text, country=country)
+    named = [end for name, _, end in keyword_spans(text) if name == "incident"]
+    for digits, start, end in _runs(text):
+        near = any(length - 2 <= len(digits) <= length + 1 for length in lengths)
+        if (
+            near
+            and digits not in found[kind]
+            and not is_said_phone(digits, country)
+            and not _is_quantity(text, end)
+            and not _said_as_account(text, start, [])
+            and not any(0 <= start - at <= _ACCOUNT_REACH for at in named)
+        ):
+            return digits
+    return None

@@ -155,6 +155,34 @@ def test_the_call_classifier_reads_the_operators_name_and_the_profile(tmp_path):
     assert profile.digest in result.classifiers_version
 
 
+def test_a_call_put_through_to_a_short_number_needs_no_ticket_one_put_through_outside_does(tmp_path):
+    """The manual: a call transferred to another line by a short number needs no registration (but one
+    registered before it was put through is the item done)."""
+    profile = _profile(tmp_path, "romashka", ROMASHKA)
+    classifiers = ClassifierSet(load_taxonomy(), load_checklist(profile=profile), profile=profile)
+    said = [
+        Utterance(1.0, 5.0, ROMASHKA_GREETINGS[2], "", 0.9, role="operator"),
+        Utterance(6.0, 12.0, "Не отправляется отчёт в налоговую, выдаёт ошибку.", "", 0.9, role="customer"),
+        Utterance(13.0, 15.0, "Секунду, переключаю на специалиста.", "", 0.9, role="operator"),
+    ]
+
+    def ticket(target: str) -> str:
+        records = RecordFacts(
+            talk_seconds=60.0, duration=60.0, transfers=[{"kind": "blind", "target": target}]
+        )
+        return {i.id: i.verdict for i in classify_call(said, records, classifiers).compliance.items}[
+            "incident_number"
+        ]
+
+    assert ticket("2105") == "n/a"
+    assert ticket("BRIDGE:1772720359.15-2100") == "n/a"
+    assert ticket("89131234567") == "fail"
+    said[2:2] = [
+        Utterance(12.5, 13.0, "Я зарегистрировала обращение, его номер 204817.", "", 0.9, role="operator")
+    ]
+    assert ticket("2105") == "pass", "a ticket registered before the call was put through is the item done"
+
+
 def test_without_a_profile_the_greeting_says_what_went_unchecked():
     checklist = load_checklist()
     result = evaluate(checklist, [Utterance(1.0, 4.0, "Здравствуйте, слушаю вас.", "", 0.9, role="operator")],
@@ -171,6 +199,14 @@ def test_a_mistyped_key_in_a_checklist_is_refused_not_silently_ignored(tmp_path)
     path.write_text("item:\n  - id: farewell\n    any_of: [до свидания]\n", encoding="utf-8")
     with pytest.raises(ConfigFileError, match="unknown key 'item'"):
         load_checklist(path)
+    path.write_text("items:\n  - id: client\n    any_of: [ваш инн]\n    evidence_any_speaker: [{ИНН}]\n")
+    with pytest.raises(ConfigFileError, match=r"evidence_any_speaker: unknown identifier .*known: inn, kpp"):
+        load_checklist(path)
+    for written in ("[{inn}]", '["{inn}"]'):  # YAML reads a bare {inn} as a mapping
+        path.write_text(
+            f"items:\n  - id: client\n    any_of: [ваш инн]\n    evidence_any_speaker: {written}\n"
+        )
+        assert load_checklist(path).items[0].any_speaker_identifier == "inn", written
 
 
 def test_a_broken_checklist_stops_the_classify_stage_instead_of_failing_every_call(tmp_path):

@@ -80,6 +80,22 @@ def test_a_missing_phrase_heard_well_on_sure_channels_fails_and_heard_poorly_is_
     assert barely.verdict == "uncertain" and barely.leaning == "pass", "found, but in words barely recognised"
 
 
+def test_a_dictated_inn_that_lost_digits_leaves_the_client_check_to_a_person():
+    utterances = _call()
+    utterances[2:2] = [
+        _utterance("operator", 8.0, "Вот скажите, организации, пожалуйста."),  # «ИНН» lost
+        _utterance("customer", 9.0, "Записывайте 66585178."),  # ten digits dictated, eight heard
+    ]
+    client = _verdicts(utterances)["client_identified"]
+    assert client.verdict == "uncertain" and "inn heard wrong: 66585178 (8 digits)" in client.reason
+    assert client.evidence.start == 9.0, "the moment the number was said"
+    utterances[3] = _utterance("customer", 9.0, "Записывайте 6658517818.")
+    assert _verdicts(utterances)["client_identified"].verdict == "pass", "a valid INN said is the evidence"
+    for other in ("Номер обращения 20482755.", "Мой телефон 89131234567.", "Сумма 12000000 рублей."):
+        utterances[3] = _utterance("customer", 9.0, other)
+        assert _verdicts(utterances)["client_identified"].verdict == "fail", other
+
+
 def test_an_uncertain_greeting_is_listened_to_where_a_greeting_belongs():
     utterances = _call()
     utterances[0] = _utterance("operator", 0.5, "Добрый день, меня зовут Анна, слушаю вас.", 0.75)
