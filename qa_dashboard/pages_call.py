@@ -264,6 +264,28 @@ def _purpose(call: dict, outcome: dict) -> None:
                 st.error(str(e))
 
 
+_ROLES_FROM = {
+    "channel_map": "the PBX's channel map",
+    "voiceprint": "the operator's enrolled voice",
+    "site_script": "who speaks the site's script",
+    "greeting": "who greets",
+    "first_speaker": "who spoke first (nothing else to go by)",
+    "single_speaker": "one speaker heard",
+}
+
+
+def roles_line(transcribed: dict) -> str | None:
+    """How the transcript's operator and customer were told apart, and how sure that is (a mono line's
+    roles are a guess a controller should weigh); None for a call transcribed before it was recorded."""
+    method = transcribed.get("roles_from")
+    if not method:
+        return None
+    line = f"Who said what: {_ROLES_FROM.get(method, method)}"
+    if transcribed.get("layout") != "stereo" and transcribed.get("roles_confidence") is not None:
+        line += f" on one mixed channel (sure {transcribed['roles_confidence']:.0%})"
+    return line
+
+
 def call_page() -> None:
     call_id = _call_id()
     if call_id is None:
@@ -296,6 +318,9 @@ def call_page() -> None:
             st.write(
                 f"Transfer: {outcome['transfer'].get('kind')} → {outcome['transfer'].get('target') or '?'}"
             )
+        roles = roles_line(call.get("transcribe") or {})
+        if roles:
+            st.write(roles)
         if metrics:
             talk = metrics.get("talk_time", {})
             st.write(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from store import open_store
-from store.schema import AuditEntry, Call, Evaluation, Operator
+from store.schema import AuditEntry, Call, Evaluation, Operator, Recording
 from tests import dashboard_data
 from tests.conftest import REPO
 
@@ -113,6 +113,22 @@ def test_an_analyst_never_sees_the_card_number(data):
     hits = page("search", "analyst")
     hits.text_input[0].input("карта").run()
     assert card[-4:] not in " ".join(m.value for m in hits.markdown).replace(" ", "")
+
+
+def test_the_call_page_says_how_the_parties_were_told_apart(data):
+    from store.queries import stage_result
+
+    engine = open_store(data["url"], migrate=False)
+    for name in ("call-001", "call-030"):
+        call = _calls(data)[data["truth"][name]["uniqueid"]]
+        with engine.connect() as conn:
+            recording = conn.execute(select(Recording.id).where(Recording.call_id == call["id"])).scalar_one()
+            transcribed = stage_result(conn, recording, "transcribe")
+        shown = " ".join(m.value for m in page("call", "controller", call=str(call["id"])).markdown)
+        if transcribed["layout"] == "stereo":
+            assert "Who said what: the PBX's channel map" in shown
+        else:
+            assert f"on one mixed channel (sure {transcribed['roles_confidence']:.0%})" in shown
 
 
 def test_a_controller_overrides_a_verdict_with_a_reason_and_the_score_recomputes(data):
