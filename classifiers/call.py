@@ -164,10 +164,8 @@ def _excused(transfer: TransferFinding | None) -> set[str]:
     return {"no_registration"} if target.isdigit() and len(target) <= SHORT_NUMBER_DIGITS else set()
 
 
-def _conditions(
-    purpose: PurposePrediction, transfer, records: RecordFacts, classifiers: ClassifierSet
-) -> set[str]:
-    conditions = _purpose_conditions(purpose.label, classifiers.taxonomy)
+def _conditions(purpose: str | None, transfer, records: RecordFacts, classifiers: ClassifierSet) -> set[str]:
+    conditions = _purpose_conditions(purpose, classifiers.taxonomy)
     if (records.talk_seconds or 0) < classifiers.rules.short_call_seconds:
         conditions.add("short")
     if transfer:
@@ -207,8 +205,15 @@ def classify_call(
         chances = condition_chances(distribution, classifiers.taxonomy)
     else:
         purpose = predict_with_phrases(text, classifiers.taxonomy)
+    guessed = purpose.method == "phrases"
+    if guessed:
+        # Example phrases found are a guess at the purpose, not a model's estimate: what the purposes they
+        # point to would make not applicable is a doubt on a failure, not an item taken off the scorecard
+        # (a billing question read as "asks for an employee" scored 100 on its greeting alone).
+        found = {purpose.label: purpose.probability, **dict(purpose.alternatives)}
+        chances = condition_chances({str(k): v for k, v in found.items() if k}, classifiers.taxonomy)
     transfer = _transfer(utterances, records)
-    conditions = _conditions(purpose, transfer, records, classifiers)
+    conditions = _conditions(None if guessed else purpose.label, transfer, records, classifiers)
     duration = max([records.duration] + [u.end for u in utterances])
     names = operator_name_forms(records.operator_name, classifiers.profile)
     speech = speech or SpeechFacts()

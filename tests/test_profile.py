@@ -155,6 +155,27 @@ def test_the_call_classifier_reads_the_operators_name_and_the_profile(tmp_path):
     assert profile.digest in result.classifiers_version
 
 
+def test_a_purpose_guessed_from_example_phrases_leaves_items_to_judge_not_off_the_scorecard(tmp_path):
+    """Without a trained model a phrase («поговорить с») may point to a purpose that needs no ticket; the
+    call is a billing question: what would be n/a is a doubt on a failure, and a done item passes."""
+    profile = _profile(tmp_path, "romashka", ROMASHKA)
+    classifiers = ClassifierSet(load_taxonomy(), load_checklist(profile=profile), profile=profile)
+    said = [
+        Utterance(1.0, 5.0, ROMASHKA_GREETINGS[2], "", 0.9, role="operator"),
+        Utterance(
+            6.0, 12.0, "Хотела поговорить с вами про счёт, не понимаю сумму.", "", 0.9, role="customer"
+        ),
+        Utterance(13.0, 20.0, "Сумма в личном кабинете, в разделе платежи.", "", 0.9, role="operator"),
+        Utterance(52.0, 55.0, "Всего доброго, до свидания.", "", 0.9, role="operator"),
+    ]
+    result = classify_call(said, RecordFacts(talk_seconds=60.0, duration=60.0), classifiers)
+    assert result.purpose.method == "phrases" and result.purpose.label == "specific_employee"
+    verdicts = {i.id: i for i in result.compliance.items}
+    assert verdicts["farewell"].verdict == "pass", "done: it passes whatever the purpose"
+    ticket = verdicts["incident_number"]
+    assert ticket.verdict == "uncertain" and "may not apply" in ticket.reason, "not a 100 on a guess"
+
+
 def test_a_call_put_through_to_a_short_number_needs_no_ticket_one_put_through_outside_does(tmp_path):
     """The manual: a call transferred to another line by a short number needs no registration (but one
     registered before it was put through is the item done)."""
