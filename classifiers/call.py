@@ -153,15 +153,12 @@ def _purpose_conditions(label: str | None, taxonomy) -> set[str]:
     return conditions
 
 
-# An internal number (an extension, a department's line) as against a phone of the outside world.
-SHORT_NUMBER_DIGITS = 5
-
-
-def _excused(transfer: TransferFinding | None) -> set[str]:
-    """Conditions that excuse an item left out without hiding one said: the manual needs no ticket for a
-    call put through to a short number (another line), but an operator who registered one first did it."""
+def _put_through_internally(transfer: TransferFinding | None, rules: CallRules) -> set[str]:
+    """`no_registration` when the call was put through to a short (internal) number: the manual needs no
+    ticket for a call transferred to another line, but a second-line escalation needs one, and the records
+    cannot tell the two apart; a missing item is then left to a person."""
     target = (transfer.target if transfer else None) or ""
-    return {"no_registration"} if target.isdigit() and len(target) <= SHORT_NUMBER_DIGITS else set()
+    return {"no_registration"} if target.isdigit() and rules.is_internal_number(target) else set()
 
 
 def _conditions(purpose: str | None, transfer, records: RecordFacts, classifiers: ClassifierSet) -> set[str]:
@@ -225,7 +222,7 @@ def classify_call(
         speech.mono,
         chances,
         classifiers.rules.phone_country,
-        _excused(transfer),
+        _put_through_internally(transfer, classifiers.rules),
     )
     compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [

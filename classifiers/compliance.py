@@ -198,7 +198,9 @@ def _unknown_keys(body: object, known: frozenset[str], where: str) -> None:
 
 def _evidence_identifier(values: list, where: str) -> str | None:
     """The identifier `evidence_any_speaker` names: `[{inn}]` (YAML reads a bare {inn} as a mapping) or
-    `["{inn}"]`; one the identifier reader does not know is refused."""
+    `["{inn}"]`; one the identifier reader does not know, or more than one, is refused."""
+    if len(values) > 1:
+        raise ConfigFileError(f"{where}.evidence_any_speaker: one identifier, not {len(values)}")
     for value in values:
         name = next(iter(value)) if isinstance(value, dict) and value else str(value).strip().strip("{}")
         if name not in IDENTIFIER_KINDS:
@@ -306,8 +308,9 @@ class CallContext:
     condition_chances: dict[frozenset[str], float] = field(default_factory=dict)
     # The site's country: which digits said are a phone (`contracts.phones.NUMBERING_PLANS`).
     phone_country: str = DEFAULT_COUNTRY
-    # Conditions under which an item need not be done, but one done still passes (`classifiers.call`).
-    excused: set[str] = field(default_factory=set)
+    # Conditions that may hold: an item they would make not applicable is uncertain, not failed, when it is
+    # missing (a call put through to an internal number may need no ticket: `classifiers.call`).
+    maybe_conditions: set[str] = field(default_factory=set)
 
     def chance_not_applicable(self, item: ChecklistItem) -> tuple[float, str]:
         """How probable it is that a purpose other than the one applied makes the item n/a, and the most
@@ -523,16 +526,25 @@ def item_score(
 def _misheard_evidence(
     item: ChecklistItem, utterances: Sequence[Utterance], country: str
 ) -> tuple[int, str] | None:
-    """(utterance index, digits) of a number said that may be the item's evidence identifier with digits
-    lost or run together (a dictated INN that came out 8 digits long): it was said, but cannot be checked."""
+    """(utterance index, digits) of a number the client dictated that may be the item's evidence identifier
+    with digits lost or run together (an INN dictated, 8 digits heard): it was said, but cannot be checked.
+    Dictated: the recogniser wrote it in pieces or words, not as one number (an error code, an amount)."""
     if not item.any_speaker_identifier:
         return None
     for index, utterance in enumerate(utterances):
-        text = utterance.normalized_text or utterance.text or ""
-        digits = misheard_identifier(text, item.any_speaker_identifier, country)
+        raw = utterance.text or ""
+        if utterance.role == "operator" or _WHOLE_NUMBER.search(raw):
+            continue
+        before = (utterances[index - 1].normalized_text or utterances[index - 1].text or "") if index else ""
+        text = utterance.normalized_text or raw
+        digits = misheard_identifier(text, item.any_speaker_identifier, before, country)
         if digits:
             return index, digits
     return None
+
+
+# A number the recogniser wrote whole (six digits or more in one piece): said as a number, not dictated.
+_WHOLE_NUMBER = re.compile(r"\d{6,}")
 
 
 def _identifier_evidence(
@@ -586,10 +598,6 @@ def evaluate(
         else:
             verdict = _failed(item, utterances, turns, context, rules, found, bands)
         verdict.match = found.score
-        excused = sorted(set(item.not_applicable_when) & context.excused)
-        if excused and verdict.verdict != "pass":
-            verdict = ItemVerdict(item.id, item.title, "n/a", 1.0, item.weight, item.critical,
-                                  reason=", ".join(excused))  # fmt: skip
         verdicts.append(verdict)
     forbidden = []
     for item in checklist.forbidden:
@@ -679,6 +687,9 @@ def _failed(
     said = _search(dataclasses.replace(item, role="any"), unknown, context.duration, context.operator_names)
     if said:
         doubts.append((rules.other_party_doubt, "said, but by a speaker with no role", said))
+    if set(item.not_applicable_when) & context.maybe_conditions:
+        doubts.append((rules.near_miss_doubt, "may not apply (put through to an internal number, which may "
+                       "need no ticket)", None))  # fmt: skip
     chance, condition = context.chance_not_applicable(item)
     if chance > 0:
         # The item may not apply: the purpose model gives weight to purposes that make it n/a.
@@ -692,9 +703,11 @@ def _failed(
     if misheard is not None:
         index, digits = misheard
         said = utterances[index]
-        moment = Evidence(index, said.start, said.normalized_text or said.text or "", digits)
-        doubts.append((rules.near_miss_doubt, f"a number said that may be the {item.any_speaker_identifier} "
-                       f"heard wrong: {digits} ({len(digits)} digits)", moment))  # fmt: skip
+        moment = Evidence(index, said.start, said.normalized_text or said.text or "", "")
+        # The digits stay out of the reason: it is shown unmasked to every role that sees the scorecard.
+        wanted = item.any_speaker_identifier
+        doubts.append((rules.near_miss_doubt, f"a number dictated that may be the {wanted} with digits lost "
+                       f"({len(digits)} digits heard)", moment))  # fmt: skip
     unnamed = _said_but_the_name(item, own, context.operator_names)
     if unnamed is not None:
         moment = Evidence(unnamed["index"], unnamed["start"], unnamed["normalized_text"], "")

@@ -72,6 +72,20 @@ def _said_as_account(text: str, start: int, incident_words: list[int]) -> bool:
 
 
 IDENTIFIER_KINDS = ("inn", "kpp", "phone", "card", "incident")
+# A number grouped in thousands ("10.452", "10,452"): how a recogniser writes a number said whole. Read as
+# one number only after a ticket word; elsewhere it is as likely an amount, a version or an address.
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)")
+
+
+def _ticket_numbers_joined(text: str) -> str:
+    """`text` with each thousands-grouped number said just after a ticket word written as one run."""
+    ticket_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
+
+    def join(found: re.Match[str]) -> str:
+        after_ticket_word = any(0 <= found.start() - at <= _ACCOUNT_REACH for at in ticket_words)
+        return re.sub(r"[.,]", "", found.group()) if after_ticket_word else found.group()
+
+    return _THOUSANDS.sub(join, text)
 
 
 def identifiers(
@@ -96,6 +110,7 @@ def identifiers(
         "fragments": [],
     }
     low, high = incident_digits
+    text = _ticket_numbers_joined(text)
     incident_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
     inns_first = has_inns(country)
     for digits, start, end in _runs(text):
@@ -126,24 +141,27 @@ def identifiers(
 _DICTATED_LENGTHS = {"inn": (10, 12), "kpp": (9,)}
 
 
-def misheard_identifier(text: str, kind: str, country: str = DEFAULT_COUNTRY) -> str | None:
+def misheard_identifier(text: str, kind: str, before: str = "", country: str = DEFAULT_COUNTRY) -> str | None:
     """A digit run in `text` that may be an identifier of `kind` ("inn", "kpp") heard wrong: up to two
-    digits short of its length or one over, not a valid one, not a phone, not said as an incident's or an
-    account's number. Evidence that it was said, too damaged to check; None when there is none."""
+    digits short of its length or one over, not a valid one, not a phone, not a quantity, and not said as
+    another thing's number (a ticket, an account, a card, a phone, «номер»: a keyword of another kind in
+    `text` or just `before` it). Evidence that it was said, too damaged to check; None when there is none."""
     lengths = _DICTATED_LENGTHS.get(kind)
     if not lengths:
         return None
     found = identifiers(text, country=country)
-    named = [end for name, _, end in keyword_spans(text) if name == "incident"]
+    joined = f"{before}\n{text}"
+    offset = len(before) + 1
+    named = [(name, end) for name, _, end in keyword_spans(joined)]
     for digits, start, end in _runs(text):
-        near = any(length - 2 <= len(digits) <= length + 1 for length in lengths)
+        said_as = [name for name, at in named if at <= start + offset]
         if (
-            near
+            any(length - 2 <= len(digits) <= length + 1 for length in lengths)
             and digits not in found[kind]
             and not is_said_phone(digits, country)
             and not _is_quantity(text, end)
             and not _said_as_account(text, start, [])
-            and not any(0 <= start - at <= _ACCOUNT_REACH for at in named)
+            and (not said_as or said_as[-1] == kind)
         ):
             return digits
     return None

@@ -346,22 +346,25 @@ def repeat_contacts(calls: list[ContactFacts], days: float = 7.0) -> dict[int, i
 
     The same question is the same purpose, or the same incident: a client who calls about their open
     incident again asks it again whatever the purpose model made of either call (it may have found none).
-    An operator calling the client back about it is follow-up, not a repeat contact.
+    An operator calling the client back is follow-up, not a repeat contact.
     """
     by_client: dict[str, list[ContactFacts]] = {}
     for call in calls:
-        if call.client_key and call.start:
+        if call.client_key and call.start and (call.purpose or call.incidents):
             by_client.setdefault(call.client_key, []).append(call)
+    window = timedelta(days=days)
     repeats = {}
     for group in by_client.values():
-        group.sort(key=lambda c: c.start)
+        group.sort(key=lambda c: (c.start, c.call_id))
         for index, later in enumerate(group):
-            for earlier in reversed(group[:index]):  # the nearest earlier call about the same question
-                if later.start - earlier.start > timedelta(days=days):
+            if later.direction == "outbound":
+                continue
+            for before in range(index - 1, -1, -1):  # the nearest earlier call about the same question
+                earlier = group[before]
+                if later.start - earlier.start > window:
                     break
-                same_purpose = later.purpose is not None and later.purpose == earlier.purpose
-                same_incident = bool(later.incidents & earlier.incidents) and later.direction != "outbound"
-                if same_purpose or same_incident:
+                same_purpose = bool(later.purpose) and later.purpose == earlier.purpose
+                if same_purpose or later.incidents & earlier.incidents:
                     repeats[later.call_id] = earlier.call_id
                     break
     return repeats

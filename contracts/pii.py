@@ -29,12 +29,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-# A number grouped in thousands with dots or commas ("10.452", "1,250,000": how recognisers write a number
-# said whole) is one run; a decimal, a time, a date or an address has groups of other sizes.
-DIGIT_RUN = re.compile(
-    r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)"
-    r"|(?<!\d)\d(?:[\d\- ]*\d)?(?!\d)"
-)
+DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[\d\- ]*\d)?(?!\d)")
 # Recognition scatters digits with any of these: "4111.1111", "8 (812) 640-77-88", "7, 9, 2".
 PII_RUN = re.compile(r"(?<!\d)\d(?:[ \t\u00a0]{0,3}[.,\-–—/()]?[ \t\u00a0]{0,3}\(?\d)*(?!\d)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -132,8 +132,9 @@ def iter_csv_rows(
 
 
 def sniff_delimiter(source: TextFile, candidates: tuple[str, ...] = (",", ";", "\t")) -> str:
-    """The delimiter the header line uses most (the first one on a tie or a blank header)."""
-    first = source.text.lstrip("\r\n").split("\n", 1)[0]
+    """The delimiter the header line uses most outside quoted names (the first one on a tie or a blank
+    header): `"Начало, дата";"Длительность, сек"` is ';'."""
+    first = re.sub(r'"[^"]*"', "", source.text.lstrip("\r\n").split("\n", 1)[0])
     return max(candidates, key=first.count)
 
 

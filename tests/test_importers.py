@@ -202,6 +202,20 @@ def test_incident_export_without_id_column_fails_clearly(tmp_path):
     assert error.value.code == "missing_column" and "--incidents-mapping" in error.value.message
 
 
+def test_a_mapped_export_whose_quoted_headers_hold_commas_is_read_by_its_semicolons(tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        'columns:\n  uniqueid: "ID звонка"\n  start: "Начало, дата и время"\n', encoding="utf-8"
+    )
+    data = tmp_path / "calls.csv"
+    data.write_text(
+        '"ID звонка";"Начало, дата и время";"Длительность, сек"\n"c1";"2026-03-02 09:00:00";"66"\n',
+        encoding="utf-8",
+    )
+    result = read_mapped_csv(data, load_mapping(mapping))
+    assert [r.uniqueid for r in result.rows] == ["c1"] and not result.problems
+
+
 def test_a_semicolon_export_read_as_master_csv_points_to_the_mapping_whatever_its_header(tmp_path):
     data = tmp_path / "pbx_calls.csv"
     data.write_text(

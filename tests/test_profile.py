@@ -176,9 +176,9 @@ def test_a_purpose_guessed_from_example_phrases_leaves_items_to_judge_not_off_th
     assert ticket.verdict == "uncertain" and "may not apply" in ticket.reason, "not a 100 on a guess"
 
 
-def test_a_call_put_through_to_a_short_number_needs_no_ticket_one_put_through_outside_does(tmp_path):
-    """The manual: a call transferred to another line by a short number needs no registration (but one
-    registered before it was put through is the item done)."""
+def test_a_missing_ticket_on_a_call_put_through_to_an_internal_number_is_left_to_a_person(tmp_path):
+    """The manual needs no ticket for a call transferred to another line by a short number, but a
+    second-line escalation needs one, and the records cannot tell them apart: a person decides."""
     profile = _profile(tmp_path, "romashka", ROMASHKA)
     classifiers = ClassifierSet(load_taxonomy(), load_checklist(profile=profile), profile=profile)
     said = [
@@ -187,21 +187,21 @@ def test_a_call_put_through_to_a_short_number_needs_no_ticket_one_put_through_ou
         Utterance(13.0, 15.0, "Секунду, переключаю на специалиста.", "", 0.9, role="operator"),
     ]
 
-    def ticket(target: str) -> str:
+    def ticket(target: str):
         records = RecordFacts(
             talk_seconds=60.0, duration=60.0, transfers=[{"kind": "blind", "target": target}]
         )
-        return {i.id: i.verdict for i in classify_call(said, records, classifiers).compliance.items}[
-            "incident_number"
-        ]
+        items = classify_call(said, records, classifiers).compliance.items
+        return next(i for i in items if i.id == "incident_number")
 
-    assert ticket("2105") == "n/a"
-    assert ticket("BRIDGE:1772720359.15-2100") == "n/a"
-    assert ticket("89131234567") == "fail"
+    for internal in ("2105", "BRIDGE:1772720359.15-2100"):
+        left = ticket(internal)
+        assert left.verdict == "uncertain" and "internal number" in left.reason, internal
+    assert ticket("89131234567").verdict == "fail", "put through outside: nothing excuses it"
     said[2:2] = [
         Utterance(12.5, 13.0, "Я зарегистрировала обращение, его номер 204817.", "", 0.9, role="operator")
     ]
-    assert ticket("2105") == "pass", "a ticket registered before the call was put through is the item done"
+    assert ticket("2105").verdict == "pass", "a ticket registered before the call was put through"
 
 
 def test_without_a_profile_the_greeting_says_what_went_unchecked():

@@ -188,6 +188,13 @@ def test_a_client_calling_again_about_the_same_incident_is_a_repeat_whatever_the
     # The operator's callback (3) is follow-up; another incident (4), another client (5) or three weeks
     # later (6) is another question.
     assert repeat_contacts(calls) == {2: 1}
+    callback = [
+        ContactFacts(1, "c", "billing", start),
+        ContactFacts(2, "c", "billing", start, direction="outbound"),
+    ]
+    assert repeat_contacts(callback) == {}, "a callback about the same question is follow-up"
+    same_time = [ContactFacts(9, "c", "login", start), ContactFacts(3, "c", "login", start)]
+    assert repeat_contacts(same_time) == {9: 3}, "at the same moment the record made first is the first"
 
 
 def test_kpis_and_the_geometric_mean_composite_with_outliers():

@@ -80,20 +80,43 @@ def test_a_missing_phrase_heard_well_on_sure_channels_fails_and_heard_poorly_is_
     assert barely.verdict == "uncertain" and barely.leaning == "pass", "found, but in words barely recognised"
 
 
+def _dictated(role: str, start: float, raw: str, normalized: str) -> Utterance:
+    """An utterance whose digits the recogniser wrote apart ("6,6,5,8"), read as one run once normalised."""
+    words = [Word(start, start + 2.0, raw, 0.95)]
+    return Utterance(start, start + 2.0, raw, normalized, 0.95, words=words, role=role)
+
+
 def test_a_dictated_inn_that_lost_digits_leaves_the_client_check_to_a_person():
     utterances = _call()
     utterances[2:2] = [
         _utterance("operator", 8.0, "Вот скажите, организации, пожалуйста."),  # «ИНН» lost
-        _utterance("customer", 9.0, "Записывайте 66585178."),  # ten digits dictated, eight heard
+        _dictated(
+            "customer", 9.0, "Записывайте 6,6,5,8,5,1,7,8.", "Записывайте 66585178."
+        ),  # 10 said, 8 heard
     ]
     client = _verdicts(utterances)["client_identified"]
-    assert client.verdict == "uncertain" and "inn heard wrong: 66585178 (8 digits)" in client.reason
+    assert (
+        client.verdict == "uncertain" and "may be the inn with digits lost (8 digits heard)" in client.reason
+    )
+    assert "66585178" not in client.reason, "the reason is shown unmasked: no digits in it"
     assert client.evidence.start == 9.0, "the moment the number was said"
     utterances[3] = _utterance("customer", 9.0, "Записывайте 6658517818.")
     assert _verdicts(utterances)["client_identified"].verdict == "pass", "a valid INN said is the evidence"
-    for other in ("Номер обращения 20482755.", "Мой телефон 89131234567.", "Сумма 12000000 рублей."):
-        utterances[3] = _utterance("customer", 9.0, other)
-        assert _verdicts(utterances)["client_identified"].verdict == "fail", other
+    others = [
+        ("customer", "Код ошибки 80070005.", "Код ошибки 80070005."),  # said whole: a number, not dictated
+        ("customer", "КПП 6,6,5,8,0,1,0,0,1.", "КПП 665801001."),
+        ("customer", "Мой номер 8,9,1,3,1,2,3,4,5,6.", "Мой номер 8913123456."),
+        ("customer", "Сумма 1,2,0,0,0,0,0,0 рублей.", "Сумма 12000000 рублей."),
+        ("operator", "Его номер 2,0,4,8,2,7,5,5.", "Его номер 20482755."),
+    ]
+    for role, raw, normalized in others:
+        utterances[3] = _dictated(role, 9.0, raw, normalized)
+        assert _verdicts(utterances)["client_identified"].verdict == "fail", raw
+    utterances[2:4] = [
+        _utterance("operator", 8.0, "Я зарегистрировала ваше обращение."),
+        _dictated("customer", 9.0, "Записываю: 2,0,4,8,2,7,5,5.", "Записываю: 20482755."),
+    ]
+    assert _verdicts(utterances)["client_identified"].verdict == "fail", "the ticket's number, read back"
 
 
 def test_an_uncertain_greeting_is_listened_to_where_a_greeting_belongs():

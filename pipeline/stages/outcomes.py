@@ -302,7 +302,7 @@ def _options_version(options: StageOptions) -> str:
 
 OUTCOMES = SiteStage(
     name="outcomes",
-    version="2",
+    version="3",  # 3: a call about the same incident again is a repeat contact; callbacks are not
     run=_run,
     inputs_mark=inputs_mark,
     depends_on=("classify",),
