@@ -375,14 +375,7 @@ class JobQueue:
                 requeued += conn.execute(
                     update(Job)
                     .where(Job.stage == stage.name, Job.version == stage.version, or_(*waiting))
-                    .values(
-                        state="pending",
-                        attempts=0,
-                        max_attempts=stage.max_attempts,
-                        not_before=None,
-                        lease_owner=None,
-                        finished_at=None,
-                    )
+                    .values(**_fresh(stage))
                 ).rowcount
         return requeued
 
@@ -406,15 +399,7 @@ class JobQueue:
                         Job.version == stage.version,
                         Job.state.in_(("done", "running")),
                     )
-                    .values(
-                        state="pending",
-                        attempts=0,
-                        max_attempts=stage.max_attempts,
-                        not_before=None,
-                        lease_owner=None,
-                        lease_token=Job.lease_token + 1,
-                        finished_at=None,
-                    )
+                    .values(**_fresh(stage), lease_token=Job.lease_token + 1)
                 )
                 if picked is None:
                     requeued[stage.name] = conn.execute(statement).rowcount
@@ -534,6 +519,18 @@ class SiteRun:
     finished_at: object | None = None
     duration_seconds: float | None = None
     last_error: str | None = None
+
+
+def _fresh(stage: StageKey) -> dict:
+    """A job's columns as pending work with a whole retry budget, runnable now."""
+    return {
+        "state": "pending",
+        "attempts": 0,
+        "max_attempts": stage.max_attempts,
+        "not_before": None,
+        "lease_owner": None,
+        "finished_at": None,
+    }
 
 
 def retire_work(conn: Connection, recording_id: int) -> int:
