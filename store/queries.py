@@ -72,6 +72,11 @@ def recordings_of(where: CallFilter | None = None, mono: bool = False) -> Select
     return query
 
 
+def count_picked(conn: Connection, picked: Select) -> int:
+    """How many rows a select of ids (such as `recordings_of`) picks."""
+    return conn.execute(select(func.count()).select_from(picked.subquery())).scalar_one()
+
+
 def _in_team(team: str):
     """A team's calls: its operators', and those no operator took (abandoned, unanswered) in a queue the
     team's operators answer, so that a team lead sees the callers their queue lost."""

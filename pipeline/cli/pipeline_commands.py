@@ -305,13 +305,11 @@ def redo(
     script's phrases are read when a mono call is transcribed: after enrolling an operator or editing the
     script, `callqa redo transcribe --mono` applies them to the calls already processed. A call keeps
     what it has until the new results replace it; decisions people made stay."""
-    from sqlalchemy import func, select
-
     from pipeline.runner import stages_after
     from pipeline.stages import registered_stages, site_stages
     from pipeline.stages.base import StageError
     from store import JobQueue, audit, current_actor
-    from store.queries import recordings_of
+    from store.queries import count_picked, recordings_of
 
     options = ctx.settings.stage_options()
     try:
@@ -329,7 +327,7 @@ def redo(
     engine = ctx.engine()
     if picked is not None:
         with engine.connect() as conn:
-            matched = conn.execute(select(func.count()).select_from(picked.subquery())).scalar_one()
+            matched = count_picked(conn, picked)
         if not matched:
             ctx.out.print(
                 "nothing to redo: no recorded call matches "
