@@ -11,7 +11,7 @@ from ingest.errors import InputFileError
 from ingest.fingerprint import row_fingerprint
 from ingest.records import CallRecord, ImportResult, RowProblem
 from ingest.tabular import clean, iter_csv_rows, parse_datetime, parse_field, parse_seconds, sniff_delimiter
-from ingest.textfile import read_text_file
+from ingest.textfile import TextFile, read_text_file
 
 # cdr_csv's fixed columns; `uniqueid` and `userfield` follow when loguniqueid / loguserfield are on, and
 # Asterisk 12+ with newcdrcolumns=yes adds `peeraccount`, `linkedid` and `sequence`.
@@ -42,6 +42,7 @@ _MIN_COLUMNS = 16
 # Column names a headed call-record export (FreePBX's `cdr` table, a PBX's CSV report) starts with.
 _HEADER_NAMES = {*CDR_COLUMNS, "calldate", "recordingfile", "cnum", "cnam", "did", "call_id", "caller",
                  "callee", "duration_sec", "date", "time", "status"}  # fmt: skip
+_LINES_LOOKED_AT = 5
 _MAPPING_HINT = "--cdr-mapping FILE.yaml naming its columns (README: Column mappings)"
 _DELIMITER_NAMES = {";": "semicolons", "\t": "tabs"}
 _EPOCH = re.compile(r"\d{9,10}(\.\d+)?")
@@ -87,6 +88,16 @@ def _is_header(cells: list[str]) -> bool:
     return sum(n in _HEADER_NAMES for n in names) >= 3 and not dated
 
 
+def _other_delimiter(text: TextFile) -> str | None:
+    """The delimiter of a file that is no Master.csv because none of its first lines has a Master.csv row's
+    commas, and another delimiter leads its header (None otherwise: one damaged line refuses nothing)."""
+    first = [line for line in text.text.splitlines() if line.strip()][:_LINES_LOOKED_AT]
+    if not first or any(line.count(",") >= _MIN_COLUMNS - 1 for line in first):
+        return None
+    delimiter = sniff_delimiter(text)
+    return delimiter if delimiter != "," else None
+
+
 def read_master_csv(
     path: Path, zone: tzinfo | None = None, encoding: str | None = None, datetime_format: str | None = None
 ) -> ImportResult:
@@ -101,8 +112,8 @@ def read_master_csv(
     text = read_text_file(path, encoding)
     result = ImportResult(problems=list(text.problems))
     source = str(path)
-    delimiter = sniff_delimiter(text)
-    if delimiter != ",":  # a PBX report or spreadsheet export, whatever the language of its header
+    delimiter = _other_delimiter(text)
+    if delimiter:  # a PBX report or spreadsheet export, whatever the language of its header
         raise InputFileError(
             "headed_csv",
             f"{source}: its columns are separated by {_DELIMITER_NAMES[delimiter]}, but an Asterisk "

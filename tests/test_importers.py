@@ -229,6 +229,21 @@ def test_a_semicolon_export_read_as_master_csv_points_to_the_mapping_whatever_it
     assert "separated by semicolons" in error.value.message and "--cdr-mapping" in error.value.message
 
 
+def test_a_master_csv_whose_first_line_is_damaged_with_semicolons_loses_only_that_line(tmp_path):
+    from simulator.loadgen import SyntheticCall, cdr_row
+
+    start = datetime(2026, 3, 2, 9, 0)
+    calls = [
+        SyntheticCall(f"17724420{i}.{i}", f"7916100000{i}", "8800", "101", start, 30, None) for i in range(3)
+    ]
+    lines = [",".join(f'"{cell}"' for cell in cdr_row(c)) for c in calls]
+    data = tmp_path / "Master.csv"
+    data.write_text(";;\t;x;;;\n" + "\n".join(lines[1:]) + "\n", encoding="utf-8")
+    result = read_master_csv(data)
+    assert [r.uniqueid for r in result.rows] == [calls[1].uniqueid, calls[2].uniqueid]
+    assert [p.line for p in result.problems] == [1]
+
+
 def test_a_headed_export_read_as_master_csv_points_to_the_mapping(tmp_path):
     data = tmp_path / "cdr_export.csv"
     data.write_text(
