@@ -126,6 +126,35 @@ def _merge_same_voice(vectors: np.ndarray, labels: np.ndarray, threshold: float)
     return labels
 
 
+def smooth_labels(
+    windows: WindowEmbeddings, labels: np.ndarray, spans: list[tuple[float, float]], penalty: float
+) -> np.ndarray:
+    """The most likely speaker per window when a change of speaker inside one stretch of speech costs
+    `penalty` (in cosine similarity to the speakers' centroids): Viterbi over the windows in time order.
+
+    Window labels flicker where two voices are alike (1 s of an operator's greeting given to the caller
+    between two stretches given to the operator); a change between stretches (across a pause) is free.
+    """
+    if penalty <= 0 or len(labels) < 3 or labels.max() == 0:
+        return labels
+    similarity = windows.vectors @ _centroids(windows.vectors, labels).T  # windows × speakers
+    centres = (windows.starts + windows.ends) / 2
+    span_starts = np.array([a for a, _ in spans])
+    stretch = np.searchsorted(span_starts, centres, side="right")
+    cost = -similarity[0]
+    back = np.zeros(similarity.shape, dtype=int)
+    for i in range(1, len(labels)):
+        switch = penalty if stretch[i] == stretch[i - 1] else 0.0
+        moves = cost[:, None] + switch * (1 - np.eye(len(cost)))  # from (rows) → to (columns)
+        back[i] = np.argmin(moves, axis=0)
+        cost = moves[back[i], np.arange(len(cost))] - similarity[i]
+    path = np.zeros(len(labels), dtype=int)
+    path[-1] = int(np.argmin(cost))
+    for i in range(len(labels) - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return _relabel(path)  # a speaker whose every window was smoothed away is gone
+
+
 def turns_from_windows(
     windows: WindowEmbeddings,
     labels: np.ndarray,
@@ -181,6 +210,7 @@ def diarize_builtin(audio: np.ndarray, options: DiarizationOptions | None = None
     if not len(windows):
         return Diarization(backend="builtin")
     labels = cluster(windows.vectors, options)
+    labels = smooth_labels(windows, labels, spans, options.switch_penalty)
     turns = turns_from_windows(windows, labels, spans, options.min_turn_seconds)
     centroids = _centroids(windows.vectors, labels)
     speakers = sorted({t.speaker for t in turns}, key=lambda s: int(s[1:]))

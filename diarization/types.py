@@ -30,6 +30,10 @@ class DiarizationOptions:
     # Festival voice 0.93-0.94: calls are two-party, so only near-identical halves are merged.
     same_voice_similarity: float = 0.95
     min_turn_seconds: float = 0.4
+    # A change of speaker inside one stretch of speech (no pause) costs this much cosine similarity: window
+    # labels that flicker for a second between alike voices are smoothed away (0: off). 0.1-0.2 lowered
+    # speaker confusion on AMI meetings and on both simulated sites' mono mixes (BENCHMARKS.md).
+    switch_penalty: float = 0.15
     voiceprint_similarity: float = 0.5  # an enrolled voiceprint this close, and by this margin over the
     voiceprint_margin: float = 0.03  # other speaker, names the operator
     device: str = "cpu"

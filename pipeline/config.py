@@ -219,6 +219,7 @@ _ALLOWED: dict[str, tuple[str, ...] | _Range | Callable[[Any], object]] = {
     "diarization.affinity_keep": _Range(0, 1, open_low=True),
     "diarization.same_voice_similarity": _SHARE,
     "diarization.min_turn_seconds": _NOT_NEGATIVE,
+    "diarization.switch_penalty": _NOT_NEGATIVE,
     "diarization.voiceprint_similarity": _SHARE,
     "diarization.voiceprint_margin": _SHARE,
     "analytics.exclusions.short_call_seconds": _NOT_NEGATIVE,

@@ -135,3 +135,45 @@ def test_the_pyannote_backend_says_what_is_missing():
         diarize(np.zeros(16000, dtype=np.float32), DiarizationOptions(backend="pyannote"))
     with pytest.raises(ValueError, match="unknown diarization backend"):
         diarize(np.zeros(16000, dtype=np.float32), DiarizationOptions(backend="nemo"))
+
+
+def _voices(similarity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit voice embeddings as alike as `similarity` (synthetic voices of one speaker model are)."""
+    a, b = np.zeros(256), np.zeros(256)
+    a[0] = 1.0
+    b[0], b[1] = similarity, np.sqrt(1 - similarity**2)
+    return a, b
+
+
+def test_a_second_of_flicker_inside_a_stretch_of_speech_stays_with_its_speaker():
+    from diarization.builtin import smooth_labels
+    from diarization.embeddings import WindowEmbeddings
+
+    a, b = _voices(0.93)
+    leaning_b = (0.4 * a + 0.6 * b) / np.linalg.norm(0.4 * a + 0.6 * b)
+    # One stretch (0-8 s): the operator, two windows that lean to the caller's voice, the operator again,
+    # then the caller answers straight away (6 windows, no pause); after a pause (10-13 s) the caller again.
+    vectors = [a] * 5 + [leaning_b] * 2 + [a] * 5 + [b] * 6 + [b] * 5
+    truth = [0] * 12 + [1] * 11
+    starts = np.array([0.5 * i for i in range(18)] + [10.0 + 0.5 * i for i in range(5)])
+    windows = WindowEmbeddings(starts, starts + 1.5, np.array(vectors, dtype=np.float32))
+    spans = [(0.0, 10.0), (10.0, 13.0)]
+    flickering = np.array([0] * 5 + [1] * 2 + [0] * 5 + [1] * 11)
+
+    assert smooth_labels(windows, flickering, spans, 0.0).tolist() == flickering.tolist(), "0 turns it off"
+    smoothed = smooth_labels(windows, flickering, spans, DiarizationOptions().switch_penalty)
+    assert smoothed.tolist() == truth, "the flicker goes; a real answer without a pause stays"
+
+
+def test_a_change_of_speaker_across_a_pause_is_free():
+    from diarization.builtin import smooth_labels
+    from diarization.embeddings import WindowEmbeddings
+
+    a, b = _voices(0.93)
+    # A short reply alone between two pauses: one window of the caller between the operator's stretches.
+    vectors = [a] * 4 + [b] + [a] * 4
+    starts = np.array([0.5 * i for i in range(4)] + [4.0] + [7.0 + 0.5 * i for i in range(4)])
+    windows = WindowEmbeddings(starts, starts + 1.5, np.array(vectors, dtype=np.float32))
+    labels = np.array([0] * 4 + [1] + [0] * 4)
+    spans = [(0.0, 3.5), (4.0, 5.5), (7.0, 10.0)]
+    assert smooth_labels(windows, labels, spans, 0.15).tolist() == labels.tolist()

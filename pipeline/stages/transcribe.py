@@ -189,8 +189,9 @@ TRANSCRIBE = Stage(
     # 2: lost speech recovered; 3: digits read again; 4: barely heard prompt names dropped;
     # 5: prompt read-backs and decoding loops found whether the decoder writes ё or е;
     # 6: utterance edges where the sound begins and ends; prompt names recovery writes out dropped;
-    # 7: a mono call's operator is who speaks the site profile's script
-    version="7",
+    # 7: a mono call's operator is who speaks the site profile's script;
+    # 8: a mono call's speaker labels do not flicker inside a stretch of speech (diarization switch_penalty)
+    version="8",
     run=transcribe,
     depends_on=("audio_quality",),
     persist=_persist,
