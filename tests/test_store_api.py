@@ -294,6 +294,30 @@ def test_the_cli_export_gives_an_analyst_no_personal_digits(garbled, tmp_path):
         assert "204817" in written and [_leaks(c) for c in cells if _leaks(c)] == [], name
 
 
+def test_the_cli_search_shows_a_role_the_turns_masked_and_audits_it(garbled):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    url = garbled.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["--db", url, "search", "телефон OR обращение", "--json"])
+    assert listed.exit_code == 0, listed.output
+    hits = [json.loads(line) for line in listed.output.splitlines() if line.strip()]
+    assert {h["said_by"] for h in hits} == {"customer", "operator"} and len(hits) == 2
+    assert all(h["call"] == "7.1" and h["date"] == "2026-03-02 10:00" for h in hits)
+    assert [_leaks(h["text"]) for h in hits] == [[], []] and "[phone]" in json.dumps(hits, ensure_ascii=False)
+    shown = runner.invoke(app, ["--db", url, "search", "обращение", "--said-by", "operator"])
+    assert shown.exit_code == 0 and "204817" in shown.output and "1 hit(s)" in shown.output, shown.output
+    refused = runner.invoke(app, ["--db", url, "search", "7921"])  # an analyst may not search by digits
+    assert refused.exit_code == 1 and "masked" in refused.output, refused.output
+    lead = runner.invoke(app, ["--db", url, "search", "телефон", "--role", "team_lead"])
+    assert lead.exit_code == 2 and "--team" in lead.output
+    with garbled.connect() as conn:
+        actions = conn.execute(select(AuditEntry.action).where(AuditEntry.action.like("search%"))).scalars()
+        assert sorted(actions) == ["search", "search", "search_refused"], "every search is on record"
+
+
 def test_an_analyst_cannot_find_or_recover_personal_digits_by_search(garbled):
     probes = [d[:n] for d in (*SECRETS, "0827", "417") for n in range(1, len(d) + 1)]
     probes += ['"2005 1234 5677"', "2005 1234", '"92 1"', "5001 0073", '"45 06"', "08 27", "4 1 7"]

@@ -6,6 +6,7 @@ from pipeline.cli import (  # noqa: F401  (registration)
     analytics_commands,
     dashboard_commands,
     pipeline_commands,
+    search_command,
     simulator_commands,
 )
 from pipeline.cli.context import app, ctx
