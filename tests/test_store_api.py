@@ -366,6 +366,33 @@ def test_upgrading_a_database_takes_personal_digits_out_of_its_search_index(db_u
     engine.dispose()
 
 
+def test_a_ticket_number_written_in_thousands_is_found_by_its_digits_after_an_upgrade(db_url):
+    from store import open_store
+    from store.migrate import upgrade
+
+    said = "Я оформила заявку. Номер заявки 10.452. Сумма 12.500 рублей."
+    engine = open_store(db_url, migrate=False)
+    upgrade(engine, "0010")  # stems written before the ticket number was indexed whole
+    with engine.begin() as conn:
+        conn.execute(insert(Call).values(id=1, uniqueid="1.1"))
+        conn.execute(insert(Recording).values(id=1, call_id=1, path="-", sha256="1" * 64, size_bytes=0,
+                                              status="accepted"))  # fmt: skip
+        conn.execute(insert(Utterance).values(recording_id=1, call_id=1, version="t", idx=0, role="operator",
+                                              start=1.0, end=5.0, text=said, normalized_text=said,
+                                              search_text=" ".join(stems(said))))  # fmt: skip
+        assert search(conn, CONTROLLER, "10452") == []
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert len(search(conn, CONTROLLER, "10452")) == 1, "the number as the helpdesk writes it"
+        assert len(search(conn, CONTROLLER, '"заявки 10452"')) == 1
+        assert len(search(conn, CONTROLLER, '"10.452"')) == 1, "and as the recogniser wrote it"
+        assert search(conn, CONTROLLER, "12500") == [], "an amount is not a ticket number"
+    with engine.begin() as conn:  # a transcript stored now is indexed the same way
+        replace_transcript(conn, 1, "t2", [{"role": "operator", "start": 1.0, "end": 5.0, "text": said}])
+        assert len(search(conn, CONTROLLER, "10452")) == 1
+    engine.dispose()
+
+
 def test_an_incident_linked_to_the_call_is_no_longer_suggested_for_it(garbled):
     with garbled.begin() as conn:
         assert [c["incident"] for c in open_call(conn, ANALYST, 1)["candidates"]] == ["204817"]
