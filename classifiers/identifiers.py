@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from contracts.phones import DEFAULT_COUNTRY, canonical_phone, has_inns, is_said_phone
-from contracts.pii import digit_runs, inn_is_valid, keyword_spans, luhn_is_valid, ticket_numbers_joined
+from contracts.pii import digit_runs, inn_is_valid, keyword_spans, luhn_is_valid
 
 __all__ = ["identifiers", "inn_is_valid", "luhn_is_valid"]
 
@@ -72,6 +72,20 @@ def _said_as_account(text: str, start: int, incident_words: list[int]) -> bool:
 
 
 IDENTIFIER_KINDS = ("inn", "kpp", "phone", "card", "incident")
+# A number grouped in thousands ("10.452", "10,452"): how a recogniser writes a number said whole. Read as
+# one number only after a ticket word; elsewhere it is as likely an amount, a version or an address.
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)")
+
+
+def _ticket_numbers_joined(text: str) -> str:
+    """`text` with each thousands-grouped number said just after a ticket word written as one run."""
+    ticket_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
+
+    def join(found: re.Match[str]) -> str:
+        after_ticket_word = any(0 <= found.start() - at <= _ACCOUNT_REACH for at in ticket_words)
+        return re.sub(r"[.,]", "", found.group()) if after_ticket_word else found.group()
+
+    return _THOUSANDS.sub(join, text)
 
 
 def identifiers(
@@ -96,7 +110,7 @@ def identifiers(
         "fragments": [],
     }
     low, high = incident_digits
-    text = ticket_numbers_joined(text)
+    text = _ticket_numbers_joined(text)
     incident_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
     inns_first = has_inns(country)
     for digits, start, end in _runs(text):

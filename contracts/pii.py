@@ -150,31 +150,6 @@ def keyword_spans(text: str) -> list[tuple[str, int, int]]:
     return _keywords(text)
 
 
-# A number grouped in thousands ("10.452", "10,452"): how a recogniser writes a number said whole. Read as
-# one number only as a ticket word's own (the next number, in the same sentence); elsewhere it is as likely
-# an amount, a version or an address.
-_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)")
-TICKET_NUMBER_REACH = 30  # characters from a ticket word to its number: «номер заявки под номером 10.452»
-
-
-def ticket_numbers_joined(text: str, keep_grouped: bool = False) -> str:
-    """`text` with each thousands-grouped number said just after a ticket word written as one run (with
-    `keep_grouped`, the run followed by the number as written: a search index finds it either way)."""
-    ticket_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
-
-    def names_it(at: int, found: re.Match[str]) -> bool:
-        between = text[at : found.start()]  # the ticket word's own number: no other number, no sentence end
-        return 0 <= len(between) <= TICKET_NUMBER_REACH and not re.search(r"\d|[.!?;]\s", between)
-
-    def join(found: re.Match[str]) -> str:
-        if not any(names_it(at, found) for at in ticket_words):
-            return found.group()
-        joined = re.sub(r"[.,]", "", found.group())
-        return f"{joined} {found.group()}" if keep_grouped else joined
-
-    return _THOUSANDS.sub(join, text)
-
-
 def _context(keywords: list[tuple[str, int, int]], start: int, end: int) -> tuple[str | None, bool]:
     """The kind of context a run at [start, end) is said in (or None); whether personal words are near."""
     before = [k for k in keywords if k[2] <= start and start - k[2] <= CONTEXT_CHARS]

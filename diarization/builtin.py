@@ -126,9 +126,7 @@ def _merge_same_voice(vectors: np.ndarray, labels: np.ndarray, threshold: float)
     return labels
 
 
-def smooth_labels(
-    windows: WindowEmbeddings, labels: np.ndarray, spans: list[tuple[float, float]], penalty: float
-) -> np.ndarray:
+def smooth_labels(windows: WindowEmbeddings, labels: np.ndarray, penalty: float) -> np.ndarray:
     """The most likely speaker per window when a change of speaker inside one stretch of speech costs
     `penalty` (in cosine similarity to the speakers' centroids): Viterbi over the windows in time order.
 
@@ -138,9 +136,7 @@ def smooth_labels(
     if penalty <= 0 or len(labels) < 3 or labels.max() == 0:
         return labels
     similarity = windows.vectors @ _centroids(windows.vectors, labels).T  # windows × speakers
-    centres = (windows.starts + windows.ends) / 2
-    span_starts = np.array([a for a, _ in spans])
-    stretch = np.searchsorted(span_starts, centres, side="right")
+    stretch = windows.stretches
     cost = -similarity[0]
     back = np.zeros(similarity.shape, dtype=int)
     for i in range(1, len(labels)):
@@ -210,7 +206,7 @@ def diarize_builtin(audio: np.ndarray, options: DiarizationOptions | None = None
     if not len(windows):
         return Diarization(backend="builtin")
     labels = cluster(windows.vectors, options)
-    labels = smooth_labels(windows, labels, spans, options.switch_penalty)
+    labels = smooth_labels(windows, labels, options.switch_penalty)
     turns = turns_from_windows(windows, labels, spans, options.min_turn_seconds)
     centroids = _centroids(windows.vectors, labels)
     speakers = sorted({t.speaker for t in turns}, key=lambda s: int(s[1:]))

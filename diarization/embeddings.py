@@ -20,11 +20,13 @@ _ENCODERS: dict = {}
 
 @dataclass
 class WindowEmbeddings:
-    """Embeddings of fixed windows: `starts`/`ends` in seconds, `vectors` L2-normalised rows."""
+    """Embeddings of fixed windows: `starts`/`ends` in seconds, `vectors` L2-normalised rows, and the index
+    of the speech span each window was made for (`stretches`; a short span's window reaches outside it)."""
 
     starts: np.ndarray
     ends: np.ndarray
     vectors: np.ndarray
+    stretches: np.ndarray
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -100,20 +102,24 @@ def window_embeddings(
     width = round(window / FRAME_SECONDS)
     hop = round(step / FRAME_SECONDS)
     starts: list[int] = []
-    for start_s, end_s in spans:
+    stretches: list[int] = []
+    for index, (start_s, end_s) in enumerate(spans):
         first, last = int(start_s / FRAME_SECONDS), int(end_s / FRAME_SECONDS)
+        made = len(starts)
         if last - first <= width:
             centre = (first + last) // 2
             starts.append(min(max(0, centre - width // 2), max(0, total - width)))
-            continue
-        starts.extend(range(first, last - width + 1, hop))
-        if (last - width - first) % hop:
-            starts.append(last - width)  # cover the span's tail as well
+        else:
+            starts.extend(range(first, last - width + 1, hop))
+            if (last - width - first) % hop:
+                starts.append(last - width)  # cover the span's tail as well
+        stretches += [index] * (len(starts) - made)
     if total < width or not starts:
-        return WindowEmbeddings(np.zeros(0), np.zeros(0), np.zeros((0, 256), dtype=np.float32))
+        empty = np.zeros(0)
+        return WindowEmbeddings(empty, empty, np.zeros((0, 256), dtype=np.float32), empty.astype(int))
     vectors = _embed(mels, starts, width, device)
     begin = np.array(starts) * FRAME_SECONDS
-    return WindowEmbeddings(begin, begin + window, vectors)
+    return WindowEmbeddings(begin, begin + window, vectors, np.array(stretches))
 
 
 def voiceprint(

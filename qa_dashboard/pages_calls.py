@@ -42,7 +42,7 @@ def table_rows(rows: list[dict]) -> pd.DataFrame:
             {
                 "date": r["start_at"],
                 "operator": operator_label(r["operator"], r.get("operator_name")),
-                "team": r["team"] or "–",
+                "team": r["team"] or "",  # blank, not Python's None
                 "customer": r.get("customer_number") or "",  # the caller, or whom an operator called
                 "purpose": purpose_title(r["purpose"]),
                 "score": r["compliance_score"],

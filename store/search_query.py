@@ -98,6 +98,7 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
             groups[-1][-1] = _near(groups[-1][-1], node, near, negate)
             near = None
             continue
+        node = either_grouping(node)
         groups[-1].append(Not(node) if negate else node)
         negate = False
     if near is not None:
@@ -113,6 +114,41 @@ def parse(query: str, country: str = DEFAULT_COUNTRY):
 
 
 _JOINERS = ("OR", "ИЛИ", "NOT", "НЕ", "AND", "И")
+GROUPED_FROM = 4  # digits: a number from 1000 up may be written in thousands («10.452», «10 452»)
+
+
+def _thousands(digits: str) -> tuple[str, ...]:
+    """«10452» as a recogniser may group it: ("10", "452")."""
+    head = len(digits) % 3 or 3
+    return (digits[:head], *(digits[i : i + 3] for i in range(head, len(digits), 3)))
+
+
+def _grouped(stem: str) -> tuple[str, ...]:
+    if stem.isdigit() and len(stem) >= GROUPED_FROM and not stem.startswith("0"):
+        return _thousands(stem)
+    return (stem,)
+
+
+_IN_THOUSANDS = re.compile(r"(?<!\S)[1-9]\d{0,2}(?: \d{3})+(?!\S)")
+
+
+def _joined(stems: tuple[str, ...]) -> tuple[str, ...]:
+    """Numbers written in thousands run together: ("заявк", "10", "452") → ("заявк", "10452")."""
+    return tuple(_IN_THOUSANDS.sub(lambda m: m.group().replace(" ", ""), " ".join(stems)).split())
+
+
+def either_grouping(node: Term | Phrase) -> Term | Phrase | Any:
+    """A number matches run together and written in thousands alike: the recogniser writes a ticket
+    number said whole as «10.452», which the index holds as two numbers, so `10452` finds «заявка 10.452»
+    and `"10.452"` finds «заявка 10452»."""
+    if isinstance(node, Term) and _grouped(node.stem) != (node.stem,):
+        return Any((node, Phrase(_grouped(node.stem))))
+    if isinstance(node, Phrase):
+        spread = tuple(part for stem in node.stems for part in _grouped(stem))
+        forms = {node.stems, spread, _joined(node.stems)}
+        if len(forms) > 1:
+            return Any(tuple(Term(f[0]) if len(f) == 1 else Phrase(f) for f in sorted(forms, key=len)))
+    return node
 
 
 def _near_distance(word: str, group: list) -> int:
@@ -178,6 +214,10 @@ def searched_stems(node) -> list[str]:
     return []
 
 
+def _nested(node) -> str:
+    return f"({query_text(node)})" if isinstance(node, Any) else query_text(node)
+
+
 def query_text(node) -> str:
     """A parsed query written back in the search language (stems for words): what the audit log shows."""
     if isinstance(node, Term):
@@ -189,9 +229,9 @@ def query_text(node) -> str:
     if isinstance(node, Near):
         return f"{query_text(node.left)} NEAR/{node.distance} {query_text(node.right)}"
     if isinstance(node, Not):
-        return f"NOT {query_text(node.node)}"
+        return f"NOT {_nested(node.node)}"
     if isinstance(node, All):
-        return " ".join(query_text(n) for n in node.nodes)
+        return " ".join(_nested(n) for n in node.nodes)
     if isinstance(node, Any):
         return " OR ".join(query_text(n) for n in node.nodes)
     return str(node)

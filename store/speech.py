@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, select, update
 
-from contracts.pii import ticket_numbers_joined, unreadable
+from contracts.pii import unreadable
 from contracts.text import stems
 from store.schema import Call, Recording, Utterance, Word
 
 
 def search_text(text: str | None, before: str | None = None) -> str:
-    """The stems a turn is indexed under: its words and non-personal numbers (`before`: the previous turn).
-    A ticket number a recogniser wrote in thousands («заявка 10.452») is found by 10452 as well."""
-    return " ".join(stems(ticket_numbers_joined(unreadable(text or "", before or ""), keep_grouped=True)))
+    """The stems a turn is indexed under: its words and non-personal numbers (`before`: the previous turn)."""
+    return " ".join(stems(unreadable(text or "", before or "")))
 
 
 def replace_transcript(conn: Connection, recording_id: int, version: str, utterances: list[dict]) -> int:

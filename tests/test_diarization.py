@@ -156,12 +156,12 @@ def test_a_second_of_flicker_inside_a_stretch_of_speech_stays_with_its_speaker()
     vectors = [a] * 5 + [leaning_b] * 2 + [a] * 5 + [b] * 6 + [b] * 5
     truth = [0] * 12 + [1] * 11
     starts = np.array([0.5 * i for i in range(18)] + [10.0 + 0.5 * i for i in range(5)])
-    windows = WindowEmbeddings(starts, starts + 1.5, np.array(vectors, dtype=np.float32))
-    spans = [(0.0, 10.0), (10.0, 13.0)]
+    stretches = np.array([0] * 18 + [1] * 5)  # the speech span each window belongs to
+    windows = WindowEmbeddings(starts, starts + 1.5, np.array(vectors, dtype=np.float32), stretches)
     flickering = np.array([0] * 5 + [1] * 2 + [0] * 5 + [1] * 11)
 
-    assert smooth_labels(windows, flickering, spans, 0.0).tolist() == flickering.tolist(), "0 turns it off"
-    smoothed = smooth_labels(windows, flickering, spans, DiarizationOptions().switch_penalty)
+    assert smooth_labels(windows, flickering, 0.0).tolist() == flickering.tolist(), "0 turns it off"
+    smoothed = smooth_labels(windows, flickering, DiarizationOptions().switch_penalty)
     assert smoothed.tolist() == truth, "the flicker goes; a real answer without a pause stays"
 
 
@@ -172,8 +172,10 @@ def test_a_change_of_speaker_across_a_pause_is_free():
     a, b = _voices(0.93)
     # A short reply alone between two pauses: one window of the caller between the operator's stretches.
     vectors = [a] * 4 + [b] + [a] * 4
-    starts = np.array([0.5 * i for i in range(4)] + [4.0] + [7.0 + 0.5 * i for i in range(4)])
-    windows = WindowEmbeddings(starts, starts + 1.5, np.array(vectors, dtype=np.float32))
+    starts = np.array([0.5 * i for i in range(4)] + [3.0] + [7.0 + 0.5 * i for i in range(4)])
+    # The reply's span (3.8-4.2 s) is shorter than a window, whose 1.5 s reach into the first stretch: it
+    # still counts as a stretch of its own.
+    stretches = np.array([0] * 4 + [1] + [2] * 4)
+    windows = WindowEmbeddings(starts, starts + 1.5, np.array(vectors, dtype=np.float32), stretches)
     labels = np.array([0] * 4 + [1] + [0] * 4)
-    spans = [(0.0, 3.5), (4.0, 5.5), (7.0, 10.0)]
-    assert smooth_labels(windows, labels, spans, 0.15).tolist() == labels.tolist()
+    assert smooth_labels(windows, labels, 0.15).tolist() == labels.tolist()

@@ -114,7 +114,7 @@ def test_a_folder_of_recordings_alone_makes_calls_that_merge_with_their_records_
     assert len(listed) == 3 and {r["source"] for r in listed} == {"recording"}
     page = table_rows(listed)
     assert list(page["call record"]) == ["none"] * 3  # the Calls page shows the mark
-    assert list(page["team"]) == ["–"] * 3, "no team reads as a dash, not as Python's None"
+    assert list(page["team"]) == [""] * 3, "no team reads blank, not as Python's None"
     assert len(exported) == 3 and not any(e["call_record"] for e in exported)
     assert [e["start"] for e in exported] == [f"{c.start:%Y-%m-%d %H:%M:%S}" for c in calls]
     assert [e["caller_number"] for e in exported] == [normalise_phone(c.src) for c in calls]

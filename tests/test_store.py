@@ -14,7 +14,7 @@ from store.schema import AuditEntry, Base, Call, Recording
 
 
 def test_migrations_build_exactly_the_declared_schema(engine):
-    assert current_revision(engine) == "0011"
+    assert current_revision(engine) == "0010"
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": include_object})
         diff = compare_metadata(context, Base.metadata)

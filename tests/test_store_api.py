@@ -313,9 +313,11 @@ def test_the_cli_search_shows_a_role_the_turns_masked_and_audits_it(garbled):
     assert refused.exit_code == 1 and "masked" in refused.output, refused.output
     lead = runner.invoke(app, ["--db", url, "search", "телефон", "--role", "team_lead"])
     assert lead.exit_code == 2 and "--team" in lead.output
+    other_team = runner.invoke(app, ["--db", url, "search", "телефон", "--team", "B", "--json"])
+    assert other_team.exit_code == 0 and other_team.output.strip() == "", "--team narrows every role's search"
     with garbled.connect() as conn:
         actions = conn.execute(select(AuditEntry.action).where(AuditEntry.action.like("search%"))).scalars()
-        assert sorted(actions) == ["search", "search", "search_refused"], "every search is on record"
+        assert sorted(actions) == ["search"] * 3 + ["search_refused"], "every search is on record"
 
 
 def test_an_analyst_cannot_find_or_recover_personal_digits_by_search(garbled):
@@ -366,31 +368,26 @@ def test_upgrading_a_database_takes_personal_digits_out_of_its_search_index(db_u
     engine.dispose()
 
 
-def test_a_ticket_number_written_in_thousands_is_found_by_its_digits_after_an_upgrade(db_url):
-    from store import open_store
-    from store.migrate import upgrade
-
-    said = "Я оформила заявку. Номер заявки 10.452. Сумма 12.500 рублей."
-    engine = open_store(db_url, migrate=False)
-    upgrade(engine, "0010")  # stems written before the ticket number was indexed whole
+def test_a_ticket_number_is_found_whether_written_run_together_or_in_thousands(engine):
+    grouped, whole = "Я оформила заявку. Номер заявки 10.452.", "Ваше обращение 10452 принято."
     with engine.begin() as conn:
         conn.execute(insert(Call).values(id=1, uniqueid="1.1"))
         conn.execute(insert(Recording).values(id=1, call_id=1, path="-", sha256="1" * 64, size_bytes=0,
                                               status="accepted"))  # fmt: skip
-        conn.execute(insert(Utterance).values(recording_id=1, call_id=1, version="t", idx=0, role="operator",
-                                              start=1.0, end=5.0, text=said, normalized_text=said,
-                                              search_text=" ".join(stems(said))))  # fmt: skip
-        assert search(conn, CONTROLLER, "10452") == []
-    upgrade(engine)
-    with engine.begin() as conn:
-        assert len(search(conn, CONTROLLER, "10452")) == 1, "the number as the helpdesk writes it"
-        assert len(search(conn, CONTROLLER, '"заявки 10452"')) == 1
-        assert len(search(conn, CONTROLLER, '"10.452"')) == 1, "and as the recogniser wrote it"
-        assert search(conn, CONTROLLER, "12500") == [], "an amount is not a ticket number"
-    with engine.begin() as conn:  # a transcript stored now is indexed the same way
-        replace_transcript(conn, 1, "t2", [{"role": "operator", "start": 1.0, "end": 5.0, "text": said}])
-        assert len(search(conn, CONTROLLER, "10452")) == 1
-    engine.dispose()
+        replace_transcript(conn, 1, "t", [
+            {"role": "operator", "start": 1.0, "end": 5.0, "text": grouped},
+            {"role": "operator", "start": 6.0, "end": 9.0, "text": whole},
+            {"role": "operator", "start": 10.0, "end": 12.0, "text": "Сумма 1.045 рублей, тариф 452."},
+        ])  # fmt: skip
+
+        def found(query: str) -> list[float]:
+            return sorted(h["start"] for h in search(conn, CONTROLLER, query))
+
+        assert found("10452") == [1.0, 6.0], "the number as the helpdesk writes it"
+        assert found('"10.452"') == found('"10 452"') == [1.0, 6.0], "as the transcript shows it"
+        assert found('"заявки 10452"') == [1.0] and found('"обращение 10.452"') == [6.0]
+        assert found("заявка -10452") == [], "excluded in either form"
+        assert found('"1045 рублей"') == [10.0], "an amount too"
 
 
 def test_an_incident_linked_to_the_call_is_no_longer_suggested_for_it(garbled):

@@ -32,7 +32,7 @@ def search_command(
     ] = "analyst",
     said_by: Annotated[str, typer.Option(help="anyone, operator or customer.")] = "anyone",
     operator: Annotated[str | None, typer.Option(help="Only this operator's calls (code).")] = None,
-    team: Annotated[str | None, typer.Option(help="The team a --role team_lead leads.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this team's calls (a lead's: their own).")] = None,
     purpose: Annotated[str | None, typer.Option(help="Only calls of this purpose (label).")] = None,
     since: Annotated[str | None, typer.Option(help="Calls from this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Calls before this date.")] = None,
@@ -61,7 +61,7 @@ def search_command(
         raise ctx.fail(f"--role {role}: give --team (the team they lead): it searches their calls")
     period = ctx.call_filter(None, None, since, until)
     where = SearchFilter(role=None if said_by == "anyone" else said_by, operator=operator, purpose=purpose,
-                         since=period.since, until=period.until)  # fmt: skip
+                         since=period.since, until=period.until, only_team=team)  # fmt: skip
     try:
         with ctx.engine().begin() as conn:
             try:
@@ -83,7 +83,7 @@ def search_command(
                 "said_by": hit["role"], "at": round(float(hit["start"] or 0), 2),
                 "text": hit["normalized_text"] or hit["text"],
             }, ensure_ascii=False)  # fmt: skip
-            ctx.out.print(line, markup=False, highlight=False)
+            typer.echo(line)  # as written: no console styling or emoji codes in a machine's input
         return
     more = f" (the first {limit}: --limit for more)" if len(hits) == limit else ""
     table = Table(title=Text(f"{len(hits)} hit(s) for {query!r}{more}"))
