@@ -146,8 +146,9 @@ def either_grouping(node: Term | Phrase) -> Term | Phrase | Any:
     if isinstance(node, Phrase):
         spread = tuple(part for stem in node.stems for part in _grouped(stem))
         forms = {node.stems, spread, _joined(node.stems)}
-        if len(forms) > 1:
-            return Any(tuple(Term(f[0]) if len(f) == 1 else Phrase(f) for f in sorted(forms, key=len)))
+        if len(forms) > 1:  # in a fixed order: the audit log writes the query back the same every time
+            ordered = sorted(forms, key=lambda form: (len(form), form))
+            return Any(tuple(Term(f[0]) if len(f) == 1 else Phrase(f) for f in ordered))
     return node
 
 
