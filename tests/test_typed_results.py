@@ -28,7 +28,7 @@ from pipeline.executors import InlineExecutor
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.runner import run_jobs
 from pipeline.stages import Stage, get_stage, load_upstream, register_stage, registered_stages
-from pipeline.stages.transcribe import load_summary, stored_summary
+from pipeline.stages.transcribe import TRANSCRIBE, load_summary, stored_summary
 from simulator.loadgen import speechlike, write_audio
 from store import JobQueue
 from store.schema import StageResult
@@ -127,7 +127,7 @@ def test_stage_options_are_typed_picklable_and_version_the_stages():
     assert options.asr is not settings.asr, "stages get a copy"
     assert pickle.loads(pickle.dumps(options)) == options
     transcribe = next(s for s in registered_stages(None, options) if s.name == "transcribe")
-    assert transcribe.version.startswith("7+bundled:tiny.en+builtin@")
+    assert transcribe.version.startswith(f"{TRANSCRIBE.version}+bundled:tiny.en+builtin@")
     default = next(s for s in registered_stages(None, StageOptions()) if s.name == "transcribe")
     assert default.version != transcribe.version
     auto = StageOptions(asr=AsrOptions(language="auto"))
