@@ -27,9 +27,9 @@ from classifiers.matching import (
     semantic_score,
     words_of,
 )
-from classifiers.profile import SiteProfile, name_closeness, name_matches
+from classifiers.profile import SiteProfile, name_closeness, name_matches, name_phrases
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
-from classifiers.text import edit_distance, normalise, similar, stems, token_spans, tokens
+from classifiers.text import edit_distance, normalise, similar, stems, token_spans
 from contracts import ScoredItem, scorecard_score
 from contracts.phones import DEFAULT_COUNTRY
 from contracts.scorecard import scored_forbidden
@@ -157,7 +157,7 @@ def _expand(text: str, profile: SiteProfile, where: str) -> tuple[list[tuple[str
             if not values:  # the profile's own wording is optional; its names are not
                 return [], set() if part.startswith("script.") else {part}
             if part in _PROPER:
-                words = [tuple("=" + w for w in tokens(value)) for value in values]
+                words = [form for value in values for form in name_phrases(value)]
             else:
                 words = [tuple(stems(value)) for value in values]
             variants = [v + w for v in variants for w in words]

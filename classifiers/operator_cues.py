@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from classifiers.matching import align, closeness
-from classifiers.profile import SiteProfile, name_closeness
+from classifiers.profile import SiteProfile, name_closeness, name_phrases
 from classifiers.text import normalise, stems, token_spans, tokens
 
 # How nearly a phrase must be aligned to an utterance to count (the checklist's near-miss band starts at
@@ -53,7 +53,7 @@ def _stemmed(phrases: tuple[str, ...]) -> list[Phrase]:
 
 
 def _names(names: tuple[str, ...]) -> list[Phrase]:
-    return [name for name in (tuple("=" + w for w in tokens(n)) for n in names) if name]
+    return [form for name in names for form in name_phrases(name)]
 
 
 def _alignments(

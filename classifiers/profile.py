@@ -120,6 +120,19 @@ def operator_name_forms(full_name: str | None, profile: SiteProfile | None = Non
     return tuple(dict.fromkeys([name, *(normalise(e) for e in extra)]))
 
 
+def name_phrases(name: str) -> list[tuple[str, ...]]:
+    """A proper name as the word sequences a recogniser writes it as: its words ("=word", each matched whole
+    by `name_matches`) and, for a name of several words, the one word they make run together («Горизонт
+    Телеком» heard as «Горизонтелеком»: `name_matches` allows the letter lost where they join)."""
+    words = tokens(name)
+    if not words:
+        return []
+    forms = [tuple("=" + w for w in words)]
+    if len(words) > 1:
+        forms.append(("=" + "".join(words),))
+    return forms
+
+
 def name_matches(word: str, name: str) -> bool:
     """A spoken word is the name: the same word in another case, or one recognition slip away.
 
