@@ -46,13 +46,6 @@ CONDITION_WORDS = {
 PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[A-Za-z0-9_]+)?)\}")
 # A phrase word that is the call's operator's own name (bound per call from the roster).
 NAME_SLOT = "{operator_name}"
-# Prepositions and conjunctions: a recogniser swaps one for another («привязан до договору» for «привязан к
-# договору»), so in a phrase any of them stands for any other. Not negations or pronouns: they change what
-# is said. A preposition left out is not accepted («Спасибо. Обращение …» is no «спасибо за обращение»).
-_FUNCTION_WORDS = frozenset(
-    {"в", "во", "к", "ко", "с", "со", "у", "о", "об", "от", "до", "за", "на", "по", "из", "и", "а"}
-    | {"a", "an", "the", "to", "of", "in", "on", "at", "for", "and"}
-)
 # Placeholders whose values are proper names: matched as whole words, not as stem prefixes.
 _PROPER = ("company", "products")
 
@@ -359,10 +352,6 @@ def _find(phrase: tuple[str, ...], hit, count: int, gap: int = 2) -> tuple[int, 
     return None
 
 
-def _swapped_function_word(word: str, token: str) -> bool:
-    return token in _FUNCTION_WORDS and word in _FUNCTION_WORDS
-
-
 def _match(item: ChecklistItem, text: str, names: tuple[str, ...] = ()) -> str | None:
     """The words that satisfy the item in `text`, or None; `names`: the operator's own name forms."""
     spans = token_spans(text)
@@ -373,7 +362,7 @@ def _match(item: ChecklistItem, text: str, names: tuple[str, ...] = ()) -> str |
             return any(name_matches(words[i], name) for name in names)
         if token.startswith("="):
             return name_matches(words[i], token[1:])
-        return similar(spans[i][0], token) or _swapped_function_word(spans[i][0], token)
+        return similar(spans[i][0], token)
 
     def found(phrases: tuple[tuple[str, ...], ...]) -> str | None:
         for phrase in phrases:
