@@ -120,16 +120,21 @@ def operator_name_forms(full_name: str | None, profile: SiteProfile | None = Non
     return tuple(dict.fromkeys([name, *(normalise(e) for e in extra)]))
 
 
+# Marks a name's words written run together (`name_phrases`): matched strictly, see `_run_together`.
+RUN_TOGETHER = "+"
+
+
 def name_phrases(name: str) -> list[tuple[str, ...]]:
     """A proper name as the word sequences a recogniser writes it as: its words ("=word", each matched whole
-    by `name_matches`) and, for a name of several words, the one word they make run together («Горизонт
-    Телеком» heard as «Горизонтелеком»: `name_matches` allows the letter lost where they join)."""
+    by `name_matches`) and, for a name of several words of three letters or more, the one word they make run
+    together («Горизонт Телеком» heard as «Горизонтелеком»; not «Ромашка ТВ» or «Тариф 10», whose short
+    part would let the first word alone pass for the whole name)."""
     words = tokens(name)
     if not words:
         return []
     forms = [tuple("=" + w for w in words)]
-    if len(words) > 1:
-        forms.append(("=" + "".join(words),))
+    if len(words) > 1 and all(len(w) >= 3 and w.isalpha() for w in words):
+        forms.append(("=" + RUN_TOGETHER + "".join(words),))
     return forms
 
 
@@ -138,6 +143,8 @@ def name_matches(word: str, name: str) -> bool:
 
     Whole words, not prefixes: a short name ("Аня") must not match every word that starts like it.
     """
+    if name.startswith(RUN_TOGETHER):
+        return _run_together(word, name[len(RUN_TOGETHER) :]) == 1.0
     word, name = normalise(word), normalise(name)
     if word == name or (stem(word) == stem(name) and len(stem(name)) >= 3):
         return True
@@ -148,12 +155,26 @@ def name_matches(word: str, name: str) -> bool:
 def name_closeness(word: str, name: str) -> float:
     """How nearly a word is a name: 1 when `name_matches` accepts it, else by edit distance (the first
     sound must agree, voiced or not: a recogniser rarely garbles it further)."""
+    if name.startswith(RUN_TOGETHER):
+        return _run_together(word, name[len(RUN_TOGETHER) :])
     if name_matches(word, name):
         return 1.0
     word, name = normalise(word), normalise(name)
     if not name or not same_first_sound(word, name):
         return 0.0
     return max(0.0, 1.0 - edit_distance(word, name) / len(name))
+
+
+def _run_together(word: str, joined: str) -> float:
+    """How nearly a word is a name's words written together: 1 at one letter apart or less (the letter lost
+    or doubled where they meet), an ending of up to two letters after it allowed; else by edit distance.
+    A word much shorter than them is not the name («ромашку» is not «ромашкателеком»)."""
+    word = normalise(word)
+    if len(word) < len(joined) - 1 or not same_first_sound(word, joined):
+        return 0.0
+    ends = range(len(joined) - 1, min(len(word), len(joined) + 1) + 1)
+    distance = min(edit_distance(word[:n], joined) + max(0, len(word) - n - 2) for n in ends)
+    return 1.0 if distance <= 1 else max(0.0, 1.0 - distance / len(joined))
 
 
 def same_first_sound(word: str, name: str) -> bool:

@@ -88,6 +88,33 @@ def test_one_checklist_judges_two_companies_greetings_by_their_profiles(tmp_path
     assert _verdicts(garant, GARANT_GREETINGS[0], start=30.0)["greeting"] == "fail", "too late in the call"
 
 
+RUN_TOGETHER_CHECKLIST = """
+items:
+  - id: greeting
+    title: Greeting with the company's name
+    all_of: [[здравствуйте], ["{company}"]]
+  - id: offer
+    title: Offered a product
+    any_of: ["рекомендую {products}"]
+"""
+
+
+def test_a_name_heard_run_together_is_the_name_but_a_word_like_part_of_it_is_not(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    path.write_text(RUN_TOGETHER_CHECKLIST, encoding="utf-8")
+    profile = _profile(
+        tmp_path, "north", "company: [Горизонт Телеком]\nproducts: [Моё дело, Тариф 10, Ромашка ТВ]\n"
+    )
+    checklist = load_checklist(path, profile=profile)
+    for said in ("Горизонтелеком", "горизонттелеком", "Горизонтелекому"):  # a letter lost or doubled
+        assert _verdicts(checklist, f"Здравствуйте, {said}, слушаю.")["greeting"] == "pass", said
+    assert _verdicts(checklist, "Рекомендую моедело.")["offer"] == "pass"
+    for text in ("Здравствуйте, вы по горизонту звоните?", "Здравствуйте, телекомпания слушает."):
+        assert _verdicts(checklist, text)["greeting"] != "pass", text
+    for text in ("Рекомендую тариф.", "Рекомендую ромашку.", "Рекомендую модели новые."):
+        assert _verdicts(checklist, text)["offer"] != "pass", ("a part of a product's name", text)
+
+
 def test_the_profiles_script_wording_is_the_sites_own(tmp_path):
     garant = load_checklist(profile=_profile(tmp_path, "garant", GARANT))
     romashka = load_checklist(profile=_profile(tmp_path, "romashka", ROMASHKA))
@@ -428,6 +455,7 @@ def test_a_product_a_department_or_a_word_like_the_name_is_not_the_sites_script(
     assert romashka("Ромашка ТВ не работает, вообще Ромашка ТВ ничего не показывает.") == set()
     assert romashka("Рамашка Телеком, слушаю.") == garant("Карант-Сервис, слушаю.") == {"company"}
     assert romashka("Ромашкателеком, слушаю.") == garant("Гарантсервис, слушаю.") == {"company"}
+    assert romashka("Ромашка, добрый день, слушаю.") == {"company"}, "the company, not «Ромашка ТВ»"
     assert garant("Ромашка Телеком, слушаю.") == romashka("Гарант-Сервис, слушаю.") == set(), (
         "another company"
     )

@@ -110,8 +110,9 @@ CLASSIFY = Stage(
     name="classify",
     # 8: a call whose critical item is uncertain has no score until a person decides it; an account or
     # contract number said as such is no incident number; 11: an item's evidence identifier counts, a
-    # misheard one leaves the item uncertain, a missing ticket on a call put through internally is uncertain
-    version="11",
+    # misheard one leaves the item uncertain, a missing ticket on a call put through internally is uncertain;
+    # 12: a company or product name heard run together («Горизонтелеком») is the name
+    version="12",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
