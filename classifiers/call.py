@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from asr import Utterance
-from classifiers.compliance import CallContext, Checklist, ComplianceResult, evaluate
+from classifiers.compliance import CallContext, Checklist, ComplianceResult, ReadingSpan, evaluate
 from classifiers.identifiers import identifiers
 from classifiers.pii import find_pii
 from classifiers.profile import SiteProfile, operator_name_forms
@@ -65,8 +65,9 @@ class SpeechFacts:
 
     mono: bool = False
     roles_confidence: float = 1.0
-    # Second readings of dictated digits (asr/digits.py): alternatives to the text, weaker evidence.
-    number_readings: list[str] = field(default_factory=list)
+    # Second readings of dictated digits (asr/digits.py), each alternative as (start, end, text): alternatives
+    # to the text, weaker evidence.
+    number_readings: list[ReadingSpan] = field(default_factory=list)
 
 
 @dataclass
@@ -223,6 +224,7 @@ def classify_call(
         chances,
         classifiers.rules.phone_country,
         _put_through_internally(transfer, classifiers.rules),
+        tuple(speech.number_readings),
     )
     compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [
@@ -239,7 +241,9 @@ def classify_call(
         transfer=transfer,
         conditions=sorted(conditions),
         compliance=compliance,
-        said=said_identifiers(text, speech.number_readings, classifiers.rules.phone_country),
+        said=said_identifiers(
+            text, [reading for _, _, reading in speech.number_readings], classifiers.rules.phone_country
+        ),
         keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
         pii=pii,
         classifiers_version=classifiers.version,

@@ -293,6 +293,10 @@ def load_checklist(
     return Checklist(items, forbidden, str(data.get("version", "1")), doubts)
 
 
+# (start, end, text) of one alternative of a second reading of dictated digits.
+ReadingSpan = tuple[float, float, str]
+
+
 @dataclass
 class CallContext:
     """Facts about the call that make items not applicable."""
@@ -311,6 +315,9 @@ class CallContext:
     # Conditions that may hold: an item they would make not applicable is uncertain, not failed, when it is
     # missing (a call put through to an internal number may need no ticket: `classifiers.call`).
     maybe_conditions: set[str] = field(default_factory=set)
+    # Second readings of the call's dictated digits (`asr.digits`), each alternative as (start, end, text):
+    # what they found is said where the text lost digits.
+    number_readings: tuple[ReadingSpan, ...] = ()
 
     def chance_not_applicable(self, item: ChecklistItem) -> tuple[float, str]:
         """How probable it is that a purpose other than the one applied makes the item n/a, and the most
@@ -352,8 +359,11 @@ def _find(phrase: tuple[str, ...], hit, count: int, gap: int = 2) -> tuple[int, 
     return None
 
 
-def _match(item: ChecklistItem, text: str, names: tuple[str, ...] = ()) -> str | None:
-    """The words that satisfy the item in `text`, or None; `names`: the operator's own name forms."""
+def _match(
+    item: ChecklistItem, text: str, names: tuple[str, ...] = (), number_read: bool = False
+) -> str | None:
+    """The words that satisfy the item in `text`, or None; `names`: the operator's own name forms;
+    `number_read`: a second reading found a number where `text` was said (`_mark_read_numbers`)."""
     spans = token_spans(text)
     words = [normalise(text[start:end]) for _, start, end in spans]
 
@@ -375,7 +385,7 @@ def _match(item: ChecklistItem, text: str, names: tuple[str, ...] = ()) -> str |
         parts = [found(group) for group in item.all_of]
         return " … ".join(parts) if all(parts) else None
     hit = found(item.any_of)
-    if hit and item.requires_number and not re.search(r"\d{3,}", text):
+    if hit and item.requires_number and not (number_read or has_number(text)):
         return None  # recognisers drop digits, so any number said counts, not only a well-formed one
     return hit
 
@@ -420,6 +430,16 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     return turns
 
 
+def _mark_read_numbers(turns: list[dict], readings: Sequence[ReadingSpan]) -> list[dict]:
+    """`turns`, each with `number_read` set when the middle of a second reading that found a number (three
+    digits or more, as `has_number`) falls inside it: the number was said there, though the text lost its
+    digits («его номер двойной ли четыре»). Only where the text heard digits is a reading made."""
+    read = [(start + end) / 2 for start, end, text in readings if has_number(text)]
+    for turn in turns:
+        turn["number_read"] = any(turn["start"] <= middle <= turn["end"] for middle in read)
+    return turns
+
+
 def _search(
     item: ChecklistItem, turns: list[dict], duration: float, names: tuple[str, ...] = ()
 ) -> Evidence | None:
@@ -428,7 +448,7 @@ def _search(
             item, turn["start"], turn["end"], duration
         ):
             continue
-        matched = _match(item, turn["normalized_text"], names)
+        matched = _match(item, turn["normalized_text"], names, turn.get("number_read", False))
         if matched:
             return Evidence(turn["index"], turn["start"], turn["normalized_text"], matched)
     return None
@@ -446,7 +466,7 @@ def _turn_score(item: ChecklistItem, turn: dict, names: tuple[str, ...], poorly_
     """How nearly the turn says the item: 1 on the stem matcher's match, else the best word-level
     alignment of its phrases (all groups of an `all_of` item: the weakest group counts)."""
     text = turn["normalized_text"]
-    exact = _match(item, text, names)
+    exact = _match(item, text, names, turn.get("number_read", False))
     if exact:
         return MatchScore(1.0, turn["index"], exact, "stems")
     spans = token_spans(text)
@@ -475,7 +495,7 @@ def _turn_score(item: ChecklistItem, turn: dict, names: tuple[str, ...], poorly_
         matched = " … ".join(p[1] for p in parts if p[1])
     else:
         value, matched = best(item.any_of)
-    if item.requires_number and not has_number(text):
+    if item.requires_number and not (turn.get("number_read") or has_number(text)):
         value = min(value, missing_cap(poorly_heard))
     # Only the stem matcher (or the encoder) says a phrase is there for sure.
     return MatchScore(round(min(value, 0.99), 4), turn["index"], matched, "edits")
@@ -543,6 +563,9 @@ def _misheard_evidence(
     return None
 
 
+_READ_AGAIN = "the number said was heard with digits lost; a second reading of it is valid"
+
+
 # A number the recogniser wrote whole (six digits or more in one piece): said as a number, not dictated.
 _WHOLE_NUMBER = re.compile(r"\d{6,}")
 
@@ -560,6 +583,24 @@ def _identifier_evidence(
     return None
 
 
+def _settled_by_a_reading(
+    item: ChecklistItem, utterances: Sequence[Utterance], readings: Sequence[ReadingSpan], country: str
+) -> Evidence | None:
+    """The evidence identifier the text heard with digits lost or run together (`_misheard_evidence`) when a
+    second reading of the digits holds a valid one of the item's kind at most two digits from it: the
+    checksum the text could not pass, passed by digits that agree with what the text heard."""
+    misheard = _misheard_evidence(item, utterances, country) if readings else None
+    if misheard is None:
+        return None
+    index, digits = misheard
+    for _, _, reading in readings:
+        for value in identifiers(reading, country=country).get(item.any_speaker_identifier, []):
+            if edit_distance(value, digits) <= 2:
+                said = utterances[index]
+                return Evidence(index, said.start, said.normalized_text or said.text or "", value)
+    return None
+
+
 def evaluate(
     checklist: Checklist, utterances: Sequence[Utterance], context: CallContext, encoder: str | None = None
 ) -> ComplianceResult:
@@ -569,7 +610,7 @@ def evaluate(
     verdict the speech signals leave in doubt is `uncertain` (see `classifiers.compliance_doubt`).
     """
     verdicts = []
-    turns = speaker_turns(utterances)
+    turns = _mark_read_numbers(speaker_turns(utterances), context.number_readings)
     rules = checklist.doubts
     for item in checklist.items:
         blocking = sorted(set(item.not_applicable_when) & context.conditions)
@@ -588,11 +629,17 @@ def evaluate(
         if found.how == "stems":  # the first turn that says it, as the stem matcher reads the call
             evidence = _search(item, turns, context.duration, context.operator_names)
         evidence = evidence or _identifier_evidence(item, utterances, context.phone_country)
+        reread = None
+        if evidence is None:
+            reread = _settled_by_a_reading(item, utterances, context.number_readings, context.phone_country)
+            evidence = reread
         if evidence is None and bands.band(found.score) == "pass":
             turn = next(t for t in turns if t["index"] == found.turn)
             evidence = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
         if evidence:
             verdict = _passed(item, evidence, turns, rules)
+            if reread is not None:
+                verdict.reason = "; ".join(r for r in (verdict.reason, _READ_AGAIN) if r)
             if item.unconfigured:
                 verdict.reason = "; ".join(r for r in (verdict.reason, _unconfigured(item)) if r)
         else:

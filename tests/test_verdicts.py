@@ -119,6 +119,59 @@ def test_a_dictated_inn_that_lost_digits_leaves_the_client_check_to_a_person():
     assert _verdicts(utterances)["client_identified"].verdict == "fail", "the ticket's number, read back"
 
 
+def _inn_heard_short() -> list[Utterance]:
+    utterances = _call()
+    utterances[2:2] = [
+        _utterance("operator", 8.0, "Вот скажите, организации, пожалуйста."),  # «ИНН» lost
+        _dictated("customer", 9.0, "6,6,3,8,6,7,6,5,4.", "663867654."),  # 6638675654 said, a «пять» lost
+    ]
+    return utterances
+
+
+def test_a_second_reading_that_finds_the_inn_settles_the_client_check():
+    utterances = _inn_heard_short()
+    assert _verdicts(utterances)["client_identified"].verdict == "uncertain", "no reading: left to a person"
+    readings = ((3.0, 4.0, "6,6,2"), (9.0, 11.0, "Записывайте, 6638675654"))
+    read = _verdicts(utterances, number_readings=readings)["client_identified"]
+    assert read.verdict == "pass" and "second reading" in read.reason
+    assert read.evidence.start == 9.0, "the moment the client dictated it"
+    assert "6638675654" not in read.reason, "the reason is shown unmasked: no digits in it"
+    others = {
+        "7707083893": "a valid INN far from what was heard is another number",
+        "6638675655": "digits close to what was heard that fail the checksum check nothing",
+        "6638675": "a part of it",
+    }
+    for reading, why in others.items():
+        verdict = _verdicts(utterances, number_readings=((9.0, 11.0, reading),))["client_identified"].verdict
+        assert verdict == "uncertain", why
+
+
+def test_the_call_classifier_hands_the_second_readings_to_the_checklist():
+    from classifiers.call import ClassifierSet, RecordFacts, SpeechFacts, classify_call
+    from classifiers.taxonomy import load_taxonomy
+
+    classifiers = ClassifierSet(load_taxonomy(), _checklist())
+    records = RecordFacts(talk_seconds=44.0, duration=44.0, operator_name="Анна Смирнова")
+    speech = SpeechFacts(number_readings=[(9.0, 11.0, "Записывайте, 6638675654")])
+    result = classify_call(_inn_heard_short(), records, classifiers, speech)
+    assert {i.id: i.verdict for i in result.compliance.items}["client_identified"] == "pass"
+    assert result.said.reread_inn == ["6638675654"], "linking reads the same readings"
+
+
+def test_a_ticket_number_whose_digits_the_text_lost_is_said_where_a_second_reading_found_it():
+    utterances = _call()
+    said = "Я зарегистрировала ваше обращение, его номер двойной ли четыре."  # «два ноль четыре …»
+    utterances[2] = _utterance("operator", 10.0, said)
+    lost = _verdicts(utterances)["incident_number"]
+    assert lost.verdict != "pass" and lost.match < 1.0, "the phrase without a number"
+    found = _verdicts(utterances, number_readings=((12.5, 14.0, "его номер 204817"),))["incident_number"]
+    assert found.verdict == "pass" and found.evidence.start == 10.0
+    elsewhere = _verdicts(utterances, number_readings=((30.0, 32.0, "его номер 204817"),))["incident_number"]
+    assert elsewhere.verdict != "pass", "a number read at another moment"
+    no_number = _verdicts(utterances, number_readings=((12.5, 14.0, "его номер 2.0"),))["incident_number"]
+    assert no_number.verdict != "pass", "a reading with no number in it"
+
+
 def test_an_uncertain_greeting_is_listened_to_where_a_greeting_belongs():
     utterances = _call()
     utterances[0] = _utterance("operator", 0.5, "Добрый день, меня зовут Анна, слушаю вас.", 0.75)

@@ -101,7 +101,7 @@ def classify(job: StageInput) -> ClassifyResult:
     transcribed = job.upstream.get("transcribe")
     speech = None
     if transcribed:
-        readings = [text for reading in transcribed.number_readings for text in reading.alternatives]
+        readings = [(r.start, r.end, text) for r in transcribed.number_readings for text in r.alternatives]
         speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence, readings)
     return classify_call(job.transcript, records, classifier_set(job.options), speech)
 
@@ -111,8 +111,9 @@ CLASSIFY = Stage(
     # 8: a call whose critical item is uncertain has no score until a person decides it; an account or
     # contract number said as such is no incident number; 11: an item's evidence identifier counts, a
     # misheard one leaves the item uncertain, a missing ticket on a call put through internally is uncertain;
-    # 12: a company or product name heard run together («Горизонтелеком») is the name
-    version="12",
+    # 12: a company or product name heard run together («Горизонтелеком») is the name; 13: an INN heard with
+    # digits lost passes the client check when a second reading of the digits holds a valid one close to it
+    version="13",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
