@@ -65,8 +65,8 @@ class SpeechFacts:
 
     mono: bool = False
     roles_confidence: float = 1.0
-    # Second readings of dictated digits (asr/digits.py), each alternative as (start, end, text): alternatives
-    # to the text, weaker evidence.
+    # Second readings of dictated digits (asr/digits.py), one `ReadingSpan` per alternative: alternatives to
+    # the text, weaker evidence.
     number_readings: list[ReadingSpan] = field(default_factory=list)
 
 
@@ -242,7 +242,7 @@ def classify_call(
         conditions=sorted(conditions),
         compliance=compliance,
         said=said_identifiers(
-            text, [reading for _, _, reading in speech.number_readings], classifiers.rules.phone_country
+            text, [reading for *_, reading in speech.number_readings], classifiers.rules.phone_country
         ),
         keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
         pii=pii,

@@ -293,8 +293,9 @@ def load_checklist(
     return Checklist(items, forbidden, str(data.get("version", "1")), doubts)
 
 
-# (start, end, text) of one alternative of a second reading of dictated digits.
-ReadingSpan = tuple[float, float, str]
+# (start, end, channel, text) of one alternative of a second reading of dictated digits (channel None: a
+# mono line's one channel).
+ReadingSpan = tuple[float, float, int | None, str]
 
 
 @dataclass
@@ -315,8 +316,8 @@ class CallContext:
     # Conditions that may hold: an item they would make not applicable is uncertain, not failed, when it is
     # missing (a call put through to an internal number may need no ticket: `classifiers.call`).
     maybe_conditions: set[str] = field(default_factory=set)
-    # Second readings of the call's dictated digits (`asr.digits`), each alternative as (start, end, text):
-    # what they found is said where the text lost digits.
+    # Second readings of the call's dictated digits (`asr.digits`), one `ReadingSpan` per alternative: what
+    # they found is said where the text lost digits.
     number_readings: tuple[ReadingSpan, ...] = ()
 
     def chance_not_applicable(self, item: ChecklistItem) -> tuple[float, str]:
@@ -430,13 +431,19 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     return turns
 
 
-def _mark_read_numbers(turns: list[dict], readings: Sequence[ReadingSpan]) -> list[dict]:
-    """`turns`, each with `number_read` set when the middle of a second reading that found a number (three
-    digits or more, as `has_number`) falls inside it: the number was said there, though the text lost its
-    digits («его номер двойной ли четыре»). Only where the text heard digits is a reading made."""
-    read = [(start + end) / 2 for start, end, text in readings if has_number(text)]
+def _mark_read_numbers(
+    turns: list[dict], utterances: Sequence[Utterance], readings: Sequence[ReadingSpan]
+) -> list[dict]:
+    """`turns`, each with `number_read` set when the middle of a second reading on its channel that found
+    a number (three digits or more, as `has_number`) falls inside it: the number was said there, though
+    the text lost its digits («его номер двойной ли четыре»). Readings are made only where digits were
+    heard."""
+    read = [((start + end) / 2, channel) for start, end, channel, text in readings if has_number(text)]
     for turn in turns:
-        turn["number_read"] = any(turn["start"] <= middle <= turn["end"] for middle in read)
+        channel = utterances[turn["index"]].channel
+        turn["number_read"] = any(
+            turn["start"] <= middle <= turn["end"] and (at is None or at == channel) for middle, at in read
+        )
     return turns
 
 
@@ -593,7 +600,7 @@ def _settled_by_a_reading(
     if misheard is None:
         return None
     index, digits = misheard
-    for _, _, reading in readings:
+    for _, _, _, reading in readings:
         for value in identifiers(reading, country=country).get(item.any_speaker_identifier, []):
             if edit_distance(value, digits) <= 2:
                 said = utterances[index]
@@ -610,7 +617,7 @@ def evaluate(
     verdict the speech signals leave in doubt is `uncertain` (see `classifiers.compliance_doubt`).
     """
     verdicts = []
-    turns = _mark_read_numbers(speaker_turns(utterances), context.number_readings)
+    turns = _mark_read_numbers(speaker_turns(utterances), utterances, context.number_readings)
     rules = checklist.doubts
     for item in checklist.items:
         blocking = sorted(set(item.not_applicable_when) & context.conditions)

@@ -131,7 +131,7 @@ def _inn_heard_short() -> list[Utterance]:
 def test_a_second_reading_that_finds_the_inn_settles_the_client_check():
     utterances = _inn_heard_short()
     assert _verdicts(utterances)["client_identified"].verdict == "uncertain", "no reading: left to a person"
-    readings = ((3.0, 4.0, "6,6,2"), (9.0, 11.0, "Записывайте, 6638675654"))
+    readings = ((3.0, 4.0, None, "6,6,2"), (9.0, 11.0, None, "Записывайте, 6638675654"))
     read = _verdicts(utterances, number_readings=readings)["client_identified"]
     assert read.verdict == "pass" and "second reading" in read.reason
     assert read.evidence.start == 9.0, "the moment the client dictated it"
@@ -142,8 +142,8 @@ def test_a_second_reading_that_finds_the_inn_settles_the_client_check():
         "6638675": "a part of it",
     }
     for reading, why in others.items():
-        verdict = _verdicts(utterances, number_readings=((9.0, 11.0, reading),))["client_identified"].verdict
-        assert verdict == "uncertain", why
+        client = _verdicts(utterances, number_readings=((9.0, 11.0, None, reading),))["client_identified"]
+        assert client.verdict == "uncertain", why
 
 
 def test_the_call_classifier_hands_the_second_readings_to_the_checklist():
@@ -152,7 +152,7 @@ def test_the_call_classifier_hands_the_second_readings_to_the_checklist():
 
     classifiers = ClassifierSet(load_taxonomy(), _checklist())
     records = RecordFacts(talk_seconds=44.0, duration=44.0, operator_name="Анна Смирнова")
-    speech = SpeechFacts(number_readings=[(9.0, 11.0, "Записывайте, 6638675654")])
+    speech = SpeechFacts(number_readings=[(9.0, 11.0, None, "Записывайте, 6638675654")])
     result = classify_call(_inn_heard_short(), records, classifiers, speech)
     assert {i.id: i.verdict for i in result.compliance.items}["client_identified"] == "pass"
     assert result.said.reread_inn == ["6638675654"], "linking reads the same readings"
@@ -164,12 +164,18 @@ def test_a_ticket_number_whose_digits_the_text_lost_is_said_where_a_second_readi
     utterances[2] = _utterance("operator", 10.0, said)
     lost = _verdicts(utterances)["incident_number"]
     assert lost.verdict != "pass" and lost.match < 1.0, "the phrase without a number"
-    found = _verdicts(utterances, number_readings=((12.5, 14.0, "его номер 204817"),))["incident_number"]
+
+    def ticket(*reading: tuple) -> str:
+        return _verdicts(utterances, number_readings=reading)["incident_number"].verdict
+
+    read = ((12.5, 14.0, None, "его номер 204817"),)
+    found = _verdicts(utterances, number_readings=read)["incident_number"]
     assert found.verdict == "pass" and found.evidence.start == 10.0
-    elsewhere = _verdicts(utterances, number_readings=((30.0, 32.0, "его номер 204817"),))["incident_number"]
-    assert elsewhere.verdict != "pass", "a number read at another moment"
-    no_number = _verdicts(utterances, number_readings=((12.5, 14.0, "его номер 2.0"),))["incident_number"]
-    assert no_number.verdict != "pass", "a reading with no number in it"
+    assert ticket((30.0, 32.0, None, "его номер 204817")) != "pass", "a number read at another moment"
+    assert ticket((12.5, 14.0, None, "его номер 2.0")) != "pass", "a reading with no number in it"
+    utterances[2].channel = 0  # a stereo call: the operator's channel
+    assert ticket((12.5, 14.0, 0, "его номер 204817")) == "pass"
+    assert ticket((12.5, 14.0, 1, "ИНН 6638675654")) != "pass", "the client's digits on the other channel"
 
 
 def test_an_uncertain_greeting_is_listened_to_where_a_greeting_belongs():

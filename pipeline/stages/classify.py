@@ -101,7 +101,9 @@ def classify(job: StageInput) -> ClassifyResult:
     transcribed = job.upstream.get("transcribe")
     speech = None
     if transcribed:
-        readings = [(r.start, r.end, text) for r in transcribed.number_readings for text in r.alternatives]
+        readings = [
+            (r.start, r.end, r.channel, text) for r in transcribed.number_readings for text in r.alternatives
+        ]
         speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence, readings)
     return classify_call(job.transcript, records, classifier_set(job.options), speech)
 
