@@ -224,7 +224,7 @@ def classify_call(
         chances,
         classifiers.rules.phone_country,
         _put_through_internally(transfer, classifiers.rules),
-        tuple(speech.number_readings),
+        number_readings=tuple(speech.number_readings),
     )
     compliance = evaluate(classifiers.checklist, utterances, context, classifiers.encoder)
     pii = [
@@ -242,7 +242,7 @@ def classify_call(
         conditions=sorted(conditions),
         compliance=compliance,
         said=said_identifiers(
-            text, [reading for *_, reading in speech.number_readings], classifiers.rules.phone_country
+            text, [reading for _, _, reading in speech.number_readings], classifiers.rules.phone_country
         ),
         keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
         pii=pii,

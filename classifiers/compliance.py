@@ -31,7 +31,7 @@ from classifiers.profile import SiteProfile, name_closeness, name_matches, name_
 from classifiers.taxonomy import DEFAULTS, ConfigFileError, read_yaml
 from classifiers.text import edit_distance, normalise, similar, stems, token_spans
 from contracts import ScoredItem, scorecard_score
-from contracts.phones import DEFAULT_COUNTRY
+from contracts.phones import DEFAULT_COUNTRY, is_said_phone
 from contracts.scorecard import scored_forbidden
 
 logger = logging.getLogger("callqa.classifiers")
@@ -293,9 +293,10 @@ def load_checklist(
     return Checklist(items, forbidden, str(data.get("version", "1")), doubts)
 
 
-# (start, end, channel, text) of one alternative of a second reading of dictated digits (channel None: a
-# mono line's one channel).
-ReadingSpan = tuple[float, float, int | None, str]
+# One alternative of a second reading of dictated digits (`asr.digits`): (when the digits read end, channel,
+# text); channel None: a mono line's one channel. The clip read reaches back over the words before the
+# digits, so only where they end says who said them.
+ReadingSpan = tuple[float, int | None, str]
 
 
 @dataclass
@@ -431,19 +432,23 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     return turns
 
 
+def _read_within(reading: ReadingSpan, start: float, end: float, channel: int | None) -> bool:
+    """Whether the digits a reading read end within [start, end] on `channel`."""
+    at, read_on, _ = reading
+    return start <= at <= end and (read_on is None or read_on == channel)
+
+
 def _mark_read_numbers(
     turns: list[dict], utterances: Sequence[Utterance], readings: Sequence[ReadingSpan]
 ) -> list[dict]:
-    """`turns`, each with `number_read` set when the middle of a second reading on its channel that found
-    a number (three digits or more, as `has_number`) falls inside it: the number was said there, though
-    the text lost its digits («его номер двойной ли четыре»). Readings are made only where digits were
-    heard."""
-    read = [((start + end) / 2, channel) for start, end, channel, text in readings if has_number(text)]
+    """`turns`, each with `number_read` set when a second reading that found a number (three digits or
+    more, as `has_number`) read digits that end inside it, on its channel: the number was said there,
+    though the text lost its digits («его номер двойной ли четыре»). Readings are made where the text
+    heard digits, or unsure words just after «номер» or «ИНН»."""
+    read = [reading for reading in readings if has_number(reading[2])]
     for turn in turns:
         channel = utterances[turn["index"]].channel
-        turn["number_read"] = any(
-            turn["start"] <= middle <= turn["end"] and (at is None or at == channel) for middle, at in read
-        )
+        turn["number_read"] = any(_read_within(r, turn["start"], turn["end"], channel) for r in read)
     return turns
 
 
@@ -570,7 +575,9 @@ def _misheard_evidence(
     return None
 
 
-_READ_AGAIN = "the number said was heard with digits lost; a second reading of it is valid"
+_READ_AGAIN = (
+    "the number dictated was heard with digits lost; a second reading of those digits holds a valid one"
+)
 
 
 # A number the recogniser wrote whole (six digits or more in one piece): said as a number, not dictated.
@@ -593,18 +600,22 @@ def _identifier_evidence(
 def _settled_by_a_reading(
     item: ChecklistItem, utterances: Sequence[Utterance], readings: Sequence[ReadingSpan], country: str
 ) -> Evidence | None:
-    """The evidence identifier the text heard with digits lost or run together (`_misheard_evidence`) when a
-    second reading of the digits holds a valid one of the item's kind at most two digits from it: the
-    checksum the text could not pass, passed by digits that agree with what the text heard."""
+    """The client's utterance with the evidence identifier the text heard with digits lost or run together
+    (`_misheard_evidence`) when a second reading of those digits holds a valid one of the item's kind one
+    digit from what the text heard: the checksum the text could not pass, passed by digits that agree with
+    it. Not a phone-shaped one (a mobile said without its 8 may pass an INN's checksum). The evidence names
+    no digits: readings are not shown to every role that sees the scorecard."""
     misheard = _misheard_evidence(item, utterances, country) if readings else None
     if misheard is None:
         return None
     index, digits = misheard
-    for _, _, _, reading in readings:
-        for value in identifiers(reading, country=country).get(item.any_speaker_identifier, []):
-            if edit_distance(value, digits) <= 2:
-                said = utterances[index]
-                return Evidence(index, said.start, said.normalized_text or said.text or "", value)
+    said = utterances[index]
+    for reading in readings:
+        if not _read_within(reading, said.start, said.end, said.channel):
+            continue
+        for value in identifiers(reading[2], country=country).get(item.any_speaker_identifier, []):
+            if edit_distance(value, digits) <= 1 and not is_said_phone(value, country):
+                return Evidence(index, said.start, said.normalized_text or said.text or "", "")
     return None
 
 
@@ -636,13 +647,13 @@ def evaluate(
         if found.how == "stems":  # the first turn that says it, as the stem matcher reads the call
             evidence = _search(item, turns, context.duration, context.operator_names)
         evidence = evidence or _identifier_evidence(item, utterances, context.phone_country)
+        if evidence is None and bands.band(found.score) == "pass":
+            turn = next(t for t in turns if t["index"] == found.turn)
+            evidence = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
         reread = None
         if evidence is None:
             reread = _settled_by_a_reading(item, utterances, context.number_readings, context.phone_country)
             evidence = reread
-        if evidence is None and bands.band(found.score) == "pass":
-            turn = next(t for t in turns if t["index"] == found.turn)
-            evidence = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
         if evidence:
             verdict = _passed(item, evidence, turns, rules)
             if reread is not None:

@@ -111,6 +111,8 @@ def _scorecard(call: dict) -> None:
             cols[2].caption(f"Why uncertain: {item['reason']}")
         elif evidence and evidence.get("matched"):
             cols[2].caption(f"“{evidence['matched']}”")
+        elif item["verdict"] == "pass" and item.get("reason"):
+            cols[2].caption(item["reason"])  # what it passed on, where no words quote it
     if who.may("override") and items:
         with st.form("override"):
             st.markdown("**Override a verdict**")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
+from asr.digits import NumberOptions, NumberReading
 from classifiers.call import ClassifyResult
+from classifiers.compliance import ReadingSpan
 from pipeline.config import StageOptions, call_rules
 from pipeline.stages.base import Stage, StageError, StageInput
 
@@ -79,6 +82,13 @@ def classifier_set(options: StageOptions):
     return _CLASSIFIERS[key]
 
 
+def reading_spans(readings: Sequence[NumberReading]) -> list[ReadingSpan]:
+    """Each alternative of a call's second readings of digits as the checklist weighs it: a clip's end less
+    its padding is where the digits read end (its start reaches back over the words before them)."""
+    pad = NumberOptions().pad_seconds  # the transcribe stage reads with the default options
+    return [(r.end - pad, r.channel, text) for r in readings for text in r.alternatives]
+
+
 def classify(job: StageInput) -> ClassifyResult:
     """Judge one transcribed call."""
     from classifiers import RecordFacts, classify_call
@@ -101,9 +111,7 @@ def classify(job: StageInput) -> ClassifyResult:
     transcribed = job.upstream.get("transcribe")
     speech = None
     if transcribed:
-        readings = [
-            (r.start, r.end, r.channel, text) for r in transcribed.number_readings for text in r.alternatives
-        ]
+        readings = reading_spans(transcribed.number_readings)
         speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence, readings)
     return classify_call(job.transcript, records, classifier_set(job.options), speech)
 
