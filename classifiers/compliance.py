@@ -432,10 +432,13 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     return turns
 
 
+_READ_SLACK = 0.05  # seconds: a reading's times are stored rounded
+
+
 def _read_within(reading: ReadingSpan, start: float, end: float, channel: int | None) -> bool:
     """Whether the digits a reading read end within [start, end] on `channel`."""
     at, read_on, _ = reading
-    return start <= at <= end and (read_on is None or read_on == channel)
+    return start - _READ_SLACK <= at <= end + _READ_SLACK and (read_on is None or read_on == channel)
 
 
 def _mark_read_numbers(
