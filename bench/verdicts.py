@@ -680,17 +680,18 @@ three letters or a number are now not joined. Tried and not kept: a preposition 
 «безгравствуете»), the «что-нибудь ещё подсказать» line 5 of 9 -> 0 of 9.
 
 Numbers from the second readings ("numbers from second readings (AMD)" run, the same machine and stored
-transcripts, classification only): the second readings of dictated digits (`asr.digits`) now reach the
-checklist. A ticket phrase whose number the text lost («его номер дверный 4, 8, 3ный» for «два ноль четыре
-восемь три ноль») is said with its number when a reading whose digits end inside that turn, on its channel,
-found one (three digits or more; a clip read reaches back over the words before its digits, so its start
-says nothing of who said them); an INN heard with digits lost passes the client check when a reading of
-those digits holds a valid INN one digit from what the text heard (not phone-shaped: a mobile said without
-its 8 may pass the checksum), and the evidence then names no digits (readings are withheld from some
-roles). The demo: items uncertain 0.135 -> 0.122 (ticket number 0.135 -> 0.081,
-client check 0.162 -> 0.135), whole scorecards right 0.541 -> 0.568, fitted on the other site's calls 0.117
--> 0.104; the other site unchanged (its readings fell outside the turns of its uncertain items, or held no
-valid INN); no failure missed or added; calibration error 0.112 -> 0.111."""
+transcripts, classification only, measured again on the rules as reviewed): the second readings of
+dictated digits (`asr.digits`) now reach the checklist. A ticket phrase whose number the text lost («его
+номер дверный 4, 8, 3ный» for «два ноль четыре восемь три ноль») is said with its number when a reading
+whose digits end inside that turn (the first speaker's where two pieces of a mono line meet), on its
+channel, found one (three digits or more; a clip read reaches back over the words before its digits, so
+its start says nothing of who said them); an INN heard with digits lost passes the client check when a
+reading of those digits holds a valid INN one digit from what the text heard (not phone-shaped: a mobile
+said without its 8 may pass the checksum), and the evidence then names no digits (readings are withheld
+from some roles). The demo: items uncertain 0.135 -> 0.122 (ticket number 0.135 -> 0.081, client check
+0.162 -> 0.135), whole scorecards right 0.541 -> 0.568, fitted on the other site's calls 0.117 -> 0.104;
+the other site unchanged (its readings fell outside the turns of its uncertain items, or held no valid
+INN); no failure missed or added; calibration error 0.112 -> 0.111."""
 
 
 def main() -> None:

@@ -432,13 +432,16 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     return turns
 
 
-_READ_SLACK = 0.05  # seconds: a reading's times are stored rounded
+_READ_EPSILON = 1e-6  # seconds: float noise of a clip's end less its padding
 
 
 def _read_within(reading: ReadingSpan, start: float, end: float, channel: int | None) -> bool:
-    """Whether the digits a reading read end within [start, end] on `channel`."""
+    """Whether the digits a reading read end within (start, end] on `channel`. Half-open: a mono line's
+    speakers are cut at a word boundary, one's piece ending where the next one's begins, and digits that end
+    there are the first speaker's."""
     at, read_on, _ = reading
-    return start - _READ_SLACK <= at <= end + _READ_SLACK and (read_on is None or read_on == channel)
+    inside = start + _READ_EPSILON < at <= end + _READ_EPSILON
+    return inside and (read_on is None or read_on == channel)
 
 
 def _mark_read_numbers(
@@ -581,6 +584,7 @@ def _misheard_evidence(
 _READ_AGAIN = (
     "the number dictated was heard with digits lost; a second reading of those digits holds a valid one"
 )
+_NUMBER_READ = "its number heard only in a second reading of the digits"
 
 
 # A number the recogniser wrote whole (six digits or more in one piece): said as a number, not dictated.
@@ -606,8 +610,10 @@ def _settled_by_a_reading(
     """The client's utterance with the evidence identifier the text heard with digits lost or run together
     (`_misheard_evidence`) when a second reading of those digits holds a valid one of the item's kind one
     digit from what the text heard: the checksum the text could not pass, passed by digits that agree with
-    it. Not a phone-shaped one (a mobile said without its 8 may pass an INN's checksum). The evidence names
-    no digits: readings are not shown to every role that sees the scorecard."""
+    it. Not a phone-shaped one (a mobile said without its 8 may pass an INN's checksum; an INN of regions
+    91-92 stays with a person too). The evidence's matched words are empty: readings are not shown to every
+    role that sees the scorecard (its text, the utterance, is masked like the transcript). Only the first
+    such dictation of the call is weighed: a second one left unsettled is left to a person."""
     misheard = _misheard_evidence(item, utterances, country) if readings else None
     if misheard is None:
         return None
@@ -659,8 +665,10 @@ def evaluate(
             evidence = reread
         if evidence:
             verdict = _passed(item, evidence, turns, rules)
-            if reread is not None:
-                verdict.reason = "; ".join(r for r in (verdict.reason, _READ_AGAIN) if r)
+            read = reread is not None or _number_only_read(item, _turn_of(evidence, turns))
+            if read:
+                why = _READ_AGAIN if reread is not None else _NUMBER_READ
+                verdict.reason = "; ".join(r for r in (verdict.reason, why) if r)
             if item.unconfigured:
                 verdict.reason = "; ".join(r for r in (verdict.reason, _unconfigured(item)) if r)
         else:
@@ -673,6 +681,13 @@ def evaluate(
         if evidence:
             forbidden.append(_forbidden(item, evidence, turns, context, rules))
     return ComplianceResult(verdicts, forbidden, score(verdicts, forbidden), checklist.version)
+
+
+def _number_only_read(item: ChecklistItem, turn: dict | None) -> bool:
+    """Whether the turn gave the item its number only through a second reading (`_mark_read_numbers`)."""
+    return bool(
+        item.requires_number and turn and turn["number_read"] and not has_number(turn["normalized_text"])
+    )
 
 
 def _turn_of(evidence: Evidence, turns: list[dict]) -> dict | None:

@@ -111,8 +111,10 @@ def _scorecard(call: dict) -> None:
             cols[2].caption(f"Why uncertain: {item['reason']}")
         elif evidence and evidence.get("matched"):
             cols[2].caption(f"“{evidence['matched']}”")
-        elif item["verdict"] == "pass" and item.get("reason"):
-            cols[2].caption(item["reason"])  # what it passed on, where no words quote it
+        elif item["verdict"] == "pass" and item.get("reason") and not item.get("decided_by"):
+            # The machine's own pass on something no words quote (a second reading of the digits); a person's
+            # decision keeps the machine's reason, which then is not why it passed.
+            cols[2].caption(f"Why pass: {item['reason']}")
     if who.may("override") and items:
         with st.form("override"):
             st.markdown("**Override a verdict**")

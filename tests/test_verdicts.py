@@ -146,6 +146,7 @@ def test_a_second_reading_that_finds_the_inn_settles_the_client_check():
         (10.8, None, "7707083893"): "a valid INN far from what was heard is another number",
         (10.8, None, "6638675655"): "digits close to what was heard that fail the checksum check nothing",
         (10.8, None, "6638675"): "a part of it",
+        (10.8, None, "6638612654"): "a valid INN two digits from what was heard",
         (30.5, None, "6638675654"): "read at another moment",
     }
     for reading, why in others.items():
@@ -209,6 +210,7 @@ def test_a_ticket_number_whose_digits_the_text_lost_is_said_where_a_second_readi
 
     found = _verdicts(utterances, number_readings=((13.2, None, "его номер 204817"),))["incident_number"]
     assert found.verdict == "pass" and found.evidence.start == 10.0
+    assert "second reading" in found.reason, "where its number came from"
     assert ticket((30.5, None, "его номер 204817")) != "pass", "a number read at another moment"
     assert ticket((13.2, None, "его номер 2.0")) != "pass", "a reading with no number in it"
     utterances[2].channel = 0  # a stereo call: the operator's channel
@@ -224,6 +226,13 @@ def test_the_clients_digits_read_after_the_operators_question_are_not_the_ticket
     utterances.insert(3, _utterance("customer", 12.6, "два ноль четыре", 0.4))
     ticket = _verdicts(utterances, number_readings=((13.8, None, "204817"),))["incident_number"]
     assert ticket.verdict != "pass"
+    # Cut at a word boundary: the client's piece ends where the operator's begins.
+    utterances[2:4] = [
+        _utterance("customer", 10.0, "Мой номер два ноль четыре", 0.4),
+        _utterance("operator", 12.0, "Так, номер заявки нашла, смотрю."),
+    ]
+    ticket = _verdicts(utterances, number_readings=((12.0, None, "204"),))["incident_number"]
+    assert ticket.verdict != "pass", "digits that end where the next speaker begins are the first one's"
 
 
 def test_an_uncertain_greeting_is_listened_to_where_a_greeting_belongs():
@@ -415,7 +424,10 @@ def _centre(engine) -> None:
     """Two analysed calls of one operator: one with an uncertain critical item, one fully decided."""
     items = [
         {"id": "greeting", "title": "Приветствие", "verdict": "pass", "weight": 2.0, "critical": True,
-         "confidence": 0.95, "reason": "not in the site profile: {company}"},
+         "confidence": 0.95},
+        {"id": "client_identified", "title": "Клиент идентифицирован", "verdict": "pass", "weight": 1.0,
+         "critical": False, "confidence": 0.9, "reason": "a second reading of those digits holds a valid one",
+         "evidence": {"utterance": 2, "start": 9.0, "text": "…", "matched": ""}},
         {"id": "farewell", "title": "Прощание", "verdict": "uncertain", "weight": 1.0, "critical": True,
          "confidence": 0.4, "leaning": "fail", "reason": "heard poorly",
          "evidence": {"utterance": 3, "start": 40.0, "text": "…", "matched": ""}},
@@ -555,10 +567,17 @@ def test_the_call_page_shows_an_uncertain_item_with_its_moment_and_the_queue_bri
         assert ":orange-badge[uncertain] **Прощание** · confidence 0.40 · leans fail" in shown
         assert any("1 item(s) uncertain" in w.value for w in app.warning)
         assert any(c.value == "Why uncertain: heard poorly" for c in app.caption)
-        assert any(c.value == "not in the site profile: {company}" for c in app.caption), "why it passed"
+        why_pass = "Why pass: a second reading of those digits holds a valid one"
+        assert any(c.value == why_pass for c in app.caption), "what it passed on, no words quoting it"
         moment = next(b for b in app.button if b.key == "evidence-farewell")
         assert moment.label == "▶ 0:40"
         assert app.selectbox(key="override-item").value == "farewell", "the form opens on the uncertain item"
         assert app.radio(key="override-verdict").options == ["pass", "fail", "n/a"]
+        engine = open_store(url)
+        with engine.begin() as conn:
+            override_verdict(conn, QC, 1, "farewell", "pass", "said goodbye, the line was noisy")
+        engine.dispose()
+        captions = [c.value for c in _page("call", call="1").caption]
+        assert not any("heard poorly" in c for c in captions), "a person's pass is not the machine's doubt"
     finally:
         common.engine.clear()

@@ -112,7 +112,9 @@ def classify(job: StageInput) -> ClassifyResult:
     speech = None
     if transcribed:
         readings = reading_spans(transcribed.number_readings)
-        speech = SpeechFacts(transcribed.layout == "mono", transcribed.roles_confidence, readings)
+        speech = SpeechFacts(
+            transcribed.layout == "mono", transcribed.roles_confidence, number_readings=readings
+        )
     return classify_call(job.transcript, records, classifier_set(job.options), speech)
 
 
@@ -121,9 +123,11 @@ CLASSIFY = Stage(
     # 8: a call whose critical item is uncertain has no score until a person decides it; an account or
     # contract number said as such is no incident number; 11: an item's evidence identifier counts, a
     # misheard one leaves the item uncertain, a missing ticket on a call put through internally is uncertain;
-    # 12: a company or product name heard run together («Горизонтелеком») is the name; 13: an INN heard with
-    # digits lost passes the client check when a second reading of the digits holds a valid one close to it
-    version="13",
+    # 12: a company or product name heard run together («Горизонтелеком») is the name; 14: second readings of
+    # digits reach the checklist: a ticket phrase whose number the text lost has its number where a reading's
+    # digits end in its turn, and an INN heard with a digit lost passes the client check when a reading of it
+    # holds a valid one
+    version="14",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
