@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -344,21 +344,46 @@ def _in_window(item: ChecklistItem, start: float, end: float, duration: float) -
     return not (item.within_last is not None and end < duration - item.within_last)
 
 
-def _find(phrase: tuple[str, ...], hit, count: int, gap: int = 2) -> tuple[int, int] | None:
-    """(first, last) word index where the phrase occurs in order, up to `gap` words between its words."""
+# A phrase word this short (a preposition, a particle) is what a recogniser runs into the next word
+# («закомпания», «всообщении»): one word spelling both matches both.
+RUN_INTO_NEXT = 2
+
+
+def _find(phrase: tuple[str, ...], hit, count: int, gap: int = 2, carries=None) -> tuple[int, int] | None:
+    """(first, last) word index where the phrase occurs in order, up to `gap` words between its words.
+
+    `carries(short, wanted, i)`: word `i`, matched by the phrase's short word `short`, goes on with
+    `wanted` (the two run together); then `wanted` is found in that same word.
+    """
     for start in range(count):
         if not hit(phrase[0], start):
             continue
-        position = start
+        position, previous = start, phrase[0]
         for wanted in phrase[1:]:
+            if previous and carries is not None and carries(previous, wanted, position):
+                previous = ""  # one word carries two phrase words, not three
+                continue
             window = range(position + 1, min(count, position + 2 + gap))
             after = next((i for i in window if hit(wanted, i)), None)
             if after is None:
                 break
-            position = after
+            position, previous = after, wanted
         else:
             return start, position
     return None
+
+
+def _run_together(word: str, short: str, wanted: str) -> bool:
+    """Whether `word` is the short phrase word `short` run into a word matching the stem `wanted`."""
+    plain = short.isalpha() and wanted.isalpha()
+    rest = word[len(short) :]
+    return (
+        plain
+        and len(short) <= RUN_INTO_NEXT
+        and word.startswith(short)
+        and len(rest) >= 3
+        and similar(rest, wanted)
+    )
 
 
 def _match(
@@ -376,9 +401,12 @@ def _match(
             return name_matches(words[i], token[1:])
         return similar(spans[i][0], token)
 
+    def carries(short: str, wanted: str, i: int) -> bool:
+        return _run_together(spans[i][0], short, wanted)
+
     def found(phrases: tuple[tuple[str, ...], ...]) -> str | None:
         for phrase in phrases:
-            at = _find(phrase, is_word, len(spans)) if phrase else None
+            at = _find(phrase, is_word, len(spans), carries=carries) if phrase else None
             if at is not None:
                 return text[spans[at[0]][1] : spans[at[1]][2]]
         return None
@@ -561,14 +589,15 @@ def item_score(
     return semantic if semantic.score > best.score else best
 
 
-def _misheard_evidence(
+def _misheard_dictations(
     item: ChecklistItem, utterances: Sequence[Utterance], country: str
-) -> tuple[int, str] | None:
-    """(utterance index, digits) of a number the client dictated that may be the item's evidence identifier
-    with digits lost or run together (an INN dictated, 8 digits heard): it was said, but cannot be checked.
-    Dictated: the recogniser wrote it in pieces or words, not as one number (an error code, an amount)."""
+) -> Iterator[tuple[int, str]]:
+    """(utterance index, digits) of each number the client dictated that may be the item's evidence
+    identifier with digits lost or run together (an INN dictated, 8 digits heard): it was said, but cannot
+    be checked. Dictated: the recogniser wrote it in pieces or words, not as one number (an error code, an
+    amount)."""
     if not item.any_speaker_identifier:
-        return None
+        return
     for index, utterance in enumerate(utterances):
         raw = utterance.text or ""
         if utterance.role == "operator" or _WHOLE_NUMBER.search(raw):
@@ -577,8 +606,14 @@ def _misheard_evidence(
         text = utterance.normalized_text or raw
         digits = misheard_identifier(text, item.any_speaker_identifier, before, country)
         if digits:
-            return index, digits
-    return None
+            yield index, digits
+
+
+def _misheard_evidence(
+    item: ChecklistItem, utterances: Sequence[Utterance], country: str
+) -> tuple[int, str] | None:
+    """The call's first misheard dictation of the item's evidence identifier (`_misheard_dictations`)."""
+    return next(_misheard_dictations(item, utterances, country), None)
 
 
 _READ_AGAIN = (
@@ -608,23 +643,22 @@ def _settled_by_a_reading(
     item: ChecklistItem, utterances: Sequence[Utterance], readings: Sequence[ReadingSpan], country: str
 ) -> Evidence | None:
     """The client's utterance with the evidence identifier the text heard with digits lost or run together
-    (`_misheard_evidence`) when a second reading of those digits holds a valid one of the item's kind one
+    (`_misheard_dictations`) when a second reading of those digits holds a valid one of the item's kind one
     digit from what the text heard: the checksum the text could not pass, passed by digits that agree with
     it. Not a phone-shaped one (a mobile said without its 8 may pass an INN's checksum; an INN of regions
     91-92 stays with a person too). The evidence's matched words are empty: readings are not shown to every
-    role that sees the scorecard (its text, the utterance, is masked like the transcript). Only the first
-    such dictation of the call is weighed: a second one left unsettled is left to a person."""
-    misheard = _misheard_evidence(item, utterances, country) if readings else None
-    if misheard is None:
+    role that sees the scorecard (its text, the utterance, is masked like the transcript). Any of
+    the call's such dictations (a client who repeats an INN) may be the one read well."""
+    if not readings:
         return None
-    index, digits = misheard
-    said = utterances[index]
-    for reading in readings:
-        if not _read_within(reading, said.start, said.end, said.channel):
-            continue
-        for value in identifiers(reading[2], country=country).get(item.any_speaker_identifier, []):
-            if edit_distance(value, digits) <= 1 and not is_said_phone(value, country):
-                return Evidence(index, said.start, said.normalized_text or said.text or "", "")
+    for index, digits in _misheard_dictations(item, utterances, country):
+        said = utterances[index]
+        for reading in readings:
+            if not _read_within(reading, said.start, said.end, said.channel):
+                continue
+            for value in identifiers(reading[2], country=country).get(item.any_speaker_identifier, []):
+                if edit_distance(value, digits) <= 1 and not is_said_phone(value, country):
+                    return Evidence(index, said.start, said.normalized_text or said.text or "", "")
     return None
 
 

@@ -161,6 +161,18 @@ def test_a_second_reading_that_finds_the_inn_settles_the_client_check():
     assert client.verdict == "uncertain", "read on the operator's channel"
 
 
+def test_an_inn_repeated_is_settled_by_a_reading_of_either_dictation():
+    utterances = _inn_heard_short()
+    # Asked again, the client repeats it (20-22 s) and loses another digit; only that one was read again.
+    utterances[6:6] = [
+        _utterance("operator", 18.0, "Повторите, пожалуйста."),
+        _dictated("customer", 20.0, "6,6,3,8,6,7,5,6,5.", "663867565."),
+    ]
+    assert _verdicts(utterances)["client_identified"].verdict == "uncertain"
+    read = _verdicts(utterances, number_readings=((21.8, None, "6638675654"),))["client_identified"]
+    assert read.verdict == "pass" and read.evidence.start == 20.0, "the moment of the dictation read well"
+
+
 def test_a_mobile_number_that_passes_an_inn_checksum_settles_no_client_check():
     body = "916123456"
     mobile = next(body + d for d in "0123456789" if inn_is_valid(body + d))  # 10 digits from 9: a mobile

@@ -126,8 +126,9 @@ CLASSIFY = Stage(
     # 12: a company or product name heard run together («Горизонтелеком») is the name; 14: second readings of
     # digits reach the checklist: a ticket phrase whose number the text lost has its number where a reading's
     # digits end in its turn, and an INN heard with a digit lost passes the client check when a reading of it
-    # holds a valid one
-    version="14",
+    # holds a valid one; 15: a short phrase word run into the next («закомпания») matches both, and any of a
+    # call's misheard INN dictations may be the one a reading settles
+    version="15",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
