@@ -542,7 +542,8 @@ word-level alignment by edit distance, a word missing counting as a near miss on
 with an encoder, the meaning of the item's examples) and bands split it into pass, near miss (uncertain)
 and nothing near (a failure, if the speech signals allow). The checklist's default bands (pass at 1, near
 from 0.7) keep the verdicts as before, but for phrases garbled past the stem matcher or run together
-(«налинии»), now near misses (on the demo one false failure fewer, one more uncertain). "Bands fitted on
+(«налинии»), now near misses (on the demo one false failure fewer, one more uncertain; a preposition
+run into the next word is a pass since the "run together" run). "Bands fitted on
 other sites": people's decisions are simulated by the ground truth of the *other* sites' calls (their
 unfitted match scores), fitted per item (`callqa train checklist` does the same on a site's own stored
 decisions); "bands fitted by call (5-fold)": each fifth of the site's calls judged with bands fitted on
@@ -694,9 +695,10 @@ the other site unchanged (its readings fell outside the turns of its uncertain i
 INN); no failure missed or added; calibration error 0.112 -> 0.111.
 
 A short word run into the next ("run together" run, the same machine and stored transcripts, classification
-only): the stem matcher takes a word that is a phrase's short word (two letters at most: a preposition, a
-particle) run into a word matching the phrase's next one as both («закрепленного закомпания» for «закреплен
-за компанией»; the edit-distance score already gave it 0.99, a near miss), and any of a call's misheard INN
+only): the stem matcher takes a word that is a phrase's preposition (в, на, за …; not the particle «не»,
+which begins ordinary words: «незнакомый» is no «не знаю») run into a word matching the phrase's next one
+as both («закрепленного закомпания» for «закреплен за компанией»; the edit-distance score gave it 0.99, a
+near miss), and any of a call's misheard INN
 dictations may be the one a second reading settles (before, only the first was weighed). The demo: items
 uncertain 0.122 -> 0.117 (client check 0.135 -> 0.108), whole scorecards unchanged (0.568: that call has
 another item uncertain); the other site unchanged; no failure missed or added."""

@@ -344,42 +344,47 @@ def _in_window(item: ChecklistItem, start: float, end: float, duration: float) -
     return not (item.within_last is not None and end < duration - item.within_last)
 
 
-# A phrase word this short (a preposition, a particle) is what a recogniser runs into the next word
-# («закомпания», «всообщении»): one word spelling both matches both.
-RUN_INTO_NEXT = 2
+# Prepositions a recogniser runs into the next word («закомпания», «всообщении»): a word spelling one of
+# them and the phrase's next word matches both. A closed list: «не», a particle, begins ordinary words
+# («незнакомый» is not «не знаю»), and a forbidden phrase found zeroes a call's score.
+RUN_INTO_NEXT = frozenset(
+    {"в", "во", "к", "ко", "с", "со", "у", "о", "об", "за", "на", "по", "до", "от", "из"}
+)
 
 
 def _find(phrase: tuple[str, ...], hit, count: int, gap: int = 2, carries=None) -> tuple[int, int] | None:
     """(first, last) word index where the phrase occurs in order, up to `gap` words between its words.
 
-    `carries(short, wanted, i)`: word `i`, matched by the phrase's short word `short`, goes on with
-    `wanted` (the two run together); then `wanted` is found in that same word.
+    `carries(short, wanted, i)`: word `i`, matched by the phrase word `short`, goes on with `wanted` (the
+    two run together); then `wanted` may be found in that same word.
     """
+
+    def rest(k: int, position: int, carried: bool) -> int | None:
+        """The last word of phrase[k:] found after word `position` (`carried`: it holds two already)."""
+        if k == len(phrase):
+            return position
+        if not carried and carries is not None and carries(phrase[k - 1], phrase[k], position):
+            end = rest(k + 1, position, True)
+            if end is not None:
+                return end
+        window = range(position + 1, min(count, position + 2 + gap))
+        after = next((i for i in window if hit(phrase[k], i)), None)
+        return None if after is None else rest(k + 1, after, False)
+
     for start in range(count):
-        if not hit(phrase[0], start):
-            continue
-        position, previous = start, phrase[0]
-        for wanted in phrase[1:]:
-            if previous and carries is not None and carries(previous, wanted, position):
-                previous = ""  # one word carries two phrase words, not three
-                continue
-            window = range(position + 1, min(count, position + 2 + gap))
-            after = next((i for i in window if hit(wanted, i)), None)
-            if after is None:
-                break
-            position, previous = after, wanted
-        else:
-            return start, position
+        if hit(phrase[0], start):
+            end = rest(1, start, False)
+            if end is not None:
+                return start, end
     return None
 
 
 def _run_together(word: str, short: str, wanted: str) -> bool:
-    """Whether `word` is the short phrase word `short` run into a word matching the stem `wanted`."""
-    plain = short.isalpha() and wanted.isalpha()
+    """Whether `word` is the preposition `short` run into a word matching the stem `wanted`."""
     rest = word[len(short) :]
     return (
-        plain
-        and len(short) <= RUN_INTO_NEXT
+        short in RUN_INTO_NEXT
+        and wanted.isalpha()
         and word.startswith(short)
         and len(rest) >= 3
         and similar(rest, wanted)

@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from asr import Utterance, Word
 from classifiers import load_checklist
-from classifiers.compliance import CallContext, evaluate, item_score, speaker_turns
+from classifiers.compliance import CallContext, _find, _match, evaluate, item_score, speaker_turns
 from classifiers.matching import Example, MatchBands, closeness, fit_bands, fit_item
 from pipeline.stages.outcomes import analyse
 from store.api import Viewer, override_verdict, respond
@@ -115,7 +115,31 @@ def test_a_short_word_run_into_the_next_matches_and_a_word_like_them_does_not(ch
     assert 0.7 <= _score(checklist, "wait", "оставайтесь наличии") < 1.0
 
 
-def test_words_run_together_still_match_nearly(checklist):
+def test_a_forbidden_phrase_is_not_found_in_a_word_that_begins_like_its_particle(tmp_path):
+    path = tmp_path / "checklist.yaml"
+    forbidden = "forbidden:\n  - id: rude\n    title: Rude\n    any_of: [не знаю, не мои проблемы]\n"
+    path.write_text(CHECKLIST + forbidden, encoding="utf-8")
+    rude = load_checklist(path).forbidden[0]
+    for text in ["Этот номер мне незнакомый.", "Немолодые проблемы бывают у всех."]:
+        assert _match(rude, text) is None, text  # one found would zero the call's score
+    assert _match(rude, "Не знаю.") == "Не знаю"
+
+
+def test_a_preposition_run_in_does_not_hide_the_phrase_said_after_it():
+    phrase = ("спасиб", "за", "звон", "вам")
+    # «за» runs into «звон…», then the phrase's words follow as said
+    stems = ["спасиб", "зазвон", "ещ", "раз", "звон", "вам"]
+
+    def hit(token: str, i: int) -> bool:
+        return stems[i].startswith(token)
+
+    def carries(short: str, wanted: str, i: int) -> bool:
+        return stems[i] == short + wanted
+
+    assert _find(phrase, hit, len(stems), carries=carries) == (0, 5)
+
+
+def test_a_shorter_form_of_a_word_matches_nearly(checklist):
     assert 0.7 <= _score(checklist, "wait", "подождите минуточку") <= 1.0
     assert _score(checklist, "wait", "на минутку отойду") < 0.5
 
