@@ -25,17 +25,29 @@ def _lowest(calls: list[dict], key: str, below: float) -> list[dict]:
     return sorted((c for c in calls if c[key] is not None and c[key] < below), key=lambda c: c[key])
 
 
+def _unscored(items: list) -> bool:
+    """Whether undecided `items` leave their call without a score (a critical one among them)."""
+    return any(i.get("critical") for i in items)
+
+
+def _waiting(items: list) -> str:
+    """Why a call is in the uncertain queue: its undecided items, and whether it has no score meanwhile."""
+    titles = ", ".join(i.get("title") or i["id"] for i in items)
+    return f"uncertain, no score until decided: {titles}" if _unscored(items) else f"uncertain: {titles}"
+
+
 def review_queue(
     calls: list[dict], strategy: str, size: int, seed: int = 0, disputed: set[int] | None = None
 ) -> list[dict]:
     """Up to `size` calls (analysed-call rows) chosen by `strategy`, each with a `why`."""
     rng = random.Random(seed)
     if strategy == "uncertain":
-        # Items the machine was not sure of count in no score until a person decides them: most first.
+        # Items the machine was not sure of count in no score until a person decides them. A call with a
+        # critical one waiting has no score at all (it is missing from every KPI): those first, then the
+        # calls with the most items to decide.
         pending = [(c, undecided((c.get("scorecard") or {}).get("items") or [])) for c in calls]
-        pending = sorted((p for p in pending if p[1]), key=lambda p: -len(p[1]))
-        return [{**c, "why": "uncertain: " + ", ".join(i.get("title") or i["id"] for i in items)}
-                for c, items in pending[:size]]  # fmt: skip
+        pending = sorted((p for p in pending if p[1]), key=lambda p: (not _unscored(p[1]), -len(p[1])))
+        return [{**c, "why": _waiting(items)} for c, items in pending[:size]]
     if strategy == "disputed":
         return [{**c, "why": "disputed"} for c in calls if c["id"] in (disputed or set())][:size]
     if strategy == "random":

@@ -37,3 +37,23 @@ def test_random_and_stratified_samples():
     with pytest.raises(ValueError, match="unknown sampling strategy"):
         review_queue(CALLS, "everything", 3)
     assert set(STRATEGIES) >= {"random", "stratified", "low_score", "low_asr", "disputed", "excluded_long"}
+
+
+def _waiting(i: int, *items: tuple[str, bool]) -> dict:
+    card = [{"id": name, "title": name.title(), "verdict": "uncertain", "critical": critical}
+            for name, critical in items]  # fmt: skip
+    return {**_call(i, "101", None, 0.8), "scorecard": {"items": [*card, {"id": "x", "verdict": "pass"}]}}
+
+
+def test_the_uncertain_queue_puts_calls_left_without_a_score_first():
+    calls = [
+        _waiting(1, ("sms", False), ("farewell", False)),  # scored meanwhile on its decided items
+        _waiting(2, ("greeting", True)),  # a critical item waits: no score, missing from every KPI
+        _waiting(3, ("sms", False)),
+        {**_call(4, "101", 90, 0.9), "scorecard": {"items": [{"id": "x", "verdict": "pass"}]}},
+    ]
+    queue = review_queue(calls, "uncertain", 10)
+    assert [c["id"] for c in queue] == [2, 1, 3]
+    assert queue[0]["why"] == "uncertain, no score until decided: Greeting"
+    assert queue[1]["why"] == "uncertain: Sms, Farewell"
+    assert [c["id"] for c in review_queue(calls, "uncertain", 1)] == [2], "a short queue keeps the unscored"

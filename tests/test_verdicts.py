@@ -472,7 +472,8 @@ def test_uncertain_items_stay_out_of_kpis_reach_the_review_queue_and_a_decision_
     assert rows[1]["compliance_score"] is None, "an uncertain critical item leaves the call unscored"
     assert kpi.compliance == pytest.approx(100.0), "only the decided call counts"
     queue = review_queue(list(rows.values()), "uncertain", 10)
-    assert [c["id"] for c in queue] == [1] and queue[0]["why"] == "uncertain: Прощание"
+    assert [c["id"] for c in queue] == [1]
+    assert queue[0]["why"] == "uncertain, no score until decided: Прощание"
 
     with engine.begin() as conn:
         override_verdict(conn, QC, 1, "farewell", "fail", "no farewell on the recording")
@@ -573,7 +574,8 @@ def test_the_call_page_shows_an_uncertain_item_with_its_moment_and_the_queue_bri
     try:
         review = _page("review")
         assert review.radio[0].value == "uncertain", "the queue starts with what waits for a person"
-        assert "uncertain: Прощание" in review.dataframe[0].value["why"].tolist()
+        waiting = review.dataframe[0].value["why"].tolist()
+        assert "uncertain, no score until decided: Прощание" in waiting
         app = _page("call", call="1")
         shown = " ".join(m.value for m in app.markdown)
         assert ":orange-badge[uncertain] **Прощание** · confidence 0.40 · leans fail" in shown
