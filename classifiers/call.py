@@ -125,6 +125,9 @@ class ClassifyResult:
     keywords: list[str] = field(default_factory=list)
     pii: list[PiiFinding] = field(default_factory=list)
     classifiers_version: str = ""
+    # The roster name the checklist judged the operator by ("" for none): a name imported or corrected
+    # later makes the call due again (`JobQueue.requeue_renamed`).
+    operator_name: str = ""
 
 
 def call_text(utterances: Sequence[Utterance]) -> str:
@@ -247,4 +250,5 @@ def classify_call(
         keywords=list(dict.fromkeys(w for w in tokens(text) if not w.isdigit() and len(w) > 3))[:300],
         pii=pii,
         classifiers_version=classifiers.version,
+        operator_name=records.operator_name or "",
     )

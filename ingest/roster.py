@@ -61,6 +61,8 @@ class Roster:
 
     entries: list[RosterEntry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Rows imported with something a user would want to know is missing (a name left blank).
+    warnings: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # what was read -> the file's header
     unread: list[str] = field(default_factory=list)  # headers no roster column is read from
 
@@ -129,6 +131,11 @@ def read_roster(path: Path, encoding: str | None = None) -> Roster:
             if positions[key] >= 0 and positions[key] != positions["code"]
             for value in split_values(_cell(cells, positions[key]))
         ]
+        if name is None and positions["name"] >= 0:
+            roster.warnings.append(
+                f"{path}:{line}: operator {code} has no name here (one stored before is kept; without one, "
+                "their calls' checklist cannot check that they introduce themselves)"
+            )
         roster.entries.append(RosterEntry(code, name, team, identities, str(path), line))
     if not positions:
         raise InputFileError("empty_file", f"{path}: no header row, nothing to import")

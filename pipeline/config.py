@@ -426,12 +426,27 @@ _ENV = {
 _SITE_FILES = ("profile", "taxonomy", "checklist")
 
 
+def _holds_trained(models_dir: Path) -> bool:
+    """Whether `models_dir` has a trained model in use (`callqa train`: purpose or checklist)."""
+    from models.trained import current_version
+
+    return any(current_version(models_dir, kind) for kind in ("purpose", "checklist"))
+
+
 def _relative_to(settings: Settings, data: dict, folder: Path) -> None:
     analytics = settings.analytics
     for name in _SITE_FILES:
         value = getattr(analytics, name)
         if value and not Path(value).is_absolute() and folder != Path("."):
             setattr(analytics, name, str(folder / value))
+    models = analytics.models_dir
+    if "models_dir" in data.get("analytics", {}) and not Path(models).is_absolute():
+        # Like a SQLite file: trained models named by a relative path lie beside the settings file, so a
+        # command run from another folder finds the ones `callqa train` saved. Where only the working
+        # directory has that folder (models trained before paths were read this way), it is that one.
+        beside = folder.absolute() / models
+        if _holds_trained(beside) or not _holds_trained(Path(models)):
+            analytics.models_dir = str(beside)
     if "db" in data:  # a SQLite file named by a relative path lies beside the settings file too
         url = make_url(settings.db)
         database = url.database or ""

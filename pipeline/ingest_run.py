@@ -75,7 +75,8 @@ class IngestSummary:
     calls_from_recordings: int = 0
     recording_calls_matched: int = 0
     recordings_unchanged: int = 0
-    records_unchanged: int = 0
+    records_unchanged: int = 0  # call record rows (legs) already stored
+    queue_events_unchanged: int = 0
     same_content_other_name: int = 0
     call_legs_added: int = 0
     queue_events_added: int = 0
@@ -92,7 +93,7 @@ class IngestSummary:
         read_something = (
             self.files_seen or self.call_legs_added or self.queue_events_added or self.incidents_added
         )
-        known = self.recordings_unchanged or self.records_unchanged
+        known = self.recordings_unchanged or self.records_unchanged or self.queue_events_unchanged
         return self.inputs_failed > 0 and not read_something and not known
 
 
@@ -423,7 +424,7 @@ def _register_records(
         )
         if counts := registered:
             summary.queue_events_added += counts.added
-            summary.records_unchanged += counts.unchanged
+            summary.queue_events_unchanged += counts.unchanged
 
 
 def _register_recordings(

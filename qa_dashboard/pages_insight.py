@@ -188,10 +188,11 @@ def kpis_page() -> None:
     transfers = frame[frame["transfer"].notna()].groupby("operator").size().rename("transfers")
     st.bar_chart(transfers)
     st.subheader("Repeat contacts")
-    repeats = frame[frame["repeat_of_call_id"].notna()][
-        ["start_at", "operator", "purpose", "repeat_of_call_id"]
-    ]
-    st.dataframe(repeats, hide_index=True)
+    repeats = frame[frame["repeat_of_call_id"].notna()].copy()
+    # The first contact by the call's own id (not the database's); one this viewer may not see shows "–".
+    uniqueids = dict(zip(frame["id"], frame["uniqueid"], strict=True))
+    repeats["repeat of"] = repeats["repeat_of_call_id"].map(lambda first: uniqueids.get(int(first), "–"))
+    st.dataframe(repeats[["start_at", "uniqueid", "operator", "purpose", "repeat of"]], hide_index=True)
     st.subheader("Unlinked calls (worklist)")
     unlinked = counted[~counted["linked"]][["start_at", "operator", "purpose", "id"]]
     event = st.dataframe(

@@ -237,6 +237,16 @@ def add_recording(conn: Connection, facts) -> RecordingOutcome:
         Recording.__table__.insert().values(**values).returning(Recording.id)
     ).scalar_one()
     remember_path(conn, recording_id, identity.path)
+    if status == "accepted":
+        # A broken file put right (copied again, restored) is a readable one at the same path: the old
+        # rejection is no longer a problem, but stays on record.
+        conn.execute(
+            update(Recording)
+            .where(
+                Recording.path == identity.path, Recording.status == "rejected", Recording.id != recording_id
+            )
+            .values(status="replaced")
+        )
     return RecordingOutcome(recording_id, status, values["reject_reason"] or "")
 
 

@@ -27,6 +27,9 @@ LOWER_IS_BETTER = {
 }
 
 
+UNKNOWN_GROUP = "unknown"  # the calls of no known operator, team or date
+
+
 @dataclass
 class CallKpiFacts:
     """One counted (not excluded) call's contribution to the KPIs."""
@@ -129,7 +132,7 @@ def _normaliser(name: str, values: list[float], options: CompositeOptions) -> Ca
         if high == low:
             return 1.0
         goodness = (high - v) / (high - low) if lower_better else (v - low) / (high - low)
-        return options.floor + (1 - options.floor) * goodness
+        return options.floor + (1 - options.floor) * min(1.0, max(0.0, goodness))
 
     return by_range
 
@@ -140,9 +143,12 @@ def add_composite(rows: list[KpiRow], options: CompositeOptions | None = None) -
     for name in options.components:
         if name not in LOWER_IS_BETTER:
             raise ValueError(f"unknown KPI {name!r} (known: {', '.join(LOWER_IS_BETTER)})")
+    # Calls of no known operator (or team, or date) are no peer group: they do not set the range the others
+    # are measured on (one short call could make every operator look worse), only get a place in it.
+    peers = [r for r in rows if r.group != UNKNOWN_GROUP] or rows
     normalisers = {}
     for name in options.components:
-        values = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+        values = [getattr(r, name) for r in peers if getattr(r, name) is not None]
         if values:
             normalisers[name] = _normaliser(name, values, options)
     for row in rows:
@@ -150,7 +156,7 @@ def add_composite(rows: list[KpiRow], options: CompositeOptions | None = None) -
                  if n in normalisers and getattr(row, n) is not None]  # fmt: skip
         row.composite = round(geometric_mean(parts), 4) if len(parts) == len(options.components) else None
     for name in (*LOWER_IS_BETTER, "composite"):
-        for group in outliers(rows, name, options.outlier_mads, options.outlier_min_calls):
+        for group in outliers(peers, name, options.outlier_mads, options.outlier_min_calls):
             next(r for r in rows if r.group == group).outliers.append(name)
     return rows
 
@@ -175,7 +181,7 @@ GROUPINGS = ("operator", "team", "day", "week", "month")
 def _group(value, by: str) -> str:
     """The group label of a call: its operator or team, or its day / ISO week / month."""
     if by in ("operator", "team") or value is None:
-        return value or "unknown"
+        return value or UNKNOWN_GROUP
     if by == "day":
         return value.strftime("%Y-%m-%d")
     if by == "week":

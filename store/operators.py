@@ -148,9 +148,12 @@ def operator_names(conn: Connection) -> dict[str, str]:
     return {code: name for code, name in rows if name}
 
 
-def unknown_scope(conn: Connection, operator: str | None, team: str | None) -> str | None:
-    """Why a dashboard user scoped to `operator` (a code) or `team` would see no call: no operator has that
-    code, or no operator is in that team (None when the scope is known, or not given)."""
+def unknown_scope(
+    conn: Connection, operator: str | None, team: str | None, for_user: bool = True
+) -> str | None:
+    """Why a dashboard user scoped to `operator` (a code) or `team` would see no call (`for_user`), or a
+    command narrowed to them would find none: no operator has that code, or no operator is in that team
+    (None when the scope is known, or not given)."""
     if operator and conn.execute(select(Operator.id).where(Operator.code == operator)).first() is None:
         named = conn.execute(
             select(OperatorIdentity.kind, Operator.code, Operator.name)
@@ -162,15 +165,13 @@ def unknown_scope(conn: Connection, operator: str | None, team: str | None) -> s
             who = f"{code} ({name})" if name else code
             return f"{operator!r} is the {kind} of operator {who}: give the code, --operator {code}"
         codes = conn.execute(select(Operator.code).order_by(Operator.code).limit(12)).scalars().all()
-        return (
-            f"no operator has the code {operator!r} (known: {', '.join(codes) or 'none yet'}): "
-            "this user sees no call until that operator's calls are ingested"
-        )
+        until = ": this user sees no call until that operator's calls are ingested" if for_user else ""
+        return f"no operator has the code {operator!r} (known: {', '.join(codes) or 'none yet'})" + until
     if team and conn.execute(select(Operator.id).where(Operator.team == team)).first() is None:
         teams = conn.execute(select(Operator.team).where(Operator.team.is_not(None)).distinct()).scalars()
+        until = ": this user sees no call until the roster puts operators in it" if for_user else ""
         return (
-            f"no operator is in the team {team!r} (known: {', '.join(sorted(teams)) or 'none yet'}): "
-            "this user sees no call until the roster puts operators in it"
+            f"no operator is in the team {team!r} (known: {', '.join(sorted(teams)) or 'none yet'})" + until
         )
     return None
 

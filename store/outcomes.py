@@ -266,6 +266,7 @@ def inputs_mark(conn: Connection) -> str:
         (Call.id,),
         (Recording.id, Recording.status == "accepted"),
         (StageResult.id,),
+        (StageResult.created_at,),  # a result rewritten under the id it had
         (Transfer.id,),
         (CallIncidentLink.id, CallIncidentLink.source != "automatic"),
         (Incident.id,),

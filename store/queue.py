@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from store.schema import Job, Recording, SiteStageRun, StageResult, Utterance
+from store.schema import Call, Job, Operator, Recording, SiteStageRun, StageResult, Utterance
 from store.sql import utcnow
 
 logger = logging.getLogger("callqa.store")
@@ -47,6 +47,7 @@ class StageKey:
     version: str
     depends_on: tuple[str, ...] = ()
     max_attempts: int = 3
+    reads_operator_name: bool = False  # its result records the roster name it used (`operator_name`)
 
 
 @dataclass
@@ -148,14 +149,71 @@ class JobQueue:
                     .returning(Job.id)
                 )
                 added += len(conn.execute(statement).all())
+        self.requeue_overwritten(stages)
+        self.requeue_renamed(stages)
         self.drop_superseded(stages)
         return added
 
+    def requeue_renamed(self, stages: Sequence[StageKey]) -> int:
+        """Make pending again the done jobs of stages that read the operator's roster name whose result
+        names another than the call's operator has now: a roster imported after the calls were judged
+        (an operator named at last, renamed, or the call's operator found on a later import)."""
+        requeued = 0
+        with self.engine.begin() as conn:
+            for stage in (s for s in stages if s.reads_operator_name):
+                used = StageResult.result["operator_name"].as_string()
+                now = func.coalesce(
+                    select(Operator.name)
+                    .join(Call, Call.operator_id == Operator.id)
+                    .where(Call.id == Recording.call_id)
+                    .scalar_subquery(),
+                    "",
+                )
+                stale = (
+                    select(StageResult.id)
+                    .join(Recording, Recording.id == StageResult.recording_id)
+                    .where(
+                        StageResult.recording_id == Job.recording_id,
+                        StageResult.stage == stage.name,
+                        StageResult.version == stage.version,
+                        used.is_not(None),  # results stored before the name was recorded are left as they are
+                        used != now,
+                    )
+                    .exists()
+                )
+                requeued += _requeue_done(conn, stage, stale)
+        return requeued
+
+    def requeue_overwritten(self, stages: Sequence[StageKey]) -> int:
+        """Make pending again the done jobs of a stage's current version whose recording shows another
+        version's result, written after theirs: settings changed and then changed back (a profile edited
+        and restored) would otherwise leave the other settings' verdicts on show with nothing due."""
+        requeued = 0
+        with self.engine.begin() as conn:
+            for stage in stages:
+                other, own = aliased(StageResult), aliased(StageResult)
+                newer = exists().where(
+                    other.recording_id == Job.recording_id,
+                    other.stage == stage.name,
+                    other.version != stage.version,
+                    ~exists().where(
+                        own.recording_id == other.recording_id,
+                        own.stage == stage.name,
+                        own.version == stage.version,
+                        own.id > other.id,
+                    ),
+                )
+                requeued += _requeue_done(conn, stage, newer)
+        return requeued
+
     def drop_superseded(self, stages: Sequence[StageKey]) -> int:
-        """Drop pending and failed jobs of an older stage version whose recording the current version has
-        done: they never run, status counts only what is due, and a failure the new version got past no
-        longer holds back the stages after it. Done ones are the record of what ran, and work not yet
-        redone stays (another settings file on this database may still want it)."""
+        """Drop the jobs of another stage version whose recording the current version has done: pending
+        ones never run, status counts only what is due, a failure the new version got past no longer
+        holds back the stages after it, and a done one no longer holds the result on show (one result
+        per recording and stage: going back to its settings runs it again). Work the current version has
+        not redone stays. Two settings files used in turn on one database judge the calls again each
+        time (a call shows one result); a worker of other settings finishing late shows its result until
+        the next `callqa run` puts the current settings' back."""
         dropped = 0
         with self.engine.begin() as conn:
             for stage in stages:
@@ -164,7 +222,7 @@ class JobQueue:
                     delete(Job).where(
                         Job.stage == stage.name,
                         Job.version != stage.version,
-                        Job.state.in_(("pending", "failed")),
+                        Job.state.in_(("pending", "failed", "done")),
                         exists().where(
                             current.recording_id == Job.recording_id,
                             current.stage == stage.name,
@@ -309,7 +367,7 @@ class JobQueue:
                 Job.recording_id == job.recording_id,
                 Job.stage == job.stage,
                 Job.version != job.version,
-                Job.state.in_(("pending", "failed")),
+                Job.state.in_(("pending", "failed", "done")),
             )
         )
 
@@ -531,6 +589,12 @@ def _fresh(stage: StageKey) -> dict:
         "lease_owner": None,
         "finished_at": None,
     }
+
+
+def _requeue_done(conn: Connection, stage: StageKey, which) -> int:
+    """Make pending again the done jobs of `stage`'s current version that `which` (a condition) picks."""
+    done = and_(Job.stage == stage.name, Job.version == stage.version, Job.state == "done")
+    return conn.execute(update(Job).where(done, which).values(**_fresh(stage))).rowcount
 
 
 def retire_work(conn: Connection, recording_id: int) -> int:

@@ -38,6 +38,11 @@ class StatusReport:
     alternatives: list[dict] = field(default_factory=list)
 
 
+# Recordings that are no problem: transcribed, kept as another copy, or a rejected file since replaced by
+# a readable one at the same path.
+_NOT_A_PROBLEM = ("accepted", "alternative", "replaced")
+
+
 def status_report(conn: Connection) -> StatusReport:
     """Gather the status of everything registered and processed."""
     report = StatusReport()
@@ -51,7 +56,7 @@ def status_report(conn: Connection) -> StatusReport:
     # What the problems list shows: a file neither transcribed nor kept as an alternative copy.
     refused = (
         select(Recording.id)
-        .where(Recording.call_id == Call.id, Recording.status.not_in(("accepted", "alternative")))
+        .where(Recording.call_id == Call.id, Recording.status.not_in(_NOT_A_PROBLEM))
         .exists()
     )
     answered = select(func.count()).select_from(Call).where(Call.disposition == "ANSWERED", ~has_recording)
@@ -70,7 +75,7 @@ def status_report(conn: Connection) -> StatusReport:
         report.jobs.setdefault(stage, {})[state] = count
     for path, code, reason in conn.execute(
         select(Recording.path, Recording.reject_code, Recording.reject_reason)
-        .where(Recording.status.not_in(("accepted", "alternative")))
+        .where(Recording.status.not_in(_NOT_A_PROBLEM))
         .order_by(Recording.path)
     ):
         report.problems.append(Problem("recording", path, None, code or "rejected", reason or ""))

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, select
 
 from store.schema import Call, Operator, Recording, StageResult
+from store.sql import utcnow
 
 
 def load_recording(conn: Connection, recording_id: int) -> Row:
@@ -36,17 +37,20 @@ def load_call_facts(conn: Connection, call_id: int) -> dict[str, Any]:
 
 
 def save_stage_result(conn: Connection, recording_id: int, stage: str, version: str, result: dict) -> None:
-    """Store `result` as the one result of (recording, stage, version)."""
+    """Store `result` as the one result of (recording, stage): another version's goes (readers show the
+    latest; the queue runs a version again whose result is gone, see `JobQueue.requeue_overwritten`)."""
     conn.execute(
-        delete(StageResult).where(
-            StageResult.recording_id == recording_id,
-            StageResult.stage == stage,
-            StageResult.version == version,
-        )
+        delete(StageResult).where(StageResult.recording_id == recording_id, StageResult.stage == stage)
     )
     conn.execute(
         StageResult.__table__.insert().values(
-            recording_id=recording_id, stage=stage, version=version, result=result
+            # Written here, to the microsecond: a result rewritten in place may get the id it had (SQLite
+            # reuses the highest), so the outcomes see the rewrite by its time (`inputs_mark`).
+            recording_id=recording_id,
+            stage=stage,
+            version=version,
+            result=result,
+            created_at=utcnow(),
         )
     )
 

@@ -164,8 +164,9 @@ class QueueEvent(Base):
 
 
 class Recording(Base):
-    """An audio file, by content. `status` is accepted, rejected, conflict (see `reject_code`) or
-    alternative (a copy of its call's accepted recording, kept listed but not processed)."""
+    """An audio file, by content. `status` is accepted, rejected, conflict (see `reject_code`),
+    alternative (a copy of its call's accepted recording, kept listed but not processed) or replaced (a
+    rejected file since put right: a readable one was found at its path; its `reject_code` stays)."""
 
     __tablename__ = "recordings"
     __table_args__ = (
@@ -283,7 +284,8 @@ class Job(Base):
 
 
 class StageResult(Base):
-    """A stage's typed result serialised to JSON, one per (recording, stage, version)."""
+    """A stage's typed result serialised to JSON, one per (recording, stage): the version that wrote it
+    last (`store.results.save_stage_result`)."""
 
     __tablename__ = "stage_results"
     __table_args__ = (UniqueConstraint("recording_id", "stage", "version", name="uq_stage_results_work"),)

@@ -7,11 +7,11 @@ import os
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 from store import open_store
-from store.schema import AuditEntry, Call, Evaluation, Operator, Recording
+from store.schema import AuditEntry, Call, CallOutcome, Evaluation, Operator, Recording
 from tests import dashboard_data
 from tests.conftest import REPO
 
@@ -220,3 +220,20 @@ def test_a_controller_corrects_a_calls_purpose_and_an_operator_cannot(data, monk
     own = next(c for c in calls.values() if c["operator"] == "101")
     opened = page("call", "operator", call=str(own["id"]))
     assert not opened.error and not [b for b in opened.button if b.label == "Save purpose"]
+
+
+def test_the_kpis_page_names_the_first_contact_of_a_repeat_by_its_call(data):
+    calls = _calls(data)
+    first, again = sorted(calls, key=lambda uid: calls[uid]["id"])[:2]
+    engine = open_store(data["url"], migrate=False)
+    with engine.begin() as conn:
+        conn.execute(update(CallOutcome).where(CallOutcome.call_id == calls[again]["id"])
+                     .values(repeat_of_call_id=calls[first]["id"]))  # fmt: skip
+    try:
+        app = page("kpis", "controller")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(update(CallOutcome).values(repeat_of_call_id=None))
+    assert not app.exception, app.exception
+    table = next(d.value for d in app.dataframe if "repeat of" in d.value.columns)
+    assert table[["uniqueid", "repeat of"]].values.tolist() == [[again, first]], "calls as the PBX names them"

@@ -80,11 +80,15 @@ def test_ingest_registers_calls_recordings_and_records(engine, tmp_path):
 
 def test_ingest_twice_adds_nothing(engine, tmp_path):
     make_call_centre(tmp_path, calls=5, unanswered=1, seed=5)
-    ingest(engine, _request(tmp_path), workers=2)
+    first = ingest(engine, _request(tmp_path), workers=2)
     before = _counts(engine)
     again = ingest(engine, _request(tmp_path), workers=2)
     assert _counts(engine) == before
     assert again.accepted == 0 and again.recordings_unchanged == 5 and again.jobs_enqueued == 0
+    assert (again.records_unchanged, again.queue_events_unchanged) == (
+        first.call_legs_added,
+        first.queue_events_added,
+    ), "each input's rows counted as its own"
 
 
 def test_same_file_under_another_name_is_one_recording(engine, tmp_path):
@@ -117,6 +121,29 @@ def test_a_different_file_for_a_processed_call_is_flagged_not_used(engine, tmp_p
     assert any(p.code == "conflict" and p.source == str(intruder) for p in report.problems)
 
 
+def test_a_broken_recording_put_right_is_no_longer_a_problem(engine, tmp_path):
+    calls = make_call_centre(tmp_path, calls=3, seed=11)
+    good = calls[1].path.read_bytes()
+    calls[1].path.write_bytes(good[: len(good) // 3])  # cut short while copying
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.connect() as conn:
+        report = status_report(conn)
+    assert [p.source for p in report.problems if p.kind == "recording"] == [str(calls[1].path)]
+    assert report.recordings.get("rejected") == 1
+
+    calls[1].path.write_bytes(good)  # copied again
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.connect() as conn:
+        report = status_report(conn)
+        accepted = conn.execute(
+            select(func.count()).where(Recording.path == str(calls[1].path), Recording.status == "accepted")
+        ).scalar_one()
+    assert accepted == 1
+    assert [p for p in report.problems if p.kind == "recording"] == []
+    assert "rejected" not in report.recordings and report.recordings["replaced"] == 1, "kept on record"
+    assert report.answered_calls_with_recording_refused == 0
+
+
 def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path):
     calls = make_call_centre(tmp_path, calls=4, seed=8)
     orphan = calls[3]
@@ -131,6 +158,8 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
         report = status_report(conn)
     assert report.recordings_without_call == 1
     assert report.answered_calls_without_recording == 1
+    hint = "a recording renamed from the PBX's name"
+    assert hint in _status(engine), "both at once: the user is told they may be one call"
 
     # The missing call record arrives later, with a talk time far from the recording's length.
     late = SyntheticCall(**{**orphan.__dict__, "seconds": orphan.seconds * 3})
@@ -156,6 +185,14 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
     assert pending == 0, "no work may stay queued for a recording that was rejected"
     assert report.answered_calls_without_recording == 1, "the call whose file was refused has one"
     assert report.answered_calls_with_recording_refused == 1
+    shown = _status(engine)
+    assert "(1 answered without a recording, 1 with their recording refused)" in shown
+    assert "duration_mismatch" in shown and f"call record says {late.seconds}" in shown
+    assert hint not in shown, "every recording has its call record now"
+
+
+def _status(engine) -> str:
+    """What `callqa status` prints on this database."""
     url = engine.url.render_as_string(hide_password=False)
     shown = subprocess.run(
         [sys.executable, "-m", "pipeline", "--db", url, "status"],
@@ -164,8 +201,8 @@ def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path
         env={**os.environ, "COLUMNS": "250"},
         timeout=120,
     )
-    assert "(1 answered without a recording, 1 with their recording refused)" in shown.stdout, shown.stderr
-    assert "duration_mismatch" in shown.stdout and f"call record says {late.seconds}" in shown.stdout
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
 
 
 def test_malformed_rows_are_reported_with_file_and_line(engine, tmp_path):

@@ -100,6 +100,17 @@ def test_the_roster_reads_identity_columns_in_english_and_russian(tmp_path):
     assert split_values(" 3105 ;3106,, 3105") == ["3105", "3106"]
 
 
+def test_an_operator_imported_without_a_name_is_imported_and_said_so(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("code,name,team\n101,Анна Смирнова,T1\n102,,T1\n", encoding="utf-8")
+    read = read_roster(roster)
+    assert [e.code for e in read.entries] == ["101", "102"] and read.problems == [], "nothing skipped"
+    assert len(read.warnings) == 1 and ":3: operator 102 has no name" in read.warnings[0]
+    no_names = tmp_path / "codes.csv"
+    no_names.write_text("code,team\n101,T1\n", encoding="utf-8")
+    assert read_roster(no_names).warnings == [], "a roster of codes alone is what it is: no line each"
+
+
 def test_the_demo_roster_still_imports(engine):
     roster = read_roster(DEMO_ROSTER)
     assert roster.problems == [] and len(roster.entries) >= 4

@@ -286,3 +286,22 @@ def test_callqa_run_alone_leaves_every_calls_outcome_and_a_rerun_with_nothing_ne
     assert "analysed 3 calls" in third, "an ingest may have changed records: the outcomes are recomputed"
     analysed = _callqa("analyse", cwd=tmp_path, url=url)
     assert "analysed 3 calls" in analysed, "`callqa analyse` runs the stage even with nothing new"
+
+
+def test_a_result_rewritten_under_the_id_it_had_makes_the_outcomes_due(engine):
+    """A call judged again (a roster name changed) rewrites its classify result; where that result was the
+    newest row, SQLite gives the new one the id the old had: the outcomes must still see the change."""
+    from store.outcomes import inputs_mark
+    from store.results import save_stage_result
+    from store.schema import Recording
+
+    with engine.begin() as conn:
+        conn.execute(Recording.__table__.insert().values(id=1, path="a.wav", sha256="a" * 64, size_bytes=1,
+                                                         status="accepted"))  # fmt: skip
+        save_stage_result(conn, 1, "classify", "c1", {"operator_name": ""})
+    with engine.connect() as conn:
+        before = inputs_mark(conn)
+    with engine.begin() as conn:
+        save_stage_result(conn, 1, "classify", "c1", {"operator_name": "Алексей Морозов"})
+    with engine.connect() as conn:
+        assert inputs_mark(conn) != before

@@ -164,6 +164,24 @@ def test_the_classify_stage_uses_the_current_saved_model(tmp_path, examples):
     assert result.purpose.label == "billing"
 
 
+def test_a_run_without_a_trained_model_says_where_it_looked_and_what_stands_in(tmp_path, examples):
+    from pipeline.config import AnalyticsSettings, StageOptions
+    from pipeline.stages.classify import purpose_source_note
+
+    bare = (
+        tmp_path / "topics.yaml"
+    )  # a site's own taxonomy with no example phrases (its purposes' titles only)
+    bare.write_text("topics:\n  billing:\n    title: Счета\n  login:\n    title: Вход\n", encoding="utf-8")
+    models = tmp_path / "models"
+    note = purpose_source_note(StageOptions(analytics=AnalyticsSettings(models_dir=str(models))))
+    assert note and str(models.absolute()) in note and "example phrases" in note and "none" not in note
+    options = StageOptions(analytics=AnalyticsSettings(models_dir=str(models), taxonomy=str(bare)))
+    assert "no call will get a purpose" in purpose_source_note(options)
+    texts, labels = examples
+    trained.save(PurposeModel().fit(texts, labels), "purpose", models_dir=models)
+    assert purpose_source_note(options) is None, "a trained model: nothing to say"
+
+
 def test_the_threshold_for_further_purposes_is_the_one_that_fits_held_out_label_sets():
     probabilities = np.array([[0.7, 0.2, 0.1], [0.45, 0.4, 0.15], [0.5, 0.3, 0.2], [0.38, 0.36, 0.26]])
     truths = [{"a"}, {"a", "b"}, {"a"}, {"a", "b"}]

@@ -11,7 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import delete, func, select, update
 
 from store import JobQueue, StageKey, save_stage_result
-from store.schema import Job, Recording, StageResult
+from store.schema import Call, Job, Operator, Recording, StageResult
 from store.sql import insert_ignore, utcnow
 
 STAGE = StageKey("probe", "1", max_attempts=1000)
@@ -213,11 +213,113 @@ def test_pending_work_of_an_older_version_leaves_the_queue_once_the_new_version_
         for job in jobs:
             queue.complete(job, lambda conn: None)
     counts = queue.counts()
-    assert counts == {("probe", "done"): 4}, (
-        "no pending work that never runs, no failure the new version fixed"
+    assert counts == {("probe", "done"): 3}, (
+        "no pending work that never runs, no failure the new version fixed, one done job per recording"
     )
     assert queue.drop_superseded([changed]) == 0, "each went as the new version did its recording"
     assert queue.outstanding([changed]) == 0
+
+
+def _run_all(queue: JobQueue, stage: StageKey) -> None:
+    """Claim and complete every runnable job of `stage`, each storing its version as its result."""
+    while jobs := queue.claim([stage], 5):
+        for job in jobs:
+            result = {"by": job.version}
+            queue.complete(job, lambda conn, j=job, r=result: save_stage_result(conn, j.recording_id, j.stage,
+                                                                                j.version, r))  # fmt: skip
+
+
+def _shown(engine) -> list[str]:
+    with engine.connect() as conn:
+        return [
+            r["by"]
+            for r in conn.execute(select(StageResult.result).order_by(StageResult.recording_id)).scalars()
+        ]
+
+
+def test_settings_changed_and_changed_back_run_again_and_show_their_own_result(engine):
+    for content in range(2):
+        _add_recording(engine, content)
+    queue = JobQueue(engine, owner="w")
+    edited = StageKey("probe", "2", max_attempts=1000)
+    for key in (STAGE, edited):
+        queue.enqueue_missing([key])
+        _run_all(queue, key)
+    assert _shown(engine) == ["2", "2"], "one result per recording and stage: the latest settings'"
+    assert queue.enqueue_missing([STAGE]) == 2, "the profile restored: its calls are judged again"
+    _run_all(queue, STAGE)
+    assert _shown(engine) == ["1", "1"]
+    assert queue.counts() == {("probe", "done"): 2}, "status counts a recording's job once"
+    assert queue.enqueue_missing([STAGE]) == 0
+
+
+def test_a_database_that_kept_both_versions_results_runs_the_overwritten_one_again(engine):
+    """Stored before one result per recording and stage was kept: both versions done on the first
+    recording, the other's result written last; the second recording's own result newest of all. Only the
+    first recording's current job is made pending again, once."""
+    for content in range(2):
+        _add_recording(engine, content)
+    with engine.begin() as conn:
+        first, second = conn.execute(select(Recording.id).order_by(Recording.id)).scalars()
+        for recording, version in ((first, "1"), (first, "2"), (second, "1")):
+            conn.execute(Job.__table__.insert().values(recording_id=recording, stage="probe", version=version,
+                                                       state="done", attempts=1, max_attempts=3))  # fmt: skip
+            stored = {
+                "recording_id": recording,
+                "stage": "probe",
+                "version": version,
+                "result": {"by": version},
+            }
+            conn.execute(StageResult.__table__.insert().values(**stored))
+    queue = JobQueue(engine, owner="w")
+    assert queue.enqueue_missing([STAGE]) == 0
+    with engine.connect() as conn:
+        pending = conn.execute(select(Job.recording_id).where(Job.state == "pending")).scalars().all()
+    assert pending == [first]
+    _run_all(queue, STAGE)
+    assert _shown(engine) == ["1", "1"] and queue.counts() == {("probe", "done"): 2}
+    assert queue.enqueue_missing([STAGE]) == 0 and queue.outstanding([STAGE]) == 0
+
+
+def test_a_call_judged_before_its_operator_had_a_roster_name_is_judged_again_once_it_has(engine):
+    judging = StageKey("judge", "1", reads_operator_name=True)
+    _add_recording(engine, 0)
+    with engine.begin() as conn:
+        conn.execute(Operator.__table__.insert().values(id=1, code="22"))
+        conn.execute(Operator.__table__.insert().values(id=2, code="23", name="Ольга Ким"))
+        conn.execute(Call.__table__.insert().values(id=1, uniqueid="1.1", operator_id=1))
+        conn.execute(update(Recording).values(call_id=1))
+    queue = JobQueue(engine, owner="w")
+
+    def judge() -> None:
+        (job,) = queue.claim([judging], 1)
+        with engine.connect() as conn:
+            name = conn.execute(
+                select(Operator.name).join(Call, Call.operator_id == Operator.id).where(Call.id == 1)
+            ).scalar()
+        queue.complete(job, lambda c: save_stage_result(c, job.recording_id, "judge", "1",
+                                                        {"operator_name": name or ""}))  # fmt: skip
+
+    queue.enqueue_missing([judging])
+    judge()
+    assert queue.enqueue_missing([judging]) == 0 and queue.outstanding([judging]) == 0, "nothing changed"
+    with engine.begin() as conn:  # the roster imported at last names operator 22
+        conn.execute(update(Operator).where(Operator.id == 1).values(name="Алексей Морозов"))
+    queue.enqueue_missing([judging])
+    assert queue.outstanding([judging]) == 1, "judged without the name it has now"
+    judge()
+    queue.enqueue_missing([judging])
+    assert queue.outstanding([judging]) == 0
+    with engine.begin() as conn:  # a later import finds the call was operator 23's
+        conn.execute(update(Call).values(operator_id=2))
+    queue.enqueue_missing([judging])
+    assert queue.outstanding([judging]) == 1
+    judge()
+    with engine.begin() as conn:  # a result stored before names were recorded is left alone
+        conn.execute(update(StageResult).values(result={"purpose": None}))
+        conn.execute(update(Operator).where(Operator.id == 2).values(name="Ольга Кимова"))
+    queue.enqueue_missing([judging])
+    assert queue.outstanding([judging]) == 0
 
 
 def test_a_failure_of_an_older_version_holds_back_nothing_once_the_new_version_did_it(engine):

@@ -302,7 +302,11 @@ def test_callqa_redo_requeues_a_stage_and_what_follows_then_run_does_it(db_url, 
     later = _callqa("redo", "audio_quality", "--since", "2999-01-01", cwd=site, url=db_url)
     assert "nothing to redo: no recorded call matches --since 2999-01-01" in later.stdout
     nobody = _callqa("redo", "transcribe", "--mono", "--operator", "nobody", cwd=site, url=db_url)
-    assert "no recorded call matches --mono --operator nobody" in nobody.stdout
+    assert nobody.returncode == 2 and "no operator has the code 'nobody' (known: " in nobody.stderr, (
+        "a code mistyped is said so, not taken for calls with nothing to redo"
+    )
+    no_team = _callqa("redo", "transcribe", "--team", "Нет такой", cwd=site, url=db_url)
+    assert no_team.returncode == 2 and "no operator is in the team 'Нет такой'" in no_team.stderr
     site_wide = _callqa("redo", "outcomes", cwd=site, url=db_url)
     assert site_wide.returncode == 2 and "`callqa analyse` runs it again" in site_wide.stderr
 

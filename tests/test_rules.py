@@ -234,3 +234,13 @@ def test_kpis_and_the_geometric_mean_composite_with_outliers():
     assert rows["e"].scored == 1 and "compliance" not in rows["e"].outliers
     scored = kpi_rows([replace(f, compliance=20.0) if f.group == "e" else f for f in unscored])
     assert "compliance" in {r.group: r for r in add_composite(scored, CompositeOptions())}["e"].outliers
+
+
+def test_calls_of_no_known_operator_set_no_range_for_the_operators_composite():
+    calls = [("a", 200.0), ("a", 200.0), ("b", 300.0), ("b", 300.0)]
+    facts = [CallKpiFacts(i, op, handle, False, False, True, 80.0) for i, (op, handle) in enumerate(calls)]
+    alone = {r.group: r.composite for r in add_composite(kpi_rows(facts), CompositeOptions())}
+    stray = CallKpiFacts(9, "unknown", 31.0, False, False, False, None)  # one short call with no operator
+    rows = {r.group: r for r in add_composite(kpi_rows([*facts, stray]), CompositeOptions())}
+    assert {g: rows[g].composite for g in ("a", "b")} == alone, "the operators keep their standing"
+    assert rows["unknown"].composite == 1.0, "placed on the operators' range, at its best end"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from models import trained
 from pipeline.config import ConfigError, load_settings
 from tests.test_cli import callqa
 
@@ -120,7 +121,7 @@ def test_language_codes_whisper_knows_and_auto_are_accepted(tmp_path):
         assert load_settings(path, environ={}).asr.language == language
 
 
-def test_files_a_settings_file_names_are_read_beside_it_wherever_callqa_runs(tmp_path):
+def test_files_a_settings_file_names_are_read_beside_it_wherever_callqa_runs(tmp_path, monkeypatch):
     site = tmp_path / "site"
     site.mkdir()
     (site / "profile.yaml").write_text("company:\n  names: [Ромашка]\n", encoding="utf-8")
@@ -132,6 +133,19 @@ def test_files_a_settings_file_names_are_read_beside_it_wherever_callqa_runs(tmp
     assert (site / "site.db").exists() and not (elsewhere / "site.db").exists()
     settings = load_settings(site / "callqa.toml", environ={})
     assert settings.analytics.profile == str(site / "profile.yaml")
+    assert settings.analytics.models_dir == "callqa-models", "not named in the file: the working directory's"
+    (site / "callqa.toml").write_text(
+        'db = "sqlite:///site.db"\n[analytics]\nprofile = "profile.yaml"\nmodels_dir = "models"\n'
+    )
+    settings = load_settings(site / "callqa.toml", environ={})
+    assert settings.analytics.models_dir == str(site.absolute() / "models"), "trained models beside it"
+    # Trained before, from the working directory: found there until the folder beside the file has one.
+    trained.save({"weights": []}, "purpose", models_dir=elsewhere / "models", version="purpose-1")
+    monkeypatch.chdir(elsewhere)
+    assert load_settings(site / "callqa.toml", environ={}).analytics.models_dir == "models"
+    trained.save({"weights": []}, "checklist", models_dir=site / "models", version="checklist-1")
+    beside = load_settings(site / "callqa.toml", environ={}).analytics.models_dir
+    assert beside == str(site.absolute() / "models")
     (site / "profile.yaml").unlink()
     with pytest.raises(ConfigError, match=r"analytics.profile = .*profile.yaml.*: no such file"):
         load_settings(site / "callqa.toml", environ={})

@@ -101,7 +101,8 @@ def test_a_classification_result_survives_json_and_keeps_its_stored_shape():
     assert {p.kind for p in result.pii} >= {"inn", "card"}
     stored = _through_json(result)
     assert set(stored) == {"purpose", "article", "caller_type", "registration", "transfer", "conditions",
-                           "compliance", "said", "keywords", "pii", "classifiers_version"}  # fmt: skip
+                           "compliance", "said", "keywords", "pii", "classifiers_version",
+                           "operator_name"}  # fmt: skip
     assert set(stored["said"]) == {"inn", "kpp", "phone", "card", "incident", "fragments", "reread_incident",
                                    "reread_inn"}  # fmt: skip
     assert set(stored["pii"][0]) == {"utterance", "kind", "start", "end"}

@@ -146,7 +146,7 @@ def ingest(
         )
     ctx.out.print(
         f"call records: {summary.call_legs_added} new, {summary.records_unchanged} already known; "
-        f"queue events: {summary.queue_events_added} new; "
+        f"queue events: {summary.queue_events_added} new, {summary.queue_events_unchanged} already known; "
         f"incidents: {summary.incidents_added} new, {summary.incidents_updated} updated; "
         f"jobs queued: {summary.jobs_enqueued}"
     )
@@ -171,6 +171,7 @@ def run(
     from pipeline.runner import run_jobs
     from pipeline.stages import registered_stages, site_stages
     from pipeline.stages.base import StageError
+    from pipeline.stages.classify import purpose_source_note
     from store import JobQueue, audit, current_actor
 
     settings = ctx.settings.pipeline
@@ -195,6 +196,9 @@ def run(
         engine, lease_seconds=settings.lease_seconds, retry_backoff_seconds=settings.retry_backoff_seconds
     )
     ctx.console.print(f"running {', '.join(s.name for s in [*selected, *site])} on {pool.description}")
+    note = purpose_source_note(options) if any(s.name == "classify" for s in selected) else None
+    if note:
+        ctx.console.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
     try:
         with ctx.progress() as progress:
             task = progress.add_task("processing", total=None)
@@ -309,6 +313,7 @@ def redo(
     from pipeline.stages import registered_stages, site_stages
     from pipeline.stages.base import StageError
     from store import JobQueue, audit, current_actor
+    from store.operators import unknown_scope
     from store.queries import count_picked, recordings_of
 
     options = ctx.settings.stage_options()
@@ -328,6 +333,9 @@ def redo(
     if picked is not None:
         with engine.connect() as conn:
             matched = count_picked(conn, picked)
+            unknown = unknown_scope(conn, operator, team, for_user=False) if not matched else None
+        if unknown:  # a code or team mistyped: say so, not "nothing to redo"
+            raise ctx.fail(unknown)
         if not matched:
             ctx.out.print(
                 "nothing to redo: no recorded call matches "
@@ -381,6 +389,14 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         + (", ".join(f"{n} {s}" for s, n in sorted(report.recordings.items())) or "none")
         + f"; {report.recordings_without_call} without a call record"
     )
+    if report.answered_calls_without_recording and report.recordings_without_call:
+        # Both at once is most often one call twice: a file renamed from the PBX's name, so no record
+        # claims it, counted on its own beside the record whose recording seems missing.
+        ctx.out.print(
+            "  [yellow]answered calls without a recording and recordings without a call record: a recording "
+            "renamed from the PBX's name (its uniqueid) is not matched to its call and counts as a call of "
+            "its own (`callqa export calls` lists both, with their times and numbers)[/yellow]"
+        )
     table = Table("stage", "pending", "running", "done", "failed", title="jobs")
     for stage, counts in report.jobs.items():
         table.add_row(stage, *(str(counts.get(s, 0)) for s in ("pending", "running", "done", "failed")))
@@ -497,8 +513,8 @@ def operators_import(
     read = ", ".join(f"{key} ← {header!r}" for key, header in result.columns.items())
     ctx.console.print(f"columns read: {read}" + (f"; not read: {', '.join(map(repr, result.unread))}"
                                                    if result.unread else ""))  # fmt: skip
-    for problem in result.problems:
-        ctx.console.print(f"[yellow]{problem}[/yellow]")
+    for problem in [*result.problems, *result.warnings]:
+        ctx.console.print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
     with ctx.engine().begin() as conn:
         outcome = save_roster(conn, result.entries, current_actor())
     for conflict in outcome.conflicts:

@@ -77,6 +77,9 @@ class Stage:
     versioned_by: Callable[[StageOptions], str] | None = None
     uses_voiceprints: bool = False
     uses_transcript: bool = False
+    # The result depends on the call's operator's roster name and records it as `operator_name`: a call
+    # whose operator's name changed since is run again.
+    reads_operator_name: bool = False
     # The stage opens the recording's file: a job whose file is missing fails before it is sent to a worker.
     reads_audio: bool = True
     # The dataclass `run` returns; a stored result is read back as one (None: stored JSON as it is),
@@ -86,7 +89,7 @@ class Stage:
 
     @property
     def key(self) -> StageKey:
-        return StageKey(self.name, self.version, self.depends_on, self.max_attempts)
+        return StageKey(self.name, self.version, self.depends_on, self.max_attempts, self.reads_operator_name)
 
     def load_result(self, stored: dict) -> Any:
         """This stage's stored JSON result as its result type."""

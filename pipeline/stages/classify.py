@@ -55,6 +55,26 @@ def classifiers_version(options: StageOptions) -> str:
     return f"{model}+t{taxonomy}+c{checklist}+p{profile}+r{rules}+e{encoder}+b{bands}"
 
 
+def purpose_source_note(options: StageOptions) -> str | None:
+    """What a run should be told about where call purposes come from: None with a trained model; else
+    that the taxonomy's example phrases stand in (and that with none, no call gets a purpose)."""
+    from classifiers import load_taxonomy
+    from classifiers.taxonomy import ConfigFileError
+
+    analytics = options.analytics
+    if current_model_version(analytics.models_dir) != "phrases":
+        return None
+    where = Path(analytics.models_dir).absolute()
+    note = f"no trained purpose model in {where}: purposes come from the taxonomy's example phrases"
+    try:
+        taxonomy = load_taxonomy(Path(analytics.taxonomy) if analytics.taxonomy else None)
+    except (ConfigFileError, AttributeError, TypeError, ValueError):
+        return note  # a note only: the classify jobs say what is wrong with the file
+    if not any(topic.examples for topic in taxonomy.topics.values()):
+        note += ", and it has none: no call will get a purpose"
+    return note + " (`callqa train purpose FILE`, or `[analytics] models_dir` to where one was trained)"
+
+
 def classifier_set(options: StageOptions):
     """Taxonomy, checklist, rules and the trained model, loaded once per worker and version."""
     from classifiers import ClassifierSet, as_purpose_model, load_checklist, load_profile, load_taxonomy
@@ -133,6 +153,7 @@ CLASSIFY = Stage(
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
     uses_transcript=True,
+    reads_operator_name=True,  # the checklist's "introduced self" item needs the roster's name
     reads_audio=False,
     result_type=ClassifyResult,
 )
