@@ -21,6 +21,7 @@ from qa_dashboard.common import (
 )
 from store.api import (
     CallFilter,
+    CompositeOptions,
     QuerySyntaxError,
     SearchFilter,
     SearchRefused,
@@ -36,8 +37,18 @@ from store.api import (
     token_spans,
 )
 
+# What each KPI a composite may combine is called in a sentence.
+KPI_WORDS = {"handle_time": "handle time", "fcr": "first-contact resolution (repeat contacts caused)",
+             "repeat_rate": "repeat contacts taken", "registration_rate": "registration rate",
+             "compliance": "compliance", "csat": "customer rating"}  # fmt: skip
 KPI_COLUMNS = ["calls", "handle_time", "repeat_rate", "fcr", "registration_rate", "compliance", "scored",
                "composite"]  # fmt: skip
+
+
+def composite_parts(options: CompositeOptions) -> str:
+    """The composite's components in words ("handle time and first-contact resolution …")."""
+    words = [KPI_WORDS.get(name, name) for name in options.components]
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
 def operators_page() -> None:
@@ -46,15 +57,17 @@ def operators_page() -> None:
     if not who.may("scorecards"):
         st.error("Scorecards are for team leads, quality controllers and analysts.")
         return
+    options = kpi_options()
     with engine().connect() as conn:
-        rows = kpi_table(conn, who, "operator", None, kpi_options())
+        rows = kpi_table(conn, who, "operator", None, options)
     frame = pd.DataFrame([{"operator": operator_label(r.group, r.name),
                            **{c: getattr(r, c) for c in KPI_COLUMNS},
                            "far from the others": ", ".join(r.outliers)} for r in rows])  # fmt: skip
     st.caption(
         "Counted calls only. Compliance is of the scored calls: a call with an uncertain critical item or "
-        "forbidden phrase has no score until a person decides it (the review queue). Composite = geometric "
-        "mean of normalised handle time and repeat contacts."
+        "forbidden phrase has no score until a person decides it (the review queue). repeat_rate: calls that "
+        "are a client's repeat contact; fcr: calls no repeat contact followed (a repeat counts against the "
+        f"first call's operator). Composite = geometric mean of normalised {composite_parts(options)}."
     )
     st.dataframe(frame, hide_index=True, use_container_width=True)
     labels = {r.group: operator_label(r.group, r.name) for r in rows}

@@ -2,7 +2,11 @@
 
 The composite is the geometric mean of normalised components (by default handle time and repeat
 contacts, as the desk's forum thread proposed): a product of "goodness" shares in (0, 1], so one very
-bad component cannot be hidden by a good one as it can in an arithmetic mean.
+bad component cannot be hidden by a good one as it can in an arithmetic mean. Repeat contacts enter as
+FCR, the share of a group's calls that no repeat followed: the counterweight to a short handle time is
+the repeats an operator's rushed calls cause, so a repeat counts against the operator who took the first
+call, not the one who takes the callback (`repeat_rate`, the share of calls that are repeats, is the
+desk's load of them).
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ class CompositeOptions:
     `target`: value / target (or target / value when lower is better), capped at 1.
     """
 
-    components: tuple[str, ...] = ("handle_time", "repeat_rate")
+    components: tuple[str, ...] = ("handle_time", "fcr")
     normalisation: str = "minmax"
     targets: dict[str, float] = field(default_factory=dict)
     floor: float = 0.05

@@ -206,20 +206,18 @@ def test_kpis_and_the_geometric_mean_composite_with_outliers():
         ("d", 110, 0),
         ("e", 900, 0),
     ):
-        for i in range(5):
-            facts.append(CallKpiFacts(len(facts), operator, handle, i < repeats, False, i % 2 == 0, 80.0))
+        for i in range(5):  # `repeats` of the operator's calls were followed by the client calling again
+            facts.append(CallKpiFacts(len(facts), operator, handle, False, i < repeats, i % 2 == 0, 80.0))
     rows = {r.group: r for r in add_composite(kpi_rows(facts), CompositeOptions(floor=0.05))}
-    assert (
-        rows["a"].handle_time == 100 and rows["c"].repeat_rate == 0.4 and rows["a"].registration_rate == 0.6
-    )
+    assert rows["a"].handle_time == 100 and rows["c"].fcr == 0.6 and rows["a"].registration_rate == 0.6
     assert rows["a"].composite == 1.0, "best handle time and no repeats"
     assert math.isclose(rows["e"].composite, math.sqrt(0.05 * 1.0), rel_tol=1e-3), "worst time, no repeats"
     assert rows["e"].outliers == ["handle_time"] and rows["a"].call_ids == [0, 1, 2, 3, 4]
     target = add_composite(
         kpi_rows(facts),
-        CompositeOptions(normalisation="target", targets={"handle_time": 200, "repeat_rate": 0.1}),
+        CompositeOptions(normalisation="target", targets={"handle_time": 200, "fcr": 0.9}),
     )
-    assert {r.group: r.composite for r in target}["b"] == round(math.sqrt(1.0 * 0.5), 4)
+    assert {r.group: r.composite for r in target}["c"] == round(math.sqrt(200 / 300 * 0.6 / 0.9), 4)
     few = [f for f in facts if f.call_id % 5 < 4]  # four calls each: too few to call anyone far off
     assert not any(r.outliers for r in add_composite(kpi_rows(few), CompositeOptions()))
 
@@ -234,6 +232,16 @@ def test_kpis_and_the_geometric_mean_composite_with_outliers():
     assert rows["e"].scored == 1 and "compliance" not in rows["e"].outliers
     scored = kpi_rows([replace(f, compliance=20.0) if f.group == "e" else f for f in unscored])
     assert "compliance" in {r.group: r for r in add_composite(scored, CompositeOptions())}["e"].outliers
+
+
+def test_a_repeat_contact_counts_against_the_operator_who_took_the_first_call():
+    # Two operators with the same handle time: the client of a's first call rang again and b took it.
+    first = CallKpiFacts(0, "a", 200.0, False, True, True, 90.0)
+    callback = CallKpiFacts(1, "b", 200.0, True, False, True, 90.0)
+    others = [CallKpiFacts(i, op, 200.0, False, False, True, 90.0) for i, op in ((2, "a"), (3, "b"))]
+    rows = {r.group: r for r in add_composite(kpi_rows([first, callback, *others]), CompositeOptions())}
+    assert rows["b"].repeat_rate == 0.5, "b took a repeat contact"
+    assert rows["a"].composite < rows["b"].composite == 1.0, "the repeat is a's call's, not b's"
 
 
 def test_calls_of_no_known_operator_set_no_range_for_the_operators_composite():

@@ -110,7 +110,7 @@ def test_kpi_components_must_be_known_and_targets_given_when_measured_against_th
     with pytest.raises(ConfigError, match=r"analytics\.kpi\.components = .*name one or more of handle_time"):
         load_settings(path, environ={})
     path.write_text('[analytics.kpi]\nnormalisation = "target"\ntargets = { handle_time = 300 }\n')
-    with pytest.raises(ConfigError, match="lacks a positive target for repeat_rate"):
+    with pytest.raises(ConfigError, match="lacks a positive target for fcr"):
         load_settings(path, environ={})
 
 
