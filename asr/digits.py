@@ -42,11 +42,13 @@ _DIGIT_WORDS = frozenset(
         "семь",
         "восемь",
         "девять",
+        # English dictation ("five oh two")
+        *("zero", "nought", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
     }
 )
 _JOINERS = frozenset({"на", "и"})
 # Words that announce a number: after one of them, unsure words are digits recognition did not hear.
-_ANNOUNCING = frozenset({"номер", "номером", "инн", "кпп"})
+_ANNOUNCING = frozenset({"номер", "номером", "инн", "кпп", "number"})
 _UNSURE = 0.5
 _DIGITS = re.compile(r"\d")
 _LOOP = re.compile(r"\d{20}")

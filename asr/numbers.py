@@ -15,12 +15,17 @@ Recognition slips handled: Whisper's own digits ("6-6-5-8", "204 818", "2.4.8.1.
 «на» standing for «ноль» inside a dictated run of digits ("два на четыре восемь один семь") is a zero, an
 ordinary «на» ("два на четыре метра") is left alone; spelled letter names «и эн эн», «ка пэ пэ» become
 ИНН, КПП. Digits that recognition dropped cannot be restored here.
+
+English number words ("five oh two", "twenty three", "double four") are written as digits first
+(`asr.numbers_en`), so a desk in English or in both languages gets the same joined digit strings.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from asr.numbers_en import spoken_english_numbers
 
 # Cardinal forms in every case: value by word.
 _UNITS = {
@@ -336,7 +341,8 @@ def _dot_chain(found: re.Match[str]) -> str:
 
 def normalise_numbers(text: str) -> str:
     """`text` with spoken and written numbers as digits: compound numbers read as numbers, dictated
-    digit groups joined into one digit string."""
+    digit groups joined into one digit string. English number words are read too (`asr.numbers_en`)."""
+    text = spoken_english_numbers(text)
     for pattern, name in _ABBREVIATIONS:
         text = pattern.sub(name, text)
     text = _DOT_CHAIN.sub(_dot_chain, text)

@@ -126,7 +126,7 @@ def identifiers(
             and (inns_first or not is_said_phone(digits, country))  # a tenth of US phones pass the checksum
         ):
             found["inn"].append(digits)
-        elif len(digits) == 9:
+        elif len(digits) == 9 and (inns_first or found["inn"]):  # a KPP goes with an INN (Russia's)
             found["kpp"].append(digits)
         elif is_said_phone(digits, country):
             found["phone"].append(canonical_phone(digits, country) or digits)

@@ -524,16 +524,24 @@ def search(
     if numbers and not _reads_numbers(viewer):
         audit(conn, viewer.username, "search_refused", "utterances", None, {**asked, "hits": 0})
         title = ROLE_TITLES.get(viewer.role, viewer.role)
-        raise SearchRefused(
-            f'{title}s see numbers masked, so a search cannot look for a number ("{numbers[0]}"): '
-            "search by the words said around it (card number, phone; номер карты, телефон), "
-            "or ask a quality controller."
-        )
+        raise SearchRefused(_number_refusal(title, numbers[0], asked["query"]))
     found = search_utterances(conn, tree, where, limit)
     before = previous_turns(conn, [hit["id"] for hit in found])
     hits = [_masked_utterance(hit, viewer, _both(before.get(hit["id"]))) for hit in found]
     audit(conn, viewer.username, "search", "utterances", None, {**asked, "hits": len(hits)})
     return hits
+
+
+def _number_refusal(title: str, number: str, query: str) -> str:
+    """Why a search for a number is refused and what to search instead, in the query's language (both
+    when it has no words)."""
+    letters = {("ru" if "а" <= c <= "я" or c == "ё" else "en") for c in query.lower() if c.isalpha()}
+    examples = {"en": "card number, phone", "ru": "номер карты, телефон"}
+    words = "; ".join(examples[lang] for lang in ("en", "ru") if lang in letters or not letters)
+    return (
+        f'{title}s see numbers masked, so a search cannot look for a number ("{number}"): search by the '
+        f"words said around it ({words}), or ask a quality controller."
+    )
 
 
 # A number with a short label run together («ИНН7707083893», «тел79161234567») is still a number.

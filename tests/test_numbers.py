@@ -246,3 +246,32 @@ def test_an_inn_cut_by_a_pause_is_found_whole():
     said = identifiers("ИНН 6658, 517818. Записали? Номер 204 817, сумма 12, 300 рублей")
     assert (said["inn"], said["incident"], said["kpp"]) == (["6658517818"], ["204817"], [])
     assert identifiers("6658, 517819")["inn"] == [], "no valid INN: the runs stay apart"
+
+
+ENGLISH = [
+    ("My account is five oh two three one", "My account is 50231"),
+    ("Three, three, eight, one, oh, two, four, nine.", "33810249."),
+    ("oh seven seven oh oh, nine double oh one two three", "07700900123"),
+    ("double-four one", "441"),
+    ("twenty three", "23"),
+    ("one hundred and five pounds", "105 pounds"),
+    ("in two thousand twenty six", "in 2026"),
+    ("It took five minutes, maybe five-six", "It took 5 minutes, maybe 5-6"),
+    ("Oh, I see. The one I bought. One moment please.", "Oh, I see. The one I bought. One moment please."),
+    ("No one called. Oh two.", "No one called. Oh two."),
+]
+
+
+@pytest.mark.parametrize("text, expected", ENGLISH)
+def test_english_numbers_come_back_as_digits_and_english_words_stay_words(text, expected):
+    assert normalise_numbers(text) == expected
+
+
+def test_an_english_desk_finds_its_dictated_numbers_and_no_russian_kpp():
+    said = identifiers(
+        normalise_numbers("Your ticket number is five oh two three three. Account four seven two nine one "
+                          "eight three oh five, and my mobile is oh seven seven oh oh, nine double oh one "
+                          "two three."),
+        country="GB",
+    )  # fmt: skip
+    assert (said["incident"], said["phone"], said["kpp"]) == (["50233"], ["447700900123"], [])
