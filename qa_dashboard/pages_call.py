@@ -30,6 +30,9 @@ def _call_id() -> int | None:
         return None
 
 
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".opus": "audio/ogg", ".flac": "audio/flac"}
+
+
 def _audio(call: dict) -> None:
     who = viewer()
     # Asked once per opened call and viewer: every click on a turn reruns the page, and each ask is an
@@ -42,8 +45,9 @@ def _audio(call: dict) -> None:
     if audio.path is None or not Path(audio.path).exists():
         st.info(audio.message or "No recording for this call.")
         return
-    st.audio(Path(audio.path).read_bytes(), format="audio/wav",
-             start_time=int(st.session_state.get("start_time", 0)))  # fmt: skip
+    mime = AUDIO_TYPES.get(Path(audio.path).suffix.lower(), "audio/wav")
+    start = int(st.session_state.get("start_time", 0))
+    st.audio(Path(audio.path).read_bytes(), format=mime, start_time=start)
 
 
 def _transcript(call: dict) -> None:

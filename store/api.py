@@ -325,8 +325,9 @@ class CallAudio:
 
 
 def call_audio(conn: Connection, viewer: Viewer, call_id: int) -> CallAudio:
-    """The recording to play: the original for admins, the redacted copy the `redact` stage made for
-    everyone else (none, with a message, until it is made: never the original). Audited as a listen."""
+    """The recording to play: the original for admins (its PCM copy when browsers cannot play its codec),
+    the redacted copy the `redact` stage made for everyone else (none, with a message, until it is made:
+    never the original). Audited as a listen."""
     call = _visible(conn, viewer, call_id)
     recording = conn.execute(
         select(Recording.id, Recording.path).where(
@@ -336,9 +337,10 @@ def call_audio(conn: Connection, viewer: Viewer, call_id: int) -> CallAudio:
     if recording is None:
         return CallAudio(None, False, _no_recording(conn, viewer, call_id))
     redacted = not viewer.may("unredacted_audio")
-    path = recording.path
+    made = stage_result(conn, recording.id, "redact") or {}
+    path = made.get("playable") or recording.path  # a copy browsers play of a GSM (…) recording
     if redacted:
-        path = (stage_result(conn, recording.id, "redact") or {}).get("path")
+        path = made.get("path")
         if not path:
             return CallAudio(None, True, "The redacted audio is not made yet: run `callqa run`.")
     audit(conn, viewer.username, "listen", "call", call["uniqueid"], {"redacted": redacted})

@@ -18,6 +18,7 @@ from asr.transcribe import Word
 from contracts.text import stems
 from ingest import decode_audio
 from ingest.encode import write_audio
+from ingest.playback import browser_plays
 from pipeline.config import StageOptions
 from pipeline.stages import StageInput, get_stage, result_to_json
 from store.api import (
@@ -421,3 +422,22 @@ def test_a_team_lead_sees_the_callers_their_teams_queue_lost(centre):
         operator = [r["uniqueid"] for r in list_calls(conn, Viewer("op", "operator", operator_code="101"))]
     assert sorted(lead_a) == ["1.1", "3.1"] and sorted(lead_b) == ["2.1", "4.1"]
     assert "5.1" in everyone and operator == ["1.1"], "a call in no queue is no team's; operators see own"
+
+
+def test_a_recording_browsers_cannot_play_is_served_as_a_pcm_copy_of_the_same_audio(centre):
+    engine, tmp = centre["engine"], centre["tmp"]
+    original = decode_audio(centre["recording"], split_channels=True)
+    gsm = tmp / "call-1-gsm.wav"
+    write_audio(gsm, original, 16000, "gsm")  # GSM 06.10 in WAV: what many PBXs write; browsers play none
+    stage = get_stage("redact")
+    options = StageOptions(redaction_folder=str(tmp / "redacted"))
+    said = [SpokenUtterance(1.0, 5.0, "Добрый день", "Добрый день", 0.9, role="operator")]
+    result = stage.run(StageInput(recording_id=1, path=str(gsm), options=options, transcript=said))
+    assert not result.redacted and result.path == result.playable != str(gsm), "a copy, nothing muted"
+    assert browser_plays(result.playable) and not browser_plays(gsm)
+    copy = decode_audio(result.playable, split_channels=True)
+    assert abs(copy.shape[1] - original.shape[1]) < 1600, "the whole call"
+    with engine.begin() as conn:
+        save_stage_result(conn, 1, "redact", stage.version, result_to_json(result))
+        served = {who.role: call_audio(conn, who, 1).path for who in (ANALYST, ADMIN)}
+    assert served == {"analyst": result.playable, "admin": result.playable}

@@ -1,7 +1,9 @@
 """The redaction stage: a copy of the recording with spoken card numbers and CVV codes muted.
 
 Listeners other than admins only ever get this copy (`store.api.call_audio`), so it is made once, when
-the call is processed, not on every play. A recording with nothing to mute needs no copy.
+the call is processed, not on every play. A recording with nothing to mute needs no copy, unless browsers
+cannot play its codec (GSM 06.10 WAV and other telephone codecs): then the stage writes a PCM WAV copy to
+play, for everyone.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ DEFAULT_FOLDER = "callqa-redacted"
 @dataclass
 class RedactResult:
     """Where the audio to play lives (`path`) and how many spans were muted; `path` is the recording
-    itself when there was nothing to mute."""
+    itself when there was nothing to mute, or its playable copy. `playable`: the unmuted audio as a browser
+    plays it (the recording itself, or a PCM WAV copy of a GSM or other telephone-codec file), for those
+    allowed the original; "" in results stored before it was kept."""
 
     path: str
     muted: int
     redacted: bool
+    playable: str = ""
 
 
 def redacted_folder(options: StageOptions) -> Path:
@@ -38,20 +43,26 @@ def redact(job: StageInput) -> RedactResult:
     from classifiers.redaction import muted_spans
     from ingest import IngestError
     from ingest.encode import write_muted_copy
+    from ingest.playback import browser_plays
 
     transcribed = job.upstream.get("transcribe")
     spans = muted_spans(job.transcript, transcribed.number_readings if transcribed else ())
-    if not spans:
-        return RedactResult(path=job.path, muted=0, redacted=False)
     digest = hashlib.sha256(job.path.encode()).hexdigest()[:8]
-    out = redacted_folder(job.options).resolve() / f"{job.recording_id}-{Path(job.path).stem}-{digest}.wav"
-    try:
-        write_muted_copy(job.path, spans, out)
-    except IngestError as e:
-        raise StageError(e.message, permanent=True) from e
-    except OSError as e:
-        raise StageError(f"{out}: cannot write the redacted copy ({e.strerror})", permanent=False) from e
-    return RedactResult(path=str(out), muted=len(spans), redacted=True)
+    copy = redacted_folder(job.options).resolve() / f"{job.recording_id}-{Path(job.path).stem}-{digest}"
+
+    def write(out: Path, muted: list[tuple[float, float]]) -> str:
+        try:
+            write_muted_copy(job.path, muted, out)
+        except IngestError as e:
+            raise StageError(e.message, permanent=True) from e
+        except OSError as e:
+            raise StageError(f"{out}: cannot write a copy to play ({e.strerror})", permanent=False) from e
+        return str(out)
+
+    playable = job.path if browser_plays(job.path) else write(copy.with_name(f"{copy.name}-play.wav"), [])
+    if not spans:
+        return RedactResult(path=playable, muted=0, redacted=False, playable=playable)
+    return RedactResult(write(copy.with_suffix(".wav"), spans), len(spans), True, playable)
 
 
 def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
@@ -78,7 +89,7 @@ def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
 
 REDACT = Stage(
     name="redact",
-    version="2",
+    version="3",
     run=redact,
     depends_on=("transcribe",),
     versioned_by=lambda options: str(redacted_folder(options)),
