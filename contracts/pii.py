@@ -16,7 +16,9 @@ Recognition breaks checksums, lengths and grouping, so detection is driven by co
   masked, in a phone context every run of 5+ (shorter ones are extensions), whatever its checksum and
   separators.
 - Whatever the context, a Luhn-valid card, a valid INN or a phone-shaped run is masked, and so is any run of
-  `LONG_RUN` (10) or more digits (kind "number": fail closed for roles that see no phones).
+  `LONG_RUN` (10) or more digits, or of `UNEXPLAINED_RUN` (8) or more with no keyword and no unit (kind
+  "number": fail closed for roles that see no phones): recognition loses a digit or two of a dictated INN,
+  phone or passport, and garbles the word that said what it was («ваш Ант» for «ваш ИНН»).
 - What stays readable: short numbers (amounts, times, counts), numbers followed by a unit (рублей, минут,
   %…), and identifiers said as such: an incident number (обращение, заявка, инцидент, тикет) of the site's
   length (`incident_digits`), and KPP, contract, account and order numbers — they are how calls are linked
@@ -38,6 +40,7 @@ INCIDENT_DIGITS = (5, 8)
 CONTEXT_CHARS = 60
 AFTER_CHARS = 30
 LONG_RUN = 10
+UNEXPLAINED_RUN = 8  # a run this long with nothing to say what it is may be most of an INN or a phone
 MIN_DIGITS = {"card": 4, "passport": 4, "inn": 4, "phone": 5, "cvv": 2, "expiry": 2, "number": 7}
 
 _MONTHS = r"(?:январ|феврал|март|апрел|ма[йя]|июн|июл|август|сентябр|октябр|ноябр|декабр)\w*"
@@ -190,7 +193,9 @@ def _classify(
         and not (unit_after and len(digits) < LONG_RUN)
     ):
         labels.append(context)  # an amount or a duration next to a card word is not the card
-    if not labels and len(digits) >= LONG_RUN and (context not in ("identifier", "incident") or personal):
+    long = len(digits) >= LONG_RUN and (context not in ("identifier", "incident") or personal)
+    unexplained = context is None and len(digits) >= UNEXPLAINED_RUN and not unit_after
+    if not labels and (long or unexplained):
         labels.append("number")  # a long number with nothing to say what it is: fail closed
     return min(labels, key=RESTRICTIVENESS.index) if labels else None
 

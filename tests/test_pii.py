@@ -35,6 +35,9 @@ ROLES = ("admin", "quality_controller", "team_lead", "analyst", "operator")
             "записывайте: 1234 5678 9012 34",
             "записывайте: [number]",
         ),  # 14 digits, nothing says what: fail closed
+        # Most of an INN, its keyword misheard («ваш Ант» for «ваш ИНН»): 9 and 8 of its 10 digits
+        ("Записывайте 663867654.", "Записывайте [number]."),
+        ("66256341 в шестильный.", "[number] в шестильный."),
     ],
 )
 def test_personal_digits_are_masked_for_an_analyst_whatever_recognition_did(said, shown):
