@@ -9,7 +9,7 @@ audit log, an export in the call that makes its file (`store.exports`: no live s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -638,8 +638,14 @@ def kpi_table(
     where: CallFilter | None = None,
     options: CompositeOptions | None = None,
 ) -> list[KpiRow]:
-    """KPIs of the counted calls the viewer may see, grouped `by` operator, team, day, week or month."""
-    return kpi_table_rows(conn, by, scoped(viewer, where), options)
+    """KPIs of the counted calls the viewer may see, grouped `by` operator, team, day, week or month.
+
+    Operators and teams are measured among the whole desk's (the same filter, every team): a team lead sees
+    an operator's composite and outlier flags as a quality controller does, not relative to one team."""
+    desk = replace(where) if where is not None else CallFilter()
+    narrowed = viewer.role in ("team_lead", "operator") and not viewer.refusal()
+    peers = desk if by in ("operator", "team") and narrowed else None
+    return kpi_table_rows(conn, by, scoped(viewer, where), options, peers)
 
 
 def duplicate_pairs(conn: Connection, viewer: Viewer) -> list[tuple[str, str]]:

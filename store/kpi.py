@@ -141,27 +141,36 @@ def _normaliser(name: str, values: list[float], options: CompositeOptions) -> Ca
     return by_range
 
 
-def add_composite(rows: list[KpiRow], options: CompositeOptions | None = None) -> list[KpiRow]:
-    """Fill each row's composite KPI (0-1, higher is better) and flag components far from the others."""
+def add_composite(
+    rows: list[KpiRow], options: CompositeOptions | None = None, peers: list[KpiRow] | None = None
+) -> list[KpiRow]:
+    """Fill each row's composite KPI (0-1, higher is better) and flag components far from the others.
+
+    `peers`: the groups that set the range and the outliers' median (default: `rows` themselves), e.g. the
+    whole desk's operators for a team lead who sees one team, so an operator's composite is the same
+    whoever looks."""
     options = options or CompositeOptions()
     for name in options.components:
         if name not in LOWER_IS_BETTER:
             raise ValueError(f"unknown KPI {name!r} (known: {', '.join(LOWER_IS_BETTER)})")
+    compared = rows if peers is None else peers
     # Calls of no known operator (or team, or date) are no peer group: they do not set the range the others
     # are measured on (one short call could make every operator look worse), only get a place in it.
-    peers = [r for r in rows if r.group != UNKNOWN_GROUP] or rows
+    reference = [r for r in compared if r.group != UNKNOWN_GROUP] or compared
     normalisers = {}
     for name in options.components:
-        values = [getattr(r, name) for r in peers if getattr(r, name) is not None]
+        values = [getattr(r, name) for r in reference if getattr(r, name) is not None]
         if values:
             normalisers[name] = _normaliser(name, values, options)
-    for row in rows:
+    for row in rows if compared is rows else [*rows, *compared]:  # the peers' own, for its outliers
         parts = [normalisers[n](getattr(row, n)) for n in options.components
                  if n in normalisers and getattr(row, n) is not None]  # fmt: skip
         row.composite = round(geometric_mean(parts), 4) if len(parts) == len(options.components) else None
+    shown = {r.group: r for r in rows}
     for name in (*LOWER_IS_BETTER, "composite"):
-        for group in outliers(peers, name, options.outlier_mads, options.outlier_min_calls):
-            next(r for r in rows if r.group == group).outliers.append(name)
+        for group in outliers(reference, name, options.outlier_mads, options.outlier_min_calls):
+            if group in shown:
+                shown[group].outliers.append(name)
     return rows
 
 
@@ -182,6 +191,15 @@ def outliers(rows: list[KpiRow], name: str, mads: float = 2.0, min_calls: int = 
 GROUPINGS = ("operator", "team", "day", "week", "month")
 
 
+def _facts(conn: Connection, by: str, where) -> list[CallKpiFacts]:
+    from store.queries import kpi_facts
+
+    return [
+        CallKpiFacts(call, _group(key, by), handle or 0.0, repeat is not None, bool(then), bool(link), score)
+        for call, key, handle, repeat, then, link, score in kpi_facts(conn, where, by)
+    ]
+
+
 def _group(value, by: str) -> str:
     """The group label of a call: its operator or team, or its day / ISO week / month."""
     if by in ("operator", "team") or value is None:
@@ -195,21 +213,21 @@ def _group(value, by: str) -> str:
 
 
 def kpi_table_rows(
-    conn: Connection, by: str = "operator", where=None, options: CompositeOptions | None = None
+    conn: Connection,
+    by: str = "operator",
+    where=None,
+    options: CompositeOptions | None = None,
+    peers_where=None,
 ) -> list[KpiRow]:
-    """KPIs of counted calls matching `where` grouped `by` operator, team, day, week or month.
+    """KPIs of counted calls matching `where` grouped `by` operator, team, day, week or month; with
+    `peers_where`, the composite's range and the outliers are those of the groups of the calls matching it.
 
     Unscoped: readers go through `store.api.kpi_table`, which narrows `where` to the viewer.
     """
-    from store.queries import kpi_facts
-
     if by not in GROUPINGS:
         raise ValueError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-    facts = [
-        CallKpiFacts(call, _group(key, by), handle or 0.0, repeat is not None, bool(then), bool(link), score)
-        for call, key, handle, repeat, then, link, score in kpi_facts(conn, where, by)
-    ]
-    rows = add_composite(kpi_rows(facts), options)
+    peers = None if peers_where is None else kpi_rows(_facts(conn, by, peers_where))
+    rows = add_composite(kpi_rows(_facts(conn, by, where)), options, peers)
     if by == "operator":
         names = operator_names(conn)
         for row in rows:

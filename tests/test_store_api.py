@@ -130,6 +130,19 @@ def test_a_team_lead_gets_only_the_teams_duplicates_and_kpi_rows(centre):
         assert {h["operator"] for h in search(conn, LEAD_A, "карта")} == {"101"}
 
 
+def test_a_team_lead_sees_an_operators_composite_as_a_controller_does(centre):
+    lead_b = Viewer("leb", "team_lead", team="B")
+    with centre["engine"].begin() as conn:
+        desk = {r.group: r.composite for r in kpi_table(conn, CONTROLLER, "operator")}
+        (team_b,) = kpi_table(conn, lead_b, "operator")
+        (team,) = kpi_table(conn, lead_b, "team")
+        teams = {r.group: r.composite for r in kpi_table(conn, CONTROLLER, "team")}
+    assert team_b.group == "201" and team_b.composite == desk["201"] < desk["101"] == 1.0, (
+        "twice the handle time"
+    )
+    assert team.composite == teams["B"] < 1.0, "measured among every team, not alone"
+
+
 def test_an_unknown_role_sees_nothing(centre):
     with centre["engine"].begin() as conn:
         assert list_calls(conn, STRANGER) == [] and export_calls(conn, STRANGER) == []
