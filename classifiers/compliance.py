@@ -442,27 +442,42 @@ def _probabilities(utterance: Utterance) -> list[float]:
 def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
     """Consecutive utterances of one role joined into turns (a pause inside a phrase splits utterances).
 
-    Each turn: index (of its first utterance), role, start, end, normalized_text, confidence, and its words'
-    probabilities (`probabilities`, empty when not known).
+    Each turn: index (of its first utterance), role, start, end, normalized_text, confidence, its words'
+    probabilities (`probabilities`, empty when not known) and where each utterance's text begins in it
+    (`parts`: character offset, start time).
     """
     turns: list[dict] = []
     for index, utterance in enumerate(utterances):
         text = utterance.normalized_text or utterance.text or ""
         last = turns[-1] if turns else None
         if last and last["role"] == utterance.role and utterance.start - last["end"] < 2.0:
-            last["normalized_text"] = f"{last['normalized_text']} {text}".strip()
+            if text:
+                joined = f"{last['normalized_text']} " if last["normalized_text"] else ""
+                last["parts"].append((len(joined), utterance.start))
+                last["normalized_text"] = joined + text
             last["end"] = utterance.end
             last["confidences"].append(utterance.confidence or 0.0)
             last["probabilities"] += _probabilities(utterance)
         else:
             turns.append({"index": index, "role": utterance.role, "start": utterance.start,
                           "end": utterance.end, "normalized_text": text,
-                          "confidences": [utterance.confidence or 0.0],
+                          "confidences": [utterance.confidence or 0.0], "parts": [(0, utterance.start)],
                           "probabilities": _probabilities(utterance)})  # fmt: skip
     for turn in turns:
         confidences = turn.pop("confidences")
         turn["confidence"] = sum(confidences) / len(confidences)
     return turns
+
+
+def _evidence(turn: dict, matched: str) -> Evidence:
+    """Evidence in `turn` starting at the utterance where the matched words begin: a turn may run a minute,
+    and the moment to listen to is where it was said."""
+    at = turn["normalized_text"].find(matched.split(" … ")[0]) if matched else -1
+    start = turn["start"]
+    for offset, begins in turn.get("parts", ()):
+        if 0 <= offset <= at:
+            start = begins
+    return Evidence(turn["index"], start, turn["normalized_text"], matched)
 
 
 _READ_EPSILON = 1e-6  # seconds: float noise of a clip's end less its padding
@@ -501,7 +516,7 @@ def _search(
             continue
         matched = _match(item, turn["normalized_text"], names, turn.get("number_read", False))
         if matched:
-            return Evidence(turn["index"], turn["start"], turn["normalized_text"], matched)
+            return _evidence(turn, matched)
     return None
 
 
@@ -697,7 +712,7 @@ def evaluate(
         evidence = evidence or _identifier_evidence(item, utterances, context.phone_country)
         if evidence is None and bands.band(found.score) == "pass":
             turn = next(t for t in turns if t["index"] == found.turn)
-            evidence = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
+            evidence = _evidence(turn, found.matched)
         reread = None
         if evidence is None:
             reread = _settled_by_a_reading(item, utterances, context.number_readings, context.phone_country)
@@ -818,7 +833,7 @@ def _failed(
         doubts.append((chance, f"may not apply ({CONDITION_WORDS[condition]}: {chance:.2f})", None))
     if bands.band(found.score) != "none" and found.turn is not None:
         turn = next(t for t in turns if t["index"] == found.turn)
-        nearly = Evidence(turn["index"], turn["start"], turn["normalized_text"], found.matched)
+        nearly = _evidence(turn, found.matched)
         doubts.append((rules.near_miss_doubt, f"nearly said: “{found.matched}” (match {found.score:.2f})",
                        nearly))  # fmt: skip
     misheard = _misheard_evidence(item, utterances, context.phone_country)

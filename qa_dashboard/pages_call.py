@@ -81,8 +81,10 @@ def _scorecard(call: dict) -> None:
     classified = call.get("classify") or {}
     machine_items = (classified.get("compliance") or {}).get("items", [])
     items, score = call["scorecard"]["items"], call["scorecard"]["score"]  # people's overrides applied
-    st.subheader(f"Scorecard: {'–' if score is None else f'{score:.0f}'} / 100")
     pending = undecided(items)
+    # A score with items still to decide is of the decided ones: it may yet fall.
+    so_far = f" so far ({len(pending)} item(s) to decide)" if pending and score is not None else ""
+    st.subheader(f"Scorecard: {'–' if score is None else f'{score:.0f}'} / 100{so_far}")
     if pending:
         critical = [i["title"] for i in items if i["verdict"] == "uncertain" and i.get("critical")]
         wait = (
@@ -105,9 +107,9 @@ def _scorecard(call: dict) -> None:
         leaning = (
             f" · leans {item['leaning']}" if item["verdict"] == "uncertain" and item.get("leaning") else ""
         )
-        cols[0].markdown(
-            f"{mark} **{_item_title(item)}** · confidence {item['confidence']:.2f}{leaning}{note}"
-        )
+        # A person's decision is the verdict now: the machine's confidence in its own says nothing of it.
+        sure = "" if item.get("decided_by") else f" · confidence {item['confidence']:.2f}"
+        cols[0].markdown(f"{mark} **{_item_title(item)}**{sure}{leaning}{note}")
         if evidence and cols[1].button(f"▶ {clock(evidence['start'])}", key=f"evidence-{item['id']}"):
             st.session_state["start_time"] = int(evidence["start"])
             st.rerun()

@@ -136,7 +136,7 @@ def calls_page() -> None:
     frame = _table(rows)
     st.caption(f"{total} calls, newest first · page {number} of {pages} · select a row to open it")
     event = st.dataframe(frame.drop(columns=["id"]), on_select="rerun", selection_mode="single-row",
-                         hide_index=True, use_container_width=True, key="calls_table")  # fmt: skip
+                         hide_index=True, width="stretch", key="calls_table")  # fmt: skip
     if event.selection.rows:
         open_call_link(int(frame.iloc[event.selection.rows[0]]["id"]))
     _export(where, (number - 1) * PAGE_SIZE)
@@ -154,6 +154,6 @@ def review_page() -> None:
     if picked:
         frame.insert(0, "why", [p["why"] for p in picked])
     event = st.dataframe(frame.drop(columns=["id"]), on_select="rerun", selection_mode="single-row",
-                         hide_index=True, use_container_width=True, key="review_table")  # fmt: skip
+                         hide_index=True, width="stretch", key="review_table")  # fmt: skip
     if event.selection.rows:
         open_call_link(int(frame.iloc[event.selection.rows[0]]["id"]))

@@ -69,7 +69,7 @@ def operators_page() -> None:
         "are a client's repeat contact; fcr: calls no repeat contact followed (a repeat counts against the "
         f"first call's operator). Composite = geometric mean of normalised {composite_parts(options)}."
     )
-    st.dataframe(frame, hide_index=True, use_container_width=True)
+    st.dataframe(frame, hide_index=True, width="stretch")
     labels = {r.group: operator_label(r.group, r.name) for r in rows}
     weekly = []
     for operator in labels:
@@ -81,7 +81,7 @@ def operators_page() -> None:
     if weekly:
         measure = st.radio("Trend", ["handle time", "compliance"], horizontal=True)
         st.altair_chart(alt.Chart(pd.DataFrame(weekly)).mark_line(point=True).encode(
-            x="week:N", y=f"{measure}:Q", color="operator:N"), use_container_width=True)  # fmt: skip
+            x="week:N", y=f"{measure}:Q", color="operator:N"), width="stretch")  # fmt: skip
     chosen = st.selectbox("Drill down to an operator's calls", ["—", *labels],
                           format_func=lambda code: labels.get(code, code))  # fmt: skip
     if chosen != "—":
@@ -188,7 +188,7 @@ def kpis_page() -> None:
     start = pd.to_datetime(frame["start_at"])
     heat = pd.DataFrame({"weekday": start.dt.day_name(), "hour": start.dt.hour}).value_counts().reset_index()
     st.altair_chart(alt.Chart(heat).mark_rect().encode(x="hour:O", y="weekday:N", color="count:Q"),
-                    use_container_width=True)  # fmt: skip
+                    width="stretch")  # fmt: skip
     period = st.radio("Volumes by", ["day", "week", "month"], horizontal=True)
     freq = {"day": "D", "week": "W", "month": "MS"}[period]
     st.line_chart(frame.set_index(start).resample(freq).size().rename("calls"))
@@ -227,4 +227,4 @@ def audit_page() -> None:
         return
     with engine().connect() as conn:
         entries = audit_entries(conn, who)
-    st.dataframe(pd.DataFrame(entries), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")

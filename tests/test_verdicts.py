@@ -595,3 +595,15 @@ def test_the_call_page_shows_an_uncertain_item_with_its_moment_and_the_queue_bri
         assert not any("heard poorly" in c for c in captions), "a person's pass is not the machine's doubt"
     finally:
         common.engine.clear()
+
+
+def test_the_moment_to_listen_to_is_where_the_phrase_was_said_in_a_long_turn():
+    call = _call()
+    # The operator talks on for half a minute in utterances a second apart (one turn), then says goodbye.
+    long_turn = [
+        _utterance("operator", 17.0 + 2.6 * i, "Проверьте ещё раз настройки отправки.") for i in range(9)
+    ]
+    farewell = _utterance("operator", 17.0 + 2.6 * 9, "Всего доброго, до свидания.")
+    verdicts = _verdicts([*call[:4], *long_turn, farewell])
+    assert verdicts["farewell"].verdict == "pass"
+    assert verdicts["farewell"].evidence.start == farewell.start, "not the turn's start, 23 s earlier"

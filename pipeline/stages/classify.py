@@ -148,7 +148,7 @@ CLASSIFY = Stage(
     # digits end in its turn, and an INN heard with a digit lost passes the client check when a reading of it
     # holds a valid one; 15: a short phrase word run into the next («закомпания») matches both, and any of a
     # call's misheard INN dictations may be the one a reading settles
-    version="15",
+    version="16",
     run=classify,
     depends_on=("transcribe", "audio_quality"),
     versioned_by=classifiers_version,
