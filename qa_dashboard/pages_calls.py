@@ -77,7 +77,13 @@ def _filters() -> CallFilter:
     operator = st.sidebar.text_input(
         "Operator code", value=preset.get("operator", ""), disabled=who.role == "operator"
     )
-    team = st.sidebar.text_input("Team", value=preset.get("team", ""))
+    # A team lead sees the team's calls only, an operator their own: the field says so instead of being
+    # silently overruled.
+    fixed = who.team if who.role == "team_lead" else None
+    team = st.sidebar.text_input(
+        "Team", value=fixed or preset.get("team", ""), disabled=fixed is not None or who.role == "operator",
+        help="A team lead sees the team's calls (and the calls its queues lost)." if fixed else None,
+    )  # fmt: skip
     kinds = ["all", "counted", "excluded"]
     counted = st.sidebar.radio(
         "Calls", kinds, index=kinds.index(preset.get("counted", "all")), horizontal=True

@@ -40,6 +40,7 @@ from store.queries import (
     call_details,
     count_calls,
     duplicate_pairs_where,
+    in_team,
     stage_result,
 )
 from store.schema import (
@@ -205,9 +206,20 @@ def _visible(conn: Connection, viewer: Viewer, call_id: int) -> dict:
         raise AccessDenied(viewer.refusal())
     if viewer.role == "operator" and row.code != viewer.operator_code:
         raise AccessDenied("an operator may open only own calls")
-    if viewer.role == "team_lead" and row.team != viewer.team:
+    if viewer.role == "team_lead" and not _in_team_of(conn, viewer, call_id):
         raise AccessDenied("a team lead may open only the team's calls")
     return {"id": row.id, "uniqueid": row.uniqueid, "operator": row.code, "team": row.team}
+
+
+def _in_team_of(conn: Connection, viewer: Viewer, call_id: int) -> bool:
+    """Whether the call is the team lead's team's, as the calls list reads it (its operators' calls, and
+    calls their queues lost)."""
+    found = conn.execute(
+        select(Call.id)
+        .outerjoin(Operator, Operator.id == Call.operator_id)
+        .where(Call.id == call_id, in_team(viewer.team))
+    ).first()
+    return found is not None
 
 
 def open_call(conn: Connection, viewer: Viewer, call_id: int) -> dict:

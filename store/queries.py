@@ -39,7 +39,7 @@ def _filtered(query, where: CallFilter):
     if where.operator:
         query = query.where(Operator.code == where.operator)
     if where.team:
-        query = query.where(_in_team(where.team))
+        query = query.where(in_team(where.team))
     if where.since:
         query = query.where(Call.start_at >= where.since)
     if where.until:
@@ -77,7 +77,7 @@ def count_picked(conn: Connection, picked: Select) -> int:
     return conn.execute(select(func.count()).select_from(picked.subquery())).scalar_one()
 
 
-def _in_team(team: str):
+def in_team(team: str):
     """A team's calls: its operators', and those no operator took (abandoned, unanswered) in a queue the
     team's operators answer, so that a team lead sees the callers their queue lost."""
     answered, by = aliased(Call), aliased(Operator)

@@ -433,6 +433,10 @@ def test_a_team_lead_sees_the_callers_their_teams_queue_lost(centre):
         lead_b = [r["uniqueid"] for r in list_calls(conn, Viewer("lb", "team_lead", team="B"))]
         everyone = [r["uniqueid"] for r in list_calls(conn, ADMIN)]
         operator = [r["uniqueid"] for r in list_calls(conn, Viewer("op", "operator", operator_code="101"))]
+        opened = open_call(conn, Viewer("la", "team_lead", team="A"), 3)
+        with pytest.raises(AccessDenied):
+            open_call(conn, Viewer("lb", "team_lead", team="B"), 3)
+    assert opened["uniqueid"] == "3.1", "what the list shows, the lead opens"
     assert sorted(lead_a) == ["1.1", "3.1"] and sorted(lead_b) == ["2.1", "4.1"]
     assert "5.1" in everyone and operator == ["1.1"], "a call in no queue is no team's; operators see own"
 
