@@ -227,18 +227,44 @@ def _responses(call: dict) -> None:
                     st.rerun()
                 except ValueError as e:
                     st.error(str(e))
-    if who.may("resolve") and any(r["action"] == "dispute" for r in call["responses"]):
-        resolution = st.text_input("Resolution of the dispute", key="resolution")
-        if st.button("Resolve dispute"):
-            with engine().begin() as conn:
-                respond(conn, who, call["id"], "resolve", resolution)
-            st.rerun()
+    if who.may("resolve") and _open_dispute(call["responses"]):
+        _resolve_form(call)
     if who.may("coach"):
         note = st.text_area("Coaching note")
         if st.button("Add note") and note:
             with engine().begin() as conn:
                 add_coaching_note(conn, who, call["id"], note)
             st.rerun()
+
+
+def _open_dispute(responses: list[dict]) -> bool:
+    """Whether the operator's last dispute of the call waits for a resolution."""
+    actions = [r["action"] for r in responses if r["action"] in ("dispute", "resolve")]
+    return bool(actions) and actions[-1] == "dispute"
+
+
+UNCHANGED = "as it is"
+
+
+def _resolve_form(call: dict) -> None:
+    """Resolve the operator's dispute: why, and the verdicts of the disputed items as settled."""
+    items = call["scorecard"]["items"]
+    with st.form("resolve", clear_on_submit=True):
+        st.markdown("**Resolve the dispute**")
+        resolution = st.text_input("Resolution (why)", key="resolution")
+        settled = {}
+        for item in items:
+            choice = st.selectbox(f"{_item_title(item)} (now {item['verdict']})",
+                                  [UNCHANGED, "pass", "fail", "n/a"], key=f"settle-{item['id']}")  # fmt: skip
+            if choice != UNCHANGED:
+                settled[item["id"]] = choice
+        if st.form_submit_button("Resolve dispute"):
+            try:
+                with engine().begin() as conn:
+                    respond(conn, viewer(), call["id"], "resolve", resolution, settled or None)
+                st.rerun()
+            except ValueError as e:
+                st.error(str(e))
 
 
 def _purpose(call: dict, outcome: dict) -> None:

@@ -431,7 +431,7 @@ def respond(
     if action not in ("acknowledge", "dispute", "resolve"):
         raise ValueError("acknowledge, dispute or resolve")
     if action in ("dispute", "resolve") and not comment.strip():
-        raise ValueError("say why")
+        raise ValueError(f"a {'dispute' if action == 'dispute' else 'resolution'} needs a comment: say why")
     call = _visible(conn, viewer, call_id)
     if verdicts and action != "resolve":
         raise ValueError("only a resolution settles checklist items")

@@ -175,12 +175,20 @@ def test_an_operator_disputes_and_the_team_lead_resolves(data):
     assert len(queue.dataframe[0].value) == 1
     lead = page("call", "lead", call=str(own["id"]))
     assert any("dispute: the greeting was there" in m.value for m in lead.markdown)
-    lead.text_input(key="resolution").input("agreed, override withdrawn")
+    lead.text_input(key="resolution").input("agreed: the greeting was there")
+    lead.selectbox(key="settle-greeting").set_value("pass")
     next(b for b in lead.button if b.label == "Resolve dispute").click().run()
+    assert not [b for b in lead.button if b.label == "Resolve dispute"], "resolved: nothing left to resolve"
     engine = open_store(data["url"], migrate=False)
     with engine.connect() as conn:
         actions = [a for (a,) in conn.execute(select(AuditEntry.action).order_by(AuditEntry.id))]
+        settled = conn.execute(
+            select(Evaluation.item_id, Evaluation.verdict).where(Evaluation.kind == "resolution")
+        ).all()
     assert actions.count("dispute") == 1 and actions.count("resolve") == 1
+    assert [tuple(row) for row in settled] == [("greeting", "pass")], (
+        "the disputed item settled as the lead said"
+    )
 
 
 def test_an_analyst_hears_the_redacted_copy_and_the_listen_is_audited(data):
