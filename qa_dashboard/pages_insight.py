@@ -16,6 +16,7 @@ from qa_dashboard.common import (
     open_call_link,
     operator_label,
     phone_country,
+    purpose_labels,
     purpose_title,
     viewer,
 )
@@ -122,7 +123,16 @@ def search_page() -> None:
     side = st.radio("Said by", ["anyone", "operator", "customer"], horizontal=True,
                     index=["anyone", "operator", "customer"].index(preset.get("side", "anyone")))  # fmt: skip
     operator = st.text_input("Operator code", value=preset.get("operator", ""))
-    purpose = st.text_input("Purpose label", value=preset.get("purpose", ""))
+    labels = purpose_labels()
+    if labels:  # chosen by the title every page shows, searched by its label
+        options = ["", *labels]
+        kept = preset.get("purpose", "")
+        purpose = st.selectbox(
+            "Purpose", options, index=options.index(kept) if kept in options else 0,
+            format_func=lambda label: purpose_title(label) if label else "any",
+        )  # fmt: skip
+    else:
+        purpose = st.text_input("Purpose label", value=preset.get("purpose", ""))
     max_score = st.number_input("Score at most", 0.0, 100.0, float(preset.get("max_score", 100.0)))
     since = st.date_input("From", value=None, key="search-since")
     until = st.date_input("To", value=None, key="search-until")
@@ -154,6 +164,12 @@ def search_page() -> None:
                                                   "purpose": purpose, "max_score": max_score})  # fmt: skip
         st.success(f"saved “{name}”")
     st.caption(f"{len(hits)} hit(s)")
+    if not hits and type(tree).__name__ == "Phone":
+        st.info(
+            f"A number alone is looked up as the number a call came from or went to ({tree.number}). "
+            "Numbers said in calls (INN, card, passport) are personal data and kept out of the search "
+            "index: search the words around them (ИНН, номер карты) and read the number in the call."
+        )
     wanted = query_stems(tree)
     for i, hit in enumerate(hits):
         text = hit["normalized_text"] or hit["text"]  # masked for the viewer by the store

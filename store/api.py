@@ -538,7 +538,8 @@ def search(
     if numbers and not _reads_numbers(viewer):
         audit(conn, viewer.username, "search_refused", "utterances", None, {**asked, "hits": 0})
         title = ROLE_TITLES.get(viewer.role, viewer.role)
-        raise SearchRefused(_number_refusal(title, numbers[0], asked["query"]))
+        number = asked["query"].strip() if isinstance(tree, Phone) else numbers[0]  # as typed
+        raise SearchRefused(_number_refusal(title, number, asked["query"]))
     found = search_utterances(conn, tree, where, limit)
     before = previous_turns(conn, [hit["id"] for hit in found])
     hits = [_masked_utterance(hit, viewer, _both(before.get(hit["id"]))) for hit in found]

@@ -161,6 +161,8 @@ def test_search_finds_word_forms_on_the_operator_side_with_highlights(data):
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d · ", t) for t in texts), "to the second"
     app.text_input[0].input("NEAR/3 обращение").run()
     assert app.error and "NEAR" in app.error[0].value
+    app.text_input[0].input("6629397297").run()  # an INN read out in a call: not in the index, and it says so
+    assert not app.error and any("kept out of the search index" in i.value for i in app.info)
 
 
 def test_an_operator_disputes_and_the_team_lead_resolves(data):
