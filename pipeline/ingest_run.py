@@ -246,6 +246,13 @@ def attach_recordings(
     }
     for match in claimed + found:
         holder = call_records.accepted_recording(conn, match.call_id) if match.status == "accepted" else None
+        if holder and holder["path"] == match.path:
+            # The call's file was rewritten in place (re-encoded, copied again): its old content is gone, so
+            # the new content is the call's recording, judged as a first one.
+            reason = f"{match.path} was rewritten with other content, which is transcribed instead"
+            call_records.replace_recording(conn, holder["id"], reason)
+            logger.info("%s", reason)
+            holder = None
         copy = holder_copy = None
         if holder:
             # Two files for one call: what they say decides between copy and conflict.

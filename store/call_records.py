@@ -404,6 +404,17 @@ def make_alternative(conn: Connection, recording_id: int, reason: str) -> None:
     retire_work(conn, recording_id)
 
 
+def replace_recording(conn: Connection, recording_id: int, reason: str) -> None:
+    """A recording whose file was rewritten with other content steps aside (`replaced`, kept on record):
+    its work is retired, so the call is processed again from the new content."""
+    conn.execute(
+        update(Recording)
+        .where(Recording.id == recording_id)
+        .values(status="replaced", reject_code="replaced", reject_reason=reason)
+    )
+    retire_work(conn, recording_id)
+
+
 def recording_alternatives(conn: Connection, call_ids: Sequence[int] | None = None) -> list[dict]:
     """Recordings kept as alternatives (call_id, uniqueid, path, format, reason), by call then path;
     all of them, or those of `call_ids`."""

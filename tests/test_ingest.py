@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from contracts import CallRules
+from ingest import decode_audio
 from pipeline.config import Settings
 from pipeline.ingest_run import IngestRequest, ingest
 from pipeline.stages import registered_stages
@@ -142,6 +144,25 @@ def test_a_broken_recording_put_right_is_no_longer_a_problem(engine, tmp_path):
     assert [p for p in report.problems if p.kind == "recording"] == []
     assert "rejected" not in report.recordings and report.recordings["replaced"] == 1, "kept on record"
     assert report.answered_calls_with_recording_refused == 0
+
+
+def test_a_recording_rewritten_in_place_replaces_its_old_content(engine, tmp_path):
+    calls = make_call_centre(tmp_path, calls=2, seed=12)
+    ingest(engine, _request(tmp_path), workers=1)
+    path = calls[0].path
+    audio = decode_audio(path, split_channels=True)
+    write_audio(path, audio * 0.9, 16000, "pcm")  # re-encoded where it lies: same name, other bytes
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.connect() as conn:
+        kept = conn.execute(
+            select(Recording.status, Recording.sha256).where(Recording.path == str(path))
+        ).all()
+        report = status_report(conn)
+    statuses = sorted(status for status, _ in kept)
+    assert statuses == ["accepted", "replaced"], "not a copy of itself: the old content is gone"
+    accepted = next(sha for status, sha in kept if status == "accepted")
+    assert accepted == hashlib.sha256(path.read_bytes()).hexdigest(), "the content on disk is transcribed"
+    assert "alternative" not in report.recordings and not report.problems
 
 
 def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path):
