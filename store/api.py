@@ -706,6 +706,7 @@ def export_calls(
                 "machine_compliance_score": row["machine_compliance_score"],
                 "review_state": row["review_state"],
                 "checklist": {i["id"]: i["verdict"] for i in (row["scorecard"] or {}).get("items", [])},
+                "uncertain": _to_decide((row["scorecard"] or {}).get("items", []), viewer),
                 "asr_confidence": row["asr_confidence"],
                 "linked": row["linked"],
                 "links": detail["links"],
@@ -718,6 +719,17 @@ def export_calls(
         )  # fmt: skip
     _record_export(conn, viewer, len(out), details)
     return out
+
+
+def _to_decide(items: list[dict], viewer: Viewer) -> dict[str, dict]:
+    """The uncertain items a person is to decide: what each leans to, why the machine was not sure (masked
+    for the viewer: it may quote the call) and the moment to listen to."""
+    return {
+        i["id"]: {"leans": i.get("leaning"), "why": viewer.masked(i.get("reason") or ""),
+                  "at": (i.get("evidence") or {}).get("start")}
+        for i in items
+        if i["verdict"] == "uncertain"
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)

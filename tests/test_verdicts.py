@@ -21,7 +21,7 @@ from contracts import ScoredItem, apply_decisions, scorecard_score, undecided
 from contracts.pii import inn_is_valid
 from pipeline.stages.outcomes import Outcome
 from qa_dashboard.sampling import review_queue
-from store.api import Viewer, kpi_table, list_calls, open_call, override_verdict
+from store.api import Viewer, export_calls, kpi_table, list_calls, open_call, override_verdict
 from store.outcomes import save_analysis
 from store.schema import Call, Operator, Recording
 from tests.conftest import REPO
@@ -474,6 +474,10 @@ def test_uncertain_items_stay_out_of_kpis_reach_the_review_queue_and_a_decision_
     queue = review_queue(list(rows.values()), "uncertain", 10)
     assert [c["id"] for c in queue] == [1]
     assert queue[0]["why"] == "uncertain, no score until decided: Прощание"
+    with engine.begin() as conn:
+        exported = {c["uniqueid"]: c for c in export_calls(conn, QC)}
+    to_decide = next(c["uncertain"] for c in exported.values() if c["uncertain"])
+    assert set(to_decide) == {"farewell"} and to_decide["farewell"]["why"], "an export says why, not only that"
 
     with engine.begin() as conn:
         override_verdict(conn, QC, 1, "farewell", "fail", "no farewell on the recording")
