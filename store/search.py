@@ -30,13 +30,19 @@ class SearchFilter:
 
 
 # Single words match as prefixes of stems: Snowball cuts some forms shorter than others
-# ("подпись" → "подп", "подписи" → "подпис"). Phrases match their stems exactly.
+# ("подпись" → "подп", "подписи" → "подпис"). Phrases match their stems exactly, and so does a stem shorter
+# than this: «ИНН» stems to "ин", which as a prefix would find «инструкция» and «информация».
+MIN_PREFIX = 4
+
+
+def _prefix(stem: str) -> bool:
+    return len(stem) >= MIN_PREFIX
 
 
 def _fts5(node) -> str:
     kind = type(node).__name__
     if kind == "Term":
-        return f'"{node.stem}"*'
+        return f'"{node.stem}"' + ("*" if _prefix(node.stem) else "")
     if kind == "Phrase":
         return '"' + " ".join(node.stems) + '"'
     if kind == "Near":
@@ -54,7 +60,7 @@ def _fts5(node) -> str:
 def _tsquery(node) -> str:
     kind = type(node).__name__
     if kind == "Term":
-        return f"'{node.stem}':*"
+        return f"'{node.stem}'" + (":*" if _prefix(node.stem) else "")
     if kind == "Phrase":
         return "(" + " <-> ".join(f"'{s}'" for s in node.stems) + ")"
     if kind == "Near":

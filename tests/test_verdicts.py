@@ -477,7 +477,9 @@ def test_uncertain_items_stay_out_of_kpis_reach_the_review_queue_and_a_decision_
     with engine.begin() as conn:
         exported = {c["uniqueid"]: c for c in export_calls(conn, QC)}
     to_decide = next(c["uncertain"] for c in exported.values() if c["uncertain"])
-    assert set(to_decide) == {"farewell"} and to_decide["farewell"]["why"], "an export says why, not only that"
+    assert set(to_decide) == {"farewell"} and to_decide["farewell"]["why"], (
+        "an export says why, not only that"
+    )
 
     with engine.begin() as conn:
         override_verdict(conn, QC, 1, "farewell", "fail", "no farewell on the recording")
