@@ -135,6 +135,9 @@ def _scorecard(call: dict) -> None:
                 try:
                     with engine().begin() as conn:
                         override_verdict(conn, who, call["id"], item, verdict, reason)
+                    # Saved: the form starts afresh on the next uncertain item (a failed save keeps it).
+                    for key in ("override-item", "override-verdict", "override-reason"):
+                        st.session_state.pop(key, None)
                     st.rerun()
                 except ValueError as e:
                     st.error(str(e))

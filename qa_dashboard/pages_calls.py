@@ -148,6 +148,10 @@ def calls_page() -> None:
     _export(where, (number - 1) * PAGE_SIZE)
 
 
+# Queues that are worklists (each call leaves once a person acts), and what their calls wait for.
+WAITING = {"uncertain": "wait for a person to decide an item", "disputed": "wait for a dispute's resolution"}
+
+
 def review_page() -> None:
     st.title("Review queue")
     strategy = st.radio("Sample", list(STRATEGIES), format_func=STRATEGIES.get, horizontal=True)
@@ -156,6 +160,9 @@ def review_page() -> None:
         rows = list_calls(conn, viewer())
         disputed = disputed_calls(conn)
     picked = review_queue(rows, strategy, size, disputed=disputed)
+    if strategy in WAITING:  # a worklist: how much of it there is, not only the first `size`
+        waiting = len(review_queue(rows, strategy, len(rows), disputed=disputed))
+        st.caption(f"{waiting} call(s) {WAITING[strategy]}; {len(picked)} shown")
     frame = _table(picked)
     if picked:
         frame.insert(0, "why", [p["why"] for p in picked])

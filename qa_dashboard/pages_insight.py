@@ -181,6 +181,16 @@ def search_page() -> None:
             open_call_link(hit["call_id"], hit["start"])
 
 
+def _named(calls: pd.DataFrame) -> pd.DataFrame:
+    """Calls with operators and purposes by the names every other page shows, not codes and labels."""
+    calls = calls.copy()
+    names = calls["operator_name"] if "operator_name" in calls else [None] * len(calls)
+    calls["operator"] = [operator_label(code, name if isinstance(name, str) else None)
+                         for code, name in zip(calls["operator"], names, strict=True)]  # fmt: skip
+    calls["purpose"] = calls["purpose"].map(purpose_title)
+    return calls
+
+
 def kpis_page() -> None:
     st.title("KPIs and volumes")
     who = viewer()
@@ -203,8 +213,9 @@ def kpis_page() -> None:
     st.subheader("Peak hours")
     start = pd.to_datetime(frame["start_at"])
     heat = pd.DataFrame({"weekday": start.dt.day_name(), "hour": start.dt.hour}).value_counts().reset_index()
-    st.altair_chart(alt.Chart(heat).mark_rect().encode(x="hour:O", y="weekday:N", color="count:Q"),
-                    width="stretch")  # fmt: skip
+    weekdays = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    st.altair_chart(alt.Chart(heat).mark_rect().encode(
+        x="hour:O", y=alt.Y("weekday:N", sort=weekdays), color="count:Q"), width="stretch")  # fmt: skip
     period = st.radio("Volumes by", ["day", "week", "month"], horizontal=True)
     freq = {"day": "D", "week": "W", "month": "MS"}[period]
     st.line_chart(frame.set_index(start).resample(freq).size().rename("calls"))
@@ -221,9 +232,11 @@ def kpis_page() -> None:
     # The first contact by the call's own id (not the database's); one this viewer may not see shows "–".
     uniqueids = dict(zip(frame["id"], frame["uniqueid"], strict=True))
     repeats["repeat of"] = repeats["repeat_of_call_id"].map(lambda first: uniqueids.get(int(first), "–"))
-    st.dataframe(repeats[["start_at", "uniqueid", "operator", "purpose", "repeat of"]], hide_index=True)
+    st.dataframe(
+        _named(repeats)[["start_at", "uniqueid", "operator", "purpose", "repeat of"]], hide_index=True
+    )
     st.subheader("Unlinked calls (worklist)")
-    unlinked = counted[~counted["linked"]][["start_at", "operator", "purpose", "id"]]
+    unlinked = _named(counted[~counted["linked"]])[["start_at", "operator", "purpose", "id"]]
     event = st.dataframe(
         unlinked, hide_index=True, on_select="rerun", selection_mode="single-row", key="worklist"
     )

@@ -144,6 +144,7 @@ def test_a_controller_overrides_a_verdict_with_a_reason_and_the_score_recomputes
     next(b for b in app.button if b.label == "Save override").click().run()
     after = next(s.value for s in app.subheader if s.value.startswith("Scorecard"))
     assert after != before and after.startswith("Scorecard: 0"), "a critical item now fails"
+    assert app.text_input(key="override-reason").value == "", "saved: the form starts afresh"
     engine = open_store(data["url"], migrate=False)
     with engine.connect() as conn:
         overrides = conn.execute(select(Evaluation.evaluator, Evaluation.reason)).all()
@@ -175,6 +176,7 @@ def test_an_operator_disputes_and_the_team_lead_resolves(data):
     queue = page("review", "controller")
     queue.radio[0].set_value("disputed").run()
     assert len(queue.dataframe[0].value) == 1
+    assert any(c.value.startswith("1 call(s) wait for a dispute's resolution") for c in queue.caption)
     lead = page("call", "lead", call=str(own["id"]))
     assert any("dispute: the greeting was there" in m.value for m in lead.markdown)
     lead.text_input(key="resolution").input("agreed: the greeting was there")
