@@ -814,7 +814,10 @@ def _failed(
         # Diarization may have given the words to the wrong party, or split a phrase between both. Kept
         # even where neither party says anything near it: on a mono line a phrase drowned by the other
         # party, or cut at the opening, is lost from the text (BENCHMARKS.md: 5 false failures on the demo).
-        doubts.append((1 - attribution, f"who said what is not sure (attribution {attribution:.2f})", None))
+        # The page's "sure 70%" is the roles' own confidence; a mono line's words weigh less on top of it.
+        how = f": roles {context.roles_confidence:.2f} on one mixed channel" if context.mono else ""
+        doubts.append((1 - attribution, f"who said what is not sure (attribution {attribution:.2f}{how})",
+                       None))  # fmt: skip
         unassigned = dataclasses.replace(item, role="any")
         said = _search(unassigned, _turns_of_anyone(utterances), context.duration, context.operator_names)
         if said:
