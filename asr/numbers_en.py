@@ -81,44 +81,61 @@ def _fits(value: int, word: str) -> bool:
     return False
 
 
-def _groups(words: list[str]) -> list[str]:
-    """The digits of each number in a run of number words (a compound number is one group)."""
-    groups: list[str] = []
+def _groups(tokens: list[str]) -> list[tuple[str, str]]:
+    """The numbers of a run (number tokens and the joiners between them) as (joiner before it, digits): a
+    compound number is one group, each dictated digit one."""
+    groups: list[tuple[str, str]] = []
     total, current, open_ = 0, 0, False  # the number being read: thousands so far, the part below
-    repeat = 1
+    repeat, joiner, opened_by = 1, "", ""
 
     def close() -> None:
         nonlocal total, current, open_
         if open_:
-            groups.append(str(total + current))
+            groups.append((opened_by, str(total + current)))
         total, current, open_ = 0, 0, False
 
-    for word in words:
-        if word.isdigit():
-            close()
-            groups.append(word)
+    def add(digits: str) -> None:
+        nonlocal repeat
+        close()
+        before = opened_by if repeat > 1 else joiner  # "double four": the joiner before "double"
+        groups.extend([(before if k == 0 else " ", digits) for k in range(repeat)])
+        repeat = 1
+
+    for index, token in enumerate(tokens):
+        word = _word(token)
+        if _JOINER.match(token) or word == "and":  # "one hundred and five": "and" joins like a space
+            joiner = joiner or token
             continue
-        if word in _REPEATS:
+        following = next((_word(t) for t in tokens[index + 1 :] if not _JOINER.match(t)), "")
+        if word.isdigit():
+            if following in _SCALES and repeat == 1:  # "5 million", "20 thousand": a count, not digits
+                close()
+                total, current, open_, opened_by = 0, int(word), True, joiner
+            else:
+                add(word)
+        elif word in _REPEATS:
             close()
             repeat = _REPEATS[word]
-            continue
-        if word in _SCALES:
+            opened_by = joiner
+        elif word in _SCALES:
             scale = _SCALES[word]
+            if not open_:
+                opened_by = joiner
             if scale == 100:
                 current = (current or 1) * 100 if current < 100 else current
             else:
                 total, current = total + (current or 1) * scale, 0
             open_ = True
-            continue
-        value = 0 if word in _ZERO_SLIPS else _UNITS.get(word, _TEENS.get(word, _TENS.get(word, 0)))
-        if repeat > 1 or word in _ZERO_SLIPS or not (open_ and _fits(total + current, word)):
-            close()
-        if repeat > 1 or word in _ZERO_SLIPS or value == 0:  # dictated digits stand alone
-            groups.extend([str(value)] * repeat)
-            repeat = 1
-            continue
-        current += value
-        open_ = True
+        else:
+            value = 0 if word in _ZERO_SLIPS else _UNITS.get(word, _TEENS.get(word, _TENS.get(word, 0)))
+            if repeat > 1 or word in _ZERO_SLIPS or value == 0:  # dictated digits stand alone
+                add(str(value))
+            elif open_ and _fits(total + current, word):
+                current += value
+            else:
+                close()
+                current, open_, opened_by = value, True, joiner
+        joiner = ""
     close()
     return groups
 
@@ -126,9 +143,11 @@ def _groups(words: list[str]) -> list[str]:
 def _dictated(run: list[str]) -> bool:
     """Whether a run of number words is numbers at all (see the module's docstring)."""
     words = [w for w in run if not w.isdigit()]
+    if all(w == "one" for w in words) and len(run) < _MIN_RUN_FOR_ZERO_SLIP:
+        return False  # "this one, one more time"
     if len(run) >= _MIN_RUN_FOR_ZERO_SLIP:
         return True
-    if any(w in _ZERO_SLIPS for w in words) or words == ["one"] or all(w in _REPEATS for w in words):
+    if any(w in _ZERO_SLIPS for w in words) or all(w in _REPEATS for w in words):
         return False
     return not any(w in _REPEATS for w in words[-1:])
 
@@ -142,16 +161,16 @@ def spoken_english_numbers(text: str) -> str:
     out: list[str] = []
     done = 0
     for first, last in _runs(tokens):
+        # "Oh, one, two": an interjection before the numbers, not a zero.
+        while first < last and _word(tokens[first]) in _ZERO_SLIPS and "," in tokens[first + 1]:
+            first += 2
         span = tokens[first : last + 1]
-        numbers = [_word(t) for t in span if _is_number(t)]
-        if not _dictated(numbers):
+        if not _dictated([_word(t) for t in span if _is_number(t)]):
             continue
         out.extend(tokens[done:first])
-        groups = _groups(numbers)
-        joiners = [t for t in span if _JOINER.match(t)]
-        # One joiner between groups: the run's own punctuation where it had some (", " reads as a pause).
-        joiner = next((j for j in joiners if j.strip()), " ")
-        out.append(joiner.join(groups))
+        for k, (joiner, digits) in enumerate(_groups(span)):
+            # Between groups the run's own punctuation where it had some (", " reads as a pause).
+            out.append(("" if k == 0 else joiner if joiner.strip() else " ") + digits)
         done = last + 1
     out.extend(tokens[done:])
     return "".join(out)

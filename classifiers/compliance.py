@@ -472,7 +472,9 @@ def speaker_turns(utterances: Sequence[Utterance]) -> list[dict]:
 def _evidence(turn: dict, matched: str) -> Evidence:
     """Evidence in `turn` starting at the utterance where the matched words begin: a turn may run a minute,
     and the moment to listen to is where it was said."""
-    at = turn["normalized_text"].find(matched.split(" … ")[0]) if matched else -1
+    # An all_of item's groups ("company … greeting") may be said in either order: the earliest counts.
+    found = [turn["normalized_text"].find(part) for part in matched.split(" … ")] if matched else []
+    at = min((where for where in found if where >= 0), default=-1)
     start = turn["start"]
     for offset, begins in turn.get("parts", ()):
         if 0 <= offset <= at:

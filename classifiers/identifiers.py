@@ -113,7 +113,10 @@ def identifiers(
     text = _ticket_numbers_joined(text)
     incident_words = [end for kind, _, end in keyword_spans(text) if kind == "incident"]
     inns_first = has_inns(country)
-    for digits, start, end in _runs(text):
+    runs = list(_runs(text))
+    # A KPP goes with an INN: read where INNs are (Russia's plan), or where one was said, before or after.
+    kpps_read = inns_first or any(len(d) in (10, 12) and inn_is_valid(d) for d, _, _ in runs)
+    for digits, start, end in runs:
         if _is_quantity(text, end):
             continue
         if low - 1 <= len(digits) <= high and _said_as_account(text, start, incident_words):
@@ -126,7 +129,7 @@ def identifiers(
             and (inns_first or not is_said_phone(digits, country))  # a tenth of US phones pass the checksum
         ):
             found["inn"].append(digits)
-        elif len(digits) == 9 and (inns_first or found["inn"]):  # a KPP goes with an INN (Russia's)
+        elif len(digits) == 9 and kpps_read:
             found["kpp"].append(digits)
         elif is_said_phone(digits, country):
             found["phone"].append(canonical_phone(digits, country) or digits)

@@ -16,9 +16,10 @@ Recognition breaks checksums, lengths and grouping, so detection is driven by co
   masked, in a phone context every run of 5+ (shorter ones are extensions), whatever its checksum and
   separators.
 - Whatever the context, a Luhn-valid card, a valid INN or a phone-shaped run is masked, and so is any run of
-  `LONG_RUN` (10) or more digits, or of `UNEXPLAINED_RUN` (8) or more with no keyword and no unit (kind
-  "number": fail closed for roles that see no phones): recognition loses a digit or two of a dictated INN,
-  phone or passport, and garbles the word that said what it was («ваш Ант» for «ваш ИНН»).
+  `LONG_RUN` (10) or more digits, or of `UNEXPLAINED_RUN` (8) or more with no keyword, no unit and not
+  written as a date (kind "number": fail closed for roles that see no phones): recognition loses a digit
+  or two of a dictated INN, phone or passport, and garbles the word that said what it was («ваш Ант» for
+  «ваш ИНН»).
 - What stays readable: short numbers (amounts, times, counts), numbers followed by a unit (рублей, минут,
   %…), and identifiers said as such: an incident number (обращение, заявка, инцидент, тикет) of the site's
   length (`incident_digits`), and KPP, contract, account and order numbers — they are how calls are linked
@@ -177,6 +178,18 @@ def _shape(digits: str) -> str | None:
     return "phone" if is_phone(digits) else None
 
 
+_DATE = re.compile(r"\s*(\d{1,2})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{4})\s*|\s*(\d{4})-(\d{2})-(\d{2})\s*")
+
+
+def _a_date(said: str) -> bool:
+    """Whether a run is written as a date (01.02.2024, 1/2/2024, 2024-02-01) with a real day and month."""
+    found = _DATE.fullmatch(said)
+    if not found:
+        return False
+    day, month = (found.group(1), found.group(2)) if found.group(1) else (found.group(6), found.group(5))
+    return 1 <= int(day) <= 31 and 1 <= int(month) <= 12
+
+
 def _classify(
     said: str, context: str | None, personal: bool, unit_after: bool, incident_digits: tuple[int, int]
 ) -> str | None:
@@ -194,7 +207,7 @@ def _classify(
     ):
         labels.append(context)  # an amount or a duration next to a card word is not the card
     long = len(digits) >= LONG_RUN and (context not in ("identifier", "incident") or personal)
-    unexplained = context is None and len(digits) >= UNEXPLAINED_RUN and not unit_after
+    unexplained = context is None and len(digits) >= UNEXPLAINED_RUN and not unit_after and not _a_date(said)
     if not labels and (long or unexplained):
         labels.append("number")  # a long number with nothing to say what it is: fail closed
     return min(labels, key=RESTRICTIVENESS.index) if labels else None

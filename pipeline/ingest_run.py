@@ -246,12 +246,10 @@ def attach_recordings(
     }
     for match in claimed + found:
         holder = call_records.accepted_recording(conn, match.call_id) if match.status == "accepted" else None
-        if holder and holder["path"] == match.path:
-            # The call's file was rewritten in place (re-encoded, copied again): its old content is gone, so
-            # the new content is the call's recording, judged as a first one.
-            reason = f"{match.path} was rewritten with other content, which is transcribed instead"
-            call_records.replace_recording(conn, holder["id"], reason)
-            logger.info("%s", reason)
+        # The call's file rewritten in place (re-encoded, copied again): its old content is gone, so the new
+        # content is judged as a first recording and, if accepted, replaces the old one.
+        rewritten = holder if holder and holder["path"] == match.path else None
+        if rewritten:
             holder = None
         copy = holder_copy = None
         if holder:
@@ -284,6 +282,10 @@ def attach_recordings(
             whole_call=whole_calls.get(match.call_id),
         )
         if verdict is None:
+            if rewritten:
+                reason = f"{match.path} was rewritten with other content, which is transcribed instead"
+                call_records.replace_recording(conn, rewritten["id"], reason)
+                logger.info("%s", reason)
             call_records.attach_recording(conn, match.recording_id, match.call_id)
             continue
         if verdict.replaces:

@@ -252,7 +252,7 @@ UNCHANGED = "as it is"
 def _resolve_form(call: dict) -> None:
     """Resolve the operator's dispute: why, and the verdicts of the disputed items as settled."""
     items = call["scorecard"]["items"]
-    with st.form("resolve", clear_on_submit=True):
+    with st.form("resolve"):
         st.markdown("**Resolve the dispute**")
         resolution = st.text_input("Resolution (why)", key="resolution")
         settled = {}
@@ -265,6 +265,9 @@ def _resolve_form(call: dict) -> None:
             try:
                 with engine().begin() as conn:
                     respond(conn, viewer(), call["id"], "resolve", resolution, settled or None)
+                for item in items:  # resolved: nothing of the form stays (a failed save keeps it)
+                    st.session_state.pop(f"settle-{item['id']}", None)
+                st.session_state.pop("resolution", None)
                 st.rerun()
             except ValueError as e:
                 st.error(str(e))

@@ -653,12 +653,14 @@ def kpi_table(
 ) -> list[KpiRow]:
     """KPIs of the counted calls the viewer may see, grouped `by` operator, team, day, week or month.
 
-    Operators and teams are measured among the whole desk's (the same filter, every team): a team lead sees
-    an operator's composite and outlier flags as a quality controller does, not relative to one team."""
-    desk = replace(where) if where is not None else CallFilter()
-    narrowed = viewer.role in ("team_lead", "operator") and not viewer.refusal()
+    Operators and teams are measured among the whole desk's (the same period and filters, every team and
+    operator): a team lead, or a filter on one team, sees an operator's composite and outlier flags as a
+    quality controller sees them over everyone, not relative to one team."""
+    desk = replace(where, team=None, operator=None) if where is not None else CallFilter()
+    scope = scoped(viewer, where)
+    narrowed = (scope.team, scope.operator) != (None, None) and not viewer.refusal()
     peers = desk if by in ("operator", "team") and narrowed else None
-    return kpi_table_rows(conn, by, scoped(viewer, where), options, peers)
+    return kpi_table_rows(conn, by, scope, options, peers)
 
 
 def duplicate_pairs(conn: Connection, viewer: Viewer) -> list[tuple[str, str]]:

@@ -165,8 +165,9 @@ class QueueEvent(Base):
 
 class Recording(Base):
     """An audio file, by content. `status` is accepted, rejected, conflict (see `reject_code`),
-    alternative (a copy of its call's accepted recording, kept listed but not processed) or replaced (a
-    rejected file since put right: a readable one was found at its path; its `reject_code` stays)."""
+    alternative (a copy of its call's accepted recording, kept listed but not processed) or replaced (the
+    content its path held before: a rejected file since put right, whose `reject_code` stays, or a call's
+    recording rewritten in place with other content, which is processed instead)."""
 
     __tablename__ = "recordings"
     __table_args__ = (

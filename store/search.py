@@ -29,20 +29,13 @@ class SearchFilter:
     only_team: str | None = None
 
 
-# Single words match as prefixes of stems: Snowball cuts some forms shorter than others
-# ("подпись" → "подп", "подписи" → "подпис"). Phrases match their stems exactly, and so does a stem shorter
-# than this: «ИНН» stems to "ин", which as a prefix would find «инструкция» and «информация».
-MIN_PREFIX = 4
-
-
-def _prefix(stem: str) -> bool:
-    return len(stem) >= MIN_PREFIX
+# Single words match as prefixes of stems (see `store.search_query.Term`); phrases match their stems exactly.
 
 
 def _fts5(node) -> str:
     kind = type(node).__name__
     if kind == "Term":
-        return f'"{node.stem}"' + ("*" if _prefix(node.stem) else "")
+        return f'"{node.stem}"' + ("" if node.whole else "*")
     if kind == "Phrase":
         return '"' + " ".join(node.stems) + '"'
     if kind == "Near":
@@ -60,7 +53,7 @@ def _fts5(node) -> str:
 def _tsquery(node) -> str:
     kind = type(node).__name__
     if kind == "Term":
-        return f"'{node.stem}'" + (":*" if _prefix(node.stem) else "")
+        return f"'{node.stem}'" + ("" if node.whole else ":*")
     if kind == "Phrase":
         return "(" + " <-> ".join(f"'{s}'" for s in node.stems) + ")"
     if kind == "Near":

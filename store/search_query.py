@@ -22,9 +22,17 @@ class QuerySyntaxError(ValueError):
     """A search the language cannot read; the message says why."""
 
 
+# A single word matches as a prefix of stems (Snowball cuts some forms shorter than others: "подпись" →
+# "подп", "подписи" → "подпис"), except where the stemmer cut the word to fewer letters than this: «ИНН»
+# stems to "ин", which as a prefix would find «инструкция» and «информация». A short word the stemmer left
+# whole («СМС») still finds its longer forms («смску»).
+MIN_PREFIX = 4
+
+
 @dataclass(frozen=True)
 class Term:
     stem: str
+    whole: bool = False  # match the stem as a word, not as a prefix
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,10 @@ def _word(text: str):
     found = stems(text)
     if not found:
         return None
-    return Term(found[0]) if len(found) == 1 else Phrase(tuple(found))
+    if len(found) > 1:
+        return Phrase(tuple(found))
+    typed = re.sub(r"\W", "", text.lower())
+    return Term(found[0], whole=len(found[0]) < MIN_PREFIX and len(typed) > len(found[0]))
 
 
 def parse(query: str, country: str = DEFAULT_COUNTRY):

@@ -164,6 +164,13 @@ def test_a_recording_rewritten_in_place_replaces_its_old_content(engine, tmp_pat
     assert accepted == hashlib.sha256(path.read_bytes()).hexdigest(), "the content on disk is transcribed"
     assert "alternative" not in report.recordings and not report.problems
 
+    # Rewritten again, now far shorter than the call: rejected, and the content transcribed before stays.
+    write_audio(path, audio[:, : audio.shape[1] // 4], 16000, "pcm")
+    ingest(engine, _request(tmp_path), workers=1)
+    with engine.connect() as conn:
+        statuses = sorted(conn.execute(select(Recording.status).where(Recording.path == str(path))).scalars())
+    assert statuses == ["accepted", "rejected", "replaced"], "a bad rewrite loses nothing"
+
 
 def test_unmatched_records_and_recordings_are_kept_and_reported(engine, tmp_path):
     calls = make_call_centre(tmp_path, calls=4, seed=8)

@@ -259,6 +259,9 @@ ENGLISH = [
     ("It took five minutes, maybe five-six", "It took 5 minutes, maybe 5-6"),
     ("Oh, I see. The one I bought. One moment please.", "Oh, I see. The one I bought. One moment please."),
     ("No one called. Oh two.", "No one called. Oh two."),
+    ("It costs $5 million, about 20 thousand a year", "It costs $5000000, about 20000 a year"),
+    ("nine double 0 one two three. Triple 5, two", "900123. 5552"),
+    ("No, this one, one more time. Oh, one, two, three", "No, this one, one more time. Oh, 123"),
 ]
 
 

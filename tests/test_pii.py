@@ -59,6 +59,7 @@ def test_personal_digits_are_masked_for_an_analyst_whatever_recognition_did(said
         "заказ 4111 1111 1111 1112",  # an order number: no card words, fails Luhn
         "серийный номер 20481733, код ошибки 417, картридж 12345",
         "последний раз 2 года назад, 5 лет работаем",
+        "Лицензия действует с 01.02.2024 по 01.02.2025",  # 8 digits each, but dates
     ],
 )
 def test_numbers_that_are_not_personal_stay_readable(said):

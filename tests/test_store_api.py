@@ -23,6 +23,7 @@ from pipeline.config import StageOptions
 from pipeline.stages import StageInput, get_stage, result_to_json
 from store.api import (
     AccessDenied,
+    CallFilter,
     SearchRefused,
     Viewer,
     call_audio,
@@ -137,6 +138,8 @@ def test_a_team_lead_sees_an_operators_composite_as_a_controller_does(centre):
         (team_b,) = kpi_table(conn, lead_b, "operator")
         (team,) = kpi_table(conn, lead_b, "team")
         teams = {r.group: r.composite for r in kpi_table(conn, CONTROLLER, "team")}
+        (filtered,) = kpi_table(conn, ADMIN, "operator", CallFilter(team="B"))  # `callqa kpi --team B`
+    assert filtered.composite == desk["201"], "a filter on one team measures it among everyone too"
     assert team_b.group == "201" and team_b.composite == desk["201"] < desk["101"] == 1.0, (
         "twice the handle time"
     )

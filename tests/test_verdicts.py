@@ -613,3 +613,13 @@ def test_the_moment_to_listen_to_is_where_the_phrase_was_said_in_a_long_turn():
     verdicts = _verdicts([*call[:4], *long_turn, farewell])
     assert verdicts["farewell"].verdict == "pass"
     assert verdicts["farewell"].evidence.start == farewell.start, "not the turn's start, 23 s earlier"
+
+
+def test_the_moment_of_a_greeting_said_company_first_is_where_it_begins():
+    call = _call()
+    company, hello = (
+        _utterance("operator", 0.5, "Компания Контур."),
+        _utterance("operator", 1.6, "Здравствуйте."),
+    )
+    verdicts = _verdicts([company, hello, *call[1:]])
+    assert verdicts["greeting"].verdict == "pass" and verdicts["greeting"].evidence.start == 0.5

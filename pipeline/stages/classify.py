@@ -147,7 +147,8 @@ CLASSIFY = Stage(
     # digits reach the checklist: a ticket phrase whose number the text lost has its number where a reading's
     # digits end in its turn, and an INN heard with a digit lost passes the client check when a reading of it
     # holds a valid one; 15: a short phrase word run into the next («закомпания») matches both, and any of a
-    # call's misheard INN dictations may be the one a reading settles
+    # call's misheard INN dictations may be the one a reading settles; 16: an item's moment is the utterance
+    # where its words begin in a long turn, and a mono line's attribution doubt names the roles' confidence
     version="16",
     run=classify,
     depends_on=("transcribe", "audio_quality"),

@@ -62,7 +62,7 @@ def redact(job: StageInput) -> RedactResult:
     playable = job.path if browser_plays(job.path) else write(copy.with_name(f"{copy.name}-play.wav"), [])
     if not spans:
         return RedactResult(path=playable, muted=0, redacted=False, playable=playable)
-    return RedactResult(write(copy.with_suffix(".wav"), spans), len(spans), True, playable)
+    return RedactResult(write(copy.with_name(f"{copy.name}.wav"), spans), len(spans), True, playable)
 
 
 def redact_call_audio(engine: Engine, uniqueid: str, out: Path) -> int:
