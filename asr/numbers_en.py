@@ -165,8 +165,9 @@ def spoken_english_numbers(text: str) -> str:
         while first < last and _word(tokens[first]) in _ZERO_SLIPS and "," in tokens[first + 1]:
             first += 2
         span = tokens[first : last + 1]
-        if not _dictated([_word(t) for t in span if _is_number(t)]):
-            continue
+        numbers = [_word(t) for t in span if _is_number(t)]
+        if all(n.isdigit() for n in numbers) or not _dictated(numbers):
+            continue  # written digits alone are left as written, for the shared reader
         out.extend(tokens[done:first])
         for k, (joiner, digits) in enumerate(_groups(span)):
             # Between groups the run's own punctuation where it had some (", " reads as a pause).
