@@ -714,7 +714,14 @@ item was said, in the other folds' calls the machine left uncertain, taken as a 
 cosine of the bundled e5 encoder to each held-out uncertain item's operator turns): items people pass
 scored 0.93-0.97, real failures up to 0.927 (a turn holds several script sentences, so the SMS examples
 sit close to any turn that names a ticket). A cut at 0.93 would settle about 13 of the 53 uncertain items
-with no false pass but no margin either; not built."""
+with no false pass but no margin either; not built.
+
+Measured again on 2026-12-02 (same machine, `python bench/verdicts.py --no-write`) with fresh
+transcripts, after an English number reader was added ahead of the Russian one, English dictated digits
+got second readings and classify stage 16 moved each item's moment to the utterance where it was said:
+every figure of the "run together (AMD)" run came out the same (demo 0.117 uncertain, 0.568 whole
+scorecards; the other site 0.196 / 0.435; calibration error 0.111), so Russian calls are unchanged by
+them. The demo took 500 s end to end for 37 calls, the other site 276 s for 23."""
 
 
 def main() -> None:
